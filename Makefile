@@ -1,0 +1,41 @@
+# relais — two commands on a fresh Debian / Raspberry Pi OS: `make demo`, `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
+
+.PHONY: setup setup-test demo test test-fast bench bench-at clean
+
+# .venv is rebuilt when pyproject.toml changes. `make setup` does only this.
+$(STAMP): pyproject.toml
+	@packaging/debian-deps.sh demo $(PYTHON)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+# Test tools: python-dbusmock compiles dbus-python, so the Debian -dev packages come first.
+$(TSTAMP): $(STAMP)
+	@packaging/debian-deps.sh test $(PYTHON)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+setup: $(STAMP)
+setup-test: $(TSTAMP)
+
+demo: $(STAMP)
+	$(BIN)/relais demo
+
+test: $(TSTAMP)
+	@packaging/debian-deps.sh test $(PYTHON)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(TSTAMP)
+	$(BIN)/python -m pytest -m 'not slow and not root and not mosquitto' $(PYTEST_ARGS)
+
+bench-at: $(TSTAMP)
+	$(BIN)/python -m tests.bench.bench_at
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

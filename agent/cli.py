@@ -1,0 +1,79 @@
+"""The `relais` command line: one entry point, subcommands dispatched lazily so that
+`relais modem decode` does not import MQTT or netlink code it does not need."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="relais", description="Backup-WAN agent for LTE/5G modems")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for AT traffic)")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    sp = sub.add_parser("sim", help="run the built-in modem simulator on a pty")
+    sp.add_argument("--vendor", default="quectel-ec25", help="personality, e.g. quectel-rm500q")
+    sp.add_argument("--link", required=True, help="path of the symlink to create to the pty")
+    sp.add_argument("--speed", type=float, default=1.0, help="delay scale: 0 answers at once, 1 = real modem")
+    sp.add_argument("--list", action="store_true", help="list the personalities and exit")
+
+    sp = sub.add_parser("sim-ctl", help="inject a fault into a running simulator")
+    sp.add_argument("link", help="the simulator's --link path")
+    sp.add_argument("fault", help="hang, garbage, urc-storm, reboot, sim-remove, deny, signal, clear, ...")
+    sp.add_argument("args", nargs="*")
+
+    sp = sub.add_parser("modem", help="talk to a modem")
+    msub = sp.add_subparsers(dest="modem_cmd", required=True, metavar="ACTION")
+    pp = msub.add_parser("probe", help="identify the modem, SIM, registration and signal")
+    pp.add_argument("--port", required=True)
+    pp.add_argument("--baud", type=int, default=115200)
+    pp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    dp = msub.add_parser("decode", help="decode modem response lines read from stdin")
+    dp.add_argument("--command", help="the command that was sent; none means the lines are URCs")
+    dp.add_argument("--vendor", help="vendor plugin (quectel, simcom, sierra, telit, huawei, ublox, fibocom)")
+    dp.add_argument("--batch", action="store_true", help="JSON Lines in, one JSON object out per line")
+
+    sp = sub.add_parser("demo", help="run the agent on the built-in simulator through a scripted scenario")
+    sp.add_argument("--vendor", default="quectel-rm500q")
+    sp.add_argument("--fast", action="store_true", help="no pauses between steps")
+
+    sp = sub.add_parser("run", help="run the agent")
+    sp.add_argument("--config", required=True, help="TOML configuration file")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.cmd == "sim":
+        from modem.sim.cli import run_sim
+        return run_sim(args)
+    if args.cmd == "sim-ctl":
+        from modem.sim.cli import run_sim_ctl
+        return run_sim_ctl(args)
+    if args.cmd == "modem" and args.modem_cmd == "probe":
+        from agent.probe_cli import run_probe
+        return run_probe(args)
+    if args.cmd == "modem" and args.modem_cmd == "decode":
+        from modem.decode_cli import run_decode
+        return run_decode(args)
+    if args.cmd == "demo":
+        from agent.demo import run_demo
+        return run_demo(args)
+    if args.cmd == "run":
+        from agent.runtime import run_agent
+        return run_agent(args)
+    raise AssertionError(args.cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
