@@ -16,6 +16,17 @@ class RouteError(RuntimeError):
     """A route operation failed; the message says which uplink and why."""
 
 
+def check_uplink(uplink: str) -> str:
+    """The uplink name, or RouteError: names may come from an MQTT command."""
+    if uplink not in UPLINKS:
+        raise RouteError(f"unknown uplink {uplink!r} (known: {', '.join(UPLINKS)})")
+    return uplink
+
+
+def other_uplink(uplink: str) -> str:
+    return UPLINKS[1 - UPLINKS.index(check_uplink(uplink))]
+
+
 class RouteBackend(ABC):
     name: str = "abstract"
 

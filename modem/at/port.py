@@ -1,0 +1,279 @@
+"""A modem's AT port: the IO-free AtEngine driven over pyserial by one thread, surviving USB re-enumeration.
+
+Threads: one IO thread per port reads bytes, feeds the engine and enforces timeouts; callers of command() only
+submit and wait. The engine is touched under one lock; URC handlers run on the IO thread *outside* the lock, so a
+handler may issue commands of its own (it must not wait for them there: it would wait on its own thread).
+
+When the port is lost (read/write fails, device node gone) every command in flight or queued fails at once with
+TransportError, and the port is reopened with exponential backoff (tenacity) until it returns. The path reopened
+is the stable one: /dev/ttyUSB2 may come back as /dev/ttyUSB5, its /dev/serial/by-id/ link stays the same.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import serial
+from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential, wait_random
+
+from modem.at.engine import AtEngine, Done, Failed, Rebooted, Response, Send, Unsolicited
+from modem.at.errors import AtTimeout, ModemError, TransportError
+from modem.at.urc import UrcRegistry
+
+log = logging.getLogger(__name__)
+traffic = logging.getLogger("relais.at")   # AT lines at DEBUG: `relais -vv`
+
+EventHandler = Callable[[str, str], None]  # (kind, detail); kinds: port_opened, port_lost, rebooted, unresponsive
+
+UNRESPONSIVE_AFTER = 3                     # consecutive timeouts before the modem is reported unresponsive
+BY_ID = Path("/dev/serial/by-id")
+
+
+def stable_path(path: str, by_id_dir: Path = BY_ID) -> str:
+    """The /dev/serial/by-id name of a tty when there is one, else the path as given."""
+    p = Path(path)
+    if p.parent == by_id_dir or not by_id_dir.is_dir():
+        return path
+    try:
+        real = p.resolve(strict=True)
+    except OSError:
+        return path
+    for link in sorted(by_id_dir.iterdir()):
+        try:
+            if link.resolve(strict=True) == real:
+                return str(link)
+        except OSError:
+            continue
+    return path
+
+
+class _Waiter:
+    __slots__ = ("event", "result")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.result: Response | ModemError | None = None
+
+
+class AtPort:
+    def __init__(self, path: str, baud: int = 115200, *, urcs: UrcRegistry | None = None,
+                 on_event: EventHandler | None = None, reopen_max_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.configured_path = path
+        self.path = stable_path(path)
+        if self.path != path:
+            log.info("using stable name %s for %s", self.path, path)
+        self.baud = baud
+        self.engine = AtEngine(urcs)
+        self.on_event = on_event or (lambda kind, detail: None)
+        self.reopen_max_s = reopen_max_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._serial: serial.Serial | None = None
+        self._broken = False
+        self._stop = threading.Event()
+        self._opened = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._timeouts_in_row = 0
+
+    # ---- lifecycle --------------------------------------------------------------------------------------
+    def start(self, wait_open_s: float | None = None) -> "AtPort":
+        self._thread = threading.Thread(target=self._run, name=f"at-io:{os.path.basename(self.path)}", daemon=True)
+        self._thread.start()
+        if wait_open_s is not None and not self._opened.wait(wait_open_s):
+            raise TransportError(f"{self.path}: could not open within {wait_open_s:g} s")
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._close_serial()
+        with self._lock:
+            outs = self.engine.fail_all(TransportError(f"{self.path}: port closed"))
+        self._apply(outs)
+
+    def __enter__(self) -> "AtPort":
+        return self.start(wait_open_s=10)
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._opened.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._opened.wait(timeout)
+
+    def on_urc(self, pattern: str, handler: Callable[[str], None] | None, *, regex: bool = False) -> None:
+        self.engine.urcs.add(pattern, handler, regex=regex)
+
+    def set_catch_all(self, handler: Callable[[str], None] | None) -> None:
+        self.engine.urcs.catch_all = handler
+
+    # ---- commands ---------------------------------------------------------------------------------------
+    def command(self, command: str, timeout: float | None = None, **kwargs) -> Response:
+        """Send one AT command and return its answer; raises AtError, AtTimeout, TransportError, BusyError.
+        kwargs: expect= (prefix / tuple / None for raw lines), body= (bytes sent after the "> " prompt)."""
+        if not self._opened.is_set():
+            raise TransportError(f"{self.path}: port not open")
+        waiter = _Waiter()
+        req = self.engine.make_request(command, timeout=timeout, token=waiter, **kwargs)
+        with self._lock:
+            outs = self.engine.submit(req, self._clock())
+            self._write_sends(outs)
+        self._deliver(outs)
+        # The IO thread enforces the timeout; the margin only matters if that thread itself is stuck.
+        if not waiter.event.wait(req.timeout + 2.0 + 0.1 * self.engine.pending() * req.timeout):
+            raise AtTimeout(req.command, req.timeout)
+        if isinstance(waiter.result, ModemError):
+            raise waiter.result
+        return waiter.result
+
+    # ---- IO thread --------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self._serial is None and not self._reopen():
+                break
+            try:
+                data = self._read()
+            except (serial.SerialException, OSError, TypeError, AttributeError) as e:
+                # TypeError/AttributeError: pyserial's read on a fd closed under it by close() from another thread.
+                self._lost(f"read failed: {e}")
+                continue
+            now = self._clock()
+            with self._lock:
+                outs = (self.engine.feed(data, now) if data else []) + self.engine.poll(now)
+                self._write_sends(outs)
+            if data and traffic.isEnabledFor(logging.DEBUG):
+                traffic.debug("%s <- %r", self.path, data)
+            self._deliver(outs)
+            if self._broken:
+                self._lost("write failed")
+
+    def _read(self) -> bytes:
+        ser = self._serial
+        deadline = self.engine.next_deadline()
+        # Wake up in time for the command deadline, but never spin.
+        wait = 0.2 if deadline is None else min(0.2, max(0.01, deadline - self._clock()))
+        if ser.timeout != wait:
+            ser.timeout = wait
+        data = ser.read(1)
+        if data:
+            n = ser.in_waiting
+            if n:
+                data += ser.read(n)
+        return data
+
+    def _reopen(self) -> bool:
+        attempts = 0
+
+        def before_sleep(state) -> None:
+            nonlocal attempts
+            attempts += 1
+            if attempts in (1, 10) or attempts % 60 == 0:
+                log.warning("%s: cannot open (%s), retrying", self.path, state.outcome.exception())
+
+        retrying = Retrying(
+            retry=retry_if_exception_type((serial.SerialException, OSError)),
+            wait=wait_exponential(multiplier=0.05, min=0.05, max=self.reopen_max_s) + wait_random(0, 0.05),
+            stop=lambda state: self._stop.is_set(),
+            sleep=self._stop.wait,
+            before_sleep=before_sleep,
+        )
+        try:
+            ser = retrying(self._open)
+        except RetryError:
+            return False          # stopped while waiting for the port
+        if self._stop.is_set():
+            ser.close()
+            return False
+        self._serial, self._broken = ser, False
+        self._opened.set()
+        log.info("%s: open", self.path)
+        self.on_event("port_opened", self.path)
+        return True
+
+    def _open(self) -> serial.Serial:
+        ser = serial.Serial(self.path, self.baud, timeout=0.2, write_timeout=2.0)
+        try:
+            ser.reset_input_buffer()   # bytes from before we opened belong to nobody
+        except (serial.SerialException, OSError, TypeError):
+            pass
+        return ser
+
+    def _lost(self, why: str) -> None:
+        was_open = self._opened.is_set()
+        self._opened.clear()
+        self._close_serial()
+        with self._lock:
+            outs = self.engine.fail_all(TransportError(f"{self.path}: port lost ({why})"))
+        self._deliver(outs)
+        if was_open and not self._stop.is_set():
+            log.warning("%s: port lost (%s)", self.path, why)
+            self.on_event("port_lost", why)
+
+    def _close_serial(self) -> None:
+        ser, self._serial = self._serial, None
+        if ser is not None:
+            try:
+                ser.close()
+            except Exception:
+                pass
+
+    # ---- engine outcomes --------------------------------------------------------------------------------
+    def _write_sends(self, outs: list) -> None:
+        """Called with the lock held, so writes go out in the engine's order."""
+        for out in outs:
+            if isinstance(out, Send):
+                ser = self._serial
+                if traffic.isEnabledFor(logging.DEBUG):
+                    traffic.debug("%s -> %r", self.path, _redact(out.data))
+                try:
+                    if ser is None:
+                        raise serial.SerialException("not open")
+                    ser.write(out.data)
+                except (serial.SerialException, OSError, TypeError) as e:
+                    self._broken = True
+                    log.debug("%s: write failed: %s", self.path, e)
+
+    def _deliver(self, outs: list) -> None:
+        """Called without the lock: wakes callers and runs URC handlers."""
+        for out in outs:
+            if isinstance(out, (Done, Failed)):
+                waiter: _Waiter = out.token
+                waiter.result = out.response if isinstance(out, Done) else out.error
+                waiter.event.set()
+                self._count_timeouts(out)
+            elif isinstance(out, Unsolicited):
+                handler = self.engine.urcs.dispatch(out.line)
+                if handler is not None:
+                    try:
+                        handler(out.line)
+                    except Exception:
+                        log.exception("URC handler failed on %r", out.line)
+            elif isinstance(out, Rebooted):
+                log.warning("%s: modem restarted (%s)", self.path, out.reason)
+                self.on_event("rebooted", out.reason)
+
+    def _count_timeouts(self, out) -> None:
+        if isinstance(out, Failed) and isinstance(out.error, AtTimeout):
+            self._timeouts_in_row += 1
+            if self._timeouts_in_row == UNRESPONSIVE_AFTER:
+                self.on_event("unresponsive", f"{UNRESPONSIVE_AFTER} commands in a row timed out")
+        elif isinstance(out, Done) or (isinstance(out, Failed) and not isinstance(out.error, TransportError)):
+            self._timeouts_in_row = 0
+
+
+def _redact(data: bytes) -> bytes:
+    """Keep PINs and PUKs out of the AT trace: AT+CPIN="1234" is logged as AT+CPIN="***"."""
+    upper = data.upper()
+    for cmd in (b"AT+CPIN=", b"AT+CLCK=", b"AT+CPWD="):
+        if upper.startswith(cmd):
+            return data[:len(cmd)] + b'"***"\r'
+    return data
