@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -95,7 +96,7 @@ class AtPort:
         self._close_serial()
         with self._lock:
             outs = self.engine.fail_all(TransportError(f"{self.path}: port closed"))
-        self._apply(outs)
+        self._deliver(outs)
 
     def __enter__(self) -> "AtPort":
         return self.start(wait_open_s=10)
@@ -151,7 +152,7 @@ class AtPort:
                 outs = (self.engine.feed(data, now) if data else []) + self.engine.poll(now)
                 self._write_sends(outs)
             if data and traffic.isEnabledFor(logging.DEBUG):
-                traffic.debug("%s <- %r", self.path, data)
+                traffic.debug("%s <- %r", self.path, _redact(data))
             self._deliver(outs)
             if self._broken:
                 self._lost("write failed")
@@ -270,10 +271,9 @@ class AtPort:
             self._timeouts_in_row = 0
 
 
+_SECRET_ARGS = re.compile(rb"(AT\+(?:CPIN|CLCK|CPWD)=)[^\r\n]*", re.IGNORECASE)
+
+
 def _redact(data: bytes) -> bytes:
-    """Keep PINs and PUKs out of the AT trace: AT+CPIN="1234" is logged as AT+CPIN="***"."""
-    upper = data.upper()
-    for cmd in (b"AT+CPIN=", b"AT+CLCK=", b"AT+CPWD="):
-        if upper.startswith(cmd):
-            return data[:len(cmd)] + b'"***"\r'
-    return data
+    """Keep PINs and PUKs out of the AT trace, both ways (the echo repeats them): AT+CPIN="***"."""
+    return _SECRET_ARGS.sub(rb'\1"***"', data)
