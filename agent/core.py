@@ -49,6 +49,46 @@ class CommandReceived:
     origin: str = "local"
 
 
+class Deferred:
+    """What a command handler returns when its answer comes later (it waits on the modem, say).
+
+    The handler hands the work to an IO thread and returns a Deferred; that thread calls resolve(result) or
+    reject(message) when done. The reply is then sent from the core thread, like any other."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._core: "Core | None" = None
+        self._reply: Callable[[dict[str, Any]], None] | None = None
+        self._answer: dict[str, Any] | None = None
+
+    def resolve(self, result: Any) -> None:
+        self._finish({"ok": True, "result": result})
+
+    def reject(self, error: str) -> None:
+        self._finish({"ok": False, "error": error})
+
+    def _bind(self, core: "Core", reply: Callable[[dict[str, Any]], None]) -> None:
+        with self._lock:   # the IO thread may have finished before the core got here
+            self._core, self._reply, answer = core, reply, self._answer
+        if answer is not None:
+            core.post(_DeferredReply(reply, answer))
+
+    def _finish(self, answer: dict[str, Any]) -> None:
+        with self._lock:
+            if self._answer is not None:
+                return                      # answered once; a second answer is a bug upstream, not a reply
+            self._answer = answer
+            core, reply = self._core, self._reply
+        if core is not None:
+            core.post(_DeferredReply(reply, answer))
+
+
+@dataclass(frozen=True)
+class _DeferredReply:
+    reply: Callable[[dict[str, Any]], None]
+    answer: dict[str, Any]
+
+
 class WallClock:
     """Wall-clock time and where it comes from. Issue-specific sources (NTP status, modem NITZ) replace `source`."""
 
@@ -154,6 +194,13 @@ class Core:
         while self.step(timeout=0):
             pass
 
+    @staticmethod
+    def _reply(reply: Callable[[dict[str, Any]], None], answer: dict[str, Any], name: str) -> None:
+        try:
+            reply(answer)
+        except Exception:
+            log.exception("reply to command %s failed", name)
+
     def _run_due_timers(self) -> bool:
         did = False
         while self._timers and self._timers[0][0] <= self._monotonic():
@@ -168,10 +215,13 @@ class Core:
     def _dispatch(self, item: Any) -> None:
         if isinstance(item, CommandReceived):
             result = self.run_command(item.name, item.args)
-            try:
-                item.reply(result)
-            except Exception:
-                log.exception("reply to command %s failed", item.name)
+            if result.get("ok") and isinstance(result.get("result"), Deferred):
+                result["result"]._bind(self, item.reply)
+                return
+            self._reply(item.reply, result, item.name)
+            return
+        if isinstance(item, _DeferredReply):
+            self._reply(item.reply, item.answer, "deferred")
             return
         now = self._monotonic()
         handlers = self._handlers.get(type(item), ())

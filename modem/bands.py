@@ -3,8 +3,9 @@
 LTE: E-UTRA downlink EARFCN ranges, 3GPP TS 36.101 table 5.7.3-1 (N_DL = N_Offs-DL + 10 (F_DL - F_DL_low)).
 NR: NR-ARFCN -> frequency (TS 38.104 5.4.2.1), then the downlink ranges of TS 38.101-1 table 5.2-1 (FR1)
 and 38.101-2 table 5.2-1 (FR2). NR bands overlap (n78 lies inside n77, n1 inside n65/n66): all candidates
-are returned by nr_bands_from_arfcn(), and nr_band_from_arfcn() picks the narrowest one, which is the
-band actually deployed in almost every case.
+are returned by nr_bands_from_arfcn(), in the order of _NR_PREFERENCE (how widely each band is deployed:
+n78 before n77/n48, n41 before n38/n7/n90, n1 before n66/n65, n2 before n25), and nr_band_from_arfcn()
+picks the first. The modem's own band, when it prints one, always wins over this guess.
 """
 from __future__ import annotations
 
@@ -74,13 +75,23 @@ def nr_arfcn_to_mhz(arfcn: int | None) -> float | None:
     return None
 
 
+# Deployment order for overlapping NR bands; bands not listed come after, narrowest first.
+_NR_PREFERENCE = (78, 41, 77, 79, 28, 71, 1, 3, 7, 8, 20, 5, 2, 25, 66, 40, 38, 39, 34, 12, 13, 14, 18, 26, 29,
+                  30, 75, 50, 48, 70, 65, 257, 258, 261, 260, 259, 262)
+
+
 def nr_bands_from_arfcn(arfcn: int | None) -> list[int]:
-    """Every NR band whose downlink contains the NR-ARFCN, narrowest first."""
+    """Every NR band whose downlink contains the NR-ARFCN, most likely first."""
     mhz = nr_arfcn_to_mhz(arfcn)
     if mhz is None:
         return []
-    hits = [(hi - lo, band) for band, (lo, hi) in _NR_DL_MHZ.items() if lo <= mhz <= hi]
-    return [band for _, band in sorted(hits)]
+    hits = [band for band, (lo, hi) in _NR_DL_MHZ.items() if lo <= mhz <= hi]
+
+    def rank(band: int) -> tuple[int, float]:
+        lo, hi = _NR_DL_MHZ[band]
+        pref = _NR_PREFERENCE.index(band) if band in _NR_PREFERENCE else len(_NR_PREFERENCE)
+        return pref, hi - lo
+    return sorted(hits, key=rank)
 
 
 def nr_band_from_arfcn(arfcn: int | None) -> int | None:

@@ -14,13 +14,26 @@ BACKENDS = {
 }
 
 
-def open_backend(name: str, **options) -> RouteBackend:
+def backend_class(name: str) -> type[RouteBackend]:
     try:
         target = BACKENDS[name]
     except KeyError:
         raise RouteError(f"unknown route backend {name!r} (known: {', '.join(sorted(BACKENDS))})") from None
     module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+    try:
+        return getattr(importlib.import_module(module), cls)
+    except ImportError as e:
+        raise RouteError(f"route backend {name!r} cannot be loaded: {e} (for networkmanager: "
+                         f"pip install 'relais[networkmanager]')") from None
 
 
-__all__ = ["RouteBackend", "RouteError", "UPLINKS", "BACKENDS", "open_backend"]
+def open_backend(name: str, **options) -> RouteBackend:
+    return backend_class(name)(**options)
+
+
+def check_options(name: str, **options) -> None:
+    """RouteError if backend `name` cannot work with `options`; opens nothing (for config validation)."""
+    backend_class(name).check_options(**options)
+
+
+__all__ = ["RouteBackend", "RouteError", "UPLINKS", "BACKENDS", "open_backend", "check_options", "backend_class"]

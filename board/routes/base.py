@@ -6,6 +6,7 @@ metric, so connections already on it are not cut needlessly and its probes keep 
 """
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -27,8 +28,28 @@ def other_uplink(uplink: str) -> str:
     return UPLINKS[1 - UPLINKS.index(check_uplink(uplink))]
 
 
+def check_metrics(preferred_metric: int, standby_metric: int) -> None:
+    if not 0 < preferred_metric < standby_metric < 2**32:
+        raise RouteError(f"metrics must satisfy 0 < preferred_metric ({preferred_metric}) < standby_metric "
+                         f"({standby_metric}) < 2^32")
+
+
 class RouteBackend(ABC):
     name: str = "abstract"
+
+    @classmethod
+    def check_options(cls, **options: Any) -> dict[str, Any]:
+        """Check constructor keyword arguments without opening anything (the config loader calls this through
+        board.routes.check_options); RouteError if they cannot work. Returns them with the defaults filled in.
+        Backends extend it with their own checks and call it from their constructor."""
+        try:
+            bound = inspect.signature(cls).bind(**options)
+        except TypeError as e:
+            raise RouteError(f"{cls.name} backend: {e}") from None
+        bound.apply_defaults()
+        if "preferred_metric" in bound.arguments:
+            check_metrics(bound.arguments["preferred_metric"], bound.arguments["standby_metric"])
+        return bound.arguments
 
     @abstractmethod
     def prefer(self, uplink: str) -> None:

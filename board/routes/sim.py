@@ -33,8 +33,7 @@ class SimRoutes(RouteBackend):
                  preferred_metric: int = 10, standby_metric: int = 20,
                  clock: Callable[[], float] = time.monotonic,
                  preferred: str | None = "primary", backup_up: bool = True):
-        if not preferred_metric < standby_metric:
-            raise RouteError(f"preferred_metric ({preferred_metric}) must be below standby_metric ({standby_metric})")
+        self.check_options(preferred_metric=preferred_metric, standby_metric=standby_metric)
         self._clock = clock
         self._interfaces = {"primary": primary_interface, "backup": cellular_interface}
         self._metrics = (preferred_metric, standby_metric)

@@ -247,3 +247,25 @@ def band_name(value: str | int | None, rat: str | None) -> str | None:
     if "LTE" in text or "EUTRAN" in text or text.startswith("B"):
         nr = False
     return f"n{n}" if nr else f"B{n}"
+
+
+def at(fields: list, i: int) -> str | None:
+    """fields[i], or None past the end (firmware drops trailing fields)."""
+    return fields[i] if 0 <= i < len(fields) else None
+
+
+def number(text: str | None) -> float | int | None:
+    """A decimal as printed: '-14.0' -> -14.0 stays a float only when it has a fraction ('23.8')."""
+    v = to_float(text)
+    if v is None:
+        return None
+    return int(v) if float(v).is_integer() else v
+
+
+def level(n: int | None, lo: int, hi: int, base: float, step: float) -> float | int | None:
+    """A reported level n in lo..hi mapped to the lower edge of its interval, base + n * step (27.007 style
+    tables: +CESQ, ^HCSQ, +XCESQ, +UCGED); anything outside lo..hi (99, 255) is unknown."""
+    if n is None or not lo <= n <= hi:
+        return None
+    value = round(base + n * step, 2)
+    return int(value) if float(value).is_integer() else value

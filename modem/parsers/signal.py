@@ -1,7 +1,7 @@
 """3GPP signal quality: +CSQ and +CESQ (TS 27.007 8.5 and 8.69)."""
 from __future__ import annotations
 
-from modem.parsers.common import first_with, split_fields, to_int
+from modem.parsers.common import first_with, level, split_fields, to_int
 
 
 def csq_rssi_dbm(n: int | None) -> int | None:
@@ -27,14 +27,6 @@ def parse_csq(lines: list[str]) -> dict:
     return {"rssi_dbm": csq_rssi_dbm(rssi), "ber": ber if ber is not None and 0 <= ber <= 7 else None}
 
 
-def _lin(n: int | None, lo: int, hi: int, base: float, step: float) -> float | None:
-    """Map a reported level in lo..hi to the lower edge of its interval: base + n*step."""
-    if n is None or not lo <= n <= hi:
-        return None
-    value = base + n * step
-    return int(value) if float(value).is_integer() else value
-
-
 # +CESQ: <rxlev>,<ber>,<rscp>,<ecno>,<rsrq>,<rsrp>[,<ss_rsrq>,<ss_rsrp>,<ss_sinr>]
 #   rxlev 0..63 (99 unknown): -111 + n dBm        ber 0..7 (99)
 #   rscp 0..96 (255): -121 + n dBm                ecno 0..49 (255): -24.5 + n/2 dB
@@ -48,18 +40,18 @@ def parse_cesq(lines: list[str]) -> dict:
         return {}
     f = [to_int(x) for x in split_fields(body)] + [None] * 9
     out = {
-        "rssi_dbm": _lin(f[0], 0, 63, -111, 1),
+        "rssi_dbm": level(f[0], 0, 63, -111, 1),
         "ber": f[1] if f[1] is not None and 0 <= f[1] <= 7 else None,
-        "rscp_dbm": _lin(f[2], 0, 96, -121, 1),
-        "ecio_db": _lin(f[3], 0, 49, -24.5, 0.5),
-        "rsrq_db": _lin(f[4], 0, 34, -20, 0.5),
-        "rsrp_dbm": _lin(f[5], 0, 97, -141, 1),
+        "rscp_dbm": level(f[2], 0, 96, -121, 1),
+        "ecio_db": level(f[3], 0, 49, -24.5, 0.5),
+        "rsrq_db": level(f[4], 0, 34, -20, 0.5),
+        "rsrp_dbm": level(f[5], 0, 97, -141, 1),
     }
     if len(split_fields(body)) >= 9:
         nr = {
-            "rsrq_db": _lin(f[6], 0, 127, -43.5, 0.5),
-            "rsrp_dbm": _lin(f[7], 0, 127, -157, 1),
-            "sinr_db": _lin(f[8], 0, 127, -23.5, 0.5),
+            "rsrq_db": level(f[6], 0, 127, -43.5, 0.5),
+            "rsrp_dbm": level(f[7], 0, 127, -157, 1),
+            "sinr_db": level(f[8], 0, 127, -23.5, 0.5),
         }
         if any(v is not None for v in nr.values()):
             out["nr"] = nr

@@ -1,0 +1,250 @@
+"""The outage ledger: every primary-link outage with start, end, duration, cause and the uplink that carried the
+traffic meanwhile — the evidence for an SLA claim against the fiber provider — plus the failover drills.
+
+Fed by domain events (it is a core sink):
+- `failover` opens an outage. data: reason (the cause), optionally outage_start (wall-clock ts at which the primary
+  was first seen failing; default the event's ts), outage_start_source, to (the uplink now carrying traffic,
+  default "backup"), drill (true for a drill's switch-over).
+- `failback` closes it and emits `outage_closed` with its duration.
+- `drill_result` is recorded as a drill. Drills (and a failover marked drill / with reason "drill") never count as
+  downtime.
+
+Every timestamp keeps its time source (ntp / modem / unsynced): a ledger entry stamped by an unsynced clock is
+weaker evidence and the report says so. Durations come from the monotonic clock when the outage opened in this run
+(an NTP step during an outage does not change them), from the wall clock otherwise.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.config import Config
+from agent.core import CommandError, Core, Event
+from agent.report.codec import to_plain
+from agent.report.db import Db
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outages (
+    id           INTEGER PRIMARY KEY,
+    start        REAL NOT NULL,
+    start_source TEXT NOT NULL,
+    end          REAL,
+    end_source   TEXT,
+    duration_s   REAL,
+    duration_basis TEXT,          -- monotonic | wall
+    cause        TEXT NOT NULL,
+    uplink       TEXT NOT NULL,
+    drill        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outages_start ON outages (start);
+CREATE TABLE IF NOT EXISTS drills (
+    id          INTEGER PRIMARY KEY,
+    ts          REAL NOT NULL,
+    time_source TEXT NOT NULL,
+    ok          INTEGER,
+    data        TEXT NOT NULL
+);
+"""
+DEFAULT_PERIOD_S = 30 * 86400
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Outage:
+    id: int
+    start: float
+    start_source: str
+    end: float | None
+    end_source: str | None
+    duration_s: float | None
+    duration_basis: str | None
+    cause: str
+    uplink: str
+    drill: bool
+
+
+class Ledger:
+    def __init__(self, db: Db, core: Core | None = None):
+        self.db = db
+        self.core = core
+        self._open_mono: dict[int, float] = {}   # outage id -> core monotonic time at which it opened (this run)
+
+    # ---- events (core thread) ----------------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        if event.kind == "failover":
+            self.opened(event, self.core.now() if self.core else None)
+        elif event.kind == "failback":
+            closed = self.closed(event, self.core.now() if self.core else None)
+            if closed is not None and not closed.drill and self.core is not None:
+                core = self.core
+                # After the failback event has reached every sink, so that the broker sees them in that order.
+                core.call_later(0, lambda now: core.emit(
+                    "outage_closed", duration_s=round(closed.duration_s or 0.0, 3), cause=closed.cause,
+                    start=closed.start, start_source=closed.start_source, end=closed.end,
+                    end_source=closed.end_source, uplink=closed.uplink, duration_basis=closed.duration_basis))
+        elif event.kind == "drill_result":
+            self.drill(event)
+
+    def opened(self, event: Event, mono: float | None) -> Outage | None:
+        data = event.data
+        if self.current() is not None:
+            log.info("failover while an outage is open (%s): same outage", data.get("reason"))
+            return None
+        start = data.get("outage_start")
+        if isinstance(start, bool) or not isinstance(start, (int, float)) or start > event.ts:
+            start = event.ts
+        start_source = str(data.get("outage_start_source") or event.time_source)
+        cause = str(data.get("reason") or "unknown")
+        drill = bool(data.get("drill")) or cause == "drill"
+        uplink = str(data.get("to") or data.get("uplink") or "backup")
+        with self.db.transaction() as conn:
+            cur = conn.execute("INSERT INTO outages (start, start_source, cause, uplink, drill) VALUES (?,?,?,?,?)",
+                               (float(start), start_source, cause, uplink, int(drill)))
+            oid = cur.lastrowid
+        if mono is not None:
+            self._open_mono[oid] = mono - (event.ts - float(start))
+        return self.get(oid)
+
+    def closed(self, event: Event, mono: float | None) -> Outage | None:
+        current = self.current()
+        if current is None:
+            log.warning("failback without an open outage: nothing to close")
+            return None
+        opened_mono = self._open_mono.pop(current.id, None)
+        if opened_mono is not None and mono is not None:
+            duration, basis = max(0.0, mono - opened_mono), "monotonic"
+        else:
+            duration, basis = max(0.0, event.ts - current.start), "wall"
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE outages SET end=?, end_source=?, duration_s=?, duration_basis=? WHERE id=?",
+                         (event.ts, event.time_source, duration, basis, current.id))
+        return self.get(current.id)
+
+    def drill(self, event: Event) -> None:
+        ok = event.data.get("ok")
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO drills (ts, time_source, ok, data) VALUES (?,?,?,?)",
+                         (event.ts, event.time_source, None if ok is None else int(bool(ok)),
+                          json.dumps(to_plain(event.data), sort_keys=True)))
+
+    # ---- queries -----------------------------------------------------------------------------------------
+    def get(self, oid: int) -> Outage:
+        return Outage(*self._row(self.db.query(f"SELECT {_COLS} FROM outages WHERE id=?", (oid,))[0]))
+
+    def current(self) -> Outage | None:
+        rows = self.db.query(f"SELECT {_COLS} FROM outages WHERE end IS NULL ORDER BY id DESC LIMIT 1")
+        return Outage(*self._row(rows[0])) if rows else None
+
+    @staticmethod
+    def _row(row: tuple) -> tuple:
+        return row[:9] + (bool(row[9]),)
+
+    def report(self, since: float, until: float, limit: int = 100) -> dict[str, Any]:
+        """Outages and drills overlapping [since, until], totals over all of them (the list is cut to the
+        latest `limit`). Availability is the primary link's: 100 * (1 - downtime / period)."""
+        rows = self.db.query(f"SELECT {_COLS} FROM outages WHERE start < ? AND (end IS NULL OR end > ?) "
+                             "ORDER BY start", (until, since))
+        outages = [Outage(*self._row(r)) for r in rows]
+        listed, downtime, count, sources = [], 0.0, 0, set()
+        for o in outages:
+            end = o.end if o.end is not None else until
+            clipped = max(0.0, min(end, until) - max(o.start, since))
+            if o.duration_s is not None and o.end is not None and o.start >= since and o.end <= until:
+                clipped = o.duration_s   # whole outage inside the period: its measured duration
+            entry = {"start": o.start, "start_source": o.start_source, "end": o.end, "end_source": o.end_source,
+                     "duration_s": round(o.duration_s if o.end is not None else end - o.start, 3),
+                     "ongoing": o.end is None, "cause": o.cause, "uplink": o.uplink, "drill": o.drill}
+            listed.append(entry)
+            if not o.drill:
+                count += 1
+                downtime += clipped
+                sources.update(s for s in (o.start_source, o.end_source) if s)
+        drills = [{"ts": ts, "time_source": src, "ok": None if ok is None else bool(ok), "data": json.loads(data)}
+                  for ts, src, ok, data in self.db.query(
+                      "SELECT ts, time_source, ok, data FROM drills WHERE ts >= ? AND ts <= ? ORDER BY ts",
+                      (since, until))]
+        period = until - since
+        return {
+            "since": since, "until": until,
+            "outages": listed[-limit:], "drills": drills[-limit:],
+            "totals": {"count": count, "downtime_s": round(downtime, 3), "period_s": round(period, 3),
+                       "availability_pct": round(100.0 * (1.0 - downtime / period), 4) if period > 0 else None,
+                       "drills": len(drills),
+                       "unsynced_timestamps": "unsynced" in sources},
+        }
+
+    def report_command(self, args: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(args) - {"since", "until", "limit"}
+        if unknown:
+            raise CommandError(f"report: unknown argument(s) {', '.join(sorted(unknown))} (since, until, limit)")
+        now = self.core.wall.now()[0] if self.core is not None else time.time()
+        until = _number(args, "until", now)
+        since = _number(args, "since", until - DEFAULT_PERIOD_S)
+        limit = args.get("limit", 100)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise CommandError(f"limit: expected an integer 1..{MAX_LIMIT}")
+        if since >= until:
+            raise CommandError("since must be before until")
+        return self.report(since, until, limit)
+
+
+_COLS = "id, start, start_source, end, end_source, duration_s, duration_basis, cause, uplink, drill"
+
+
+def _number(args: dict[str, Any], key: str, default: float) -> float:
+    value = args.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CommandError(f"{key}: expected a Unix timestamp (seconds)")
+    return float(value)
+
+
+def render_text(report: dict[str, Any]) -> str:
+    """The report as text for `relais report`."""
+    def when(ts: float | None, source: str | None) -> str:
+        if ts is None:
+            return "(ongoing)".ljust(25)
+        mark = "" if source in ("ntp", None) else f" ({source})"
+        return (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)) + "Z" + mark).ljust(25)
+
+    t = report["totals"]
+    lines = [f"Outage ledger {when(report['since'], None).strip()} .. {when(report['until'], None).strip()}",
+             f"  outages: {t['count']}   downtime: {_duration(t['downtime_s'])}   "
+             f"primary availability: {t['availability_pct']:.3f} %   drills: {t['drills']}"
+             if t["availability_pct"] is not None else f"  outages: {t['count']}", ""]
+    if report["outages"]:
+        lines.append(f"  {'start (UTC)':25} {'end (UTC)':25} {'duration':>10}  {'uplink':8} cause")
+        for o in report["outages"]:
+            lines.append(f"  {when(o['start'], o['start_source'])} {when(o['end'], o['end_source'])} "
+                         f"{_duration(o['duration_s']):>10}  {o['uplink']:8} {o['cause']}"
+                         + ("  [drill]" if o["drill"] else ""))
+    else:
+        lines.append("  no outages in this period")
+    for d in report["drills"]:
+        result = {True: "passed", False: "FAILED", None: "done"}[d["ok"]]
+        lines.append(f"  drill {when(d['ts'], d['time_source']).strip()}: {result}")
+    if t.get("unsynced_timestamps"):
+        lines.append("  note: some timestamps come from an unsynced clock")
+    return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def attach(core: Core, config: Config) -> Ledger:
+    ledger = Ledger(Db(Path(config.storage.dir) / "ledger.db", SCHEMA), core)
+    core.add_sink(ledger.on_event)
+    core.register_command("report", ledger.report_command)
+    if ledger.db.reset_reason:
+        reason = ledger.db.reset_reason
+        core.call_later(0, lambda now: core.emit("storage_reset", store="ledger", detail=reason))
+    return ledger

@@ -1,0 +1,147 @@
+"""A link's recent probe results and what they say: RTT, loss and jitter over sliding windows, the run of failures
+since the last answer, targets that are dead while the link is not. Pure and immutable: the failover policy keeps
+one LinkHealth per link in its state and replaces it on each result.
+
+Samples are ordered by the time the probe was *sent*, not by when its result came in: a failure is known only at
+its timeout, after answers to probes sent later; in send order "failures since the last answer" means what it says.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from dataclasses import dataclass
+
+DEAD_TARGET_MIN_SAMPLES = 10   # a target that failed this many times while others answered is dead, not the link
+KEEP_MIN_SAMPLES = 20          # a slowly probed link (trickle) keeps this many results whatever their age
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    at: float                  # monotonic send time
+    target: str
+    ok: bool
+    rtt_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class TargetStats:
+    sent: int
+    lost: int
+    rtt_ms: float | None
+    alive: bool
+
+    def as_dict(self) -> dict:
+        return {"sent": self.sent, "lost": self.lost, "rtt_ms": _round(self.rtt_ms), "alive": self.alive}
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    sent: int = 0
+    lost: int = 0
+    rtt_ms: float | None = None      # median of answered probes
+    jitter_ms: float | None = None   # mean |difference| of consecutive RTTs to the same target (RFC 3550's idea)
+
+    @property
+    def loss(self) -> float | None:
+        return self.lost / self.sent if self.sent else None
+
+
+@dataclass(frozen=True)
+class FailureRun:
+    """Failed probes (to live targets) sent after the last answered one."""
+    count: int = 0
+    first_at: float | None = None    # send time of the first of them: when the trouble started, as far as we know
+    last_ok_at: float | None = None  # send time of the last answered probe
+
+
+@dataclass(frozen=True)
+class LinkHealth:
+    samples: tuple[Sample, ...] = ()
+    # per target over `samples`: (sent, answered); kept alongside so that judging a link does not walk its history
+    counts: tuple[tuple[str, int, int], ...] = ()
+
+    def add(self, sample: Sample, now: float, keep_s: float) -> "LinkHealth":
+        samples = list(self.samples)
+        bisect.insort(samples, sample, key=lambda s: s.at)
+        cut = bisect.bisect_left(samples, now - keep_s, key=lambda s: s.at)
+        cut = min(cut, max(0, len(samples) - KEEP_MIN_SAMPLES))
+        counts = {t: [sent, ok] for t, sent, ok in self.counts}
+        for s, sign in [(sample, 1)] + [(s, -1) for s in samples[:cut]]:
+            c = counts.setdefault(s.target, [0, 0])
+            c[0] += sign
+            c[1] += sign * s.ok
+        return LinkHealth(tuple(samples[cut:]), tuple((t, c[0], c[1]) for t, c in sorted(counts.items()) if c[0]))
+
+    def since(self, t: float) -> tuple[Sample, ...]:
+        return self.samples[bisect.bisect_left(self.samples, t, key=lambda s: s.at):]
+
+    def dead_targets(self) -> frozenset[str]:
+        """Targets that never answered in the history while another target did: a dead target, not a dead link."""
+        if not any(ok for _, _, ok in self.counts):
+            return frozenset()
+        return frozenset(t for t, sent, ok in self.counts if not ok and sent >= DEAD_TARGET_MIN_SAMPLES)
+
+    def failure_run(self, dead: frozenset[str] = frozenset()) -> FailureRun:
+        count, first_at = 0, None
+        for s in reversed(self.samples):
+            if s.target in dead:
+                continue
+            if s.ok:
+                return FailureRun(count, first_at, s.at)
+            count, first_at = count + 1, s.at
+        return FailureRun(count, first_at, None)
+
+    def loss_estimate(self, dead: frozenset[str] = frozenset(), leave_out: int = 0) -> float:
+        """Probe loss over the history, smoothed (Laplace) so that a short history reads as uncertain, not as 0.
+        `leave_out`: the latest failures (the run being judged) are the question, not part of the answer."""
+        sent = sum(n for t, n, _ in self.counts if t not in dead) - leave_out
+        answered = sum(ok for t, _, ok in self.counts if t not in dead)
+        return (sent - answered + 1) / (sent + 2)
+
+    def stats(self, since: float, dead: frozenset[str] = frozenset()) -> WindowStats:
+        window = [s for s in self.since(since) if s.target not in dead]
+        return _stats(window)
+
+    def typical_loss(self, since: float, dead: frozenset[str] = frozenset()) -> float | None:
+        """The median of the targets' loss rates since `since`: one bad target does not make the link look bad."""
+        rates = [st.lost / st.sent for st in self.target_stats(since, dead).values() if st.alive and st.sent >= 3]
+        return statistics.median(rates) if rates else None
+
+    def target_stats(self, since: float, dead: frozenset[str] = frozenset()) -> dict[str, TargetStats]:
+        by_target: dict[str, list[Sample]] = {}
+        for s in self.since(since):
+            by_target.setdefault(s.target, []).append(s)
+        out = {}
+        for target, samples in sorted(by_target.items()):
+            st = _stats(samples)
+            out[target] = TargetStats(st.sent, st.lost, st.rtt_ms, target not in dead)
+        return out
+
+
+def failures_needed(loss: float, probability: float, lo: int, hi: int) -> int:
+    """How many failures in a row make "down": enough that independent loss at rate `loss` explains them with
+    at most `probability`. A clean line needs `lo`, a lossy one more, never more than `hi`."""
+    loss = min(max(loss, 1e-6), 1 - 1e-6)
+    return max(lo, min(hi, math.ceil(math.log(probability) / math.log(loss))))
+
+
+def _stats(samples: list[Sample] | tuple[Sample, ...]) -> WindowStats:
+    rtts = [s.rtt_ms for s in samples if s.ok and s.rtt_ms is not None]
+    last: dict[str, float] = {}
+    diffs = []
+    for s in samples:
+        if s.ok and s.rtt_ms is not None:
+            if s.target in last:
+                diffs.append(abs(s.rtt_ms - last[s.target]))
+            last[s.target] = s.rtt_ms
+    return WindowStats(
+        sent=len(samples),
+        lost=sum(1 for s in samples if not s.ok),
+        rtt_ms=statistics.median(rtts) if rtts else None,
+        jitter_ms=statistics.fmean(diffs) if diffs else None,
+    )
+
+
+def _round(x: float | None, digits: int = 1) -> float | None:
+    return None if x is None else round(x, digits)

@@ -1,0 +1,171 @@
+"""What to send and when: telemetry by exception with deadbands plus a slow heartbeat, and the retained state on
+change. Pure decision code: `now` comes in as a parameter, nothing here reads a clock or does IO.
+
+Why smoothing before the deadbands: a parked router's RSRP wobbles by a few dB from one reading to the next; a
+deadband on raw readings would fire on that noise all day. An EWMA (time constant `smoothing_s`) keeps real trends
+and drops the wobble. A token bucket (`max_per_hour`) caps what a noisy radio can cost whatever its noise.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+# Where each metric lives in the core's state snapshot (other subsystems own those keys; see docs/mqtt.md).
+#   name            path in core.state                          deadband kind
+METRICS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("rsrp_dbm", ("modem", "signal", "rsrp_dbm"), "signal"),
+    ("rsrq_db", ("modem", "signal", "rsrq_db"), "signal"),
+    ("sinr_db", ("modem", "signal", "sinr_db"), "signal"),
+    ("rssi_dbm", ("modem", "signal", "rssi_dbm"), "signal"),
+    ("primary_rtt_ms", ("failover", "links", "primary", "rtt_ms"), "rtt"),
+    ("primary_loss_pct", ("failover", "links", "primary", "loss_pct"), "loss"),
+    ("backup_rtt_ms", ("failover", "links", "backup", "rtt_ms"), "rtt"),
+    ("backup_loss_pct", ("failover", "links", "backup", "loss_pct"), "loss"),
+    ("rx_bytes", ("cellular", "usage", "rx_bytes"), "counter"),
+    ("tx_bytes", ("cellular", "usage", "tx_bytes"), "counter"),
+)
+RTT_FLOOR_MS = 5.0   # below this an RTT change is noise whatever its percentage (2 -> 3 ms is +50 %)
+
+# State keys whose changes alone do not republish the retained state: they change every few seconds and travel
+# as telemetry. Their current values are still in the snapshot whenever it is published for another reason.
+VOLATILE_KEYS = frozenset({
+    "signal", "rsrp_dbm", "rsrq_db", "sinr_db", "rssi_dbm", "rtt_ms", "loss_pct", "jitter_ms", "usage",
+    "rx_bytes", "tx_bytes", "samples", "updated", "updated_at", "last_probe", "last_seen", "age_s", "outbox_pending",
+})
+
+
+def extract(state: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, path, _ in METRICS:
+        node: Any = state
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, (int, float)) and not isinstance(node, bool) and math.isfinite(node):
+            out[name] = float(node)
+    return out
+
+
+@dataclass(frozen=True)
+class Deadbands:
+    signal_db: float = 3.0
+    rtt_pct: float = 20.0
+    loss_pct: float = 5.0
+
+
+_KIND = {name: kind for name, _, kind in METRICS}
+
+
+def crossed(kind: str, old: float | None, new: float | None, bands: Deadbands) -> bool:
+    if kind == "counter":
+        return False
+    if old is None or new is None:
+        return (old is None) != (new is None)
+    if kind == "signal":
+        return abs(new - old) >= bands.signal_db
+    if kind == "rtt":
+        return abs(new - old) >= max(abs(old) * bands.rtt_pct / 100.0, RTT_FLOOR_MS)
+    return abs(new - old) >= bands.loss_pct
+
+
+def rounded(metrics: dict[str, float]) -> dict[str, int | float]:
+    """Whole dB / ms / % / bytes: finer is noise at these deadbands, and small integers are 1-3 bytes in CBOR."""
+    return {k: int(round(v)) for k, v in metrics.items()}
+
+
+class TelemetryGate:
+    def __init__(self, bands: Deadbands, heartbeat_s: float, min_interval_s: float, max_per_hour: int,
+                 smoothing_s: float):
+        self.bands = bands
+        self.heartbeat_s = heartbeat_s
+        self.min_interval_s = min_interval_s
+        self.max_per_hour = max_per_hour
+        self.smoothing_s = smoothing_s
+        self._smooth: dict[str, float] = {}
+        self._seen_at: float | None = None
+        self._sent: dict[str, float] | None = None
+        self._sent_at: float | None = None
+        self._tokens = float(max_per_hour)
+        self._tokens_at: float | None = None
+
+    def _smoothed(self, metrics: dict[str, float], now: float) -> dict[str, float]:
+        dt = 0.0 if self._seen_at is None else max(0.0, now - self._seen_at)
+        self._seen_at = now
+        alpha = 1.0 if self.smoothing_s <= 0 else 1.0 - math.exp(-dt / self.smoothing_s)
+        out = {}
+        for name, value in metrics.items():
+            prev = self._smooth.get(name)
+            out[name] = value if prev is None or _KIND.get(name) == "counter" else prev + alpha * (value - prev)
+        self._smooth = out
+        return out
+
+    def _take_token(self, now: float) -> bool:
+        if self._tokens_at is not None:
+            self._tokens = min(float(self.max_per_hour),
+                               self._tokens + (now - self._tokens_at) * self.max_per_hour / 3600.0)
+        self._tokens_at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def observe(self, metrics: dict[str, float], now: float) -> tuple[str, dict[str, int | float]] | None:
+        """Feed the current readings; returns (why, values to send) when a telemetry message is due."""
+        smooth = self._smoothed(metrics, now)
+        why = None
+        if self._sent_at is None:
+            why = "first"
+        elif now - self._sent_at >= self.heartbeat_s:
+            why = "heartbeat"
+        elif now - self._sent_at >= self.min_interval_s and self._changed(smooth) and self._take_token(now):
+            why = "change"
+        if why is None:
+            return None
+        self._sent, self._sent_at = dict(smooth), now
+        return why, rounded(smooth)
+
+    def _changed(self, smooth: dict[str, float]) -> bool:
+        assert self._sent is not None
+        names = set(smooth) | set(self._sent)
+        return any(crossed(_KIND.get(n, "signal"), self._sent.get(n), smooth.get(n), self.bands) for n in names)
+
+
+def fingerprint(state: Any) -> str:
+    """The state without its volatile keys, as text: equal fingerprints = nothing worth republishing."""
+    return json.dumps(_strip(state), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+class StateGate:
+    """Publish the state once it has been still for `debounce_s` (a failover changes several keys in a burst),
+    and at the latest 5 x debounce_s after the first unpublished change."""
+
+    def __init__(self, debounce_s: float):
+        self.debounce_s = debounce_s
+        self._published: str | None = None
+        self._current: str | None = None
+        self._changed_at = 0.0
+        self._pending_since: float | None = None
+
+    def observe(self, fp: str, now: float) -> bool:
+        if fp != self._current:
+            self._current = fp
+            self._changed_at = now
+        if fp == self._published:
+            self._pending_since = None
+            return False
+        if self._pending_since is None:
+            self._pending_since = now
+        if now - self._changed_at >= self.debounce_s or now - self._pending_since >= 5 * self.debounce_s:
+            self._published = fp
+            self._pending_since = None
+            return True
+        return False

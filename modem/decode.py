@@ -1,0 +1,320 @@
+"""modem.decode(command, lines, vendor=None) -> dict: one AT response (or a batch of URCs) as plain values.
+
+Output keys (a key the response does not carry is left out; a value the modem marks unknown is None):
+  rssi_dbm ber rsrp_dbm rsrq_db sinr_db rscp_dbm ecio_db      signal, in real units (floats for tenths)
+  rat                 GSM | UMTS | LTE | LTE-M | NB-IoT | NR5G-NSA | NR5G-SA
+  operator_name operator_short mcc mnc                        strings; "01" keeps its zero
+  registration        not_registered home searching denied unknown roaming home_sms_only roaming_sms_only
+                      emergency home_csfb_not_preferred roaming_csfb_not_preferred rlos
+  lac_tac cell_id     uppercase hex without 0x
+  band bands earfcn arfcn pci bandwidth_mhz
+  iccid imsi imei manufacturer model revision sim_state sim_slot sim_inserted
+  lte / nr            EN-DC: the anchor and the NR leg (rat NR5G-NSA)
+  carriers            carrier aggregation, one dict per component carrier
+  networks            +COPS=? scan: availability operator_name operator_short mcc mnc rat
+  cells               neighbour / survey lists
+  cme_error           final ERROR (text "ERROR"), +CME ERROR / +CMS ERROR (number, or the text)
+  error               the input could not be decoded (why, in words)
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from modem.parsers import (fibocom, huawei, ident, network, quectel, registration, sierra, signal, simcom, telit,
+                           ublox)
+
+Parser = Callable[[list[str]], dict]
+MAX_LINES = 2000
+MAX_LINE_LEN = 4096
+
+# Normalised command -> parser. Keys are what normalize_command() returns; "+X=*" matches any set form.
+COMMANDS: dict[str, Parser] = {
+    "I": ident.parse_ati, "I0": ident.parse_ati, "I1": ident.parse_ati, "+GMI": ident.parse_cgmi,
+    "+CGMI": ident.parse_cgmi, "+CGMI?": ident.parse_cgmi, "+CGMM": ident.parse_cgmm, "+GMM": ident.parse_cgmm,
+    "+CGMR": ident.parse_cgmr, "+GMR": ident.parse_cgmr, "+QGMR": ident.parse_cgmr, "+CGSN": ident.parse_cgsn,
+    "+CGSN=*": ident.parse_cgsn, "+GSN": ident.parse_cgsn, "+CIMI": ident.parse_cimi,
+    "+CCID": ident.parse_iccid, "+CCID?": ident.parse_iccid, "+QCCID": ident.parse_iccid,
+    "+ICCID": ident.parse_iccid, "+CICCID": ident.parse_iccid, "^ICCID?": ident.parse_iccid,
+    "^ICCID": ident.parse_iccid, "#CCID": ident.parse_iccid, "!ICCID?": ident.parse_iccid,
+    "+CRSM=*": ident.parse_crsm_iccid, "+CPIN?": ident.parse_cpin,
+    "+CSQ": signal.parse_csq, "+CESQ": signal.parse_cesq,
+    "+COPS?": network.parse_cops_read, "+COPS=?": network.parse_cops_test,
+    "+CREG?": registration.parse_registration, "+CGREG?": registration.parse_registration,
+    "+CEREG?": registration.parse_registration, "+C5GREG?": registration.parse_registration,
+    # Quectel
+    '+QENG="servingcell"': quectel.parse_qeng_servingcell,
+    '+QENG="neighbourcell"': quectel.parse_qeng_neighbourcell,
+    '+QENG="neighborcell"': quectel.parse_qeng_neighbourcell,
+    "+QNWINFO": quectel.parse_qnwinfo, "+QCAINFO": quectel.parse_qcainfo, "+QCSQ": quectel.parse_qcsq,
+    "+QRSRP": quectel.parse_qrsrp, "+QSINR": quectel.parse_qsinr, "+QRSSI": quectel.parse_qrssi,
+    "+QSCAN": quectel.parse_qscan, "+QSCAN=*": quectel.parse_qscan, "+QUIMSLOT?": quectel.parse_quimslot,
+    "+QDSIM?": quectel.parse_qdsim, "+QSIMSTAT?": quectel.parse_qsimstat,
+    # SIMCom
+    "+CPSI?": simcom.parse_cpsi,
+    # Sierra
+    "!GSTATUS?": sierra.parse_gstatus, "!GSTATUS": sierra.parse_gstatus, "!LTEINFO?": sierra.parse_lteinfo,
+    "!LTEINFO": sierra.parse_lteinfo,
+    # Telit
+    "#RFSTS": telit.parse_rfsts, "#SERVINFO": telit.parse_servinfo, "#MONI": telit.parse_moni,
+    "#CSURVC": telit.parse_csurvc, "#CSURV": telit.parse_csurvc, "#QSS?": telit.parse_qss, "#BND?": telit.parse_bnd,
+    # Huawei
+    "^HCSQ?": huawei.parse_hcsq, "^SYSINFOEX": huawei.parse_sysinfoex, "^SYSINFO": huawei.parse_sysinfo,
+    # u-blox
+    "+UCGED?": ublox.parse_ucged, "+UBANDSEL?": ublox.parse_ubandsel,
+    # Fibocom / Intel XMM
+    "+XCESQ?": fibocom.parse_xcesq, "+XCESQ": fibocom.parse_xcesq,
+}
+
+# Response / URC prefix -> parser, for unsolicited lines and for commands not in COMMANDS.
+PREFIXES: dict[str, Parser] = {
+    "+CREG": registration.parse_registration, "+CGREG": registration.parse_registration,
+    "+CEREG": registration.parse_registration, "+C5GREG": registration.parse_registration,
+    "+CSQ": signal.parse_csq, "+CESQ": signal.parse_cesq, "+CPIN": ident.parse_cpin,
+    "+CCID": ident.parse_iccid, "+QCCID": ident.parse_iccid, "+ICCID": ident.parse_iccid,
+    "^ICCID": ident.parse_iccid, "#CCID": ident.parse_iccid, "!ICCID": ident.parse_iccid,
+    "+CICCID": ident.parse_iccid, "+CRSM": ident.parse_crsm_iccid,
+    "+QENG": quectel.parse_qeng_servingcell, "+QNWINFO": quectel.parse_qnwinfo, "+QCAINFO": quectel.parse_qcainfo,
+    "+QCSQ": quectel.parse_qcsq, "+QRSRP": quectel.parse_qrsrp, "+QSINR": quectel.parse_qsinr,
+    "+QRSSI": quectel.parse_qrssi, "+QSCAN": quectel.parse_qscan, "+QUIMSLOT": quectel.parse_quimslot,
+    "+QDSIM": quectel.parse_qdsim, "+QSIMSTAT": quectel.parse_qsimstat,
+    "+CPSI": simcom.parse_cpsi, "!GSTATUS": sierra.parse_gstatus, "!LTEINFO": sierra.parse_lteinfo,
+    "#RFSTS": telit.parse_rfsts, "#SERVINFO": telit.parse_servinfo, "#MONI": telit.parse_moni,
+    "#QSS": telit.parse_qss, "#BND": telit.parse_bnd,
+    "^HCSQ": huawei.parse_hcsq, "^SYSINFOEX": huawei.parse_sysinfoex, "^SYSINFO": huawei.parse_sysinfo,
+    "+UCGED": ublox.parse_ucged, "+UBANDSEL": ublox.parse_ubandsel, "+XCESQ": fibocom.parse_xcesq,
+}
+
+_FINAL_OK = {"OK", "CONNECT", "NO CARRIER", "NO DIALTONE", "BUSY", "NO ANSWER", "RING"}
+_FINAL_ERR = re.compile(r"^(?:\+CME ERROR|\+CMS ERROR|\+EXT ERROR)\s*:?\s*(.*)$", re.I)
+_BARE_ERR = {"ERROR", "COMMAND NOT SUPPORT", "COMMAND NOT SUPPORTED", "TOO MANY PARAMETERS", "ABORTED"}
+_PREFIX_RE = re.compile(r"^\s*([+^!#$%*][A-Za-z0-9_]+)\s*:")
+_CMD_RE = re.compile(r"^([+^!#$%*&]?[A-Za-z][A-Za-z0-9_]*|[+^!#$%*&]?\d+)(.*)$", re.S)
+_SIM_COMMANDS = ("+CPIN", "+CIMI", "+CCID", "+QCCID", "+ICCID", "+CICCID", "^ICCID", "#CCID", "!ICCID", "+CRSM")
+
+
+def normalize_command(command: str | None) -> str | None:
+    """'AT+QENG="servingcell"' -> '+QENG="servingcell"', 'at+csq' -> '+CSQ', 'ATI' -> 'I', 'AT+COPS=?' ->
+    '+COPS=?'. Names are uppercased; quoted arguments lowercased; spaces outside quotes removed."""
+    if command is None:
+        return None
+    s = str(command).strip().strip("\r\n")
+    if not s:
+        return None
+    if s[:2].upper() == "AT":
+        s = s[2:]
+    out, in_q = [], False
+    for ch in s:
+        if ch == '"':
+            in_q = not in_q
+            out.append(ch)
+        elif in_q:
+            out.append(ch.lower())
+        elif not ch.isspace():
+            out.append(ch.upper())
+    s = "".join(out)
+    return s or None
+
+
+def _command_key(norm: str) -> tuple[str, str]:
+    m = _CMD_RE.match(norm)
+    if not m:
+        return norm, ""
+    return m.group(1), m.group(2)
+
+
+def find_parser(command: str | None, vendor: str | None = None) -> Parser | None:
+    norm = normalize_command(command)
+    if norm is None:
+        return None
+    name, suffix = _command_key(norm)
+    candidates = [norm]
+    if suffix.startswith("=") and suffix != "=?":
+        candidates += [name + "=*", name]
+    elif suffix == "?":
+        candidates += [name]
+    elif suffix == "":
+        candidates += [name + "?"]
+    if vendor:
+        try:
+            from modem import vendors
+            plugin = vendors.get(vendor)
+        except KeyError:
+            plugin = None
+        if plugin is not None:
+            for key in candidates:
+                if key in plugin.parsers:
+                    return plugin.parsers[key]
+    for key in candidates:
+        if key in COMMANDS:
+            return COMMANDS[key]
+    return None
+
+
+def _as_lines(lines) -> list[str]:
+    if lines is None:
+        return []
+    if isinstance(lines, bytes):
+        lines = lines.decode("utf-8", "replace")
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    if not isinstance(lines, (list, tuple)):
+        raise TypeError("lines must be a list of strings or a string")
+    out = []
+    for line in lines[:MAX_LINES]:
+        if isinstance(line, bytes):
+            line = line.decode("utf-8", "replace")
+        if not isinstance(line, str):
+            raise TypeError("every line must be a string")
+        for part in line.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            part = part.replace("\x00", "")[:MAX_LINE_LEN]
+            if part.strip():
+                out.append(part.rstrip())
+    return out
+
+
+def _strip_echo(lines: list[str], norm: str | None) -> list[str]:
+    if not lines:
+        return lines
+    first = lines[0].strip()
+    if first[:2].upper() == "AT" and (norm is None or normalize_command(first) == norm
+                                      or re.match(r"AT[+^!#$%*&]", first, re.I)):
+        return lines[1:]
+    return lines
+
+
+def _final(lines: list[str]) -> tuple[list[str], object]:
+    """Remove the final result code; return (information lines, cme_error or None)."""
+    info, error = [], None
+    for line in lines:
+        s = line.strip()
+        up = s.upper()
+        m = _FINAL_ERR.match(s)
+        if m:
+            code = m.group(1).strip().strip('"')
+            error = int(code) if re.fullmatch(r"\d+", code) else (code or "ERROR")
+        elif up in _BARE_ERR:
+            error = up
+        elif up in _FINAL_OK:
+            continue
+        else:
+            info.append(line)
+    return info, error
+
+
+def _prefix(line: str) -> str | None:
+    m = _PREFIX_RE.match(line)
+    return m.group(1).upper() if m else None
+
+
+def _decode_by_prefix(lines: list[str]) -> dict:
+    """Group consecutive lines by prefix (lines without one stay with the group before) and parse each group."""
+    groups: list[tuple[str, list[str]]] = []
+    for line in lines:
+        p = _prefix(line)
+        if p is not None and p in PREFIXES:
+            if groups and groups[-1][0] == p and p in ("+QENG", "+QCAINFO", "+CPSI", "+QNWINFO", "+QCSQ",
+                                                         "+QRSRP", "+QSINR", "+QRSSI", "+QSCAN", "#MONI"):
+                groups[-1][1].append(line)
+            else:
+                groups.append((p, [line]))
+        elif groups and p is None:
+            groups[-1][1].append(line)
+    results = []
+    for p, group in groups:
+        parser = PREFIXES[p]
+        if p == "+QENG" and any("neighbourcell" in g.lower() for g in group):
+            parser = quectel.parse_qeng_neighbourcell
+        parsed = parser(group)
+        if parsed:
+            results.append(parsed)
+    if not results:
+        return {}
+    if len(results) == 1:
+        return results[0]
+    merged: dict = {}
+    for r in results:
+        for k, v in r.items():
+            if merged.get(k) is None:
+                merged[k] = v
+    merged["urcs"] = results
+    return merged
+
+
+# Plausible ranges: a value outside is a firmware sentinel or garbage, reported as None.
+_RANGES = {
+    "rssi_dbm": (-130, 0), "rsrp_dbm": (-160, -20), "rsrq_db": (-45, 25), "sinr_db": (-30, 60),
+    "rscp_dbm": (-130, -10), "ecio_db": (-35, 5), "pci": (0, 1007), "earfcn": (0, 262143),
+    "arfcn": (0, 3279165), "bandwidth_mhz": (1, 400), "ber": (0, 7), "uarfcn": (0, 16383), "psc": (0, 511),
+    "sim_slot": (1, 8),
+}
+
+
+def _sanitize(value):
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            v = _sanitize(v)
+            rng = _RANGES.get(k)
+            if rng is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
+                if not rng[0] <= v <= rng[1]:
+                    v = None
+            out[k] = v
+        return out
+    if isinstance(value, list):
+        return [_sanitize(v) for v in value]
+    return value
+
+
+def decode(command, lines, vendor=None) -> dict:
+    """Decode the lines of one response to `command` (None: the lines are unsolicited). Never raises for bad
+    modem input; an input it cannot make sense of gives {"error": "..."}."""
+    try:
+        return _decode(command, lines, vendor)
+    except (TypeError, ValueError) as e:
+        return {"error": str(e)}
+
+
+def _decode(command, lines, vendor) -> dict:
+    if command is not None and not isinstance(command, str):
+        return {"error": "command must be a string or null"}
+    if vendor is not None and not isinstance(vendor, str):
+        return {"error": "vendor must be a string or null"}
+    norm = normalize_command(command)
+    raw = _as_lines(lines)
+    raw = _strip_echo(raw, norm)
+    info, cme = _final(raw)
+    if cme is not None:
+        out: dict = {"cme_error": cme}
+        name = _command_key(norm)[0] if norm else None
+        if name in _SIM_COMMANDS:
+            state = (ident.CME_SIM_STATES.get(cme) if isinstance(cme, int)
+                     else ident.CME_TEXT_SIM_STATES.get(str(cme).lower()))
+            if state:
+                out["sim_state"] = state
+        return out
+    parser = find_parser(norm, vendor)
+    result: dict = {}
+    if parser is not None:
+        result = parser(info)
+    if not result:
+        result = _decode_by_prefix(info)
+    if not result:
+        if not info:
+            return {"error": "empty response" if norm else "no lines"}
+        what = f"response to {norm}" if norm else "unsolicited lines"
+        return {"error": f"cannot decode {what}"}
+    return _sanitize(result)
+
+
+class _CallableModule(type(re)):
+    """Importing modem.decode rebinds the attribute `modem.decode` (the forwarding function in
+    modem/__init__.py) to this module; making the module callable keeps `modem.decode(...)` working."""
+
+    def __call__(self, command, lines, vendor=None) -> dict:
+        return decode(command, lines, vendor)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,1 @@
+"""Pure AT response parsers, one module per command family; see modem/decode.py for the dispatch table."""

@@ -1,0 +1,223 @@
+"""Telit: #RFSTS, #SERVINFO, #MONI, #CSURVC, #QSS, #BND (LE910Cx, LE866, ME910, LM940/LM960, FN980)."""
+from __future__ import annotations
+
+import re
+
+from modem.bands import lte_band_from_earfcn
+from modem.parsers.common import (at, band_name, hex_id, is_unknown, lines_with, number, plmn,
+                                  set_band_from_channel, split_fields, split_fields_q, to_float, to_int)
+
+
+
+def _neg_int(text: str | None) -> bool:
+    v = to_float(text)
+    return v is not None and v < 0
+
+
+def _abnd(raw: str | None, earfcn: int | None) -> str | None:
+    """LTE <ABND> is the band number; prefer the band derived from the EARFCN when both exist."""
+    derived = lte_band_from_earfcn(earfcn)
+    if derived:
+        return f"B{derived}"
+    n = to_int(raw)
+    return f"B{n}" if n and 0 < n < 255 else None
+
+
+# #RFSTS: (GSM)   <PLMN>,<ARFCN>,<RSSI>,<LAC>,<RAC>,<TXPWR>,<MM>,<RR>,<NOM>,<CID>,<IMSI>,<NetNameAsc>,<SD>,<ABND>
+# #RFSTS: (WCDMA) <PLMN>,<UARFCN>,<PSC>,<Ec/Io>,<RSCP>,<RSSI>,<LAC>,<RAC>,<TXPWR>,<DRX>,<MM>,<RRC>,<NOM>,<BLER>,
+#                 <CID>,<IMSI>,<NetNameAsc>,<SD>,<nAST>[,<nUARFCN>,<nPSC>,<nEc/Io>]...
+# #RFSTS: (LTE)   <PLMN>,<EARFCN>,<RSRP>,<RSSI>,<RSRQ>,<TAC>,<RAC>,[<TXPWR>],<DRX>,<MM>,<RRC>,<CID>,<IMSI>,
+#                 [<NetNameAsc>],<SD>,<ABND>[,<SINR>]           SINR 0..250 = -20..+30 dB in 0.2 dB steps
+#   PLMN "MCC MNC" quoted; LAC/TAC/CID hex. Some LE910 firmware drop <RAC>, so the fields after TAC are
+#   located from the quoted <IMSI>, the first quoted field after the PLMN.
+#   e.g. '#RFSTS: "310 260",66786,-101,-68,-13,2D18,255,,640,1,0,3089F02,"000000000000000","T-Mobile",3,66'
+def parse_rfsts(lines: list[str]) -> dict:
+    body = (lines_with(lines, "#RFSTS") or [None])[0]
+    if body is None:
+        return {}
+    fq = split_fields_q(body)
+    f = [v for v, _ in fq]
+    if len(f) < 4:
+        return {}
+    mcc, mnc = plmn(f[0])
+    out: dict = {"mcc": mcc, "mnc": mnc}
+    imsi_i = next((i for i, (v, q) in enumerate(fq) if i > 1 and q), None)
+    if imsi_i is None:   # unquoted firmware: the IMSI is the 14-15 digit field
+        imsi_i = next((i for i, v in enumerate(f) if i > 5 and re.fullmatch(r"\d{14,15}", v)), None)
+    if not _neg_int(f[2]) and _neg_int(f[3]):                  # WCDMA: PSC, Ec/Io, RSCP, RSSI, LAC
+        out.update({"rat": "UMTS", "uarfcn": to_int(f[1]), "psc": to_int(f[2]), "ecio_db": number(f[3]),
+                    "rscp_dbm": number(f[4]), "rssi_dbm": number(at(f, 5)), "lac_tac": hex_id(at(f, 6))})
+        if imsi_i:
+            out["cell_id"] = hex_id(f[imsi_i - 1])
+    elif _neg_int(f[2]) and _neg_int(f[3]) and _neg_int(at(f, 4)):   # LTE: RSRP, RSSI, RSRQ, TAC
+        earfcn = to_int(f[1])
+        out.update({"rat": "LTE", "earfcn": earfcn, "rsrp_dbm": number(f[2]), "rssi_dbm": number(f[3]),
+                    "rsrq_db": number(f[4]), "lac_tac": hex_id(at(f, 5))})
+        if imsi_i:
+            out["cell_id"] = hex_id(f[imsi_i - 1])
+            out["band"] = _abnd(at(f, imsi_i + 3), earfcn)
+            sinr = to_int(at(f, imsi_i + 4))
+            if sinr is not None:
+                out["sinr_db"] = round(sinr / 5 - 20, 1) if 0 <= sinr <= 250 else None
+        else:
+            out["band"] = _abnd(None, earfcn)
+        if out.get("band") is None:
+            out.pop("band")
+    else:                                                       # GSM: RSSI, LAC
+        out.update({"rat": "GSM", "gsm_arfcn": to_int(f[1]), "rssi_dbm": number(f[2]), "lac_tac": hex_id(f[3])})
+        if imsi_i:
+            out["cell_id"] = hex_id(f[imsi_i - 1])
+    if imsi_i is not None:
+        imsi = f[imsi_i]
+        if re.fullmatch(r"\d{6,15}", imsi) and set(imsi) != {"0"}:
+            out["imsi"] = imsi
+        name = at(f, imsi_i + 1)
+        if name and not is_unknown(name):
+            out["operator_name"] = name
+    return out
+
+
+# #SERVINFO: (GSM)   <B-ARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<BSIC>,<LAC>,<TA>,<GPRS>[,[<PB-ARFCN>],[<NOM>],<RAC>,[<PAT>]]
+# #SERVINFO: (WCDMA) <UARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<PSC>,<LAC>,<DRX>,<SD>,<RSSI>,<NOM>,<RAC>
+# #SERVINFO: (LTE)   <EARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<CellID>,<TAC>,<DRX>,<SD>,<RSRP>
+#   e.g. '#SERVINFO: 66786,-68,"T-Mobile","310260",3089F02,2D18,640,3,-101'   (LM960A18)
+def parse_servinfo(lines: list[str]) -> dict:
+    body = (lines_with(lines, "#SERVINFO") or [None])[0]
+    if body is None:
+        return {}
+    f = split_fields(body)
+    mcc, mnc = plmn(at(f, 3))
+    out: dict = {"mcc": mcc, "mnc": mnc}
+    name = at(f, 2)
+    if name and not is_unknown(name):
+        out["operator_name"] = name
+    chan = to_int(at(f, 0))
+    if len(f) == 9 and _neg_int(f[8]) and hex_id(at(f, 4)):
+        out.update({"rat": "LTE", "earfcn": chan, "rssi_dbm": number(f[1]), "cell_id": hex_id(f[4]),
+                    "lac_tac": hex_id(f[5]), "rsrp_dbm": number(f[8])})
+        set_band_from_channel(out, "LTE")
+    elif len(f) >= 10 or (len(f) >= 9 and chan is not None and chan > 1023):
+        out.update({"rat": "UMTS", "uarfcn": chan, "rscp_dbm": number(f[1]), "psc": to_int(at(f, 4)),
+                    "lac_tac": hex_id(at(f, 5)), "rssi_dbm": number(at(f, 8))})
+    else:
+        out.update({"rat": "GSM", "gsm_arfcn": chan, "rssi_dbm": number(f[1]), "bsic": to_int(at(f, 4)),
+                    "lac_tac": hex_id(at(f, 5))})
+    return out
+
+
+_MONI_KV = re.compile(r"([A-Za-z][A-Za-z/]*)\s*:\s*(\S+)")
+
+
+# #MONI: <netname> RSRP:<rsrp> RSRQ:<rsrq> TAC:<tac> Id:<id> EARFCN:<earfcn> PWR:<dBm>dbm DRX:<drx>  (LTE)
+# #MONI: <netname> PSC:<psc> RSCP:<rscp> LAC:<lac> Id:<id> EcIo:<ecio> UARFCN:<uarfcn> PWR:<dBm>dbm DRX:<drx> (WCDMA)
+# #MONI: <netname> BSIC:<bsic> RxQual:<q> LAC:<lac> Id:<id> ARFCN:<arfcn> PWR:<dBm>dbm TA:<ta>          (GSM)
+#   e.g. '#MONI: AT&T RSRP:-92 RSRQ:-17 TAC:8B1E Id:A204... EARFCN:800 PWR:-54dbm DRX:1280'  (LM940, MikroTik forum)
+#   #MONI=7 prints one line per cell ('#MONI: Cc:310 Nc:260 ...'); every line becomes a cell
+def parse_moni(lines: list[str]) -> dict:
+    cells = []
+    for body in lines_with(lines, "#MONI"):
+        kv = {k.lower(): v for k, v in _MONI_KV.findall(body)}
+        if not kv:
+            continue
+        first_key = _MONI_KV.search(body)
+        name = body[:first_key.start()].strip() if first_key else ""
+        cell: dict = {}
+        if "earfcn" in kv or "rsrp" in kv:
+            cell.update({"rat": "LTE", "earfcn": to_int(kv.get("earfcn")), "rsrp_dbm": number(kv.get("rsrp")),
+                         "rsrq_db": number(kv.get("rsrq")), "lac_tac": hex_id(kv.get("tac")),
+                         "rssi_dbm": number(kv.get("pwr"))})
+            if "pci" in kv:
+                cell["pci"] = to_int(kv.get("pci"))
+            set_band_from_channel(cell, "LTE")
+        elif "uarfcn" in kv or "psc" in kv:
+            cell.update({"rat": "UMTS", "uarfcn": to_int(kv.get("uarfcn")), "psc": to_int(kv.get("psc")),
+                         "rscp_dbm": number(kv.get("rscp")), "ecio_db": number(kv.get("ecio")),
+                         "lac_tac": hex_id(kv.get("lac")), "rssi_dbm": number(kv.get("pwr"))})
+        else:
+            cell.update({"rat": "GSM", "gsm_arfcn": to_int(kv.get("arfcn")), "bsic": to_int(kv.get("bsic")),
+                         "lac_tac": hex_id(kv.get("lac")), "rssi_dbm": number(kv.get("pwr"))})
+        if "id" in kv:
+            cell["cell_id"] = hex_id(kv["id"].rstrip("."))
+        if "cc" in kv and "nc" in kv:
+            cell["mcc"], cell["mnc"] = kv["cc"], kv["nc"].zfill(2)
+        if name and not name.isdigit():
+            cell["operator_name"] = name
+        cells.append(cell)
+    if not cells:
+        return {}
+    out = dict(cells[0])
+    if len(cells) > 1:
+        out["cells"] = cells[1:]
+    return out
+
+
+# #CSURVC output, one cell per line, comma separated (AT#CSURVC after AT#CSURVF=1):
+#   LTE:   <earfcn>,<cellIdentity>,<tac>,<rsrp>,<rsrq>,<mcc>,<mnc>[,...]       (LE910/LM940 "LTE" survey)
+#   WCDMA: <uarfcn>,<rxLev>,<mcc>,<mnc>,<scrambling code>,<cellId>,<lac>,...   (prefixed "uarfcn" columns)
+#   GSM:   <arfcn>,<bsic>,<rxLev>,<ber>,<mcc>,<mnc>,<lac>,<cellId>,...
+#   The numeric survey has no labels, so only lines whose shape is unambiguous are decoded:
+#   "earfcn: 66786 rxLev: -68 ..." (labelled #CSURV form) is handled too.
+def parse_csurvc(lines: list[str]) -> dict:
+    cells = []
+    for line in lines:
+        s = line.strip()
+        if not s or s.upper().startswith(("NETWORK SURVEY", "#CSURV")) and ":" not in s[8:]:
+            continue
+        kv = {k.lower(): v.rstrip(",") for k, v in _MONI_KV.findall(s)}
+        if "earfcn" in kv:
+            cell = {"rat": "LTE", "earfcn": to_int(kv.get("earfcn")), "rssi_dbm": number(kv.get("rxlev")),
+                    "cell_id": hex_id(kv.get("cellid")), "lac_tac": hex_id(kv.get("tac")),
+                    "pci": to_int(kv.get("pci")), "rsrp_dbm": number(kv.get("rsrp")), "rsrq_db": number(kv.get("rsrq"))}
+            mcc, mnc = kv.get("mcc"), kv.get("mnc")
+            cell["mcc"], cell["mnc"] = (mcc, mnc.zfill(2)) if mcc and mnc else (None, None)
+            set_band_from_channel(cell, "LTE")
+            cells.append(cell)
+        elif "uarfcn" in kv:
+            cells.append({"rat": "UMTS", "uarfcn": to_int(kv.get("uarfcn")), "rssi_dbm": number(kv.get("rxlev")),
+                          "psc": to_int(kv.get("scr code") or kv.get("scrcode") or kv.get("psc")),
+                          "cell_id": hex_id(kv.get("cellid")), "lac_tac": hex_id(kv.get("lac"))})
+        elif "arfcn" in kv:
+            cells.append({"rat": "GSM", "gsm_arfcn": to_int(kv.get("arfcn")), "rssi_dbm": number(kv.get("rxlev")),
+                          "bsic": to_int(kv.get("bsic")), "cell_id": hex_id(kv.get("cellid")),
+                          "lac_tac": hex_id(kv.get("lac"))})
+    return {"cells": cells}
+
+
+_QSS = {0: "NOT INSERTED", 1: "INSERTED", 2: "SIM PIN UNLOCKED", 3: "READY"}
+
+
+# #QSS: <mode>,<status>     status 0 not inserted, 1 inserted, 2 inserted and PIN unlocked, 3 inserted and READY
+#   (unsolicited: #QSS: <status>)
+def parse_qss(lines: list[str]) -> dict:
+    body = (lines_with(lines, "#QSS") or [None])[0]
+    if body is None:
+        return {}
+    f = split_fields(body)
+    status = to_int(f[1]) if len(f) > 1 else to_int(f[0])
+    out: dict = {"sim_inserted": None if status is None else status != 0}
+    if status in (0, 3):
+        out["sim_state"] = _QSS[status]
+    return out
+
+
+def _mask_bands(mask: int, offset: int = 1) -> list[int]:
+    return [i + offset for i in range(mask.bit_length()) if mask >> i & 1]
+
+
+# #BND: <GSM band>,<UMTS band>[,<LTE band mask>[,<TDSCDMA band>[,<LTE band mask ext>]]]
+#   read form; the LTE mask is hex on LE910 V2/LE910Cx (bit 0 = B1), the ext mask covers B65 and up;
+#   e.g. '#BND: 0,22,80800C5'  '#BND: 0,5,1000000000000001'
+def parse_bnd(lines: list[str]) -> dict:
+    body = (lines_with(lines, "#BND") or [None])[0]
+    if body is None or "(" in body:
+        return {}
+    f = split_fields(body)
+    out: dict = {"gsm_band_config": to_int(at(f, 0)), "umts_band_config": to_int(at(f, 1))}
+    lte_mask = to_int(at(f, 2), base=16)
+    if lte_mask is not None:
+        bands = _mask_bands(lte_mask)
+        ext = to_int(at(f, 4), base=16)
+        if ext:
+            bands += _mask_bands(ext, 65)
+        out["bands"] = [band_name(b, "LTE") for b in bands]
+    return out

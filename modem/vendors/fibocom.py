@@ -1,0 +1,15 @@
+"""Fibocom L8x0 (Intel XMM), FM150/FM350, NL668."""
+from modem.vendors.base import VendorPlugin, frozen
+
+PLUGIN = VendorPlugin(
+    name="fibocom",
+    manufacturer_patterns=(r"fibocom",),
+    model_patterns=(r"^(L8[1-6]0|FM1\d\d|FM350|NL668|FG\d\d\d|MA510)",),
+    usb_vendor_ids=(0x2CB7,),
+    serving_cell_commands=("AT+COPS?", "AT+CEREG?", "AT+CREG?"),
+    signal_commands=("AT+XCESQ?", "AT+CESQ", "AT+CSQ"),
+    sim_slot_query="AT+GTDUALSIM?",
+    sim_slot_switch="AT+GTDUALSIM={index}",
+    sim_slots=2,
+    timeouts=frozen({"+XCESQ?": 3.0, "+COPS=?": 180.0, "+COPS": 180.0, "+CFUN": 15.0}),
+)

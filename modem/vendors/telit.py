@@ -1,0 +1,18 @@
+"""Telit LE910Cx/LE866/ME910/LM940/LM960/FN980."""
+from modem.parsers import telit as t
+from modem.vendors.base import VendorPlugin, frozen
+
+PLUGIN = VendorPlugin(
+    name="telit",
+    manufacturer_patterns=(r"telit",),
+    model_patterns=(r"^(LE9\d\d|LE866|ME9\d\d|ML865|LM9\d\d|FN9\d\d|FN990|HE910|UE866|GE910)",),
+    usb_vendor_ids=(0x1BC7,),
+    serving_cell_commands=("AT#RFSTS", "AT#SERVINFO", "AT+COPS?", "AT+CEREG?"),
+    signal_commands=("AT#RFSTS", "AT+CESQ", "AT+CSQ"),
+    sim_slot_query="AT#QSS?",
+    sim_slot_switch="AT#SIMSELECT={slot}",        # dual-SIM LE910Cx/LM960; needs a reboot to apply
+    sim_slots=2,
+    timeouts=frozen({"#RFSTS": 5.0, "#CSURVC": 180.0, "#CSURV": 180.0, "+COPS=?": 180.0, "+COPS": 180.0,
+                     "#REBOOT": 30.0, "+CFUN": 15.0}),
+    parsers=frozen({"#RFSTS": t.parse_rfsts, "#SERVINFO": t.parse_servinfo}),
+)

@@ -1,0 +1,12 @@
+"""u-blox SARA-R4/R5, SARA-U2, LARA-R2/R6, TOBY-L2/L4."""
+from modem.vendors.base import VendorPlugin, frozen
+
+PLUGIN = VendorPlugin(
+    name="ublox",
+    manufacturer_patterns=(r"u-?blox",),
+    model_patterns=(r"^(SARA|LARA|TOBY|LISA|LENA)-",),
+    usb_vendor_ids=(0x1546,),
+    serving_cell_commands=("AT+UCGED?", "AT+COPS?", "AT+CEREG?"),
+    signal_commands=("AT+CESQ", "AT+CSQ"),
+    timeouts=frozen({"+UCGED?": 5.0, "+COPS=?": 180.0, "+COPS": 180.0, "+CFUN": 180.0, "+UBANDSEL": 10.0}),
+)

@@ -1,0 +1,95 @@
+"""make bench-at: AT round-trip time through relais' engine vs raw pyserial, on the same simulator pty.
+
+Method: the simulator runs in its own process (`relais sim --speed 0`, so it answers at once and the pty +
+simulator cost is the same for both sides). Raw = pyserial write("AT+CSQ\\r") then read_until(b"OK\\r\\n") in the
+calling thread: the least any client can do. Engine = AtPort.command("AT+CSQ"): framing, matching, URC
+classification and the hand-off from the IO thread to the caller. Rounds alternate raw / engine so that machine
+noise hits both alike; we report medians of per-command times and their ratio (goal <= 1.2).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import serial
+
+from modem.at import AtPort
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
+PER_ROUND = int(os.environ.get("BENCH_PER_ROUND", "200"))
+COMMAND = "AT+CSQ"
+
+
+def wait_for(path: str, timeout: float = 15.0) -> None:
+    end = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > end:
+            raise SystemExit(f"simulator did not appear at {path}")
+        time.sleep(0.05)
+
+
+def raw_round(path: str) -> list[float]:
+    times = []
+    with serial.Serial(path, 115200, timeout=2) as ser:
+        ser.reset_input_buffer()
+        for _ in range(PER_ROUND):
+            t0 = time.perf_counter()
+            ser.write(COMMAND.encode() + b"\r")
+            reply = ser.read_until(b"OK\r\n")
+            times.append(time.perf_counter() - t0)
+            if not reply.endswith(b"OK\r\n"):
+                raise SystemExit(f"raw: unexpected reply {reply!r}")
+    return times
+
+
+def engine_round(path: str) -> list[float]:
+    times = []
+    with AtPort(path) as port:
+        for _ in range(PER_ROUND):
+            t0 = time.perf_counter()
+            r = port.command(COMMAND)
+            times.append(time.perf_counter() - t0)
+            if not r.lines:
+                raise SystemExit("engine: empty answer")
+    return times
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        link = os.path.join(tmp, "modem")
+        sim = subprocess.Popen([sys.executable, "-m", "agent.cli", "sim", "--vendor", "quectel-ec25", "--link", link,
+                                "--speed", "0"], stdout=subprocess.DEVNULL)
+        try:
+            wait_for(link)
+            raw, eng = [], []
+            raw_round(link)          # warm-up: imports, first pty open
+            engine_round(link)
+            for _ in range(ROUNDS):
+                raw += raw_round(link)
+                eng += engine_round(link)
+        finally:
+            sim.terminate()
+            sim.wait(10)
+    r_med, e_med = statistics.median(raw), statistics.median(eng)
+    result = {
+        "command": COMMAND, "samples_each": len(raw),
+        "raw_median_us": round(r_med * 1e6, 1), "engine_median_us": round(e_med * 1e6, 1),
+        "raw_p90_us": round(statistics.quantiles(raw, n=10)[-1] * 1e6, 1),
+        "engine_p90_us": round(statistics.quantiles(eng, n=10)[-1] * 1e6, 1),
+        "overhead_us": round((e_med - r_med) * 1e6, 1), "ratio": round(e_med / r_med, 3),
+    }
+    print(f"{'':14}{'median µs':>12}{'p90 µs':>10}")
+    print(f"{'raw pyserial':14}{result['raw_median_us']:>12}{result['raw_p90_us']:>10}")
+    print(f"{'relais AtPort':14}{result['engine_median_us']:>12}{result['engine_p90_us']:>10}")
+    print(f"ratio {result['ratio']} (goal <= 1.2), overhead {result['overhead_us']} µs per command")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+from agent.config import from_dict
+from agent.core import Core, WallClock
+from agent.ledger import attach, render_text
+
+
+class Clock:
+    def __init__(self):
+        self.mono = 1000.0
+        self.wall = 1_700_000_000.0
+        self.source = "ntp"
+
+    def step(self, s):
+        self.mono += s
+        self.wall += s
+
+
+def make(tmp_path):
+    clock = Clock()
+    core = Core(monotonic=lambda: clock.mono, wall=WallClock(lambda: clock.wall, lambda: clock.source))
+    events = []
+    core.add_sink(events.append)
+    ledger = attach(core, from_dict({"storage": {"dir": str(tmp_path)}}))
+    return core, ledger, clock, events
+
+
+def test_an_outage_is_recorded_and_closed_with_its_duration(tmp_path):
+    core, ledger, clock, events = make(tmp_path)
+    clock.step(10)
+    core.emit("failover", reason="primary_down", to="backup", outage_start=clock.wall - 2.5)
+    clock.step(600)
+    core.emit("failback", reason="primary_up")
+    core.drain()
+    closed = [e for e in events if e.kind == "outage_closed"]
+    assert len(closed) == 1
+    assert closed[0].data["duration_s"] == 602.5 and closed[0].data["cause"] == "primary_down"
+    assert closed[0].data["duration_basis"] == "monotonic"
+    assert [e.kind for e in events] == ["failover", "failback", "outage_closed"]
+    rep = core.run_command("report", {"since": 1_700_000_000.0, "until": 1_700_003_600.0})["result"]
+    assert rep["totals"]["count"] == 1 and rep["totals"]["downtime_s"] == 602.5
+    assert rep["totals"]["availability_pct"] == round(100 * (1 - 602.5 / 3600), 4)
+    (o,) = rep["outages"]
+    assert (o["cause"], o["uplink"], o["start_source"], o["end_source"], o["ongoing"]) == \
+        ("primary_down", "backup", "ntp", "ntp", False)
+
+
+def test_the_duration_ignores_a_clock_step_during_the_outage(tmp_path):
+    core, ledger, clock, events = make(tmp_path)
+    clock.source = "unsynced"
+    core.emit("failover", reason="primary_down")
+    clock.mono += 120
+    clock.wall += 120 + 3600          # NTP synced meanwhile and stepped the clock by an hour
+    clock.source = "ntp"
+    core.emit("failback", reason="primary_up")
+    core.drain()
+    (closed,) = [e for e in events if e.kind == "outage_closed"]
+    assert closed.data["duration_s"] == 120.0
+    assert (closed.data["start_source"], closed.data["end_source"]) == ("unsynced", "ntp")
+
+
+def test_drills_and_ongoing_outages_in_the_report(tmp_path):
+    core, ledger, clock, events = make(tmp_path)
+    core.emit("failover", reason="drill", drill=True)
+    clock.step(30)
+    core.emit("failback", reason="drill_end")
+    core.emit("drill_result", ok=True, switch_s=1.2)
+    clock.step(100)
+    core.emit("failover", reason="primary_down")
+    clock.step(50)
+    core.drain()
+    assert not [e for e in events if e.kind == "outage_closed"]      # the drill's failback closes no outage
+    rep = core.run_command("report", {"since": 1_700_000_000.0, "limit": 10})["result"]
+    t = rep["totals"]
+    assert t["count"] == 1 and t["drills"] == 1 and t["downtime_s"] == 50.0
+    assert [o["drill"] for o in rep["outages"]] == [True, False]
+    assert rep["outages"][1]["ongoing"] and rep["drills"][0]["data"]["switch_s"] == 1.2
+    text = render_text(rep)
+    assert "primary_down" in text and "(ongoing)" in text and "[drill]" in text and "drill" in text
+    assert "outages: 1" in text
+
+
+def test_the_ledger_survives_a_restart(tmp_path):
+    core, ledger, clock, _ = make(tmp_path)
+    core.emit("failover", reason="primary_down")
+    ledger.db.close()
+    core2, ledger2, clock2, events2 = make(tmp_path)
+    clock2.step(300)
+    core2.emit("failback", reason="primary_up")
+    core2.drain()
+    (closed,) = [e for e in events2 if e.kind == "outage_closed"]
+    assert closed.data["duration_basis"] == "wall" and closed.data["duration_s"] == 300.0
+
+
+def test_report_arguments_are_checked(tmp_path):
+    core, *_ = make(tmp_path)
+    for args in ({"since": "yesterday"}, {"limit": 0}, {"limit": True}, {"since": 10, "until": 5}, {"x": 1}):
+        out = core.run_command("report", args)
+        assert not out["ok"] and out["error"], args
+    assert core.run_command("report", {})["ok"]
+
+
+def test_failback_without_outage_and_double_failover(tmp_path):
+    core, ledger, clock, events = make(tmp_path)
+    core.emit("failback", reason="primary_up")             # nothing open: nothing closed, no crash
+    core.emit("failover", reason="primary_down")
+    clock.step(5)
+    core.emit("failover", reason="sim_switch")             # still the same outage
+    clock.step(5)
+    core.emit("failback", reason="primary_up")
+    core.drain()
+    closed = [e for e in events if e.kind == "outage_closed"]
+    assert len(closed) == 1 and closed[0].data["duration_s"] == 10.0
