@@ -16,7 +16,7 @@ MAX_BATCH_LINE = 1 << 20      # a longer input line is answered with an error, n
 
 
 def _dump(obj: dict) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
 
 
 def _safe_decode(command, lines, vendor) -> dict:
@@ -89,7 +89,9 @@ def run_decode(args) -> int:
     """Entry point from agent/cli.py: args has .command, .vendor, .batch."""
     stdin = sys.stdin
     try:
-        stdin.reconfigure(errors="replace")
+        # only "\n" ends a batch line (a stray "\r" inside garbage must not make two lines), and bytes that
+        # are not UTF-8 become U+FFFD instead of an exception
+        stdin.reconfigure(errors="replace", newline="\n")
     except (AttributeError, ValueError):
         pass
     if getattr(args, "batch", False):

@@ -36,6 +36,7 @@ RECONCILE_S = 5.0
 ROUTES_SETTLE_S = 0.3   # a burst of route notifications (ours included) is checked once
 DRILL_DEFAULT_S = 60.0
 DRILL_LIMITS_S = (5.0, 3600.0)
+UNKNOWN = "?"           # carrier or address not reported yet (an address of None means "has none")
 
 
 class FailoverController:
@@ -57,7 +58,7 @@ class FailoverController:
             list(self.interfaces.values()), core.post, netns=probes.netns)
         self.policy: PolicyState
         self.policy, self._initial_actions = initial(Settings(config.failover, probes.history_s), core.now())
-        self._layer: dict[str, dict[str, Any]] = {link: {"carrier": None, "address": None, "posted": None}
+        self._layer: dict[str, dict[str, Any]] = {link: {"carrier": UNKNOWN, "address": UNKNOWN, "posted": None}
                                                    for link in LINKS}
         self._rates = {link: "off" for link in LINKS}
         self._route_errors: dict[str, str] = {}
@@ -110,8 +111,9 @@ class FailoverController:
             self._layer[link]["address"] = a.address
             self.probers[link].set_source(a.address)
             self._layer_changed(link, now)
+        self._on_routes_changed(a, now)   # an address given back comes without our routes
 
-    def _on_routes_changed(self, _: RoutesChanged, now: float) -> None:
+    def _on_routes_changed(self, _: object, now: float) -> None:
         if not self._reconcile_pending:
             self._reconcile_pending = True
             self.core.call_later(ROUTES_SETTLE_S, self._reconcile)
@@ -129,7 +131,7 @@ class FailoverController:
 
     def _layer_changed(self, link: str, now: float) -> None:
         layer = self._layer[link]
-        if layer["carrier"] is None:
+        if UNKNOWN in (layer["carrier"], layer["address"]):
             return   # not known yet: say nothing rather than something wrong
         if not layer["carrier"]:
             judged = (False, "carrier_lost")
@@ -201,23 +203,29 @@ class FailoverController:
         return True
 
     def _reconcile(self, now: float) -> None:
+        """Re-apply the wanted routes when the kernel disagrees: the default route points elsewhere, or an uplink
+        that is up with an address has lost its route (an address removed and given back takes its routes)."""
         self._reconcile_pending = False
         if self._stopped or not self._started:
             return
         want = self.policy.active
         try:
-            preferred = self.routes.status().get("preferred")
+            status = self.routes.status()
         except RouteError as e:
             log.warning("route status unreadable: %s", e)
             return
-        if preferred != want:
-            if preferred is not None:
-                log.warning("default route points at %s, wanted %s: putting it back", preferred, want)
-            self._route_op(f"prefer {want}", self.routes.prefer, want)
+        preferred = status.get("preferred")
+        routeless = [u for u, info in status.get("uplinks", {}).items()
+                     if info.get("up") and info.get("address") and info.get("metric") is None]
+        if preferred == want and not routeless:
+            return
+        if preferred not in (None, want):
+            log.warning("default route points at %s, wanted %s: putting it back", preferred, want)
+        self._route_op(f"prefer {want}", self.routes.prefer, want)
 
     def _start_route_check(self) -> None:
         addresses = {layer["address"]: self.interfaces[link] for link, layer in self._layer.items()
-                     if layer["address"]}
+                     if layer["address"] not in (None, UNKNOWN)}
         target, options, netns = self.targets[0], self.options, self.config.probes.netns
 
         def run() -> None:
@@ -273,8 +281,8 @@ class FailoverController:
             "up": view.status in ("up", "degraded"),
             "status": view.status,
             "reason": view.reason,
-            "carrier": layer["carrier"],
-            "address": layer["address"],
+            "carrier": None if layer["carrier"] == UNKNOWN else layer["carrier"],
+            "address": None if layer["address"] == UNKNOWN else layer["address"],
             "rtt_ms": _round(stats.rtt_ms),
             "loss": None if stats.loss is None else round(stats.loss, 3),
             "jitter_ms": _round(stats.jitter_ms),

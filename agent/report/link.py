@@ -77,6 +77,7 @@ class _Session:
     client: mqtt.Client
     opened: float
     connack: bool = False
+    refusal: str = ""           # the CONNACK's failure reason, if the broker refused us
     up_since: float | None = None
     inflight: dict[int, int] = field(default_factory=dict)        # mid -> outbox seq
     direct_inflight: dict[int, _Direct] = field(default_factory=dict)
@@ -223,6 +224,7 @@ class MqttLink:
         client.on_disconnect = self._guard(self._on_disconnect)
         client.on_publish = self._guard(self._on_publish)
         client.on_message = self._guard(self._on_message)
+        client.on_subscribe = self._guard(self._on_subscribe)
         return client
 
     @staticmethod
@@ -324,13 +326,14 @@ class MqttLink:
         elif not s.connack and not self._protocol_settled:
             # No answer to CONNECT at all: some 3.1.1-only brokers just close. Try the other version at once.
             self._protocol = mqtt.MQTTv311 if self._protocol == mqtt.MQTTv5 else mqtt.MQTTv5
-            log.warning("MQTT %s: broker closed before CONNACK (%s); trying MQTT %s", proto, why,
+            log.warning("MQTT %s: broker refused or closed before CONNACK (%s); trying MQTT %s", proto,
+                        s.refusal or why,
                         "3.1.1" if self._protocol == mqtt.MQTTv311 else "5")
             self.stats.connect_failures += 1
             self._next_attempt = now
             return
         if s.up_since is None:
-            self._failed(why, proto)
+            self._failed(s.refusal or why, proto)
         else:
             self._next_attempt = now + self._backoff()
 
@@ -346,11 +349,11 @@ class MqttLink:
             return
         s.connack = True
         if reason.is_failure:
-            self.stats.last_error = f"CONNACK: {reason}"
-            log.error("MQTT: broker refused the connection: %s", reason)
+            s.refusal = f"CONNACK: {reason}"
             if reason.value == UNSUPPORTED_PROTOCOL and not self._protocol_settled:
-                self._protocol = mqtt.MQTTv311
-                s.connack = False   # let _lost() retry at once with 3.1.1
+                s.connack = False   # _lost() switches to the other version and retries at once
+                return
+            log.error("MQTT: broker refused the connection: %s", reason)
             return
         self._protocol_settled = True
         s.up_since = self._clock()
@@ -362,7 +365,14 @@ class MqttLink:
         with self._lock:
             if self._state is not None:
                 self._state_dirty = True
-        self.connected.set()
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: list, props: Any) -> None:
+        refused = [r for r in reasons if getattr(r, "is_failure", False)]
+        if refused:
+            # The broker's ACL does not let this device read its own command topic: it can report, not obey.
+            self.stats.last_error = f"SUBACK: {refused[0]}"
+            log.error("MQTT: subscription to %s refused: %s", self.topics.commands, refused[0])
+        self.connected.set()   # connected = ready: reporting and (unless refused) taking commands
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason is not None and getattr(reason, "is_failure", False):

@@ -139,8 +139,8 @@ class AtEngine:
             if results.is_final(line):
                 return []                # late answer to a command that timed out
             return self._unsolicited(line, now)
-        if line.upper() == req.command.upper():
-            return []                    # echo (ATE1)
+        if line.upper().endswith(req.command.upper()):
+            return []                    # echo (ATE1), possibly behind line noise that had no line end
         if results.is_final(line):
             self.current = None
             if results.is_success(line):
@@ -148,9 +148,17 @@ class AtEngine:
             else:
                 outcome = Failed(req.token, results.to_error(req.command, line, req.lines))
             return [outcome, *self._start_next(now)]
-        if req.expect is not None and line.upper().startswith(req.expect):
-            req.lines.append(line)
-            return []
+        if req.expect is not None:
+            upper = line.upper()
+            if upper.startswith(req.expect):
+                req.lines.append(line)
+                return []
+            # Line noise glued in front of the answer ("x#9+CSQ: 20,99"): a modem never sends that prefix
+            # mid-line, so from the prefix on it is the answer.
+            cut = min((i for i in (upper.find(p) for p in req.expect) if i > 0), default=-1)
+            if cut > 0 and not self.urcs.is_urc(line):
+                req.lines.append(line[cut:])
+                return []
         if self.urcs.is_urc(line) or BOOT_LINES.match(line):
             return self._unsolicited(line, now)
         if req.expect is None:

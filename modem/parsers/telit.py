@@ -46,7 +46,7 @@ def parse_rfsts(lines: list[str]) -> dict:
         imsi_i = next((i for i, v in enumerate(f) if i > 5 and re.fullmatch(r"\d{14,15}", v)), None)
     if not _neg_int(f[2]) and _neg_int(f[3]):                  # WCDMA: PSC, Ec/Io, RSCP, RSSI, LAC
         out.update({"rat": "UMTS", "uarfcn": to_int(f[1]), "psc": to_int(f[2]), "ecio_db": number(f[3]),
-                    "rscp_dbm": number(f[4]), "rssi_dbm": number(at(f, 5)), "lac_tac": hex_id(at(f, 6))})
+                    "rscp_dbm": number(at(f, 4)), "rssi_dbm": number(at(f, 5)), "lac_tac": hex_id(at(f, 6))})
         if imsi_i:
             out["cell_id"] = hex_id(f[imsi_i - 1])
     elif _neg_int(f[2]) and _neg_int(f[3]) and _neg_int(at(f, 4)):   # LTE: RSRP, RSSI, RSRQ, TAC
@@ -100,7 +100,7 @@ def parse_servinfo(lines: list[str]) -> dict:
         out.update({"rat": "UMTS", "uarfcn": chan, "rscp_dbm": number(f[1]), "psc": to_int(at(f, 4)),
                     "lac_tac": hex_id(at(f, 5)), "rssi_dbm": number(at(f, 8))})
     else:
-        out.update({"rat": "GSM", "gsm_arfcn": chan, "rssi_dbm": number(f[1]), "bsic": to_int(at(f, 4)),
+        out.update({"rat": "GSM", "gsm_arfcn": chan, "rssi_dbm": number(at(f, 1)), "bsic": to_int(at(f, 4)),
                     "lac_tac": hex_id(at(f, 5))})
     return out
 

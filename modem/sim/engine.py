@@ -144,12 +144,14 @@ class Engine:
             self.advance(now)
 
     def advance(self, now: float) -> None:
-        self.now = max(self.now, now)
-        while self._timers and self._timers[0].when <= self.now:
+        target = max(self.now, now)
+        while self._timers and self._timers[0].when <= target:
             t = heapq.heappop(self._timers)
             if t.cancelled or t.epoch != self._epoch:
                 continue
+            self.now = max(self.now, t.when)      # chained delays add up exactly, however late we are called
             t.fn()
+        self.now = target
 
     def next_deadline(self) -> float | None:
         while self._timers and (self._timers[0].cancelled or self._timers[0].epoch != self._epoch):
@@ -255,7 +257,7 @@ class Engine:
     def _consume_loop(self) -> None:
         i = 0
         q = self._inq
-        while i < len(q) and not self._busy and not self.model.hanging:
+        while i < len(q) and (not self._busy or self._prompt is not None) and not self.model.hanging:
             b = q[i]
             i += 1
             if self._prompt is not None:
@@ -502,9 +504,9 @@ class Engine:
 
         def ready() -> None:
             m.sim_busy = False
-            self.update_registration()
             urcs = self.p.sim_ready_urcs if m.sim.pin_state == "READY" else self.p.sim_pin_urcs
             self._urc_sequence(list(urcs))
+            self.update_registration()
         self.at(delay, ready)
 
     def _urc_sequence(self, lines: list[str], gap: float = 0.3) -> None:

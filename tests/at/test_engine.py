@@ -209,3 +209,13 @@ def test_garbage_then_a_clean_command_still_works(junk):
     e.submit(e.make_request("AT+CSQ", token=9), 200.0)
     outs = e.feed(b"\r\n+CSQ: 7,99\r\n\r\nOK\r\n", 200.1)
     assert done(outs).lines == ["+CSQ: 7,99"]
+
+
+def test_line_noise_glued_before_the_answer_is_cut_off():
+    outs, _ = run("AT+CSQ", b"AT+CSQ\r\r\n#$%junk+CSQ: 20,99\r\n\r\nOK\r\n")
+    assert done(outs).lines == ["+CSQ: 20,99"]
+
+
+def test_line_noise_glued_before_the_echo_of_a_raw_command():
+    outs, _ = run("ATI", b"%&#ATI\r\r\nQuectel\r\nEC25\r\n\r\nOK\r\n")
+    assert done(outs).lines == ["Quectel", "EC25"]

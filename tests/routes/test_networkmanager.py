@@ -5,7 +5,6 @@ asks NetworkManager to do and what it makes of the answers, not routes in a kern
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import uuid
