@@ -38,6 +38,10 @@ def _build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--vendor", default="quectel-rm500q")
     sp.add_argument("--fast", action="store_true", help="no pauses between steps")
 
+    sp = sub.add_parser("status", help="show the running agent's state (reads [storage] dir/status.json)")
+    sp.add_argument("--storage", default="/var/lib/relais", help="the agent's [storage] dir")
+    sp.add_argument("--json", action="store_true")
+
     sp = sub.add_parser("run", help="run the agent")
     sp.add_argument("--config", required=True, help="TOML configuration file")
     return p
@@ -69,6 +73,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "demo":
         from agent.demo import run_demo
         return run_demo(args)
+    if args.cmd == "status":
+        from agent.status_file import run_status
+        return run_status(args)
     if args.cmd == "run":
         from agent.runtime import run_agent
         return run_agent(args)

@@ -273,6 +273,8 @@ def decode(command, lines, vendor=None) -> dict:
         return _decode(command, lines, vendor)
     except (TypeError, ValueError) as e:
         return {"error": str(e)}
+    except Exception as e:      # a parser bug must not take the caller down; the property tests hunt these
+        return {"error": f"internal error: {type(e).__name__}: {e}"}
 
 
 def _decode(command, lines, vendor) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from modem.bands import lte_band_from_earfcn
-from modem.parsers.common import (at, band_name, hex_id, is_unknown, lines_with, number, plmn,
+from modem.parsers.common import (at, band_name, dec_to_hex, hex_id, is_unknown, lines_with, number, plmn,
                                   set_band_from_channel, split_fields, split_fields_q, to_float, to_int)
 
 
@@ -151,35 +151,74 @@ def parse_moni(lines: list[str]) -> dict:
     return out
 
 
-# #CSURVC output, one cell per line, comma separated (AT#CSURVC after AT#CSURVF=1):
-#   LTE:   <earfcn>,<cellIdentity>,<tac>,<rsrp>,<rsrq>,<mcc>,<mnc>[,...]       (LE910/LM940 "LTE" survey)
-#   WCDMA: <uarfcn>,<rxLev>,<mcc>,<mnc>,<scrambling code>,<cellId>,<lac>,...   (prefixed "uarfcn" columns)
-#   GSM:   <arfcn>,<bsic>,<rxLev>,<ber>,<mcc>,<mnc>,<lac>,<cellId>,...
-#   The numeric survey has no labels, so only lines whose shape is unambiguous are decoded:
-#   "earfcn: 66786 rxLev: -68 ..." (labelled #CSURV form) is handled too.
+_CELL_STATUS = ("CELL_SUITABLE", "CELL_LOW_PRIORITY", "CELL_FORBIDDEN", "CELL_BARRED", "CELL_LOW_LEVEL",
+                "CELL_OTHER")
+
+
+def _csurv_labelled(kv: dict[str, str]) -> dict | None:
+    """#CSURV (text) records: 'earfcn: 6400 rxLev: -89 mcc: 262 mnc: 02 cellId: 1A2B tac: 3C4D ...'."""
+    if "earfcn" in kv:
+        cell = {"rat": "LTE", "earfcn": to_int(kv.get("earfcn")), "rssi_dbm": number(kv.get("rxlev")),
+                "cell_id": hex_id(kv.get("cellid")), "lac_tac": hex_id(kv.get("tac")), "pci": to_int(kv.get("pci")),
+                "rsrp_dbm": number(kv.get("rsrp")), "rsrq_db": number(kv.get("rsrq"))}
+        rat = "LTE"
+    elif "uarfcn" in kv:
+        cell = {"rat": "UMTS", "uarfcn": to_int(kv.get("uarfcn")), "rssi_dbm": number(kv.get("rxlev")),
+                "psc": to_int(kv.get("scrcode") or kv.get("psc")), "cell_id": hex_id(kv.get("cellid")),
+                "lac_tac": hex_id(kv.get("lac")), "rscp_dbm": number(kv.get("rscp")), "ecio_db": number(kv.get("ecio"))}
+        rat = "UMTS"
+    elif "arfcn" in kv:
+        cell = {"rat": "GSM", "gsm_arfcn": to_int(kv.get("arfcn")), "rssi_dbm": number(kv.get("rxlev")),
+                "bsic": to_int(kv.get("bsic"), base=16), "cell_id": hex_id(kv.get("cellid")),
+                "lac_tac": hex_id(kv.get("lac"))}
+        rat = "GSM"
+    else:
+        return None
+    if kv.get("mcc") and kv.get("mnc"):
+        cell["mcc"], cell["mnc"] = kv["mcc"], kv["mnc"].zfill(2)
+    set_band_from_channel(cell, rat)
+    return cell
+
+
+def _csurv_numeric(f: list[str]) -> dict | None:
+    """#CSURVC (numeric) records, told apart by their shape:
+    GSM BCCH    <arfcn>,<bsic>,<rxLev>,<ber>,<mcc>,<mnc>,<lac>,<cellId>,<cellStatus>,<numArfcn>[,<arfcn>...]
+    GSM other   <arfcn>,<rxLev>
+    UMTS        <uarfcn>,<rxLev>,<mcc>,<mnc>,<scrcode>,<cellId>,<lac>,<cellStatus>,<rscp>,<ecio>
+    LTE (ME310) <earfcn>,<rsrp>,<mcc>,<mnc>,<pci>,<tac>,<cellId>           (tac and cellId in decimal)
+    MCC/MNC are printed as their digits; LAC/cellId of 2G/3G in hex."""
+    if len(f) == 2 and all(to_int(x) is not None for x in f):
+        return {"rat": "GSM", "gsm_arfcn": to_int(f[0]), "rssi_dbm": number(f[1])}
+    if len(f) >= 10 and (at(f, 8) or "").upper().startswith("CELL_"):
+        return {"rat": "GSM", "gsm_arfcn": to_int(f[0]), "bsic": to_int(f[1], base=16), "rssi_dbm": number(f[2]),
+                "mcc": f[4] or None, "mnc": (f[5] or "").zfill(2) or None, "lac_tac": hex_id(f[6]),
+                "cell_id": hex_id(f[7])}
+    if len(f) >= 10 and (at(f, 7) or "").upper().startswith("CELL_"):
+        return {"rat": "UMTS", "uarfcn": to_int(f[0]), "rssi_dbm": number(f[1]), "mcc": f[2] or None,
+                "mnc": (f[3] or "").zfill(2) or None, "psc": to_int(f[4]), "cell_id": hex_id(f[5]),
+                "lac_tac": hex_id(f[6]), "rscp_dbm": number(at(f, 8)), "ecio_db": number(at(f, 9))}
+    if len(f) == 7 and _neg_int(f[1]):
+        cell = {"rat": "LTE", "earfcn": to_int(f[0]), "rsrp_dbm": number(f[1]), "mcc": f[2] or None,
+                "mnc": (f[3] or "").zfill(2) or None, "pci": to_int(f[4]), "lac_tac": dec_to_hex(f[5]),
+                "cell_id": dec_to_hex(f[6])}
+        set_band_from_channel(cell, "LTE")
+        return cell
+    return None
+
+
+# #CSURV / #CSURVC: a network survey, one cell per line, then "Network survey ended" (see _csurv_* for forms)
 def parse_csurvc(lines: list[str]) -> dict:
     cells = []
     for line in lines:
         s = line.strip()
-        if not s or s.upper().startswith(("NETWORK SURVEY", "#CSURV")) and ":" not in s[8:]:
+        if s.upper().startswith(("#CSURV", "NETWORK SURVEY")):
+            s = s.split(":", 1)[1] if s.upper().startswith("#CSURV") and ":" in s else ""
+        if not s:
             continue
         kv = {k.lower(): v.rstrip(",") for k, v in _MONI_KV.findall(s)}
-        if "earfcn" in kv:
-            cell = {"rat": "LTE", "earfcn": to_int(kv.get("earfcn")), "rssi_dbm": number(kv.get("rxlev")),
-                    "cell_id": hex_id(kv.get("cellid")), "lac_tac": hex_id(kv.get("tac")),
-                    "pci": to_int(kv.get("pci")), "rsrp_dbm": number(kv.get("rsrp")), "rsrq_db": number(kv.get("rsrq"))}
-            mcc, mnc = kv.get("mcc"), kv.get("mnc")
-            cell["mcc"], cell["mnc"] = (mcc, mnc.zfill(2)) if mcc and mnc else (None, None)
-            set_band_from_channel(cell, "LTE")
+        cell = _csurv_labelled(kv) if kv else _csurv_numeric(split_fields(s))
+        if cell is not None:
             cells.append(cell)
-        elif "uarfcn" in kv:
-            cells.append({"rat": "UMTS", "uarfcn": to_int(kv.get("uarfcn")), "rssi_dbm": number(kv.get("rxlev")),
-                          "psc": to_int(kv.get("scr code") or kv.get("scrcode") or kv.get("psc")),
-                          "cell_id": hex_id(kv.get("cellid")), "lac_tac": hex_id(kv.get("lac"))})
-        elif "arfcn" in kv:
-            cells.append({"rat": "GSM", "gsm_arfcn": to_int(kv.get("arfcn")), "rssi_dbm": number(kv.get("rxlev")),
-                          "bsic": to_int(kv.get("bsic")), "cell_id": hex_id(kv.get("cellid")),
-                          "lac_tac": hex_id(kv.get("lac"))})
     return {"cells": cells}
 
 
@@ -194,7 +233,9 @@ def parse_qss(lines: list[str]) -> dict:
         return {}
     f = split_fields(body)
     status = to_int(f[1]) if len(f) > 1 else to_int(f[0])
-    out: dict = {"sim_inserted": None if status is None else status != 0}
+    if status not in _QSS:
+        return {"sim_inserted": None}
+    out: dict = {"sim_inserted": status != 0}
     if status in (0, 3):
         out["sim_state"] = _QSS[status]
     return out
@@ -204,20 +245,26 @@ def _mask_bands(mask: int, offset: int = 1) -> list[int]:
     return [i + offset for i in range(mask.bit_length()) if mask >> i & 1]
 
 
-# #BND: <GSM band>,<UMTS band>[,<LTE band mask>[,<TDSCDMA band>[,<LTE band mask ext>]]]
-#   read form; the LTE mask is hex on LE910 V2/LE910Cx (bit 0 = B1), the ext mask covers B65 and up;
-#   e.g. '#BND: 0,22,80800C5'  '#BND: 0,5,1000000000000001'
+# #BND: <GSM band>[,<UMTS band>[,<LTE band mask>[,<TDSCDMA band>[,<LTE band mask ext>]]]]
+#   read form. The LTE mask is a decimal number on LE910 V2/ME910 ('#BND: 5,0,168695967' = B1-5,8,12,13,18-20,26,28,
+#   ModemManager's Telit tests) and hex on LE910Cx/LM9x0 firmware that also prints the B65+ extension mask.
+#   bit 0 = B1 (ext: bit 0 = B65). The GSM/UMTS values are Telit's combination codes, reported as they are.
 def parse_bnd(lines: list[str]) -> dict:
     body = (lines_with(lines, "#BND") or [None])[0]
     if body is None or "(" in body:
         return {}
     f = split_fields(body)
-    out: dict = {"gsm_band_config": to_int(at(f, 0)), "umts_band_config": to_int(at(f, 1))}
-    lte_mask = to_int(at(f, 2), base=16)
-    if lte_mask is not None:
-        bands = _mask_bands(lte_mask)
-        ext = to_int(at(f, 4), base=16)
-        if ext:
-            bands += _mask_bands(ext, 65)
-        out["bands"] = [band_name(b, "LTE") for b in bands]
+    out: dict = {"gsm_band_config": to_int(at(f, 0))}
+    if len(f) > 1:
+        out["umts_band_config"] = to_int(at(f, 1))
+    raw = at(f, 2)
+    if raw is not None and raw.strip():
+        hexa = len(f) > 3 or bool(re.search(r"[A-Fa-f]", raw))
+        mask = to_int(raw, base=16 if hexa else 10)
+        if mask is not None:
+            bands = _mask_bands(mask)
+            ext = to_int(at(f, 4), base=16) if len(f) > 4 else None
+            if ext:
+                bands += _mask_bands(ext, 65)
+            out["bands"] = [band_name(b, "LTE") for b in bands]
     return out

@@ -353,6 +353,8 @@ class Engine:
             if reply.prompt is not None:
                 self._prompt = reply.prompt
                 self._write(b"\r\n> ")
+                if self._inq:               # the text may have come in the same write as the command
+                    self._consume()
                 return                      # still busy until Ctrl-Z / ESC
             if reply.final is not None:
                 self._finish(reply.final)

@@ -266,10 +266,13 @@ class Simulator:
             except queue.Empty:
                 break
             try:
-                fut.set_result(fn(now))
+                result = fn(now)
             except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+                self._apply()
                 fut.set_exception(e)
-            self._apply()
+            else:
+                self._apply()           # the port is already gone when sim.fault("reboot", ...) returns
+                fut.set_result(result)
         if self._master is not None and self._master in r:
             self._read_master(now)
         if self._master is not None and self._master in w:

@@ -1,0 +1,127 @@
+"""`relais run`: build the agent from its configuration and run it until SIGTERM.
+
+Construction order is the dependency order: the core first, then the parts that own state (modem, failover,
+cellular), then the sinks that report it (ledger, MQTT, LED, status file). Each part attaches itself to the
+core; nothing here makes decisions.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent import config as configuration
+from agent.config import Config, ConfigError
+from agent.core import Core, WallClock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    core: Core
+    parts: dict[str, Any] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["parts"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def start(self) -> None:
+        for name in ("modem", "failover", "cellular", "reporter", "status_file"):
+            part = self.parts.get(name)
+            if part is not None and hasattr(part, "start"):
+                part.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for name in ("status_file", "reporter", "cellular", "failover", "modem"):
+            part = self.parts.get(name)
+            if part is not None and hasattr(part, "stop"):
+                try:
+                    part.stop()
+                except Exception:
+                    log.exception("stopping %s failed", name)
+        routes = self.parts.get("routes")
+        if routes is not None:
+            routes.close()
+
+    def run(self) -> None:
+        """Run the core on this thread until stop() (from a signal handler or another thread)."""
+        self.core.run(self._stop)
+
+
+def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
+    """Everything wired, nothing started. `uplinks`: a SimulatedUplinks for the sim board (the demo sets faults
+    on it); made here when the board is simulated and none is given."""
+    from agent.failover import attach as attach_failover
+    from agent.modem_service import ModemService
+    from board.routes import open_backend
+
+    Path(config.storage.dir).mkdir(parents=True, exist_ok=True)
+    core = Core(wall=WallClock())
+    rt = Runtime(config=config, core=core)
+    core.state["device"] = {"id": config.device.id, "site": config.device.site}
+
+    rt.parts["modem"] = modem = ModemService(core, config.modem.port, baud=config.modem.baud,
+                                             vendor=config.modem.vendor, pin=config.modem.pin)
+    rt.parts["routes"] = routes = open_backend(config.board.backend, **config.board.route_options())
+    failover_parts: dict[str, Any] = {}
+    if config.board.backend == "sim":
+        failover_parts = _simulated_links(config, core, uplinks)
+        rt.parts["uplinks"] = failover_parts.pop("uplinks")
+    rt.parts["failover"] = attach_failover(core, config, routes, start=False, **failover_parts)
+    try:
+        from agent.cellular import attach as attach_cellular
+    except ImportError:
+        attach_cellular = None
+    if attach_cellular is not None:
+        rt.parts["cellular"] = attach_cellular(core, config, modem, routes)
+
+    from agent.report import attach as attach_reporter
+    from agent.report import attach_ledger
+    rt.parts["ledger"] = attach_ledger(core, config)
+    if mqtt:
+        rt.parts["reporter"] = attach_reporter(core, config, send_at=modem.send_at)
+    from agent.status_file import StatusFile
+    rt.parts["status_file"] = StatusFile(core, Path(config.storage.dir) / "status.json")
+    return rt
+
+
+def _simulated_links(config: Config, core: Core, uplinks) -> dict[str, Any]:
+    from agent.linkmon.schedule import Intervals
+    from agent.linkmon.simulated import SimulatedProber, SimulatedUplinks, SimulatedWatcher
+    uplinks = uplinks or SimulatedUplinks()
+    p = config.probes
+    intervals = Intervals(p.interval_s, p.backup_interval_s, p.trickle_interval_s)
+    interfaces = {"primary": config.board.primary_interface, "backup": config.board.cellular_interface}
+    probers = {link: SimulatedProber(link, iface, uplinks, list(p.targets), intervals, core.post,
+                                     timeout_s=p.timeout_s)
+               for link, iface in interfaces.items()}
+    return {"uplinks": uplinks, "probers": probers, "watcher": SimulatedWatcher(uplinks, interfaces, core.post)}
+
+
+def run_agent(args) -> int:
+    try:
+        config = configuration.load(args.config)
+        rt = build(config)
+    except ConfigError as e:
+        print(f"relais: {e}", file=sys.stderr)
+        return 2
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: rt._stop.set())
+    log.warning("relais %s starting (modem %s, board %s)", config.device.id, config.modem.port,
+                config.board.backend)
+    rt.start()
+    try:
+        rt.run()
+    finally:
+        rt.stop()
+    return 0

@@ -1,0 +1,101 @@
+"""The agent's state on disk, for the people on site: `relais status` on the serial console reads it.
+
+Written atomically (temp file + rename) at most once a second and only when the state changed, so a flash card
+is not worn out by a chatty radio; reading it needs no running broker and no privileges.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from agent.config import write_atomically
+from agent.core import Core
+
+WRITE_EVERY_S = 1.0
+
+
+class StatusFile:
+    def __init__(self, core: Core, path: Path):
+        self.core = core
+        self.path = path
+        self._last = ""
+        core.call_every(WRITE_EVERY_S, self._write, first_in=WRITE_EVERY_S)
+        core.add_sink(self._remember_event)
+        self._events: list[dict[str, Any]] = []
+
+    def _remember_event(self, event) -> None:
+        self._events = (self._events + [{"kind": event.kind, "ts": event.ts, "time_source": event.time_source,
+                                         "data": event.data}])[-20:]
+
+    def _write(self, now: float) -> None:
+        text = json.dumps({"state": self.core.state, "recent_events": self._events}, default=str, sort_keys=True,
+                          indent=1)
+        if text != self._last:
+            write_atomically(self.path, text)
+            self._last = text
+
+    def stop(self) -> None:
+        self._write(self.core.now())
+
+
+def render(status: dict[str, Any]) -> str:
+    """A one-screen summary for an 80-column serial console."""
+    state = status.get("state", {})
+    dev, modem, fo = state.get("device", {}), state.get("modem", {}), state.get("failover", {})
+    cell = state.get("cellular", {})
+    sig = modem.get("signal", {}) or {}
+    lines = [
+        f"relais {dev.get('id', '?')}  {dev.get('site', '')}".rstrip(),
+        f"  traffic via : {fo.get('active_uplink', '?')}   failover state: {fo.get('state', '?')}"
+        f"   mode: {fo.get('mode', '?')}",
+    ]
+    for link, info in (fo.get("links") or {}).items():
+        lines.append(f"  {link:<12}: {_link(info)}")
+    lines += [
+        f"  modem       : {modem.get('manufacturer', '?')} {modem.get('model', '')} "
+        f"({'connected' if modem.get('connected') else 'NOT CONNECTED'})",
+        f"  SIM         : slot {modem.get('sim_slot') or cell.get('active_slot') or '?'}, "
+        f"{modem.get('sim_state', '?')}, ICCID {modem.get('iccid', '?')}",
+        f"  network     : {modem.get('registration', '?')} on {modem.get('operator_name') or '?'} "
+        f"({modem.get('mcc', '?')}-{modem.get('mnc', '?')}) {modem.get('rat') or ''}",
+        f"  signal      : RSRP {sig.get('rsrp_dbm', '?')} dBm, RSRQ {sig.get('rsrq_db', '?')} dB, "
+        f"SINR {sig.get('sinr_db', '?')} dB, band {sig.get('band', '?')}",
+    ]
+    events = status.get("recent_events") or []
+    if events:
+        lines.append("  recent events:")
+        for e in events[-8:]:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["ts"]))
+            lines.append(f"    {when} [{e['time_source']}] {e['kind']}")
+    return "\n".join(lines)
+
+
+def _link(info: dict[str, Any]) -> str:
+    up = info.get("up")
+    parts = ["up" if up else ("DOWN" if up is False else "?")]
+    if info.get("rtt_ms") is not None:
+        parts.append(f"rtt {info['rtt_ms']} ms")
+    if info.get("loss") is not None:
+        parts.append(f"loss {info['loss']}")
+    return ", ".join(parts)
+
+
+def run_status(args) -> int:
+    import sys
+    path = Path(args.storage) / "status.json"
+    try:
+        status = json.loads(path.read_text())
+    except FileNotFoundError:
+        print(f"relais status: no {path} (is the agent running with [storage] dir = {args.storage}?)",
+              file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as e:
+        print(f"relais status: cannot read {path}: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(status))
+    else:
+        print(render(status))
+    return 0
