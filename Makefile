@@ -37,5 +37,9 @@ test-fast: $(TSTAMP)
 bench-at: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_at
 
+.PHONY: bench-mqtt
+bench-mqtt: $(TSTAMP)
+	$(BIN)/python -m tests.bench.bench_mqtt
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

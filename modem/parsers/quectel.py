@@ -288,6 +288,7 @@ def _neg(value: int | None) -> int | None:
 # +QCSQ: "NOSERVICE" | "GSM",<gsm_rssi> | "WCDMA",<wcdma_rssi>,<wcdma_rscp>,<wcdma_ecio>
 #      | "LTE"|"CAT-M1"|"CAT-NB1",<lte_rssi>,<lte_rsrp>,<lte_sinr>,<lte_rsrq>      lte_sinr 0..250 = -20..+30 dB
 #      | "NR5G",<NR5G_RSRP>,<NR5G_SINR>,<NR5G_RSRQ>                                (RM5xx; EN-DC prints LTE + NR5G)
+#      | "NR5G-SA",<rssi>,<rsrp>,<sinr>,<rsrq>                                      (RM520N)
 #   e.g. '+QCSQ: "LTE",-52,-75,195,-5'   '+QCSQ: "CAT-M1",-91,-129,67,-20'   '+QCSQ: "LTE",77,-116,76,-17' (EG21-G)
 def parse_qcsq(lines: list[str]) -> dict:
     out: dict = {}
@@ -309,7 +310,13 @@ def parse_qcsq(lines: list[str]) -> dict:
                         "sinr_db": round(sinr / 5 - 20, 1) if sinr is not None and 0 <= sinr <= 250 else None,
                         "rsrq_db": to_int(at(f, 4))})
         elif mode.startswith("NR5G"):
-            nr_part = {"rsrp_dbm": to_int(at(f, 1)), "sinr_db": to_int(at(f, 2)), "rsrq_db": to_int(at(f, 3))}
+            vals = f[1:]
+            if len(vals) >= 4:      # RM520N: "NR5G-SA",<rssi>,<rsrp>,<sinr>,<rsrq> like the LTE line
+                nr_part = {"rssi_dbm": to_int(vals[0]), "rsrp_dbm": to_int(vals[1]), "sinr_db": to_int(vals[2]),
+                           "rsrq_db": to_int(vals[3])}
+            else:                   # RM500Q: "NR5G",<rsrp>,<sinr>,<rsrq>
+                nr_part = {"rsrp_dbm": to_int(at(vals, 0)), "sinr_db": to_int(at(vals, 1)),
+                           "rsrq_db": to_int(at(vals, 2))}
     if nr_part is not None:
         if out.get("rat") == "LTE":
             out["rat"] = "NR5G-NSA"

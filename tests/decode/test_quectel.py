@@ -9,6 +9,11 @@
   rm500q_ru: awk parser comment, RM500Q on 250-02 with '-' tx_power
   bg96/eg21: Quectel forum thread "AT+QCSQ command conversion on EG21-G"
   quimslot/qdsim/qsimstat: the response syntax examples of the EC2x and RM5xx AT manuals
+  wcdma_*: EC25 C driver comment (515-03 Smart PH), an SDK struct comment (310-410 AT&T), mihari Go tests (440-10)
+  open5gs_lab_*: RM500Q on a private Open5GS network (999-70 "Magic"), lab notes
+  rm520n_live_qrsrp: RM520N-GL shell collector ("confirmed live")
+  qscan_*: T-Mobile US SA scan (RM520N, AT+QSCAN=3,1) and a private n78 RM500Q lab log; layout from the
+           RG50xQ/RM5xxQ Network Application Note
 """
 import pytest
 
@@ -62,6 +67,42 @@ TABLE = [
     ("qeng_rm500q_hk_sa_space", QENG,
      ['+QENG: "servingcell","NOCONN","NR5G-SA","TDD", 454,12,0,21,4ED,636576,78,3,-85,-11,32,0,5184'],
      {"mcc": "454", "mnc": "12", "pci": 21, "lac_tac": "4ED", "band": "n78", "bandwidth_mhz": 20, "sinr_db": 32}),
+    ("qeng_ec25_wcdma_smart_ph", QENG,
+     ['+QENG: "servingcell","NOCONN","WCDMA",515,03,3AB2,B55EEFF,3037,352,1,-94,-15,-,-,-,-,-'],
+     {"rat": "UMTS", "mcc": "515", "mnc": "03", "lac_tac": "3AB2", "cell_id": "B55EEFF", "uarfcn": 3037,
+      "psc": 352, "rscp_dbm": -94, "ecio_db": -15}),
+    ("qeng_wcdma_att_spaces", QENG,
+     ['+QENG: "servingcell","NOCONN","WCDMA",310,  410,  DEA6, 2883C,   4385,     84,   254, -98,   -7,    -,'
+      '      -,   -,      -,           -'],
+     {"rat": "UMTS", "mnc": "410", "lac_tac": "DEA6", "cell_id": "2883C", "uarfcn": 4385, "psc": 84,
+      "rscp_dbm": -98, "ecio_db": -7}),
+    ("qeng_wcdma_mihari_short_lac", QENG,
+     ['+QENG: "servingcell","NOCONN","WCDMA",440,10,75,6FE0090,10736,58,0,-78,-3,-,-,-,-,-'],
+     {"lac_tac": "75", "cell_id": "6FE0090", "rscp_dbm": -78, "ecio_db": -3}),
+    ("qeng_open5gs_lab_sa_n78", QENG,
+     ['+QENG: "servingcell","NOCONN","NR5G-SA","TDD",999,70,E00,0,1,641280,78,6,-67,-11,31,1,-'],
+     {"rat": "NR5G-SA", "mcc": "999", "mnc": "70", "cell_id": "E00", "pci": 0, "lac_tac": "1", "arfcn": 641280,
+      "band": "n78", "bandwidth_mhz": 40, "rsrp_dbm": -67, "rsrq_db": -11, "sinr_db": 31}),
+    ("qrsrp_open5gs_lab_nr5g", "AT+QRSRP", ["+QRSRP: -94,-88,-44,-44,NR5G"],
+     {"rat": "NR5G-SA", "rsrp_dbm": -94, "rsrp_dbm_per_antenna": [-94, -88, -44, -44]}),
+    ("qrsrp_rm520n_live_lte", "AT+QRSRP", ["+QRSRP: -101,-99,-140,-140,LTE"],
+     {"rat": "LTE", "rsrp_dbm": -101, "rsrp_dbm_per_antenna": [-101, -99, N, N]}),
+    ("qrsrp_invalid_branches", "AT+QRSRP", ["+QRSRP: -111,-90,-32768,-32768,LTE"],
+     {"rsrp_dbm": -111, "rsrp_dbm_per_antenna": [-111, -90, N, N]}),
+    ("qnwinfo_open5gs_lab", "AT+QNWINFO", ['+QNWINFO: "TDD NR5G","99970","NR5G BAND 78",641280'],
+     {"rat": "NR5G-SA", "mcc": "999", "mnc": "70", "band": "n78", "arfcn": 641280}),
+    ("cops_open5gs_lab_name_with_digits", "AT+COPS?", ['+COPS: 0,0,"999 70 Magic",11'],
+     {"operator_name": "999 70 Magic", "rat": "NR5G-SA"}),
+    ("qscan_tmobile_sa_n71", "AT+QSCAN=3,1",
+     ['+QSCAN: "NR5G",310,260,126270,93,-82,-12,35,0,105FB0001,A80000,79,71,12,0,-',
+      '+QSCAN: "NR5G",310,260,521310,153,-78,-11,31,1,105FB0137,A80000,245,41,34,14,-'],
+     {"cells": [{"rat": "NR5G-SA", "mcc": "310", "mnc": "260", "arfcn": 126270, "pci": 93, "rsrp_dbm": -82,
+                 "rsrq_db": -12, "cell_id": "105FB0001", "lac_tac": "A80000", "band": "n71"},
+                {"arfcn": 521310, "pci": 153, "band": "n41", "cell_id": "105FB0137"}]}),
+    ("qscan_rm500q_private_n78_short", "AT+QSCAN=3", ['+QSCAN: "NR5G",001,01,649632,1,-80,-11,51,1'],
+     {"cells": [{"mcc": "001", "mnc": "01", "arfcn": 649632, "pci": 1, "rsrp_dbm": -80, "band": "n78"}]}),
+    ("qscan_us_dash_srxlev", "AT+QSCAN=3", ['+QSCAN: "NR5G",310,410,658080,543,-109,-14,-,1'],
+     {"cells": [{"mnc": "410", "arfcn": 658080, "rsrq_db": -14, "band": "n77"}]}),
     ("qeng_search_only", QENG, ['+QENG: "servingcell","SEARCH"'], {"state": "searching"}),
     ("qeng_neighbourcell_rm520n", 'AT+QENG="neighbourcell"',
      ['+QENG: "neighbourcell intra","LTE",275,280,-14,-99,-67,-,-,-,-,-,-',

@@ -121,12 +121,17 @@ def test_drill_proves_traffic_through_the_backup_and_returns(lab):
 
 
 def test_manual_override(lab):
-    with AgentUnderTest(lab, lab_config(lab)) as agent:
+    with AgentUnderTest(lab, lab_config(lab, failover=QUICK)) as agent:
         agent.wait_healthy()
         assert agent.command("failover", {"mode": "force_backup"})["result"]["active_uplink"] == "backup"
         assert lab.exit_taken() == "backup"
+        time.sleep(QUICK["hold_down_s"])   # the primary has now been healthy for the hold-down
         assert agent.command("failover", {"mode": "auto"})["result"]["active_uplink"] == "primary"
         assert lab.exit_taken() == "primary"
+        assert agent.command("failover", {"mode": "force_primary"})["result"]["mode"] == "force_primary"
+        lab.carrier("primary", False)
+        time.sleep(2)
+        assert agent.state["active_uplink"] == "primary" and agent.state["state"] == "outage"
         bad = agent.command("failover", {"mode": "sideways"})
         assert not bad["ok"] and "auto" in bad["error"]
 

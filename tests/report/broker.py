@@ -40,14 +40,15 @@ class Tls:
 class Broker:
     def __init__(self, workdir: Path, tls: Tls | None = None, acl: Path | None = None,
                  password_file: Path | None = None, persistence: bool = False, host: str = "127.0.0.1",
-                 extra: str = ""):
+                 extra: str = "", netns: str | None = None, port: int | None = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.tls, self.acl, self.password_file = tls, acl, password_file
         self.persistence = persistence
         self.host = host
         self.extra = extra
-        self.port = free_port()
+        self.netns = netns   # run inside this network namespace (the benchmark); readiness is read from the log
+        self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
         self.log = self.workdir / "mosquitto.log"
 
@@ -73,7 +74,10 @@ class Broker:
         for attempt in range(5):
             conf = self.workdir / "mosquitto.conf"
             conf.write_text(self.config_text())
-            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
+            if self.netns:
+                self.log.unlink(missing_ok=True)   # readiness is its "running" line: only this start's
+            prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+            self.proc = subprocess.Popen([*prefix, MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                          stderr=subprocess.PIPE)
             if self._wait_listening(timeout):
                 return self
@@ -88,6 +92,11 @@ class Broker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
+            if self.netns:
+                if " running" in self.tail(5):
+                    return True
+                time.sleep(0.05)
+                continue
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
                     return True
@@ -128,7 +137,7 @@ class Broker:
             return ""
 
 
-def make_pki(directory: Path, clients: list[str]) -> dict[str, Path]:
+def make_pki(directory: Path, clients: list[str], server_ips: tuple[str, ...] = ("127.0.0.1",)) -> dict[str, Path]:
     """A test CA, a server certificate for 127.0.0.1/localhost, one client certificate per name (CN = name).
     Uses packaging/mosquitto/make-device-cert.sh for the clients, so the shipped script is exercised too."""
     if shutil.which("openssl") is None:
@@ -143,7 +152,8 @@ def make_pki(directory: Path, clients: list[str]) -> dict[str, Path]:
     run("openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=relais-test-ca",
         "-days", "2")
     run("openssl", "req", "-new", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
-    (d / "server.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    san = ",".join(["DNS:localhost"] + [f"IP:{ip}" for ip in server_ips])
+    (d / "server.ext").write_text(f"subjectAltName={san}\nextendedKeyUsage=serverAuth\n")
     run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
         "-out", "server.crt", "-days", "2", "-extfile", "server.ext")
     files = {"ca": d / "ca.crt", "ca_key": d / "ca.key", "server_cert": d / "server.crt",
