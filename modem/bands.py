@@ -76,7 +76,7 @@ def nr_arfcn_to_mhz(arfcn: int | None) -> float | None:
 
 
 # Deployment order for overlapping NR bands; bands not listed come after, narrowest first.
-_NR_PREFERENCE = (78, 41, 77, 79, 28, 71, 1, 3, 7, 8, 20, 5, 2, 25, 66, 40, 38, 39, 34, 12, 13, 14, 18, 26, 29,
+_NR_PREFERENCE = (78, 41, 77, 79, 20, 28, 71, 1, 3, 7, 8, 5, 2, 25, 66, 40, 38, 39, 34, 12, 13, 14, 18, 26, 29,
                   30, 75, 50, 48, 70, 65, 257, 258, 261, 260, 259, 262)
 
 

@@ -13,6 +13,8 @@ Output keys (a key the response does not carry is left out; a value the modem ma
   carriers            carrier aggregation, one dict per component carrier
   networks            +COPS=? scan: availability operator_name operator_short mcc mnc rat
   cells               neighbour / survey lists
+  clock_utc clock_local tz_quarters dst_hours nitz          +CCLK / +CTZV / +CTZE (modem/parsers/clock.py)
+  sms sms_storage sms_index mr                              +CMGR / +CMGL / +CMTI / +CMGS (modem/parsers/sms.py)
   cme_error           final ERROR (text "ERROR"), +CME ERROR / +CMS ERROR (number, or the text)
   error               the input could not be decoded (why, in words)
 """
@@ -21,8 +23,8 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from modem.parsers import (fibocom, huawei, ident, network, quectel, registration, sierra, signal, simcom, telit,
-                           ublox)
+from modem.parsers import (clock, fibocom, huawei, ident, network, quectel, registration, sierra, signal, simcom,
+                           sms, telit, ublox)
 
 Parser = Callable[[list[str]], dict]
 MAX_LINES = 2000
@@ -42,6 +44,8 @@ COMMANDS: dict[str, Parser] = {
     "+COPS?": network.parse_cops_read, "+COPS=?": network.parse_cops_test,
     "+CREG?": registration.parse_registration, "+CGREG?": registration.parse_registration,
     "+CEREG?": registration.parse_registration, "+C5GREG?": registration.parse_registration,
+    "+CCLK?": clock.parse_cclk, "%CCLK?": clock.parse_cclk, "+CMGR=*": sms.parse_cmgr, "+CMGL": sms.parse_cmgl,
+    "+CMGL=*": sms.parse_cmgl, "+CMGS=*": sms.parse_cmgs,
     # Quectel
     '+QENG="servingcell"': quectel.parse_qeng_servingcell,
     '+QENG="neighbourcell"': quectel.parse_qeng_neighbourcell,
@@ -58,12 +62,13 @@ COMMANDS: dict[str, Parser] = {
     # Telit
     "#RFSTS": telit.parse_rfsts, "#SERVINFO": telit.parse_servinfo, "#MONI": telit.parse_moni,
     "#CSURVC": telit.parse_csurvc, "#CSURV": telit.parse_csurvc, "#QSS?": telit.parse_qss, "#BND?": telit.parse_bnd,
+    "#SIMSELECT?": telit.parse_simselect,
     # Huawei
     "^HCSQ?": huawei.parse_hcsq, "^SYSINFOEX": huawei.parse_sysinfoex, "^SYSINFO": huawei.parse_sysinfo,
     # u-blox
     "+UCGED?": ublox.parse_ucged, "+UBANDSEL?": ublox.parse_ubandsel,
     # Fibocom / Intel XMM
-    "+XCESQ?": fibocom.parse_xcesq, "+XCESQ": fibocom.parse_xcesq,
+    "+XCESQ?": fibocom.parse_xcesq, "+XCESQ": fibocom.parse_xcesq, "+GTDUALSIM?": fibocom.parse_gtdualsim,
 }
 
 # Response / URC prefix -> parser, for unsolicited lines and for commands not in COMMANDS.
@@ -83,6 +88,9 @@ PREFIXES: dict[str, Parser] = {
     "#QSS": telit.parse_qss, "#BND": telit.parse_bnd,
     "^HCSQ": huawei.parse_hcsq, "^SYSINFOEX": huawei.parse_sysinfoex, "^SYSINFO": huawei.parse_sysinfo,
     "+UCGED": ublox.parse_ucged, "+UBANDSEL": ublox.parse_ubandsel, "+XCESQ": fibocom.parse_xcesq,
+    "+GTDUALSIM": fibocom.parse_gtdualsim, "#SIMSELECT": telit.parse_simselect,
+    "+CCLK": clock.parse_cclk, "+CTZV": clock.parse_ctz, "+CTZE": clock.parse_ctz, "+CTZEU": clock.parse_ctz,
+    "+CMTI": sms.parse_cmti, "+CMGS": sms.parse_cmgs, "+CMGR": sms.parse_cmgr, "+CMGL": sms.parse_cmgl,
 }
 
 _FINAL_OK = {"OK", "CONNECT", "NO CARRIER", "NO DIALTONE", "BUSY", "NO ANSWER", "RING"}
@@ -148,6 +156,10 @@ def find_parser(command: str | None, vendor: str | None = None) -> Parser | None
     for key in candidates:
         if key in COMMANDS:
             return COMMANDS[key]
+    # vendor spellings of the ICCID query not listed above: %XICCID (Nordic), ^SCID (Cinterion),
+    # +SQNCCID (Sequans), +ZGETICCID (ZTE), +CICCID ...
+    if "CCID" in name or name.endswith("SCID"):
+        return ident.parse_iccid
     return None
 
 

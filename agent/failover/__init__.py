@@ -18,7 +18,8 @@ from board.routes import RouteBackend
 
 
 def attach(core: Core, config: Config, routes: RouteBackend, *, start: bool = True, **parts) -> FailoverController:
-    """Wire failover into the core. `parts` replace the probers / netlink watcher (tests)."""
+    """Wire failover into the core. `parts` replace the probers, the netlink watcher or the drill's route
+    checker (tests)."""
     controller = FailoverController(core, config, routes, **parts)
     if start:
         controller.start()

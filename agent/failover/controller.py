@@ -41,7 +41,8 @@ UNKNOWN = "?"           # carrier or address not reported yet (an address of Non
 
 class FailoverController:
     def __init__(self, core: Core, config: Config, routes: RouteBackend, *,
-                 probers: dict[str, LinkProber] | None = None, watcher: NetlinkWatcher | None = None):
+                 probers: dict[str, LinkProber] | None = None, watcher: NetlinkWatcher | None = None,
+                 route_checker=check_route):
         self.core = core
         self.routes = routes
         self.config = config
@@ -61,6 +62,7 @@ class FailoverController:
         self._layer: dict[str, dict[str, Any]] = {link: {"carrier": UNKNOWN, "address": UNKNOWN, "posted": None}
                                                    for link in LINKS}
         self._rates = {link: "off" for link in LINKS}
+        self._route_checker = route_checker
         self._route_errors: dict[str, str] = {}
         self._reconcile_pending = False
         self._published: tuple = ()
@@ -132,6 +134,7 @@ class FailoverController:
     def _layer_changed(self, link: str, now: float) -> None:
         layer = self._layer[link]
         if UNKNOWN in (layer["carrier"], layer["address"]):
+            self._publish(now, force=True)
             return   # not known yet: say nothing rather than something wrong
         if not layer["carrier"]:
             judged = (False, "carrier_lost")
@@ -142,6 +145,7 @@ class FailoverController:
         if judged != layer["posted"]:
             layer["posted"] = judged
             self._decide(LinkLayer(link, *judged), now)
+        self._publish(now, force=True)
 
     # ---- commands ----------------------------------------------------------------------------------------
     def _cmd_failover(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -226,12 +230,12 @@ class FailoverController:
     def _start_route_check(self) -> None:
         addresses = {layer["address"]: self.interfaces[link] for link, layer in self._layer.items()
                      if layer["address"] not in (None, UNKNOWN)}
-        target, options, netns = self.targets[0], self.options, self.config.probes.netns
+        target, options, netns, checker = self.targets[0], self.options, self.config.probes.netns, self._route_checker
 
         def run() -> None:
             try:
                 enter_netns(netns)
-                result = check_route(target, resolved(options), addresses)
+                result = checker(target, resolved(options), addresses)
             except Exception as e:   # reported to the drill as a failed check, never lost
                 log.exception("route check failed")
                 result = RouteCheckDone(None, None, False, None, f"internal error: {type(e).__name__}")

@@ -69,5 +69,7 @@ class ProbeSchedule:
         target = self.targets[self._turn % len(self.targets)]
         self._turn += 1
         # Keep the cadence, but after a stall (a suspended machine, a busy core) do not fire a burst to catch up.
-        self._next_at = max(self._next_at + gap, now)
+        self._next_at += gap
+        if self._next_at <= now:
+            self._next_at = now + gap
         return target

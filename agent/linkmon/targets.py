@@ -12,7 +12,7 @@ carries the default route, which is exactly what a probe bound to the other link
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 METHODS = ("icmp", "tcp", "dns", "http")
@@ -41,7 +41,8 @@ def parse_target(text: str, default_method: str = "icmp") -> Target:
     if sep and head in METHODS:
         method, rest = head, tail
     if method == "http":
-        return _parse_url(f"http://{rest}/generate_204" if "/" not in rest else f"http://{rest}")
+        url = _parse_url(f"http://{rest}/generate_204" if "/" not in rest else f"http://{rest}")
+        return replace(url, name=text)
     host, port = rest, DEFAULT_PORTS[method]
     if method != "icmp" and rest.count(":") == 1:
         host, _, port_text = rest.partition(":")

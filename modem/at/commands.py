@@ -6,6 +6,7 @@ SIMCom and Telit agree within a few seconds). A plain query answers within 300 m
 """
 from __future__ import annotations
 
+import functools
 import re
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -33,6 +34,7 @@ _RAW = re.compile(
 _PREFIX = re.compile(r"^([+^#$%*!][A-Z0-9]+)", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=512)   # an agent sends the same few dozen commands all day
 def default_timeout(command: str) -> float:
     for pattern, seconds in _TIMEOUTS:
         if pattern.match(command):
@@ -40,6 +42,7 @@ def default_timeout(command: str) -> float:
     return DEFAULT_TIMEOUT_S
 
 
+@functools.lru_cache(maxsize=512)
 def expected_prefixes(command: str) -> tuple[str, ...] | None:
     """Prefixes of the lines that answer `command`, e.g. ("+CSQ:",), or None when the answer is raw lines.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import select
 import threading
 import time
 from pathlib import Path
@@ -30,7 +31,8 @@ traffic = logging.getLogger("relais.at")   # AT lines at DEBUG: `relais -vv`
 
 EventHandler = Callable[[str, str], None]  # (kind, detail); kinds: port_opened, port_lost, rebooted, unresponsive
 
-UNRESPONSIVE_AFTER = 3                     # consecutive timeouts before the modem is reported unresponsive
+UNRESPONSIVE_AFTER = 3
+WRITE_TIMEOUT_S = 2.0                     # consecutive timeouts before the modem is reported unresponsive
 BY_ID = Path("/dev/serial/by-id")
 
 
@@ -53,11 +55,23 @@ def stable_path(path: str, by_id_dir: Path = BY_ID) -> str:
 
 
 class _Waiter:
-    __slots__ = ("event", "result")
+    """One caller waiting for its answer. A bare lock, released by the IO thread, is the cheapest hand-off
+    between two Python threads (threading.Event adds a Condition and its bookkeeping on both sides)."""
+    __slots__ = ("lock", "result", "done")
 
     def __init__(self) -> None:
-        self.event = threading.Event()
+        self.lock = threading.Lock()
+        self.lock.acquire()
         self.result: Response | ModemError | None = None
+        self.done = False
+
+    def set(self, result) -> None:
+        self.result = result
+        self.done = True
+        self.lock.release()
+
+    def wait(self, timeout: float) -> bool:
+        return self.lock.acquire(timeout=timeout)
 
 
 class AtPort:
@@ -80,6 +94,15 @@ class AtPort:
         self._opened = threading.Event()
         self._thread: threading.Thread | None = None
         self._timeouts_in_row = 0
+        # Who reads the port: the IO thread while nobody waits for an answer; a caller while it waits for its
+        # own (it reads and parses its answer itself, sparing the hand-off from the IO thread). `_want` counts
+        # the callers that want to read; the IO thread steps aside for them, woken from select by the pipe.
+        self._reader = threading.RLock()
+        self._want = 0
+        self._stepped_aside = threading.Condition(self._lock)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
 
     # ---- lifecycle --------------------------------------------------------------------------------------
     def start(self, wait_open_s: float | None = None) -> "AtPort":
@@ -91,9 +114,18 @@ class AtPort:
 
     def close(self) -> None:
         self._stop.set()
+        self._wake()
+        with self._lock:
+            self._stepped_aside.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._close_serial()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._wake_r = self._wake_w = -1
         with self._lock:
             outs = self.engine.fail_all(TransportError(f"{self.path}: port closed"))
         self._deliver(outs)
@@ -128,47 +160,98 @@ class AtPort:
         with self._lock:
             outs = self.engine.submit(req, self._clock())
             self._write_sends(outs)
-        self._deliver(outs)
-        # The IO thread enforces the timeout; the margin only matters if that thread itself is stuck.
-        if not waiter.event.wait(req.timeout + 2.0 + 0.1 * self.engine.pending() * req.timeout):
+            self._want += 1
+        try:
+            self._wake()
+            self._deliver(outs)
+            self._read_until_done(waiter)
+        finally:
+            with self._lock:
+                self._want -= 1
+                self._stepped_aside.notify_all()
+        # The reading enforces the timeout; the margin only matters if reading itself is stuck.
+        if not waiter.wait(req.timeout + 2.0 + 0.1 * self.engine.pending() * req.timeout):
             raise AtTimeout(req.command, req.timeout)
         if isinstance(waiter.result, ModemError):
             raise waiter.result
         return waiter.result
+
+    def _read_until_done(self, waiter: _Waiter) -> None:
+        while not waiter.done and not self._stop.is_set():
+            if not self._reader.acquire(timeout=0.2):
+                continue
+            try:
+                while not waiter.done and self._serial is not None and not self._stop.is_set():
+                    self._pump_once()
+            finally:
+                self._reader.release()
+            if self._serial is None:
+                return        # port lost: _lost() has failed every waiter, ours included
 
     # ---- IO thread --------------------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
             if self._serial is None and not self._reopen():
                 break
-            try:
-                data = self._read()
-            except (serial.SerialException, OSError, TypeError, AttributeError) as e:
-                # TypeError/AttributeError: pyserial's read on a fd closed under it by close() from another thread.
-                self._lost(f"read failed: {e}")
-                continue
-            now = self._clock()
             with self._lock:
-                outs = (self.engine.feed(data, now) if data else []) + self.engine.poll(now)
-                self._write_sends(outs)
-            if data and traffic.isEnabledFor(logging.DEBUG):
-                traffic.debug("%s <- %r", self.path, _redact(data))
-            self._deliver(outs)
-            if self._broken:
-                self._lost("write failed")
+                while self._want and not self._stop.is_set():
+                    self._stepped_aside.wait(0.2)
+            if not self._reader.acquire(timeout=0.2):
+                continue
+            try:
+                if self._serial is not None and not self._want:
+                    self._pump_once(self._wake_r)
+            finally:
+                self._reader.release()
 
-    def _read(self) -> bytes:
-        ser = self._serial
+    def _pump_once(self, wake_fd: int | None = None) -> None:
+        """Read once (waiting at most until the next deadline) and act on what came. Holds the reader lock."""
+        try:
+            data = self._read(wake_fd)
+        except (serial.SerialException, OSError, TypeError, AttributeError) as e:
+            # TypeError/AttributeError: a fd closed under us by close() from another thread.
+            self._lost(f"read failed: {e}")
+            return
+        now = self._clock()
+        with self._lock:
+            outs = (self.engine.feed(data, now) if data else []) + self.engine.poll(now)
+            self._write_sends(outs)
+        if data and traffic.isEnabledFor(logging.DEBUG):
+            traffic.debug("%s <- %r", self.path, _redact(data))
+        self._deliver(outs)
+        if self._broken:
+            self._lost("write failed")
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except (BlockingIOError, OSError):
+            pass          # the pipe is full: the IO thread is awake anyway
+
+    def _read(self, wake_fd: int | None = None) -> bytes:
+        """Wait for bytes (until the command deadline at most) and take all that are there.
+
+        select + os.read on the port's fd rather than pyserial's read(): changing pyserial's timeout
+        reconfigures the tty (tcsetattr) and its read() polls once per call; this is two system calls."""
+        fd = self._serial.fileno()
         deadline = self.engine.next_deadline()
         # Wake up in time for the command deadline, but never spin.
-        wait = 0.2 if deadline is None else min(0.2, max(0.01, deadline - self._clock()))
-        if ser.timeout != wait:
-            ser.timeout = wait
-        data = ser.read(1)
-        if data:
-            n = ser.in_waiting
-            if n:
-                data += ser.read(n)
+        wait = 0.2 if deadline is None else min(0.2, max(0.005, deadline - self._clock()))
+        ready, _, _ = select.select([fd] if wake_fd is None else [fd, wake_fd], [], [], wait)
+        if wake_fd is not None and wake_fd in ready:
+            try:
+                os.read(wake_fd, 4096)
+            except BlockingIOError:
+                pass
+            return b""     # a caller wants to read: step aside (even if bytes are waiting: they are its answer)
+        if not ready:
+            return b""
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return b""
+        if not data:     # readable but nothing to read: the device is gone (pty master closed, USB unplugged)
+            raise serial.SerialException("device disconnected")
         return data
 
     def _reopen(self) -> bool:
@@ -238,7 +321,7 @@ class AtPort:
                 try:
                     if ser is None:
                         raise serial.SerialException("not open")
-                    ser.write(out.data)
+                    _write_all(ser.fileno(), out.data, WRITE_TIMEOUT_S)
                 except (serial.SerialException, OSError, TypeError) as e:
                     self._broken = True
                     log.debug("%s: write failed: %s", self.path, e)
@@ -247,9 +330,7 @@ class AtPort:
         """Called without the lock: wakes callers and runs URC handlers."""
         for out in outs:
             if isinstance(out, (Done, Failed)):
-                waiter: _Waiter = out.token
-                waiter.result = out.response if isinstance(out, Done) else out.error
-                waiter.event.set()
+                out.token.set(out.response if isinstance(out, Done) else out.error)
                 self._count_timeouts(out)
             elif isinstance(out, Unsolicited):
                 handler = self.engine.urcs.dispatch(out.line)
@@ -272,6 +353,24 @@ class AtPort:
 
 
 _SECRET_ARGS = re.compile(rb"(AT\+(?:CPIN|CLCK|CPWD)=)[^\r\n]*", re.IGNORECASE)
+
+
+def _write_all(fd: int, data: bytes, timeout: float) -> None:
+    """os.write until all is out. A modem that stops reading (flow control, a wedged USB endpoint) makes this
+    fail after `timeout` rather than block the agent. (pyserial's write selects before every write.)"""
+    view = memoryview(data)
+    deadline = None
+    while view:
+        try:
+            n = os.write(fd, view)
+        except BlockingIOError:
+            n = 0
+        view = view[n:]
+        if view:
+            deadline = deadline or time.monotonic() + timeout
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                raise serial.SerialTimeoutException(f"write stalled for {timeout:g} s")
 
 
 def _redact(data: bytes) -> bytes:

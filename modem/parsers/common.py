@@ -269,3 +269,13 @@ def level(n: int | None, lo: int, hi: int, base: float, step: float) -> float | 
         return None
     value = round(base + n * step, 2)
     return int(value) if float(value).is_integer() else value
+
+
+def sim_slot_answer(lines: list[str], prefix: str, zero_based: bool) -> dict:
+    """'<prefix>: <slot>[,...]' -> {"sim_slot": 1|2}; vendors count from 0 (QDSIM, GTDUALSIM) or 1."""
+    body = first_with(lines, prefix)
+    if body is None:
+        return {}
+    n = to_int(split_fields(body)[0])
+    slot = None if n is None else n + 1 if zero_based else n
+    return {"sim_slot": slot if slot in (1, 2) else None}

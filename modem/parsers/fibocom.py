@@ -1,7 +1,7 @@
 """Fibocom / Intel XMM (L850-GL, L860-GL, FM350): +XCESQ."""
 from __future__ import annotations
 
-from modem.parsers.common import level, lines_with, split_fields, to_int
+from modem.parsers.common import level, lines_with, sim_slot_answer, split_fields, to_int
 
 
 # +XCESQ: <n>,<rxlev>,<ber>,<rscp>,<ecno>,<rsrq>,<rsrp>,<rssnr>[,<ss_rsrq>,<ss_rsrp>,<ss_sinr>,...]
@@ -26,3 +26,9 @@ def parse_xcesq(lines: list[str]) -> dict:
     elif out["rssi_dbm"] is not None:
         out["rat"] = "GSM"
     return out
+
+
+# +GTDUALSIM: <sim>[,"<SUBn>","<service state>"]     sim 0 = first slot, 1 = second (often the eSIM)
+#   e.g. '+GTDUALSIM: 0,"SUB1","NO SERVICE"'  (FM350-GL capture); also sent unsolicited
+def parse_gtdualsim(lines: list[str]) -> dict:
+    return sim_slot_answer(lines, "+GTDUALSIM", zero_based=True)

@@ -52,7 +52,7 @@ def parse_ati(lines: list[str]) -> dict:
             if len(bare) >= 2:
                 out["model"] = bare[1]
             if len(bare) >= 3 and "revision" not in out:
-                out["revision"] = bare[2]
+                out["revision"] = re.sub(r"^revision\s*:?\s*", "", bare[2], flags=re.I)
         else:
             out["model"] = bare[0]
     if "imei" in out:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from modem.parsers.common import (LTE_BW_INDEX_MHZ, LTE_BW_RB_MHZ, NR_BW_INDEX_MHZ, at, band_name, hex_id, is_unknown,
                                   lines_with, mcc_mnc_fields, plmn, rat_from_name, set_band_from_channel,
-                                  split_fields, to_int)
+                                  sim_slot_answer, split_fields, to_int)
 
 
 
@@ -217,12 +217,13 @@ def parse_qnwinfo(lines: list[str]) -> dict:
         if rat == "NR5G-SA" and "LTE" in out.get("rat", "") or (rat == "NR5G-SA" and bands):
             rat = "NR5G-NSA"
         mcc, mnc = plmn(at(f, 1))
-        band = band_name(at(f, 2), rat)
+        # "WCDMA 2100" / "GSM 1800" name a frequency, not a 3GPP band number: only LTE and NR bands are kept
+        band = band_name(at(f, 2), rat) if rat in ("LTE", "LTE-M", "NB-IoT", "NR5G-SA", "NR5G-NSA") else None
         chan = to_int(at(f, 3))
-        if rat in ("NR5G-SA", "NR5G-NSA"):
-            entry = {"band": band, "arfcn": chan}
-        else:
-            entry = {"band": band, ("earfcn" if rat in ("LTE", "LTE-M", "NB-IoT") else "channel"): chan}
+        key = {"NR5G-SA": "arfcn", "NR5G-NSA": "arfcn", "UMTS": "uarfcn", "GSM": "gsm_arfcn"}.get(rat, "earfcn")
+        entry = {key: chan}
+        if band:
+            entry["band"] = band
         if not out.get("rat") or rat == "NR5G-NSA":
             out["rat"] = rat
         if mcc and "mcc" not in out:
@@ -389,20 +390,12 @@ def parse_qscan(lines: list[str]) -> dict:
 
 # +QUIMSLOT: <slot>      1 or 2
 def parse_quimslot(lines: list[str]) -> dict:
-    body = (lines_with(lines, "+QUIMSLOT") or [None])[0]
-    if body is None:
-        return {}
-    slot = to_int(split_fields(body)[0])
-    return {"sim_slot": slot if slot in (1, 2) else None}
+    return sim_slot_answer(lines, "+QUIMSLOT", zero_based=False)
 
 
 # +QDSIM: <mode>         0 = SIM1, 1 = SIM2
 def parse_qdsim(lines: list[str]) -> dict:
-    body = (lines_with(lines, "+QDSIM") or [None])[0]
-    if body is None:
-        return {}
-    mode = to_int(split_fields(body)[0])
-    return {"sim_slot": mode + 1 if mode in (0, 1) else None}
+    return sim_slot_answer(lines, "+QDSIM", zero_based=True)
 
 
 # +QSIMSTAT: <enable>,<inserted_status>     inserted_status 0 removed, 1 inserted, 2 unknown

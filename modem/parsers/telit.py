@@ -5,7 +5,8 @@ import re
 
 from modem.bands import lte_band_from_earfcn
 from modem.parsers.common import (at, band_name, dec_to_hex, hex_id, is_unknown, lines_with, number, plmn,
-                                  set_band_from_channel, split_fields, split_fields_q, to_float, to_int)
+                                  set_band_from_channel, sim_slot_answer, split_fields, split_fields_q, to_float,
+                                  to_int)
 
 
 
@@ -268,3 +269,8 @@ def parse_bnd(lines: list[str]) -> dict:
                 bands += _mask_bands(ext, 65)
             out["bands"] = [band_name(b, "LTE") for b in bands]
     return out
+
+
+# #SIMSELECT: <sim>      1 or 2 (dual-SIM LE910Cx/LM960; the second slot needs AT#ENSIM2=1)
+def parse_simselect(lines: list[str]) -> dict:
+    return sim_slot_answer(lines, "#SIMSELECT", zero_based=False)

@@ -120,7 +120,7 @@ def parse_line(body: str) -> list[Command]:
                 raise SyntaxErrorAT(f"unexpected {rest!r} after {name}")
             i = end
             continue
-        up = ch.upper()
+        up = ch.upper() if ch.isascii() else ""       # 'ß'.upper() is 'SS': only ASCII letters are commands
         if up == "D":                          # dial: the rest of the line is the dial string
             rest = body[i + 1:]
             cmds.append(Command("D", "set", rest, (rest,), (False,)))
@@ -143,7 +143,7 @@ def parse_line(body: str) -> list[Command]:
             cmds.append(Command("&" + m.group(1).upper(), "action", m.group(2), (m.group(2),) if m.group(2) else ()))
             i += m.end()
             continue
-        if up.isalpha() and up.isascii():
+        if up.isalpha():
             m = re.match(r"[A-Za-z](\d*)", body[i:])
             digits = m.group(1)
             cmds.append(Command(up, "action", digits, (digits,) if digits else ()))

@@ -264,7 +264,7 @@ def _cfun(e: "Engine", cmd: Command) -> Reply | list[str]:
 def reset_reply(e: "Engine") -> Reply:
     """OK, then the port goes away like a USB re-enumeration and the modem boots (AT+CFUN=1,1 and friends)."""
     def later() -> None:
-        e.at(e.d(0.1), lambda: e._reboot(e.d(e.timing.reset_port_down)))
+        e.at(e.last_words(), lambda: e._reboot(e.d(e.timing.reset_port_down)))
     return Reply([], delay=e.timing.set, after=later)
 
 

@@ -193,6 +193,11 @@ class Engine:
         """A real modem's delay scaled by speed."""
         return seconds * self.speed
 
+    def last_words(self) -> float:
+        """Between an OK (or POWERED DOWN) and the port going away: long enough for a host that reads to get
+        it, even at speed 0, since a closing pty discards what the host has not read yet."""
+        return max(self.timing.last_words_floor, self.d(self.timing.last_words))
+
     def at(self, delay: float, fn: Callable[[], None]) -> _Timer:
         t = _Timer(self.now + max(0.0, delay), next(self._seq), fn, self._epoch)
         heapq.heappush(self._timers, t)

@@ -303,6 +303,8 @@ class Timing:
     slot_switch: float = 1.0     # deregistration before reading the other SIM
     pdp: float = 0.8
     sms_send: float = 1.5
+    last_words: float = 0.5          # OK of AT+CFUN=1,1 -> port gone
+    last_words_floor: float = 0.2    # real seconds, whatever the speed
     reset_port_down: float = 3.0     # AT+CFUN=1,1: port gone this long
     power_cycle_down: float = 5.0    # GPIO power cycle: port gone this long
     boot_urc: float = 0.5            # RDY after the port is back

@@ -53,13 +53,16 @@ def _camped(e: "Engine") -> Operator | None:
 
 def power_off_reply(e: "Engine", urc: str | None) -> Reply:
     """OK, maybe a last URC, then the port goes away for good: only a power cycle brings the modem back."""
+    def off() -> None:
+        e.model.powered_off = True
+        e._reboot(0)
+
     def later() -> None:
-        def off() -> None:
+        def goodbye() -> None:
             if urc:
                 e.urc(urc)
-            e.model.powered_off = True
-            e._reboot(0)
-        e.at(e.d(0.5), off)
+            e.at(e.last_words(), off)
+        e.at(e.last_words(), goodbye)
     return Reply([], delay=e.timing.set, after=later)
 
 

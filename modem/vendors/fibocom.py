@@ -9,7 +9,7 @@ PLUGIN = VendorPlugin(
     serving_cell_commands=("AT+COPS?", "AT+CEREG?", "AT+CREG?"),
     signal_commands=("AT+XCESQ?", "AT+CESQ", "AT+CSQ"),
     sim_slot_query="AT+GTDUALSIM?",
-    sim_slot_switch="AT+GTDUALSIM={index}",
+    sim_slot_switch="AT+GTDUALSIM={index}",       # 0-based; the modem drops registration and re-reads the SIM
     sim_slots=2,
     timeouts=frozen({"+XCESQ?": 3.0, "+COPS=?": 180.0, "+COPS": 180.0, "+CFUN": 15.0}),
 )

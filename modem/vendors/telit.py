@@ -9,8 +9,8 @@ PLUGIN = VendorPlugin(
     usb_vendor_ids=(0x1BC7,),
     serving_cell_commands=("AT#RFSTS", "AT#SERVINFO", "AT+COPS?", "AT+CEREG?"),
     signal_commands=("AT#RFSTS", "AT+CESQ", "AT+CSQ"),
-    sim_slot_query="AT#QSS?",
-    sim_slot_switch="AT#SIMSELECT={slot}",        # dual-SIM LE910Cx/LM960; needs a reboot to apply
+    sim_slot_query="AT#SIMSELECT?",
+    sim_slot_switch="AT#SIMSELECT={slot}",        # dual-SIM LE910Cx/LM960, after AT#ENSIM2=1; AT+CFUN=4 first
     sim_slots=2,
     timeouts=frozen({"#RFSTS": 5.0, "#CSURVC": 180.0, "#CSURV": 180.0, "+COPS=?": 180.0, "+COPS": 180.0,
                      "#REBOOT": 30.0, "+CFUN": 15.0}),

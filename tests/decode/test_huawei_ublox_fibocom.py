@@ -64,6 +64,8 @@ FIBOCOM = [
     ("xcesq_fm350_12_fields", "AT+XCESQ?", ["+XCESQ: 0,99,99,255,255,24,62,34,255,255,255,255"],
      {"rsrp_dbm": -79, "rsrq_db": -8.0, "sinr_db": 17.0}),
     ("xcesq_no_signal", "AT+XCESQ?", ["+XCESQ: 0,99,99,255,255,255,255,255"], {"rsrp_dbm": N, "sinr_db": N}),
+    # FM350-GL bring-up notes: slot 1 selected, no SIM
+    ("gtdualsim_fm350_sub1", "AT+GTDUALSIM?", ['+GTDUALSIM: 0,"SUB1","NO SERVICE"'], {"sim_slot": 1}),
 ]
 
 TELIT = [
@@ -77,6 +79,8 @@ TELIT = [
     ("qss_ready_no_space", "AT#QSS?", ["#QSS:0,3"], {"sim_inserted": True, "sim_state": "READY"}),
     ("qss_ready_spaces", "AT#QSS?", ["#QSS: 0, 3"], {"sim_state": "READY"}),
     ("qss_unknown_status", "AT#QSS?", ["#QSS: 0,5"], {"sim_inserted": N}),
+    # LE910Cx eCall firmware source: setting_ok("AT#SIMSELECT?", "#SIMSELECT: 2", ...)
+    ("simselect_slot2", "AT#SIMSELECT?", ["#SIMSELECT: 2"], {"sim_slot": 2}),
 ]
 
 

@@ -86,3 +86,19 @@ def test_a_forged_command_does_not_consume_a_nonce():
         check(bad, memory=memory)
     assert memory.seen == set()
     check(doc(), memory=memory)   # the genuine command with that nonce still passes
+
+
+def test_the_shell_recipe_in_docs_mqtt_md_gives_the_same_signature():
+    import pathlib
+    import re
+    import shutil
+    import subprocess
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl")
+    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text()
+    recipe = re.search(r"^sig=\$\(printf .*?cut -d' ' -f1\)$", doc, re.M | re.S).group(0)
+    env = {"PATH": "/usr/bin:/bin", "key": "k3y", "dev": "dev-1", "name": "failover", "id": "c42",
+           "ts": "1700000000", "nonce": "0123456789abcdef", "args": '{"mode":"force_backup"}'}
+    out = subprocess.run(["bash", "-c", recipe + '\necho "$sig"'], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == sign(b"k3y", "dev-1", "failover", "c42", 1700000000, "0123456789abcdef", {"mode": "force_backup"})
