@@ -70,13 +70,22 @@ class BoardConfig:
     netns: str = ""              # iproute2: network namespace holding the uplinks; "" = the agent's own
     primary_connection: str = ""  # networkmanager: connection id or uuid; "" = the one active on the interface
     backup_connection: str = ""   # networkmanager: the gsm connection; "" = the one for the cellular interface
+    # modem power cycle, the recovery ladder's last step (docs/cellular.md): "" none | sysfs:N | gpiod:CHIP:LINE |
+    # sim:<simulator link>
+    power_gpio: str = ""
+    power_off_s: float = 3.0
+    power_gpio_active_low: bool = False
 
     def validate(self) -> None:
+        from board.gpio import GpioError, parse_spec
         from board.routes import RouteError, check_options   # each backend knows what its options must be
         try:
             check_options(self.backend, **self.route_options())
-        except RouteError as e:
+            parse_spec(self.power_gpio)
+        except (RouteError, GpioError) as e:
             raise ValueError(str(e)) from None
+        if not 0 < self.power_off_s <= 60:
+            raise ValueError("power_off_s: expected 0 < seconds <= 60")
 
     def route_options(self) -> dict:
         """Keyword arguments for board.routes.open_backend(self.backend, **options)."""
@@ -109,8 +118,7 @@ class ProbesConfig:
     window_s: float = 10.0             # RTT / loss / jitter shown in the state
     history_s: float = 60.0            # loss history that sets how many failures make "down"
     icmp_socket: str = "auto"          # auto (datagram if ping_group_range allows, else raw) | raw | datagram
-    dns_name: str = "example.com"
-    netns: str = ""                    # network namespace holding the uplinks; "" = the agent's own
+    dns_name: str = "example.com"      # what dns: targets are asked for
 
     def validate(self) -> None:
         from agent.linkmon.targets import parse_target   # the target grammar lives with the probers
@@ -245,6 +253,216 @@ class MqttConfig:
 
 
 @dataclass(frozen=True)
+class SimRule:
+    """A SIM-switch rule without a threshold: its condition must hold `duration_s` before it switches."""
+    enabled: bool = True
+    duration_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class WeakSignalRule:
+    enabled: bool = True
+    rsrp_dbm: float = -120.0     # weak: RSRP below this ...
+    sinr_db: float = -5.0        # ... or SINR below this (each only when the modem reports it)
+    duration_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class DataPathRule:
+    enabled: bool = True
+    failures: int = 5            # this many cellular-link probes failed in a row, the first of them
+    duration_s: float = 120.0    # at least this long ago
+
+
+@dataclass(frozen=True)
+class SimRules:
+    """docs/cellular.md#rules. The data cap itself is part of [usage]."""
+    sim_failure: SimRule = field(default_factory=lambda: SimRule(duration_s=20.0))
+    registration_denied: SimRule = field(default_factory=lambda: SimRule(duration_s=30.0))
+    no_registration: SimRule = field(default_factory=lambda: SimRule(duration_s=120.0))
+    data_cap: SimRule = field(default_factory=lambda: SimRule(duration_s=0.0))
+    roaming: SimRule = field(default_factory=lambda: SimRule(duration_s=60.0))
+    data_failing: DataPathRule = field(default_factory=DataPathRule)
+    weak_signal: WeakSignalRule = field(default_factory=WeakSignalRule)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """One [[cellular.sim]] table: what is known about the SIM in one slot."""
+    slot: int = 0
+    apn: str = ""                # "" = from mobile-broadband-provider-info by the SIM's MCC/MNC
+    pdp_type: str = "IPV4V6"     # IP | IPV6 | IPV4V6
+    pin: Secret | None = None
+    roaming: bool = False        # may stay registered while roaming (else the roaming rule switches)
+    preferred_plmns: tuple[str, ...] = ()    # empty: [cellular] preferred_plmns
+    forbidden_plmns: tuple[str, ...] = ()    # empty: [cellular] forbidden_plmns
+
+
+@dataclass(frozen=True)
+class LadderConfig:
+    """The recovery ladder (docs/cellular.md#recovery-ladder): when it starts and how long each step gets."""
+    enabled: bool = True
+    unresponsive_s: float = 30.0     # AT polls failing this long
+    port_gone_s: float = 60.0        # the serial port missing this long
+    no_service_s: float = 300.0      # SIM ready, not denied, not registered this long (SIM rules act first)
+    data_down_s: float = 300.0       # registered but the data session will not come up, this long
+    reregister_window_s: float = 60.0
+    radio_window_s: float = 60.0
+    reset_window_s: float = 120.0
+    usb_window_s: float = 120.0
+    power_window_s: float = 180.0
+    max_resets_per_hour: int = 4     # modem reset, USB rebind and power cycle together
+
+    def validate(self) -> None:
+        for name in ("unresponsive_s", "port_gone_s", "no_service_s", "data_down_s", "reregister_window_s",
+                     "radio_window_s", "reset_window_s", "usb_window_s", "power_window_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be above 0")
+        if self.max_resets_per_hour < 0:
+            raise ValueError("max_resets_per_hour: must not be negative")
+
+
+@dataclass(frozen=True)
+class CellularConfig:
+    """SIM switching, operator selection, data session, recovery ladder (docs/cellular.md)."""
+    sim_slots: tuple[int, ...] = (1, 2)   # order = preference; clamped to the slots the modem has
+    min_dwell_s: float = 120.0            # no rule switches again sooner after a switch
+    backoff_max_s: float = 3600.0         # the dwell doubles per switch that did not help, up to this
+    switch_timeout_s: float = 90.0        # a switched-to SIM must register within this
+    return_after_s: float = 1800.0        # on another SIM this long: try the preferred one again
+    return_check_s: float = 60.0          # ... which must register within this, else back
+    preferred_plmns: tuple[str, ...] = ()  # "20801": manual selection (with automatic fallback), in order
+    forbidden_plmns: tuple[str, ...] = ()
+    operator_retry_s: float = 900.0       # between two attempts to move to a better / allowed PLMN
+    data: bool = True                     # bring the data session up (false: ModemManager / NM do it)
+    pdp_cid: int = 1
+    data_retry_s: float = 30.0
+    data_check_s: float = 60.0            # the PDP address is re-read this often
+    apn_database: str = "/usr/share/mobile-broadband-provider-info/serviceproviders.xml"
+    sim: tuple[SimConfig, ...] = ()
+    rules: SimRules = field(default_factory=SimRules)
+    ladder: LadderConfig = field(default_factory=LadderConfig)
+
+    def validate(self) -> None:
+        from agent.cellular.settings import check   # the meaning of the keys lives with the code that uses them
+        check(self)
+
+    def sim_for(self, slot: int) -> SimConfig:
+        return next((s for s in self.sim if s.slot == slot), SimConfig(slot=slot))
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    """SMS alerts and SMS commands (docs/cellular.md). SMS still gets through when the fiber is down."""
+    alert_numbers: tuple[str, ...] = ()      # told about alert_events; "+33612345678", "0033...", or "06..." with
+    alert_events: tuple[str, ...] = ("failover", "failback", "sim_switch", "data_cap_reached")   # country_code
+    command_numbers: tuple[str, ...] = ()    # the only numbers whose SMS commands are considered
+    pin: Secret | None = None                # every SMS command starts with it; required with command_numbers
+    country_code: str = ""                   # "33": national numbers (0612...) read as +33612...
+    max_alerts_per_hour: int = 6             # per number; beyond, alerts wait and go out merged
+    coalesce_s: float = 5.0                  # events this close together go out as one SMS
+    max_replies_per_hour: int = 20           # answers to commands, per number
+    max_bad_pins_per_hour: int = 5           # per number; beyond, its SMS are ignored until the hour is over
+    command_max_age_s: float = 900.0         # a stored command found later (agent down) and older is not run
+    check_interval_s: float = 300.0          # list the SIM's messages this often too (a +CMTI can be missed)
+    send_retries: int = 3                    # an SMS the modem could not send is tried again this many times
+    primary_label: str = "FIBER"             # the primary uplink in alert texts: "FIBER DOWN 14:02 ..."
+
+    def validate(self) -> None:
+        from agent.cellular.sms import normalize_number   # the number rules live with the SMS code
+        if self.country_code and not (self.country_code.isdigit() and 1 <= len(self.country_code) <= 3):
+            raise ValueError(f"country_code: expected 1 to 3 digits (33 for France), got {self.country_code!r}")
+        for name in ("alert_numbers", "command_numbers"):
+            for number in getattr(self, name):
+                if normalize_number(number, self.country_code) is None:
+                    raise ValueError(f"{name}: {number!r} is not an international number (+33..., 0033...)"
+                                     + ("" if self.country_code else " and country_code is not set"))
+        if self.command_numbers:
+            if self.pin is None:
+                raise ValueError("pin: required when command_numbers is set")
+        if self.pin is not None:
+            pin = self.pin.value
+            if not 4 <= len(pin) <= 32 or any(c.isspace() for c in pin) or not pin.isascii():
+                raise ValueError("pin: 4 to 32 ASCII characters without spaces")
+        if any(not e or not isinstance(e, str) for e in self.alert_events):
+            raise ValueError("alert_events: event names must not be empty")
+        for name in ("max_alerts_per_hour", "max_replies_per_hour", "max_bad_pins_per_hour"):
+            if not 1 <= getattr(self, name) <= 1000:
+                raise ValueError(f"{name}: expected 1..1000")
+        if not 0 <= self.coalesce_s <= 600:
+            raise ValueError("coalesce_s: expected 0..600 seconds")
+        if not 60 <= self.command_max_age_s <= 86400:
+            raise ValueError("command_max_age_s: expected 60..86400 seconds")
+        if not 10 <= self.check_interval_s <= 86400:
+            raise ValueError("check_interval_s: expected 10..86400 seconds")
+        if not 0 <= self.send_retries <= 10:
+            raise ValueError("send_retries: expected 0..10")
+        if not (1 <= len(self.primary_label) <= 16 and self.primary_label.isascii() and self.primary_label.isprintable()):
+            raise ValueError("primary_label: 1 to 16 printable ASCII characters")
+
+
+@dataclass(frozen=True)
+class TimeConfig:
+    """Where timestamps come from (docs/cellular.md): NTP when the kernel says the clock is synchronised, else the
+    modem's network time (NITZ), else the unsynced system clock; each timestamp says which."""
+    modem_time: bool = True            # read the modem clock while the system clock is not synchronised
+    set_system_clock: bool = False     # also step the system clock to it (needs CAP_SYS_TIME), only when unsynced
+    modem_poll_s: float = 600.0        # re-read the modem clock this often while unsynced
+    modem_time_max_age_s: float = 3600.0   # a modem reading older than this is not used any more
+    ntp_check_s: float = 5.0           # a kernel sync-status reading is reused this long
+    step_threshold_s: float = 2.0      # set_system_clock: step only when the clock is off by more
+
+    def validate(self) -> None:
+        if not 10 <= self.modem_poll_s <= 86400:
+            raise ValueError("modem_poll_s: expected 10..86400 seconds")
+        if not self.modem_poll_s <= self.modem_time_max_age_s <= 7 * 86400:
+            raise ValueError("modem_time_max_age_s: expected modem_poll_s..604800 seconds")
+        if not 0.1 <= self.ntp_check_s <= 3600:
+            raise ValueError("ntp_check_s: expected 0.1..3600 seconds")
+        if not 0.5 <= self.step_threshold_s <= 3600:
+            raise ValueError("step_threshold_s: expected 0.5..3600 seconds")
+
+
+@dataclass(frozen=True)
+class UsageConfig:
+    """Cellular data used per SIM per billing period (docs/cellular.md), from the interface's byte counters."""
+    interface: str = ""                # "" = [board] cellular_interface
+    statistics_dir: str = "/sys/class/net"   # counters at <dir>/<interface>/statistics/{rx,tx}_bytes
+    billing_day: int = 1               # the period starts on this day of the month (the last day if shorter)
+    timezone: str = ""                 # for the billing day, e.g. "Europe/Paris"; "" = the system's local time
+    cap_slot1_mb: float = 0.0          # data_cap_reached beyond this (MB = 10^6 bytes, as operators count); 0 = none
+    cap_slot2_mb: float = 0.0
+    warn_pct: float = 80.0             # data_cap_warning at this share of the cap; 0 = no warning
+    sample_s: float = 10.0             # counters are read this often (a 32-bit counter wraps in 34 s at 1 Gbit/s)
+    write_interval_s: float = 300.0    # totals reach the flash at most this often (and on SIM change, cap, stop)
+
+    def validate(self) -> None:
+        if not 1 <= self.billing_day <= 31:
+            raise ValueError("billing_day: expected 1..31")
+        if self.timezone:
+            try:
+                from zoneinfo import ZoneInfo
+                ZoneInfo(self.timezone)
+            except Exception:
+                raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from None
+        for name in ("cap_slot1_mb", "cap_slot2_mb"):
+            if not 0 <= getattr(self, name) <= 1e9:
+                raise ValueError(f"{name}: expected 0 (no cap) or a number of MB")
+        if not 0 <= self.warn_pct < 100:
+            raise ValueError("warn_pct: expected 0..99")
+        if not 1 <= self.sample_s <= 30:
+            raise ValueError("sample_s: expected 1..30 seconds (32-bit counters wrap quickly)")
+        if not 10 <= self.write_interval_s <= 86400:
+            raise ValueError("write_interval_s: expected 10..86400 seconds")
+        if "/" in self.interface:
+            raise ValueError(f"interface: {self.interface!r} is not an interface name")
+
+    def cap_bytes(self, slot: int | None) -> int | None:
+        mb = {1: self.cap_slot1_mb, 2: self.cap_slot2_mb}.get(slot or 0, 0.0)
+        return int(mb * 1_000_000) if mb > 0 else None
+
+
+@dataclass(frozen=True)
 class Config:
     device: DeviceConfig = field(default_factory=DeviceConfig)
     modem: ModemConfig = field(default_factory=ModemConfig)
@@ -253,6 +471,10 @@ class Config:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     probes: ProbesConfig = field(default_factory=ProbesConfig)
     failover: FailoverConfig = field(default_factory=FailoverConfig)
+    cellular: CellularConfig = field(default_factory=CellularConfig)
+    usage: UsageConfig = field(default_factory=UsageConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
+    time: TimeConfig = field(default_factory=TimeConfig)
     source: str = "<defaults>"
 
 

@@ -7,6 +7,7 @@ ModemDevice run on the worker, whose result comes back to the core as a ModemJob
 What the core learns:
 - ModemStatus: identity + SIM + registration + operator + signal, after each poll; core.state["modem"];
 - ModemPortEvent: port_opened / port_lost / rebooted / unresponsive (from the AT port);
+- ModemPollFailed: the port is open but a poll failed (the modem does not answer);
 - ModemUrc: every unsolicited line (a registration URC also triggers an early poll).
 Domain events emitted: modem_reset (restart or port re-enumeration seen), registration_changed.
 """
@@ -37,6 +38,13 @@ class ModemStatus:
 class ModemPortEvent:
     kind: str          # port_opened | port_lost | rebooted | unresponsive
     detail: str
+
+
+@dataclass(frozen=True)
+class ModemPollFailed:
+    """A poll found the port open but the modem not answering (timeouts) or answering nonsense: the recovery
+    ladder (agent/cellular) counts these to tell a hung modem from a quiet one."""
+    error: str
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,7 @@ class ModemService:
             status = {**self.device.identity, **self.device.status()}
         except ModemError as e:
             log.info("modem poll failed: %s", e)
+            self.core.post(ModemPollFailed(str(e)))
             return False
         status["connected"] = True
         status["port"] = self.port.path

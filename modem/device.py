@@ -6,12 +6,18 @@ bad answer) is the agent's.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
-from typing import Any
+import re
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from modem import vendors
-from modem.at import AtError, AtPort, ModemError
+from modem.at import AtError, AtPort, ModemError, ModemRestarted, TransportError
 from modem.decode import decode
+from modem.parsers.clock import parse_cclk
+from modem.parsers.sms import parse_cmgl, parse_cmgr, parse_cmgs
 from modem.vendors.base import VendorPlugin
 
 log = logging.getLogger(__name__)
@@ -24,8 +30,38 @@ ICCID_COMMANDS = {
 GENERIC_ICCID = ("AT+CCID", "AT+QCCID", "AT+CICCID", "AT+ICCID", "AT+CRSM=176,12258,0,0,10")
 REGISTRATION_COMMANDS = ("AT+C5GREG?", "AT+CEREG?", "AT+CGREG?", "AT+CREG?")
 _REGISTERED = ("home", "roaming")
+PDP_TYPES = ("IP", "IPV6", "IPV4V6")
 _SIGNAL_KEYS = ("rssi_dbm", "ber", "rsrp_dbm", "rsrq_db", "sinr_db", "rscp_dbm", "ecio_db")
 _CELL_KEYS = ("rat", "band", "bands", "earfcn", "arfcn", "pci", "cell_id", "lac_tac", "bandwidth_mhz", "mcc", "mnc")
+_CHARSETS = ("GSM", "IRA", "UCS2", "8859-1", "PCCP437", "UTF-8")
+SMS_NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
+SMS_TEXT = re.compile(r"^[\x20-\x7e]{1,160}$")    # printable ASCII: sent with AT+CSCS="IRA", no Ctrl-Z / ESC inside
+
+
+class _TraceGate(logging.Filter):
+    """Drops AT trace records while a message is read: an SMS text may carry a PIN (SMS commands)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._closed = 0
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self._closed == 0
+
+    @contextmanager
+    def closed(self) -> Iterator[None]:
+        with self._lock:
+            self._closed += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._closed -= 1
+
+
+_TRACE_GATE = _TraceGate()
+logging.getLogger("relais.at").addFilter(_TRACE_GATE)
 
 
 class ModemDevice:
@@ -93,8 +129,9 @@ class ModemDevice:
         out: dict[str, Any] = {"sim_state": None, "iccid": None, "imsi": None, "sim_slot": None}
         pin = self.query("AT+CPIN?") or {}
         out["sim_state"] = pin.get("sim_state")
-        if self.plugin.sim_slot_query:
-            slot = self.query(self.plugin.sim_slot_query) or {}
+        slot_query = self.plugin.sim_slot_commands(self.identity.get("model"))[0]
+        if slot_query:
+            slot = self.query(slot_query) or {}
             out["sim_slot"] = slot.get("sim_slot")
         if out["sim_state"] == "NOT INSERTED":
             return out
@@ -161,10 +198,223 @@ class ModemDevice:
         return status
 
     def switch_sim(self, slot: int) -> None:
-        command = self.plugin.sim_switch_command(slot)
+        command = self.plugin.sim_switch_command(slot, self.identity.get("model"))
         if command is None:
             raise ModemError(f"{self.plugin.name} modem has no SIM slot {slot} switch")
         self.at(command)
+
+    # ---- control: operator, data session, recovery (scheduling and policy are the agent's) ----------------
+    def ping(self, timeout: float = 3.0) -> None:
+        """A bare AT: raises AtTimeout / TransportError when the modem does not answer."""
+        self.at("AT", timeout=timeout)
+
+    def enter_pin(self, pin: str) -> None:
+        if not (pin.isdigit() and 4 <= len(pin) <= 8):
+            raise ModemError("a SIM PIN is 4 to 8 digits")
+        self.at(f'AT+CPIN="{pin}"')         # the AT trace redacts it
+
+    def set_operator(self, plmn: str | None, fallback: bool = True) -> None:
+        """None: automatic selection (AT+COPS=0). A PLMN ("20801"): manual, falling back to automatic when it is
+        not available (AT+COPS=4) unless fallback is False (AT+COPS=1)."""
+        if plmn is None:
+            self.at("AT+COPS=0")
+            return
+        if not (plmn.isdigit() and len(plmn) in (5, 6)):
+            raise ModemError(f"a PLMN is 5 or 6 digits (MCC+MNC), not {plmn!r}")
+        self.at(f'AT+COPS={4 if fallback else 1},2,"{plmn}"')
+
+    def scan_operators(self) -> list[dict[str, Any]]:
+        """AT+COPS=? (can take minutes): [{availability, operator_name, operator_short, mcc, mnc, rat}, ...]."""
+        return decode("AT+COPS=?", self.at("AT+COPS=?"), self.plugin.name).get("networks", [])
+
+    def define_pdp(self, cid: int, pdp_type: str, apn: str) -> None:
+        if pdp_type not in PDP_TYPES:
+            raise ModemError(f"PDP type must be one of {', '.join(PDP_TYPES)}, not {pdp_type!r}")
+        if not 1 <= cid <= 24 or len(apn) > 100 or any(not 0x20 < ord(c) < 0x7F or c in '",;' for c in apn):
+            raise ModemError(f"unusable PDP context {cid} / APN {apn!r}")
+        self.at(f'AT+CGDCONT={cid},"{pdp_type}","{apn}"')
+
+    def activate_data(self, cid: int) -> str:
+        """Start the data call on context `cid` the vendor's way, else with AT+CGACT; returns the command used."""
+        for template in self.plugin.data_connect:
+            command = template.format(cid=cid)
+            if command in self._unsupported:
+                continue
+            try:
+                self.at(command)
+                return command
+            except AtError as e:
+                if e.kind in ("ERROR", "COMMAND NOT SUPPORT") or e.code in (3, 4, 100):
+                    self._unsupported.add(command)   # this model lacks it (or not in this USB mode)
+                    continue
+                raise
+        command = f"AT+CGACT=1,{cid}"
+        self.at(command)
+        return command
+
+    def deactivate_data(self, cid: int) -> None:
+        self.at(f"AT+CGACT=0,{cid}")
+
+    def data_address(self, cid: int) -> str | None:
+        """The address the network gave context `cid` (IPv4 preferred), None when the context is not active."""
+        return parse_cgpaddr(self.at(f"AT+CGPADDR={cid}"), cid)
+
+    def radio(self, on: bool) -> None:
+        self.at("AT+CFUN=1" if on else "AT+CFUN=0")
+
+    def reset(self) -> None:
+        """AT+CFUN=1,1. The modem restarts and its port usually goes away, often before or instead of the OK:
+        losing the port (or seeing it restart) is the expected outcome, not an error."""
+        try:
+            self.at("AT+CFUN=1,1")
+        except (TransportError, ModemRestarted):
+            pass
+
+    # ---- network time -----------------------------------------------------------------------------------
+    def enable_network_time(self) -> str | None:
+        """Let the network's time (NITZ) set the modem clock and report zone changes (+CTZE / +CTZV).
+        Returns the +CTZU command the modem took, None when it takes none.
+
+        Quectel documents AT+CTZU=3 as "update LOCAL time to RTC"; with 1 some of its firmware keeps UTC in the
+        clock while +CCLK? still prints the zone, which would put us off by the zone. Others: the 27.007 value 1."""
+        taken = None
+        for command in ("AT+CTZU=3", "AT+CTZU=1") if self.plugin.name == "quectel" else ("AT+CTZU=1",):
+            try:
+                self.at(command)
+            except AtError:
+                continue
+            taken = command
+            break
+        for command in ("AT+CTZR=2", "AT+CTZR=1"):
+            try:
+                self.at(command)
+                break
+            except AtError:
+                continue
+        return taken
+
+    def clock(self) -> dict[str, Any]:
+        """The modem clock: {clock_utc, clock_local, tz_quarters} (modem/parsers/clock.py); {} if unreadable."""
+        return parse_cclk(self.at("AT+CCLK?"))
+
+    # ---- SMS (text mode, 3GPP TS 27.005) ----------------------------------------------------------------
+    def sms_setup(self) -> None:
+        """Text mode, new messages stored on the SIM and announced by +CMTI. Settings are volatile: call again
+        after a modem restart."""
+        self.at("AT+CMGF=1")
+        for command in ('AT+CPMS="SM","SM","SM"', 'AT+CPMS="ME","ME","ME"'):
+            try:
+                self.at(command)
+                break
+            except AtError:
+                continue
+        try:
+            self.at("AT+CNMI=2,1,0,0,0")
+        except AtError as e:
+            log.warning("modem refused AT+CNMI=2,1: new SMS are found by the periodic listing only (%s)", e)
+
+    def read_sms(self, index: int) -> dict[str, Any] | None:
+        """One stored message (sender, text, timestamp, sent_utc ...), None when the index is empty."""
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 9999:
+            raise ValueError(f"SMS index {index!r}")
+        with self._reading_sms() as ucs2:
+            try:
+                lines = self.at(f"AT+CMGR={index}")
+            except AtError as e:
+                if e.code == 321:        # +CMS ERROR: 321 invalid memory index: nothing there
+                    return None
+                raise
+        msgs = parse_cmgr(lines, ucs2=ucs2).get("sms") or []
+        if msgs:
+            msgs[0]["index"] = index
+        return msgs[0] if msgs else None
+
+    def list_sms(self) -> list[dict[str, Any]]:
+        """Every stored message, read or not."""
+        with self._reading_sms() as ucs2:
+            try:
+                lines = self.at('AT+CMGL="ALL"')
+            except AtError:
+                if not ucs2:
+                    raise
+                lines = self.at('AT+CMGL="0041004C004C"')   # some firmware wants string arguments in UCS2 too
+        return parse_cmgl(lines, ucs2=ucs2).get("sms") or []
+
+    def delete_sms(self, index: int) -> None:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 9999:
+            raise ValueError(f"SMS index {index!r}")
+        self.at(f"AT+CMGD={index}")
+
+    def send_sms(self, number: str, text: str) -> int | None:
+        """Send one SMS (<= 160 printable ASCII characters); returns the message reference."""
+        if not SMS_NUMBER.match(number or ""):
+            raise ValueError("SMS number must be + and 3 to 20 digits")
+        if not SMS_TEXT.match(text or ""):
+            raise ValueError("SMS text must be 1 to 160 printable ASCII characters")
+        self.at("AT+CMGF=1")
+        self._set_charset("IRA", "GSM")
+        lines = self.at(f'AT+CMGS="{number}"', body=text.encode("ascii"))
+        return parse_cmgs(lines).get("mr")
+
+    @contextmanager
+    def _reading_sms(self) -> Iterator[bool]:
+        """Read in UCS2 (hex text: no line of a message can pass for "OK" or a URC), then give the modem its
+        charset back (operator names in +COPS? follow it). Yields whether UCS2 is on."""
+        self.at("AT+CMGF=1")
+        before = None
+        try:
+            before = (self.at("AT+CSCS?") or [""])[0].partition(":")[2].strip().strip('"').upper()
+        except AtError:
+            pass
+        if before not in _CHARSETS:
+            before = None
+        ucs2 = self._set_charset("UCS2") == "UCS2"
+        try:
+            with _TRACE_GATE.closed():
+                yield ucs2
+        finally:
+            if ucs2:
+                self._set_charset(before or "IRA", "GSM")
+
+    def _set_charset(self, *choices: str) -> str | None:
+        for charset in choices:
+            try:
+                self.at(f'AT+CSCS="{charset}"')
+                return charset
+            except AtError:
+                continue
+        return None
+
+
+# +CGPADDR: <cid>[,<PDP_addr_1>[,<PDP_addr_2>]]    TS 27.007 10.1.14
+#   e.g. '+CGPADDR: 1,"100.72.18.5"'  '+CGPADDR: 1'  '+CGPADDR: 1,"10.1.2.3","32.1.13.184.0.0.0.0.0.0.0.0.0.0.0.1"'
+#   IPv6 comes colon-separated or as 16 dot-separated decimal bytes (AT+CGPIAF defaults); "0.0.0.0" = none
+def parse_cgpaddr(lines: list[str], cid: int) -> str | None:
+    found: list[str] = []
+    for line in lines:
+        head, sep, body = line.partition(":")
+        if head.strip().upper() != "+CGPADDR" or not sep:
+            continue
+        fields = [f.strip().strip('"') for f in body.split(",")]
+        if not fields or fields[0] != str(cid):
+            continue
+        for text in fields[1:]:
+            address = _address(text)
+            if address is not None:
+                found.append(address)
+    v4 = [a for a in found if ":" not in a]
+    return (v4 or found or [None])[0]
+
+
+def _address(text: str) -> str | None:
+    try:
+        if text.count(".") == 15:
+            address = ipaddress.IPv6Address(bytes(int(x) for x in text.split(".")))
+        else:
+            address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return None if address.is_unspecified else str(address)
 
 
 def probe(port: AtPort, vendor: str | None = None) -> dict[str, Any]:

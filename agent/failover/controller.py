@@ -47,16 +47,17 @@ class FailoverController:
         self.routes = routes
         self.config = config
         probes = config.probes
+        self.netns = config.board.netns   # probers and netlink work where the route backend does
         self.interfaces = {"primary": config.board.primary_interface, "backup": config.board.cellular_interface}
         self.targets = [parse_target(t, probes.method) for t in probes.targets]
         icmp_raw = {"raw": True, "datagram": False}.get(probes.icmp_socket)   # None: decided per namespace
         self.options = ProbeOptions(timeout_s=probes.timeout_s, icmp_raw=icmp_raw, dns_name=probes.dns_name)
         intervals = Intervals(probes.interval_s, probes.backup_interval_s, probes.trickle_interval_s)
         self.probers = probers if probers is not None else {
-            link: LinkProber(link, iface, self.targets, intervals, self.options, core.post, netns=probes.netns)
+            link: LinkProber(link, iface, self.targets, intervals, self.options, core.post, netns=self.netns)
             for link, iface in self.interfaces.items()}
         self.watcher = watcher if watcher is not None else NetlinkWatcher(
-            list(self.interfaces.values()), core.post, netns=probes.netns)
+            list(self.interfaces.values()), core.post, netns=self.netns)
         self.policy: PolicyState
         self.policy, self._initial_actions = initial(Settings(config.failover, probes.history_s), core.now())
         self._layer: dict[str, dict[str, Any]] = {link: {"carrier": UNKNOWN, "address": UNKNOWN, "posted": None}
@@ -230,7 +231,7 @@ class FailoverController:
     def _start_route_check(self) -> None:
         addresses = {layer["address"]: self.interfaces[link] for link, layer in self._layer.items()
                      if layer["address"] not in (None, UNKNOWN)}
-        target, options, netns, checker = self.targets[0], self.options, self.config.probes.netns, self._route_checker
+        target, options, netns, checker = self.targets[0], self.options, self.netns, self._route_checker
 
         def run() -> None:
             try:

@@ -289,13 +289,12 @@ def _switch_to_backup(st: PolicyState, actions: list) -> PolicyState:
 
 
 def _switch_to_primary(st: PolicyState, actions: list) -> PolicyState:
-    actions.append(Prefer("primary")) if st.settings.failover.standby == "hot" else None
+    actions.append(Prefer("primary"))
     if st.settings.failover.standby == "cold":
         actions += [ProbeRate("backup", "off"), Standby("backup", False)]
         st = replace(st, backup_standby_up=False)
     else:
         actions.append(ProbeRate("backup", "trickle"))
-    actions.append(Prefer("primary")) if st.settings.failover.standby == "cold" else None
     return replace(st, active="primary")
 
 

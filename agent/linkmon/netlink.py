@@ -8,6 +8,12 @@ not lost (at worst it is seen twice, and only changes are posted). Posted to the
     AddressChanged(interface, address) first global IPv4 address, None when the last one went
     RoutesChanged()                    any IPv4 route change (ours included): the controller re-checks its routes
 An interface that disappears (a USB modem re-enumerating) is carrier down until it comes back, by name.
+
+Why it also polls: the kernel announces carrier changes from its "linkwatch" work, which holds non-urgent events
+(a physical NIC losing carrier is one) back until a second after the previous link event anywhere on the
+machine. A router where nothing else happens sees them at once; a busy one (or a lab shared with other tests)
+can wait up to 1 s. The carrier bit itself (IFF_LOWER_UP in a RTM_GETLINK answer) is current at once, so every
+CARRIER_POLL_S the watcher asks for its interfaces' flags: a few µs of kernel work and two small messages.
 """
 from __future__ import annotations
 
@@ -15,13 +21,14 @@ import errno
 import logging
 import select
 import socket
+import struct
 import threading
 import time
 from typing import Any, Callable
 
 from pyroute2 import IPRoute
-from pyroute2.netlink.rtnl import (RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_NEWADDR, RTM_NEWLINK,
-                                   RTM_NEWROUTE, RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE, RTMGRP_LINK)
+from pyroute2.netlink.rtnl import (RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_GETLINK, RTM_NEWADDR,
+                                   RTM_NEWLINK, RTM_NEWROUTE, RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE, RTMGRP_LINK)
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
 from agent.linkmon.inputs import AddressChanged, CarrierChanged, RoutesChanged
@@ -32,7 +39,11 @@ log = logging.getLogger(__name__)
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
 RCVBUF = 1 << 20
-POLL_S = 0.25   # how soon stop() is noticed; events themselves wake the thread at once
+CARRIER_POLL_S = 0.1   # see the module comment: the bound on how late a carrier change can be seen
+POLL_SEQ = 0x524C0000  # sequence numbers of our own requests (poll answers are read without full decoding)
+NLM_F_REQUEST = 0x1
+NLMSG_HEADER = struct.Struct("=IHHII")     # length, type, flags, seq, pid
+IFINFOMSG = struct.Struct("=BxHiII")       # family, type, index, flags, change
 
 
 class NetlinkWatcher:
@@ -82,8 +93,13 @@ class NetlinkWatcher:
             sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE))
             self._resync()
             self._ready.set()
+            next_poll = self._clock()
             while not self._stop.is_set():
-                readable, _, _ = select.select([sock], [], [], POLL_S)
+                now = self._clock()
+                if now >= next_poll:
+                    self._poll(sock)
+                    next_poll = now + CARRIER_POLL_S
+                readable, _, _ = select.select([sock], [], [], max(0.0, next_poll - self._clock()))
                 if not readable:
                     continue
                 try:
@@ -94,11 +110,41 @@ class NetlinkWatcher:
                         self._resync()
                         continue
                     raise
-                for msg in marshal.parse(data):
-                    try:
-                        self._handle(msg)
-                    except Exception:   # one odd message must not stop carrier detection
-                        log.exception("netlink: cannot handle %s", msg.get("event"))
+                self._receive(data, marshal)
+
+    def _poll(self, sock: socket.socket) -> None:
+        for index, name in list(self._index.items()):
+            if name in self._names:
+                body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0)
+                header = NLMSG_HEADER.pack(NLMSG_HEADER.size + len(body), RTM_GETLINK, NLM_F_REQUEST,
+                                           POLL_SEQ | (index & 0xFFFF), 0)
+                try:
+                    sock.send(header + body)
+                except OSError as e:
+                    log.warning("netlink: carrier poll failed: %s", e)
+                    return
+
+    def _receive(self, data: bytes, marshal: MarshalRtnl) -> None:
+        offset = 0
+        while offset + NLMSG_HEADER.size <= len(data):
+            length, kind, _, seq, _ = NLMSG_HEADER.unpack_from(data, offset)
+            if length < NLMSG_HEADER.size:
+                return
+            chunk = data[offset:offset + length]
+            offset += (length + 3) & ~3
+            if seq & 0xFFFF0000 == POLL_SEQ:
+                # our poll's answer (or its error, when the link went: its RTM_DELLINK says so)
+                if kind == RTM_NEWLINK and len(chunk) >= NLMSG_HEADER.size + IFINFOMSG.size:
+                    _, _, index, flags, _ = IFINFOMSG.unpack_from(chunk, NLMSG_HEADER.size)
+                    name = self._index.get(index)
+                    if name in self._names:
+                        self._set_carrier(name, _is_up(flags), self._clock())
+                continue
+            for msg in marshal.parse(chunk):
+                try:
+                    self._handle(msg)
+                except Exception:   # one odd message must not stop carrier detection
+                    log.exception("netlink: cannot handle %s", msg.get("event"))
 
     def _resync(self) -> None:
         """Read links and addresses as they are now."""

@@ -158,35 +158,55 @@ class AtPort:
         waiter = _Waiter()
         req = self.engine.make_request(command, timeout=timeout, token=waiter, **kwargs)
         with self._lock:
-            outs = self.engine.submit(req, self._clock())
-            self._write_sends(outs)
             self._want += 1
         try:
             self._wake()
-            self._deliver(outs)
-            self._read_until_done(waiter)
+            # The reader lock, so that what is already buffered is read before the command goes out: bytes that
+            # came before it (line noise, a late answer) are no part of its answer.
+            reading = self._reader.acquire(timeout=req.timeout)
+            try:
+                with self._lock:
+                    stale = self._drain() if reading and not self.engine.busy() else b""
+                    now = self._clock()
+                    outs = (self.engine.feed(stale, now) if stale else []) + self.engine.submit(req, now)
+                    self._write_sends(outs)
+                self._deliver(outs)
+                while reading and not waiter.done and self._serial is not None and not self._stop.is_set():
+                    self._pump_once()
+            finally:
+                if reading:
+                    self._reader.release()
         finally:
             with self._lock:
                 self._want -= 1
                 self._stepped_aside.notify_all()
-        # The reading enforces the timeout; the margin only matters if reading itself is stuck.
+        # Normally answered by now; otherwise another thread reads for us (or the port was lost and every
+        # waiter failed). The margin only matters if reading itself is stuck.
         if not waiter.wait(req.timeout + 2.0 + 0.1 * self.engine.pending() * req.timeout):
             raise AtTimeout(req.command, req.timeout)
         if isinstance(waiter.result, ModemError):
             raise waiter.result
         return waiter.result
 
-    def _read_until_done(self, waiter: _Waiter) -> None:
-        while not waiter.done and not self._stop.is_set():
-            if not self._reader.acquire(timeout=0.2):
-                continue
-            try:
-                while not waiter.done and self._serial is not None and not self._stop.is_set():
-                    self._pump_once()
-            finally:
-                self._reader.release()
-            if self._serial is None:
-                return        # port lost: _lost() has failed every waiter, ours included
+    def _drain(self) -> bytes:
+        """What is buffered right now, without waiting. Called with both locks held."""
+        ser, data = self._serial, b""
+        if ser is None:
+            return data
+        try:
+            fd = ser.fileno()
+            for _ in range(16):
+                if not select.select([fd], [], [], 0)[0]:
+                    break
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break      # the port is gone: the next read says so properly
+                data += chunk
+        except (OSError, serial.SerialException, TypeError, AttributeError):
+            pass
+        if data and traffic.isEnabledFor(logging.DEBUG):
+            traffic.debug("%s <- %r (before the command)", self.path, _redact(data))
+        return data
 
     # ---- IO thread --------------------------------------------------------------------------------------
     def _run(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from modem.parsers.common import (LTE_BW_INDEX_MHZ, LTE_BW_RB_MHZ, NR_BW_INDEX_MHZ, at, band_name, hex_id, is_unknown,
                                   lines_with, mcc_mnc_fields, plmn, rat_from_name, set_band_from_channel,
-                                  sim_slot_answer, split_fields, to_int)
+                                  number, sim_slot_answer, split_fields, to_int)
 
 
 
@@ -31,8 +31,8 @@ def _lte(fields: list[str], i: int, rat: str) -> dict:
         "earfcn": to_int(at(fields, i + 5)), "band": band_name(at(fields, i + 6), "LTE"),
         "bandwidth_mhz": LTE_BW_INDEX_MHZ.get(bw) if bw is not None else None,
         "lac_tac": hex_id(at(fields, i + 9)),
-        "rsrp_dbm": to_int(at(fields, i + 10)), "rsrq_db": to_int(at(fields, i + 11)),
-        "rssi_dbm": to_int(at(fields, i + 12)), "sinr_db": to_int(at(fields, i + 13)),
+        "rsrp_dbm": number(at(fields, i + 10)), "rsrq_db": number(at(fields, i + 11)),
+        "rssi_dbm": number(at(fields, i + 12)), "sinr_db": number(at(fields, i + 13)),
     }
     set_band_from_channel(out, rat)
     return out
@@ -49,8 +49,8 @@ def _nr_sa(fields: list[str], i: int) -> dict:
         "lac_tac": hex_id(at(fields, i + 5)), "arfcn": to_int(at(fields, i + 6)),
         "band": band_name(at(fields, i + 7), "NR5G-SA"),
         "bandwidth_mhz": NR_BW_INDEX_MHZ.get(bw) if bw is not None else None,
-        "rsrp_dbm": to_int(at(fields, i + 9)), "rsrq_db": to_int(at(fields, i + 10)),
-        "sinr_db": to_int(at(fields, i + 11)),
+        "rsrp_dbm": number(at(fields, i + 9)), "rsrq_db": number(at(fields, i + 10)),
+        "sinr_db": number(at(fields, i + 11)),
     }
     set_band_from_channel(out, "NR5G-SA")
     return out
@@ -62,8 +62,8 @@ def _nr_nsa(fields: list[str], i: int) -> dict:
     bw = to_int(at(fields, i + 8))
     out = {
         "mcc": mcc, "mnc": mnc, "pci": to_int(at(fields, i + 2)),
-        "rsrp_dbm": to_int(at(fields, i + 3)), "sinr_db": to_int(at(fields, i + 4)),
-        "rsrq_db": to_int(at(fields, i + 5)), "arfcn": to_int(at(fields, i + 6)),
+        "rsrp_dbm": number(at(fields, i + 3)), "sinr_db": number(at(fields, i + 4)),
+        "rsrq_db": number(at(fields, i + 5)), "arfcn": to_int(at(fields, i + 6)),
         "band": band_name(at(fields, i + 7), "NR5G-NSA"),
         "bandwidth_mhz": NR_BW_INDEX_MHZ.get(bw) if bw is not None else None,
     }
@@ -79,8 +79,8 @@ def _wcdma(fields: list[str], i: int) -> dict:
     return {
         "rat": "UMTS", "mcc": mcc, "mnc": mnc, "lac_tac": hex_id(at(fields, i + 2)),
         "cell_id": hex_id(at(fields, i + 3)), "uarfcn": to_int(at(fields, i + 4)),
-        "psc": to_int(at(fields, i + 5)), "rscp_dbm": to_int(at(fields, i + 7)),
-        "ecio_db": to_int(at(fields, i + 8)),
+        "psc": to_int(at(fields, i + 5)), "rscp_dbm": number(at(fields, i + 7)),
+        "ecio_db": number(at(fields, i + 8)),
     }
 
 
@@ -90,7 +90,7 @@ def _gsm(fields: list[str], i: int) -> dict:
     return {
         "rat": "GSM", "mcc": mcc, "mnc": mnc, "lac_tac": hex_id(at(fields, i + 2)),
         "cell_id": hex_id(at(fields, i + 3)), "bsic": to_int(at(fields, i + 4)),
-        "gsm_arfcn": to_int(at(fields, i + 5)), "rssi_dbm": to_int(at(fields, i + 7)),
+        "gsm_arfcn": to_int(at(fields, i + 5)), "rssi_dbm": number(at(fields, i + 7)),
     }
 
 
@@ -161,8 +161,8 @@ def parse_qeng_servingcell(lines: list[str]) -> dict:
 def _neigh_lte(f: list[str], kind: str) -> dict:
     """"neighbourcell intra|inter","LTE",<earfcn>,<PCID>,<RSRQ>,<RSRP>,<RSSI>,<SINR>,<srxlev>,..."""
     cell = {"type": kind, "rat": "LTE", "earfcn": to_int(at(f, 2)), "pci": to_int(at(f, 3)),
-            "rsrq_db": to_int(at(f, 4)), "rsrp_dbm": to_int(at(f, 5)), "rssi_dbm": to_int(at(f, 6)),
-            "sinr_db": to_int(at(f, 7))}
+            "rsrq_db": number(at(f, 4)), "rsrp_dbm": number(at(f, 5)), "rssi_dbm": number(at(f, 6)),
+            "sinr_db": number(at(f, 7))}
     set_band_from_channel(cell, "LTE")
     return cell
 
@@ -186,15 +186,15 @@ def parse_qeng_neighbourcell(lines: list[str]) -> dict:
             cells.append(_neigh_lte(f, kind or "intra"))
         elif rat == "UMTS":
             cells.append({"type": kind, "rat": "UMTS", "uarfcn": to_int(at(f, 2)), "psc": to_int(at(f, 6)),
-                          "rscp_dbm": to_int(at(f, 7)), "ecio_db": to_int(at(f, 8))})
+                          "rscp_dbm": number(at(f, 7)), "ecio_db": number(at(f, 8))})
         elif rat == "GSM":
             mcc, mnc = mcc_mnc_fields(at(f, 2), at(f, 3))
             cells.append({"type": kind, "rat": "GSM", "mcc": mcc, "mnc": mnc, "lac_tac": hex_id(at(f, 4)),
                           "cell_id": hex_id(at(f, 5)), "gsm_arfcn": to_int(at(f, 7)),
-                          "rssi_dbm": to_int(at(f, 8))})
+                          "rssi_dbm": number(at(f, 8))})
         elif rat in ("NR5G-SA", "NR5G-NSA"):
             cell = {"type": kind, "rat": "NR5G-SA", "arfcn": to_int(at(f, 2)), "pci": to_int(at(f, 3)),
-                    "rsrp_dbm": to_int(at(f, 4)), "rsrq_db": to_int(at(f, 5)), "sinr_db": to_int(at(f, 6))}
+                    "rsrp_dbm": number(at(f, 4)), "rsrq_db": number(at(f, 5)), "sinr_db": number(at(f, 6))}
             set_band_from_channel(cell, "NR5G-SA")
             cells.append(cell)
     return {"cells": cells}
@@ -267,9 +267,9 @@ def parse_qcainfo(lines: list[str]) -> dict:
         c = {"role": role, ("arfcn" if nr else "earfcn"): chan,
              "bandwidth_mhz": _ca_bandwidth(at(f, 2), nr),
              "band": band_name(at(f, 3), "NR5G-NSA" if nr else "LTE"),
-             "pci": to_int(at(f, i)), "rsrp_dbm": to_int(at(f, i + 1)), "rsrq_db": to_int(at(f, i + 2))}
+             "pci": to_int(at(f, i)), "rsrp_dbm": number(at(f, i + 1)), "rsrq_db": number(at(f, i + 2))}
         if i == 5:
-            c.update({"rssi_dbm": to_int(at(f, 8)), "sinr_db": to_int(at(f, 9))})
+            c.update({"rssi_dbm": number(at(f, 8)), "sinr_db": number(at(f, 9))})
         elif len(f) > 7:
             c["sinr_db"] = to_int(at(f, 7))
         set_band_from_channel(c, "NR5G-NSA" if nr else "LTE")
@@ -300,24 +300,24 @@ def parse_qcsq(lines: list[str]) -> dict:
         if mode in ("NOSERVICE", "NO SERVICE"):
             out["rat"] = None
         elif mode == "GSM":
-            out.update({"rat": "GSM", "rssi_dbm": _neg(to_int(at(f, 1)))})
+            out.update({"rat": "GSM", "rssi_dbm": _neg(number(at(f, 1)))})
         elif mode in ("WCDMA", "TDSCDMA"):
-            out.update({"rat": "UMTS", "rssi_dbm": _neg(to_int(at(f, 1))), "rscp_dbm": _neg(to_int(at(f, 2))),
-                        "ecio_db": _neg(to_int(at(f, 3)))})
+            out.update({"rat": "UMTS", "rssi_dbm": _neg(number(at(f, 1))), "rscp_dbm": _neg(number(at(f, 2))),
+                        "ecio_db": _neg(number(at(f, 3)))})
         elif mode in ("LTE", "CAT-M1", "CAT-M", "CAT-NB1", "CAT-NB", "EMTC", "NBIOT"):
             sinr = to_int(at(f, 3))
-            out.update({"rat": _rat(mode) or "LTE", "rssi_dbm": _neg(to_int(at(f, 1))),
-                        "rsrp_dbm": to_int(at(f, 2)),
+            out.update({"rat": _rat(mode) or "LTE", "rssi_dbm": _neg(number(at(f, 1))),
+                        "rsrp_dbm": number(at(f, 2)),
                         "sinr_db": round(sinr / 5 - 20, 1) if sinr is not None and 0 <= sinr <= 250 else None,
-                        "rsrq_db": to_int(at(f, 4))})
+                        "rsrq_db": number(at(f, 4))})
         elif mode.startswith("NR5G"):
             vals = f[1:]
             if len(vals) >= 4:      # RM520N: "NR5G-SA",<rssi>,<rsrp>,<sinr>,<rsrq> like the LTE line
-                nr_part = {"rssi_dbm": to_int(vals[0]), "rsrp_dbm": to_int(vals[1]), "sinr_db": to_int(vals[2]),
-                           "rsrq_db": to_int(vals[3])}
+                nr_part = {"rssi_dbm": number(vals[0]), "rsrp_dbm": number(vals[1]), "sinr_db": number(vals[2]),
+                           "rsrq_db": number(vals[3])}
             else:                   # RM500Q: "NR5G",<rsrp>,<sinr>,<rsrq>
-                nr_part = {"rsrp_dbm": to_int(at(vals, 0)), "sinr_db": to_int(at(vals, 1)),
-                           "rsrq_db": to_int(at(vals, 2))}
+                nr_part = {"rsrp_dbm": number(at(vals, 0)), "sinr_db": number(at(vals, 1)),
+                           "rsrq_db": number(at(vals, 2))}
     if nr_part is not None:
         if out.get("rat") == "LTE":
             out["rat"] = "NR5G-NSA"
@@ -379,7 +379,7 @@ def parse_qscan(lines: list[str]) -> dict:
         rat = "NR5G-SA" if nr else rat
         mcc, mnc = mcc_mnc_fields(at(f, 1), at(f, 2))
         cell = {"rat": rat, "mcc": mcc, "mnc": mnc, ("arfcn" if nr else "earfcn"): to_int(at(f, 3)),
-                "pci": to_int(at(f, 4)), "rsrp_dbm": to_int(at(f, 5)), "rsrq_db": to_int(at(f, 6)),
+                "pci": to_int(at(f, 4)), "rsrp_dbm": number(at(f, 5)), "rsrq_db": number(at(f, 6)),
                 "cell_id": hex_id(at(f, 9)), "lac_tac": hex_id(at(f, 10))}
         if len(f) > 12:
             cell["band"] = band_name(at(f, 12), rat)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 from modem.sim.atparse import Command
 from modem.sim.model import PdpContext
-from modem.sim.personalities import NETWORK, OPERATORS
+from modem.sim.personalities import NETWORK
 from modem.sim.reply import AtError, CmeError, CmsError, Reply, SmsPrompt, bad_params
 
 if TYPE_CHECKING:
@@ -833,7 +833,3 @@ def _csdh(e: "Engine", cmd: Command) -> list[str]:
     only(cmd, "set")
     setting(cmd, "csdh", (0, 1))
     return []
-
-
-def operator_for_plmn(plmn: str):
-    return OPERATORS.get(plmn)

@@ -18,7 +18,6 @@ import heapq
 import itertools
 import random
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -104,6 +103,7 @@ class Engine:
         self._boot_timer: _Timer | None = None
         self._awaiting_host = False
         self._storm_i = 0
+        self._sim_gen = 0                    # bumped to abandon a SIM read in progress
         # real time clock: RTC value at _rtc_set_at (engine time)
         self._rtc_value = RTC_EPOCH
         self._rtc_set_at = 0.0
@@ -168,14 +168,12 @@ class Engine:
         return acts
 
     def power_cycle(self, now: float) -> str:
+        """A board's GPIO power cycle: ends every modem fault (even an endless hang or a power-down), the port
+        goes away and the modem boots. The environment stays: a pulled SIM is still out, a denial holds."""
         self.advance(now)
-        m = self.model
-        m.hanging = m.hang_forever = False
-        m.powered_off = False
-        m.storm_remaining = 0
-        self._reboot(self.timing.power_cycle_down * self.speed)
+        reply = self._fault_power_cycle([])
         self.advance(now)
-        return "power cycled"
+        return reply
 
     def fault(self, name: str, args: list[str], now: float) -> str:
         self.advance(now)
@@ -269,9 +267,8 @@ class Engine:
                 self._prompt_byte(b)
                 continue
             if b in (CR, LF):
-                if b == LF and self._after_cr:
+                if b == LF and self._after_cr:   # CR LF is one terminator
                     self._after_cr = False
-                    self._echo(b"\n")
                     continue
                 self._after_cr = b == CR
                 self._echo(bytes([b]))
@@ -353,6 +350,9 @@ class Engine:
                 lines = reply.lines() if callable(reply.lines) else reply.lines
             except AtError as e:
                 self._finish(e.final(self.model.cmee))
+                return
+            except (ValueError, IndexError, KeyError, TypeError):
+                self._finish(CmeError(50).final(self.model.cmee))
                 return
             self._emit_info(lines)
             if reply.prompt is not None:
@@ -497,10 +497,14 @@ class Engine:
     def _sim_init(self, delay: float) -> None:
         """(Re)read the card in the active slot: busy for `delay`, then the vendor's SIM URCs, then register."""
         m = self.model
+        self._sim_gen += 1
+        gen = self._sim_gen
         if not m.sim.inserted:
             m.sim_busy = False
 
             def absent() -> None:
+                if gen != self._sim_gen:
+                    return
                 for line in self.p.sim_absent_urcs:
                     self.urc(line)
                 self.update_registration()
@@ -510,6 +514,8 @@ class Engine:
         m.sim.lock()
 
         def ready() -> None:
+            if gen != self._sim_gen:            # pulled out, or another slot chosen, while being read
+                return
             m.sim_busy = False
             urcs = self.p.sim_ready_urcs if m.sim.pin_state == "READY" else self.p.sim_pin_urcs
             self._urc_sequence(list(urcs))
@@ -537,11 +543,15 @@ class Engine:
         self._set_reg(NOT_REGISTERED, None)
         if self._reg_timer:
             self._reg_timer.cancel()
+            self._reg_timer = None
         m.active_slot = slot
         m.sim_busy = True
+        self._sim_gen += 1
+        gen = self._sim_gen
 
         def read() -> None:
-            self._sim_init(self.d(self.timing.sim_read))
+            if gen == self._sim_gen:
+                self._sim_init(self.d(self.timing.sim_read))
         self.at(self.d(self.timing.slot_switch), read)
 
     # ================================================================ registration
@@ -770,6 +780,7 @@ class Engine:
         s.inserted = False
         if slot == m.active_slot:
             m.sim_busy = False
+            self._sim_gen += 1
             for line in self.p.sim_removed_urcs:
                 self.urc(line)
             self.update_registration()
@@ -853,10 +864,8 @@ class Engine:
     def _fault_power_cycle(self, args: list[str]) -> str:
         if args:
             raise ValueError("power-cycle takes no argument")
-        m = self.model
-        m.hanging = m.hang_forever = m.powered_off = False
-        m.storm_remaining = 0
-        self._reboot(self.timing.power_cycle_down * self.speed)
+        self.model.powered_off = False
+        self._reboot(self.d(self.timing.power_cycle_down))          # also ends hangs and storms
         return "power cycled"
 
     def _fault_clear(self, args: list[str]) -> str:

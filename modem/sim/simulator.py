@@ -241,9 +241,19 @@ class Simulator:
             self.error = e
             raise
 
+    def _guard(self, what: str, fn, *args) -> None:
+        """Run an engine entry point; a simulator bug is logged and kept in internal_errors (tests fail on it)
+        instead of killing the port, and the command in progress is dropped."""
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001
+            log.exception("simulator engine failed in %s", what)
+            self.internal_errors.append(e)
+            self.engine.recover()
+
     def _tick(self) -> None:
         eng = self.engine
-        eng.advance(time.monotonic())
+        self._guard("timers", eng.advance, time.monotonic())
         self._apply()
         deadline = eng.next_deadline()
         timeout = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
@@ -318,15 +328,10 @@ class Simulator:
             raise
         if not data:
             return
-        try:
-            if data[0] == 0:
-                self.engine.receive(data[1:], now)
-            elif data[0] & TIOCPKT_FLUSHREAD:
-                self.engine.host_opened(now)
-        except Exception as e:  # noqa: BLE001 - a simulator bug must not kill the port; tests check the list
-            log.exception("simulator engine failed on input %r", data[:80])
-            self.internal_errors.append(e)
-            self.engine.recover()
+        if data[0] == 0:
+            self._guard(f"input {data[1:80]!r}", self.engine.receive, data[1:], now)
+        elif data[0] & TIOCPKT_FLUSHREAD:
+            self._guard("host open", self.engine.host_opened, now)
         self._apply()
 
     def _accept(self) -> None:
@@ -368,6 +373,10 @@ class Simulator:
             text = self.engine.fault(name, args, now)
         except ValueError as e:
             return control.error(str(e))
+        except Exception as e:  # noqa: BLE001 - a simulator bug: answer, keep running, let tests see it
+            log.exception("simulator engine failed on control request %r", line)
+            self.internal_errors.append(e)
+            return control.error(f"internal error: {e!r}")
         finally:
             self._apply()
         return control.ok(text)

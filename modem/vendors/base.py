@@ -24,6 +24,11 @@ class VendorPlugin:
     sim_slot_query: str | None = None
     sim_slot_switch: str | None = None
     sim_slots: int = 1
+    # Models of the family whose slot commands differ: (model regex, query, switch format), first match wins.
+    sim_slot_models: tuple[tuple[str, str, str], ...] = ()
+    # Vendor data-call commands tried before the generic AT+CGACT=1,{cid} (format with {cid}); an ERROR means
+    # this model lacks it and the next is tried.
+    data_connect: tuple[str, ...] = ()
     # Per-command timeouts in seconds, keyed by the normalised command (see modem.decode.normalize_command).
     timeouts: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     default_timeout: float = 5.0
@@ -54,10 +59,18 @@ class VendorPlugin:
                 return self.timeouts[k]
         return self.default_timeout
 
-    def sim_switch_command(self, slot: int) -> str | None:
-        if self.sim_slot_switch is None or not 1 <= slot <= self.sim_slots:
+    def sim_slot_commands(self, model: str | None = None) -> tuple[str | None, str | None]:
+        """(query, switch format) for this model: the family's unless sim_slot_models names the model."""
+        for pattern, query, switch in self.sim_slot_models:
+            if model and re.search(pattern, model, re.I):
+                return query, switch
+        return self.sim_slot_query, self.sim_slot_switch
+
+    def sim_switch_command(self, slot: int, model: str | None = None) -> str | None:
+        switch = self.sim_slot_commands(model)[1]
+        if switch is None or not 1 <= slot <= self.sim_slots:
             return None
-        return self.sim_slot_switch.format(slot=slot, index=slot - 1)
+        return switch.format(slot=slot, index=slot - 1)
 
 
 def _vendor_id(usb_id: str | tuple[int, int] | None) -> int | None:

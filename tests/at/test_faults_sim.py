@@ -134,3 +134,27 @@ def _try(fn):
         return fn()
     except Exception:
         return False
+
+
+def test_many_threads_each_get_their_own_answer_during_a_urc_storm(sim, port):
+    """One command in flight at a time, whoever reads: answers never cross between callers."""
+    sim.fault("urc-storm", 2000)
+    errors: list[str] = []
+
+    def worker(command: str, expect: str) -> None:
+        for _ in range(40):
+            try:
+                lines = port.command(command, timeout=5).lines
+            except Exception as e:  # noqa: BLE001 - collected and asserted below
+                errors.append(f"{command}: {e!r}")
+                continue
+            if not (len(lines) == 1 and lines[0].startswith(expect)):
+                errors.append(f"{command}: got {lines}")
+
+    threads = [threading.Thread(target=worker, args=a) for a in
+               [("AT+CSQ", "+CSQ:"), ("AT+CGMM", "RM500Q"), ("AT+CEREG?", "+CEREG:"), ("AT+CIMI", "2080")]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []

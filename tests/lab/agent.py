@@ -17,8 +17,9 @@ from tests.lab.netlab import GATEWAYS, INTERFACES, TARGETS, FailoverLab
 def lab_config(lab: FailoverLab, probes: dict | None = None, failover: dict | None = None) -> Config:
     return from_dict({
         "board": {"backend": "iproute2", "primary_interface": INTERFACES["primary"],
-                  "cellular_interface": INTERFACES["backup"]},
-        "probes": {"targets": list(TARGETS), "netns": lab.router, **(probes or {})},
+                  "cellular_interface": INTERFACES["backup"], "primary_gateway": GATEWAYS["primary"],
+                  "backup_gateway": GATEWAYS["backup"], "netns": lab.router},
+        "probes": {"targets": list(TARGETS), **(probes or {})},
         "failover": failover or {},
     }, source="<lab>")
 
@@ -51,9 +52,7 @@ class AgentUnderTest:
         # everything that touches the core, the backend and the controller lives on this thread
         try:
             core = Core()
-            routes = open_backend("iproute2", primary_interface=INTERFACES["primary"],
-                                  cellular_interface=INTERFACES["backup"], primary_gateway=GATEWAYS["primary"],
-                                  backup_gateway=GATEWAYS["backup"], netns=self.lab.router)
+            routes = open_backend(self.config.board.backend, **self.config.board.route_options())
             core.add_sink(lambda e: self.events.append((time.monotonic(), e)))
             self.controller = attach(core, self.config, routes)
             self.core = core

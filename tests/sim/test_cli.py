@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -131,7 +130,8 @@ def test_control_socket_line_protocol(sim):
     try:
         for request, reply in ((b"signal -100\n", b"ok: RSRP -100 dBm, RSSI -72 dBm, RSRQ -12 dB, SINR 10 dB\n"),
                                (b"hang\n", b"error: hang takes one argument: SECONDS or 'forever'\n"),
-                               (b"sms-in '+3363998 0009' hi\n", b"error: sms-in: '+3363998 0009' is not a phone number\n"),
+                               (b"sms-in '+3363998 0009' hi\n",
+                                b"error: sms-in: '+3363998 0009' is not a phone number\n"),
                                (b"deny 'unbalanced\n", b"error: No closing quotation\n"),
                                (b"\n", b"error: empty request\n"),
                                (b"clear\n", b"ok: all faults cleared\n")):

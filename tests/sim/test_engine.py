@@ -276,3 +276,26 @@ def test_the_device_side_imports_nothing_of_the_host_side():
         for line in path.read_text().splitlines():
             if re.match(r"\s*(from|import)\s", line):
                 assert not re.search(r"\b(agent|board)\b|modem\.at\b|modem import at\b", line), (path.name, line)
+
+
+def test_sim_pulled_while_being_read_stays_absent():
+    c = Clocked()
+    c.send("AT+CMEE=1;+QUIMSLOT=2\r")
+    c.wait(1.5)                                                # switched, now reading slot 2
+    c.e.fault("sim-remove", ["2"], c.t)
+    c.wait(10)
+    out = c.take()
+    assert "+CPIN: READY" not in out and not c.e.model.registered
+    c.send("AT+CPIN?\r")
+    c.wait(1)
+    assert c.take().endswith("+CME ERROR: 10\r\n")
+
+
+def test_switching_back_quickly_reads_only_the_last_slot():
+    c = Clocked()
+    c.send("AT+QUIMSLOT=2\r")
+    c.wait(0.5)
+    c.send("AT+QUIMSLOT=1\r")
+    c.wait(10)
+    assert c.take().count("+CPIN: READY") == 1
+    assert c.e.model.active_slot == 1 and c.e.model.operator.plmn == "20801"
