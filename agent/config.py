@@ -397,7 +397,8 @@ class SmsConfig:
             raise ValueError("check_interval_s: expected 10..86400 seconds")
         if not 0 <= self.send_retries <= 10:
             raise ValueError("send_retries: expected 0..10")
-        if not (1 <= len(self.primary_label) <= 16 and self.primary_label.isascii() and self.primary_label.isprintable()):
+        label = self.primary_label
+        if not (1 <= len(label) <= 16 and label.isascii() and label.isprintable()):
             raise ValueError("primary_label: 1 to 16 printable ASCII characters")
 
 

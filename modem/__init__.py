@@ -5,5 +5,5 @@ def decode(command, lines, vendor=None):
     """Decode a modem response (or unsolicited lines when command is None) into a dict.
 
     Imported lazily so that `import modem` stays cheap on small routers."""
-    from modem.decode import decode as _decode
+    from modem.decoder import decode as _decode
     return _decode(command, lines, vendor)

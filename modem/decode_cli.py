@@ -10,7 +10,7 @@ import json
 import sys
 from typing import IO
 
-from modem.decode import decode
+from modem.decoder import decode
 
 MAX_BATCH_LINE = 1 << 20      # a longer input line is answered with an error, not read into a parser
 

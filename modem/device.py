@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from modem import vendors
 from modem.at import AtError, AtPort, ModemError, ModemRestarted, TransportError
-from modem.decode import decode
+from modem.decoder import decode
 from modem.parsers.clock import parse_cclk
 from modem.parsers.sms import parse_cmgl, parse_cmgr, parse_cmgs
 from modem.vendors.base import VendorPlugin
@@ -97,7 +97,7 @@ class ModemDevice:
         return result
 
     def _vendor_timeout(self, command: str) -> float | None:
-        from modem.decode import normalize_command
+        from modem.decoder import normalize_command
         key = normalize_command(command)
         return self.plugin.timeouts.get(key) if key else None
 

@@ -339,7 +339,6 @@ class SmsService:
         self._flush_at: float | None = None
         self._setup_done = False
         self._listing = False
-        self.sent = 0
         core.state["sms"] = {"alert_numbers": len(self.alert_numbers), "command_numbers": len(self.allowed),
                              "sent": 0, "failed": 0, "received": 0, "rejected": 0, "queued_alerts": 0}
         if self.alert_numbers:
@@ -374,7 +373,6 @@ class SmsService:
     def _send(self, number: str, text: str, kind: str, attempt: int = 0) -> None:
         def done(result, error, now):
             if error is None:
-                self.sent += 1
                 self.core.state["sms"]["sent"] += 1
                 log.info("SMS %s sent to %s (mr %s)", kind, mask_number(number), result)
                 return
@@ -398,9 +396,7 @@ class SmsService:
             log.warning("unreadable new-SMS notice %r", item.line[:60])
             return
         if not self.allowed:
-            # No commands configured: nobody may steer the router by SMS; the message is still taken off the SIM.
-            self.modem.submit("sms_delete", lambda dev: dev.delete_sms(index))
-            return
+            return                       # SMS commands are off: the SIM's messages are not ours to read or delete
         setup = not self._setup_done
 
         def job(dev):
@@ -456,8 +452,8 @@ class SmsService:
         raw_sender = str(msg.get("sender") or "")
         sender = normalize_number(raw_sender, self.cfg.country_code, bare_international=True)
         text = str(msg.get("text") or "")
-        verdict = judge(sender, text, self.allowed, self.pin,
-                        locked=sender is not None and self.bad_pins.count(sender, now) >= self.cfg.max_bad_pins_per_hour)
+        locked = sender is not None and self.bad_pins.count(sender, now) >= self.cfg.max_bad_pins_per_hour
+        verdict = judge(sender, text, self.allowed, self.pin, locked)
         if verdict.reason is None and not fresh and self._stale(msg):
             verdict = Verdict(reason="stale")
         self._delete(index)
@@ -470,8 +466,9 @@ class SmsService:
             self.core.emit("sms_rejected", **{"from": masked, "reason": verdict.reason})
             return
         log.info("SMS command from %s: %s", masked, verdict.label)
-        if verdict.answer is not None:
-            self._reply(sender, verdict.answer if verdict.label != "help" else f"relais {self.device}: {USAGE}")
+        if verdict.answer is not None:   # help, or an unknown command from someone who knows the PIN
+            self.core.emit("sms_command", **{"from": masked, "command": verdict.label, "ok": verdict.label == "help"})
+            self._reply(sender, f"relais {self.device}: {verdict.answer}")
             return
         if verdict.command == "get_status" and "get_status" not in self.core.commands():
             self._answered(sender, verdict.label, {"ok": True, "result": self.core.state})
@@ -507,9 +504,11 @@ class SmsService:
         self._send(sender, sms_safe(text), "reply")
 
     def _delete(self, index: Any) -> None:
+        def done(result, error, now):
+            if error is not None:        # the next listing finds it again and deletes it then
+                log.warning("SMS %s not deleted from the SIM: %s", index, error)
         if isinstance(index, int):
-            self.modem.submit("sms_delete", lambda dev: dev.delete_sms(index),
-                              lambda result, error, now: error and log.warning("SMS %d not deleted: %s", index, error))
+            self.modem.submit("sms_delete", lambda dev: dev.delete_sms(index), done)
 
 
 def attach_sms(core: Core, config: Config, modem: ModemService) -> SmsService:

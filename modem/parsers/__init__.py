@@ -1,1 +1,1 @@
-"""Pure AT response parsers, one module per command family; see modem/decode.py for the dispatch table."""
+"""Pure AT response parsers, one module per command family; see modem/decoder.py for the dispatch table."""

@@ -1,7 +1,7 @@
 """Helpers shared by every parser: field splitting, unknown markers, hex ids, PLMNs, AcT and RAT names.
 
 Parsers take the information lines of one response (echo and final result already removed, but they
-tolerate both) and return a dict of the output keys documented in modem/decode.py. A value the modem
+tolerate both) and return a dict of the output keys documented in modem/decoder.py. A value the modem
 reports as unknown becomes None; a value it does not carry is left out.
 """
 from __future__ import annotations

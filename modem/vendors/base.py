@@ -29,10 +29,10 @@ class VendorPlugin:
     # Vendor data-call commands tried before the generic AT+CGACT=1,{cid} (format with {cid}); an ERROR means
     # this model lacks it and the next is tried.
     data_connect: tuple[str, ...] = ()
-    # Per-command timeouts in seconds, keyed by the normalised command (see modem.decode.normalize_command).
+    # Per-command timeouts in seconds, keyed by the normalised command (see modem.decoder.normalize_command).
     timeouts: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     default_timeout: float = 5.0
-    # Vendor-specific parsers, keyed like the dispatch table of modem.decode: "+QENG=servingcell".
+    # Vendor-specific parsers, keyed like the dispatch table of modem.decoder: "+QENG=servingcell".
     parsers: Mapping[str, Parser] = field(default_factory=lambda: MappingProxyType({}))
 
     def match_score(self, manufacturer: str | None = None, model: str | None = None,
@@ -49,7 +49,7 @@ class VendorPlugin:
         return score
 
     def timeout_for(self, command: str) -> float:
-        from modem.decode import normalize_command
+        from modem.decoder import normalize_command
         key = normalize_command(command)
         if key in self.timeouts:
             return self.timeouts[key]

@@ -2,7 +2,7 @@
 import pytest
 
 import modem
-from modem.decode import find_parser, normalize_command
+from modem.decoder import find_parser, normalize_command
 from modem.parsers import quectel, signal
 
 CSQ = ["+CSQ: 20,99", "OK"]
@@ -28,8 +28,8 @@ def test_set_form_falls_back_to_the_command_parser():
     assert find_parser("AT+QSCAN=3,1") is quectel.parse_qscan
 
 
-def test_module_stays_callable_after_import():
-    import modem.decode  # noqa: F401  (rebinds the package attribute)
+def test_modem_decode_is_the_function_after_the_decoder_is_imported():
+    import modem.decoder  # noqa: F401  (must not rebind modem.decode)
     assert modem.decode("AT+CSQ", CSQ) == {"rssi_dbm": -73, "ber": None}
 
 

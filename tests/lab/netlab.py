@@ -249,11 +249,13 @@ def _checksum(data: bytes) -> int:
 class Flow:
     """A continuous flow from the router to the internet: one UDP datagram every period_s from an unbound,
     unconnected socket (each send follows the routing table), received in `net`, where the source address
-    (the ISP's masquerade) tells which uplink carried it. `arrivals` = [(monotonic time, uplink, seq)]."""
+    (the ISP's masquerade) tells which uplink carried it. `arrivals` = [(monotonic time, uplink, seq)];
+    `sent_at[seq]` = when it was sent."""
 
     def __init__(self, lab: FailoverLab, period_s: float):
         self.period_s = period_s
         self.arrivals: list[tuple[float, str, int]] = []
+        self.sent_at: list[float] = []   # by sequence number
         self._stop = threading.Event()
         self._rx = in_netns(lab.net, lambda: _udp((FLOW_HOST, 0)))
         self._tx = in_netns(lab.router, lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
@@ -270,6 +272,7 @@ class Flow:
         seq = 0
         next_at = time.monotonic()
         while not self._stop.is_set():
+            self.sent_at.append(time.monotonic())
             try:
                 self._tx.sendto(struct.pack("!I", seq), self._dest)
             except OSError:
@@ -290,4 +293,7 @@ class Flow:
             self.arrivals.append((time.monotonic(), SEEN_AS.get(peer, peer), struct.unpack("!I", data[:4])[0]))
 
     def first_through(self, uplink: str, after: float) -> float | None:
-        return next((t for t, via, _ in list(self.arrivals) if via == uplink and t >= after), None)
+        """When the first datagram *sent* after `after` arrived through `uplink`. Sent, not arrived: datagrams
+        sent into a dead link wait in its ARP queue and come out when it returns, as news from before."""
+        return next((t for t, via, seq in list(self.arrivals) if via == uplink and self.sent_at[seq] >= after),
+                    None)

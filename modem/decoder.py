@@ -319,16 +319,3 @@ def _decode(command, lines, vendor) -> dict:
         what = f"response to {norm}" if norm else "unsolicited lines"
         return {"error": f"cannot decode {what}"}
     return _sanitize(result)
-
-
-class _CallableModule(type(re)):
-    """Importing modem.decode rebinds the attribute `modem.decode` (the forwarding function in
-    modem/__init__.py) to this module; making the module callable keeps `modem.decode(...)` working."""
-
-    def __call__(self, command, lines, vendor=None) -> dict:
-        return decode(command, lines, vendor)
-
-
-import sys as _sys  # noqa: E402
-
-_sys.modules[__name__].__class__ = _CallableModule
