@@ -42,7 +42,7 @@ class Runtime:
 
     def stop(self) -> None:
         self._stop.set()
-        for name in ("status_file", "reporter", "cellular", "failover", "modem"):
+        for name in ("led", "status_file", "reporter", "cellular", "failover", "modem"):
             part = self.parts.get(name)
             if part is not None and hasattr(part, "stop"):
                 try:
@@ -92,6 +92,12 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
         rt.parts["reporter"] = attach_reporter(core, config, send_at=modem.send_at)
     from agent.status_file import StatusFile
     rt.parts["status_file"] = StatusFile(core, Path(config.storage.dir) / "status.json")
+    from agent.led_status import LedStatus
+    from board.led import open_led
+    try:
+        rt.parts["led"] = LedStatus(core, open_led(config.board.led))
+    except (ValueError, FileNotFoundError) as e:
+        raise ConfigError(f"{config.source}: [board] led: {e}") from None
     return rt
 
 

@@ -160,7 +160,7 @@ class SimState:
     settings: Settings
     active: int | None = None
     registered: bool = False
-    onsets: Mapping[str, float] = _EMPTY        # rule -> since when its condition holds (active slot)
+    onsets: Mapping[str, float] = field(default_factory=lambda: _EMPTY)   # rule -> since when its condition holds (active slot)
     probe_fails: int = 0
     probe_fail_since: float | None = None
     switching: Switching | None = None
@@ -169,7 +169,7 @@ class SimState:
     healthy_since: float | None = None
     proven: bool = True                         # healthy for min_dwell_s since we arrived (or we started here)
     failed_switches: int = 0
-    known: Mapping[int, Known] = _EMPTY
+    known: Mapping[int, Known] = field(default_factory=lambda: _EMPTY)
     capped: frozenset[int] = frozenset()
     next_return_at: float | None = None
     held: bool = False
