@@ -75,7 +75,7 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     rt.parts["routes"] = routes = open_backend(config.board.backend, **config.board.route_options())
     failover_parts: dict[str, Any] = {}
     if config.board.backend == "sim":
-        failover_parts = _simulated_links(config, core, uplinks)
+        failover_parts = _simulated_links(config, core, uplinks, routes)
         rt.parts["uplinks"] = failover_parts.pop("uplinks")
     rt.parts["failover"] = attach_failover(core, config, routes, start=False, **failover_parts)
     try:
@@ -101,9 +101,9 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     return rt
 
 
-def _simulated_links(config: Config, core: Core, uplinks) -> dict[str, Any]:
+def _simulated_links(config: Config, core: Core, uplinks, routes) -> dict[str, Any]:
     from agent.linkmon.schedule import Intervals
-    from agent.linkmon.simulated import SimulatedProber, SimulatedUplinks, SimulatedWatcher
+    from agent.linkmon.simulated import SimulatedProber, SimulatedRouteCheck, SimulatedUplinks, SimulatedWatcher
     uplinks = uplinks or SimulatedUplinks()
     p = config.probes
     intervals = Intervals(p.interval_s, p.backup_interval_s, p.trickle_interval_s)
@@ -111,7 +111,8 @@ def _simulated_links(config: Config, core: Core, uplinks) -> dict[str, Any]:
     probers = {link: SimulatedProber(link, iface, uplinks, list(p.targets), intervals, core.post,
                                      timeout_s=p.timeout_s)
                for link, iface in interfaces.items()}
-    return {"uplinks": uplinks, "probers": probers, "watcher": SimulatedWatcher(uplinks, interfaces, core.post)}
+    return {"uplinks": uplinks, "probers": probers, "watcher": SimulatedWatcher(uplinks, interfaces, core.post),
+            "route_checker": SimulatedRouteCheck(uplinks, routes, interfaces)}
 
 
 def run_agent(args) -> int:

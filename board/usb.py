@@ -25,12 +25,16 @@ class UsbError(RuntimeError):
     """The modem's USB device cannot be found or rebound; the message says why."""
 
 
+class NotUsbDevice(UsbError):
+    """The port is not a USB device (a pty, a built-in UART): the step does not apply, it did not fail."""
+
+
 def usb_device_for_tty(tty_path: str, sysfs: str = "/sys") -> str:
     """The USB bus id ("1-1.3") of the device a tty belongs to; UsbError when it is not on USB."""
     real = os.path.realpath(tty_path)
     name = os.path.basename(real)
     if real.startswith("/dev/pts/") or name == "ptmx":
-        raise UsbError(f"{tty_path} is a pseudo-terminal ({real}), not a USB device")
+        raise NotUsbDevice(f"{tty_path} is a pseudo-terminal ({real}), not a USB device")
     link = Path(sysfs, "class", "tty", name, "device")
     if not os.path.lexists(link):
         raise UsbError(f"{tty_path}: no {link} (the tty is gone, or it is not a USB serial device)")
@@ -41,7 +45,7 @@ def usb_device_for_tty(tty_path: str, sysfs: str = "/sys") -> str:
             break
         if _USB_DEVICE.fullmatch(candidate.name) and (candidate / "idVendor").exists():
             return candidate.name
-    raise UsbError(f"{tty_path}: {device} is not below a USB device")
+    raise NotUsbDevice(f"{tty_path}: {device} is not below a USB device")
 
 
 class UsbRebind:

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from agent.linkmon.inputs import AddressChanged, CarrierChanged, ProbeResult
+from agent.linkmon.inputs import AddressChanged, CarrierChanged, ProbeResult, RouteCheckDone
 from agent.linkmon.schedule import Intervals
 
 
@@ -124,3 +124,23 @@ class SimulatedWatcher:
 
     def carrier_changed(self, link: str, up: bool) -> None:
         self._post(CarrierChanged(self._interfaces[link], up, self._clock()))
+
+
+class SimulatedRouteCheck:
+    """The drill's "where does traffic really go" for the sim board: the sim route backend's preferred uplink,
+    answered or not as that simulated uplink answers probes."""
+
+    def __init__(self, uplinks: SimulatedUplinks, routes, interfaces: dict[str, str]):
+        self._uplinks, self._routes, self._interfaces = uplinks, routes, interfaces
+
+    def __call__(self, target, options, interfaces_by_address: dict[str, str]) -> RouteCheckDone:
+        link = self._routes.status().get("preferred")
+        if link is None:
+            return RouteCheckDone(None, None, False, None, "no default route")
+        interface = self._interfaces[link]
+        source = next((a for a, i in interfaces_by_address.items() if i == interface), None)
+        for _ in range(3):   # like the real check: one lost packet does not fail a drill
+            ok, rtt, error = self._uplinks.answer(link)
+            if ok:
+                return RouteCheckDone(interface, source, True, rtt)
+        return RouteCheckDone(interface, source, False, None, error)

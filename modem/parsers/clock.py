@@ -24,6 +24,7 @@ from modem.parsers.common import first_with, split_fields, to_int
 #   +CMGR: ...,"24/08/15,13:54:44+104"   an SMS service-centre time stamp with an out-of-range zone (Quectel UC200T)
 _TIME_RE = re.compile(r'^\s*"?\s*(\d{2}|\d{4})/(\d{1,2})/(\d{1,2})\s*,\s*(\d{1,2}):(\d{1,2}):(\d{1,2})'
                       r'\s*(?:([+-])\s*(\d{1,3}))?\s*"?\s*$')
+_CCLK_BODY = re.compile(r'^\s*("[^"]*"|[^",]+,[^",]+?)\s*(?:,\s*(\d))?\s*$')   # <time> quoted or not[,<dst>]
 TZ_LIMIT = 96          # 27.007: -96..+96 quarter hours
 
 
@@ -36,8 +37,8 @@ def parse_time(text: str | None) -> dict:
     if not m:
         return {}
     year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    if year < 100:
-        year += 2000          # 27.007 prints two digits; modems in use today are all after 2000
+    if year < 100:            # 27.007 prints two digits; as POSIX strptime %y, 70-99 are 19xx: a modem that
+        year += 1900 if year >= 70 else 2000     # never got network time shows its 1980 epoch as "80/01/06"
     if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1] and hour <= 23 and minute <= 59
             and second <= 60):
         return {}
@@ -63,10 +64,12 @@ def parse_cclk(lines: list[str]) -> dict:
     body = first_with(lines, "+CCLK") or first_with(lines, "%CCLK")
     if body is None:
         return {}
-    fields = split_fields(body)
-    out = parse_time(fields[0] if fields else None)
-    if out and len(fields) > 1 and to_int(fields[1]) is not None:
-        out["dst_hours"] = to_int(fields[1])
+    m = _CCLK_BODY.match(body)
+    if not m:
+        return {}
+    out = parse_time(m.group(1))
+    if out and m.group(2) is not None:
+        out["dst_hours"] = int(m.group(2))
     return out
 
 
