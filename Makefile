@@ -41,5 +41,10 @@ bench-at: $(TSTAMP)
 bench-mqtt: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_mqtt
 
+# root: network namespaces and nftables; about 7 minutes (see BENCHMARKS.md, "Failover")
+.PHONY: bench-failover
+bench-failover: $(TSTAMP)
+	$(BIN)/python -m tests.bench.bench_failover $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -14,7 +14,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("sim", help="run the built-in modem simulator on a pty")
     sp.add_argument("--vendor", default="quectel-ec25", help="personality, e.g. quectel-rm500q")
-    sp.add_argument("--link", required=True, help="path of the symlink to create to the pty")
+    sp.add_argument("--link", help="path of the symlink to create to the pty (required unless --list)")
     sp.add_argument("--speed", type=float, default=1.0, help="delay scale: 0 answers at once, 1 = real modem")
     sp.add_argument("--list", action="store_true", help="list the personalities and exit")
 
@@ -48,7 +48,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.cmd == "sim" and not args.list and not args.link:
+        parser.error("relais sim: --link PATH is required")
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -182,7 +182,9 @@ class MqttConfig:
     port: int = 0                  # 0 = 8883 with TLS, 1883 without
     payload: str = "cbor"          # cbor | json (json for people reading with mosquitto_sub)
     protocol: str = "auto"         # auto = MQTT 5, falling back to 3.1.1 | "5" | "3.1.1"
-    keepalive: int = 300           # carrier NATs drop idle TCP after ~5 min; see BENCHMARKS.md for the byte cost
+    keepalive: int = 600           # MQTT liveness: the broker publishes the will after 1.5 x this
+    nat_keepalive_s: int = 240     # TCP keepalive: keeps carrier NAT mappings (some drop idle TCP in < 5 min)
+                                   # alive with 104-byte probes instead of 270-byte MQTT pings over TLS; 0 = off
     client_id: str = ""            # "" = the device id (one session per device, cluster-friendly)
     username: str = ""
     password: Secret | None = None
@@ -220,6 +222,8 @@ class MqttConfig:
             raise ValueError(f"port: {self.port} is not a TCP port")
         if not 10 <= self.keepalive <= 65535:
             raise ValueError(f"keepalive: expected 10..65535 seconds, got {self.keepalive}")
+        if self.nat_keepalive_s != 0 and not 10 <= self.nat_keepalive_s <= 7200:
+            raise ValueError(f"nat_keepalive_s: expected 0 (off) or 10..7200 seconds, got {self.nat_keepalive_s}")
         if (self.ca or self.cert or self.key) and not self.tls:
             raise ValueError("ca/cert/key are set but tls = false: set tls = true")
         if bool(self.cert) != bool(self.key):

@@ -221,7 +221,7 @@ def merge(texts: list[str]) -> str:
     for skip in range(len(bodies)):
         kept = bodies[skip:]
         more = f"(+{skip} earlier) " if skip else ""
-        text = head + more + " | ".join(kept)
+        text = head + more + "; ".join(kept)
         if len(text) <= SMS_CHARS:
             return sms_safe(text)
     return sms_safe(head + (f"(+{len(bodies) - 1} earlier) " if len(bodies) > 1 else "") + bodies[-1])

@@ -41,6 +41,8 @@ class Transition:
 
 
 def observe(view: LinkView, sample: Sample, now: float, history_s: float) -> LinkView:
+    if view.status == "down" and not sample.ok:
+        sample = replace(sample, outage=True)
     return replace(view, health=view.health.add(sample, now, history_s))
 
 
@@ -59,7 +61,8 @@ def assess(view: LinkView, now: float, cfg: FailoverConfig) -> tuple[LinkView, T
     status, reason, started = new
     changed = replace(view, status=status, since=now, reason=reason)
     if status == "down":
-        changed = replace(changed, down_started=started, up_since=None, healthy_since=None)
+        changed = replace(changed, down_started=started, up_since=None, healthy_since=None,
+                          health=view.health.mark_outage(started if started is not None else now))
     elif status == "up":
         changed = replace(changed, healthy_since=now,
                           up_since=now if view.status in ("down", "unknown") else view.up_since)
@@ -84,7 +87,7 @@ def _judge(view: LinkView, now: float, cfg: FailoverConfig) -> tuple[str, str, f
     if run.count >= need and reference is not None and now - reference >= cfg.down_window_s:
         return ("down", "no_answer", run.first_at)
     if view.status == "unknown":
-        return ("up", "", None) if any(ok for _, _, ok in health.counts) else None
+        return ("up", "", None) if any(ok for _, _, ok, _ in health.counts) else None
     return None
 
 

@@ -109,6 +109,7 @@ class Settings:
 class Drill:
     started: float
     until: float
+    checking: bool = False               # the route check was asked for (once the backup is up)
     route: RouteChecked | None = None
 
 
@@ -247,6 +248,9 @@ def _route(st: PolicyState, now: float, actions: list) -> tuple[PolicyState, lis
             return _end_drill(st, now, actions, ok=False, reason="backup down"), actions
         if now >= st.drill.until:
             return _end_drill(st, now, actions, ok=None, reason="completed"), actions
+        if not st.drill.checking and b == "up":
+            actions.append(CheckRoute())
+            st = replace(st, drill=replace(st.drill, checking=True))
         return st, actions
     if st.mode == "force_backup":
         if st.active != "backup":
@@ -330,8 +334,14 @@ def _failback(st: PolicyState, now: float, actions: list, reason: str) -> Policy
 def _start_drill(st: PolicyState, duration_s: float, now: float) -> tuple[PolicyState, list]:
     actions: list = []
     st = _switch_to_backup(st, actions)
-    actions += [CheckRoute(), Emit("drill_started", {"duration_s": duration_s})]
-    return replace(st, phase="drill", since=now, drill=Drill(started=now, until=now + duration_s)), actions
+    # the route check proves traffic takes the backup: at once when it is up, else (cold standby, just switched
+    # on) as soon as it answers
+    ready = backup_status(st) == "up"
+    if ready:
+        actions.append(CheckRoute())
+    actions.append(Emit("drill_started", {"duration_s": duration_s}))
+    drill = Drill(started=now, until=now + duration_s, checking=ready)
+    return replace(st, phase="drill", since=now, drill=drill), actions
 
 
 def _end_drill(st: PolicyState, now: float, actions: list, ok: bool | None, reason: str,

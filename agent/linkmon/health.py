@@ -4,6 +4,10 @@ one LinkHealth per link in its state and replaces it on each result.
 
 Samples are ordered by the time the probe was *sent*, not by when its result came in: a failure is known only at
 its timeout, after answers to probes sent later; in send order "failures since the last answer" means what it says.
+
+Failures during an outage (marked `outage`) are kept for the statistics but left out of the loss estimate: that
+estimate answers "how lossy is this link while it works", which sets how many failures in a row mean "down"; an
+outage a minute ago must not make the next one slower to see.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ class Sample:
     target: str
     ok: bool
     rtt_ms: float | None = None
+    outage: bool = False       # a failure while the link was judged down
 
 
 @dataclass(frozen=True)
@@ -58,29 +63,36 @@ class FailureRun:
 @dataclass(frozen=True)
 class LinkHealth:
     samples: tuple[Sample, ...] = ()
-    # per target over `samples`: (sent, answered); kept alongside so that judging a link does not walk its history
-    counts: tuple[tuple[str, int, int], ...] = ()
+    # per target over `samples`: (sent, answered, outage failures); kept alongside so that judging a link does not
+    # walk its history
+    counts: tuple[tuple[str, int, int, int], ...] = ()
 
     def add(self, sample: Sample, now: float, keep_s: float) -> "LinkHealth":
         samples = list(self.samples)
         bisect.insort(samples, sample, key=lambda s: s.at)
         cut = bisect.bisect_left(samples, now - keep_s, key=lambda s: s.at)
         cut = min(cut, max(0, len(samples) - KEEP_MIN_SAMPLES))
-        counts = {t: [sent, ok] for t, sent, ok in self.counts}
-        for s, sign in [(sample, 1)] + [(s, -1) for s in samples[:cut]]:
-            c = counts.setdefault(s.target, [0, 0])
-            c[0] += sign
-            c[1] += sign * s.ok
-        return LinkHealth(tuple(samples[cut:]), tuple((t, c[0], c[1]) for t, c in sorted(counts.items()) if c[0]))
+        return LinkHealth(tuple(samples[cut:]), _count(self.counts, [sample], samples[:cut]))
+
+    def mark_outage(self, since: float) -> "LinkHealth":
+        """Mark the failures sent from `since` on as part of an outage (see the module comment)."""
+        start = bisect.bisect_left(self.samples, since, key=lambda s: s.at)
+        marked = [s for s in self.samples[start:] if not s.ok and not s.outage]
+        if not marked:
+            return self
+        samples = self.samples[:start] + tuple(
+            Sample(s.at, s.target, s.ok, s.rtt_ms, True) if not s.ok else s for s in self.samples[start:])
+        return LinkHealth(samples, _count(self.counts, [Sample(s.at, s.target, s.ok, s.rtt_ms, True) for s in marked],
+                                          marked))
 
     def since(self, t: float) -> tuple[Sample, ...]:
         return self.samples[bisect.bisect_left(self.samples, t, key=lambda s: s.at):]
 
     def dead_targets(self) -> frozenset[str]:
         """Targets that never answered in the history while another target did: a dead target, not a dead link."""
-        if not any(ok for _, _, ok in self.counts):
+        if not any(ok for _, _, ok, _ in self.counts):
             return frozenset()
-        return frozenset(t for t, sent, ok in self.counts if not ok and sent >= DEAD_TARGET_MIN_SAMPLES)
+        return frozenset(t for t, sent, ok, _ in self.counts if not ok and sent >= DEAD_TARGET_MIN_SAMPLES)
 
     def failure_run(self, dead: frozenset[str] = frozenset()) -> FailureRun:
         count, first_at = 0, None
@@ -95,8 +107,8 @@ class LinkHealth:
     def loss_estimate(self, dead: frozenset[str] = frozenset(), leave_out: int = 0) -> float:
         """Probe loss over the history, smoothed (Laplace) so that a short history reads as uncertain, not as 0.
         `leave_out`: the latest failures (the run being judged) are the question, not part of the answer."""
-        sent = sum(n for t, n, _ in self.counts if t not in dead) - leave_out
-        answered = sum(ok for t, _, ok in self.counts if t not in dead)
+        sent = sum(n - outage for t, n, _, outage in self.counts if t not in dead) - leave_out
+        answered = sum(ok for t, _, ok, _ in self.counts if t not in dead)
         return (sent - answered + 1) / (sent + 2)
 
     def stats(self, since: float, dead: frozenset[str] = frozenset()) -> WindowStats:
@@ -117,6 +129,17 @@ class LinkHealth:
             st = _stats(samples)
             out[target] = TargetStats(st.sent, st.lost, st.rtt_ms, target not in dead)
         return out
+
+
+def _count(counts, added, removed) -> tuple[tuple[str, int, int, int], ...]:
+    table = {t: [sent, ok, outage] for t, sent, ok, outage in counts}
+    for group, sign in ((added, 1), (removed, -1)):
+        for s in group:
+            c = table.setdefault(s.target, [0, 0, 0])
+            c[0] += sign
+            c[1] += sign * s.ok
+            c[2] += sign * s.outage
+    return tuple((t, *c) for t, c in sorted(table.items()) if c[0])
 
 
 def failures_needed(loss: float, probability: float, lo: int, hi: int) -> int:

@@ -20,6 +20,7 @@ import logging
 import os
 import random
 import select
+import socket
 import ssl
 import threading
 import time
@@ -159,6 +160,8 @@ class MqttLink:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                if self._reconnect.is_set():
+                    self._route_changed()
                 if self._session is None:
                     wait = self._next_attempt - self._clock()
                     if wait > 0:
@@ -166,18 +169,17 @@ class MqttLink:
                         continue
                     self._connect()
                     continue
-                if self._reconnect.is_set():
-                    self._route_changed()
-                    continue
                 self._io_once()
                 self._flush_acks()
-                self._pump()
+                if not self._reconnect.is_set():   # nothing more on a connection about to be replaced
+                    self._pump()
             except Exception:  # a bug here must not end reporting: drop the connection, start again
                 log.exception("MQTT link failure; reconnecting")
                 self._lost("internal error")
         self._shutdown()
 
     def _route_changed(self) -> None:
+        """Also when not connected: the new route may be the one that works, so no backoff wait."""
         self._reconnect.clear()
         s = self._session
         if s is not None and s.up_since is not None and s.client.socket() is not None:
@@ -261,9 +263,27 @@ class MqttLink:
             except OSError:
                 pass
             return
+        if cfg.nat_keepalive_s:
+            self._tcp_keepalive(client.socket(), cfg.nat_keepalive_s)
         log.info("MQTT: connecting to %s:%d (MQTT %s%s)", cfg.host, port, proto, ", TLS" if cfg.tls else "")
         self._session = _Session(client=client, opened=self._clock())
         self.stats.protocol = proto
+
+    @staticmethod
+    def _tcp_keepalive(sock: Any, idle_s: int) -> None:
+        """NAT mappings are refreshed by any packet: a TCP keepalive probe (52 bytes, answered by a 52-byte ACK,
+        no TLS record) after `idle_s` of silence keeps a carrier's NAT entry alive for less than half the bytes
+        of an MQTT ping over TLS, so the MQTT keepalive can be as long as liveness needs. Unanswered probes also
+        tell us the path is dead, well before a TCP retransmission timeout would."""
+        if sock is None:
+            return
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle_s)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, min(30, idle_s // 4)))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 4)
+        except (OSError, AttributeError) as e:   # not Linux: MQTT pings alone then
+            log.warning("MQTT: cannot set TCP keepalive: %s", e)
 
     def _failed(self, why: str, proto: str) -> None:
         self.stats.connect_failures += 1
@@ -278,7 +298,7 @@ class MqttLink:
         client = s.client
         sock = client.socket()
         if sock is None:
-            self._lost("connection closed")
+            self._lost("connection closed", peer_closed=True)
             return
         timeout = self._poll_s
         pending = sock.pending() if hasattr(sock, "pending") else 0   # TLS bytes already decrypted
@@ -299,11 +319,11 @@ class MqttLink:
         if client.socket() is not None:
             client.loop_misc()
         if client.socket() is None:
-            self._lost("connection lost")
+            self._lost("connection lost", peer_closed=True)
         elif not s.connack and self._clock() - s.opened > CONNACK_TIMEOUT_S:
             self._lost("no CONNACK")
 
-    def _lost(self, why: str) -> None:
+    def _lost(self, why: str, peer_closed: bool = False) -> None:
         s = self._session
         if s is None:
             return
@@ -323,7 +343,7 @@ class MqttLink:
             if now - s.up_since >= STABLE_SESSION_S:
                 self._attempt = 0
             log.warning("MQTT: disconnected (%s) after %.0f s", why, now - s.up_since)
-        elif not s.connack and not self._protocol_settled:
+        elif peer_closed and not s.connack and not self._protocol_settled:
             # No answer to CONNECT at all: some 3.1.1-only brokers just close. Try the other version at once.
             self._protocol = mqtt.MQTTv311 if self._protocol == mqtt.MQTTv5 else mqtt.MQTTv5
             log.warning("MQTT %s: broker refused or closed before CONNACK (%s); trying MQTT %s", proto,

@@ -69,7 +69,7 @@ def crossed(kind: str, old: float | None, new: float | None, bands: Deadbands) -
     return abs(new - old) >= bands.loss_pct
 
 
-def rounded(metrics: dict[str, float]) -> dict[str, int | float]:
+def rounded(metrics: dict[str, float]) -> dict[str, int | float | None]:
     """Whole dB / ms / % / bytes: finer is noise at these deadbands, and small integers are 1-3 bytes in CBOR."""
     return {k: int(round(v)) for k, v in metrics.items()}
 
@@ -110,25 +110,28 @@ class TelemetryGate:
             return True
         return False
 
-    def observe(self, metrics: dict[str, float], now: float) -> tuple[str, dict[str, int | float]] | None:
-        """Feed the current readings; returns (why, values to send) when a telemetry message is due."""
+    def observe(self, metrics: dict[str, float], now: float) -> tuple[str, dict[str, int | float | None]] | None:
+        """Feed the current readings; returns (why, values to send) when a telemetry message is due.
+        "first" and "heartbeat" carry every metric; "change" only those that moved past their deadband since
+        they were last sent (None: the metric is gone) — each metric's deadband is against its last sent value."""
         smooth = self._smoothed(metrics, now)
-        why = None
-        if self._sent_at is None:
-            why = "first"
-        elif now - self._sent_at >= self.heartbeat_s:
-            why = "heartbeat"
-        elif now - self._sent_at >= self.min_interval_s and self._changed(smooth) and self._take_token(now):
-            why = "change"
-        if why is None:
+        if self._sent is None or self._sent_at is None or now - self._sent_at >= self.heartbeat_s:
+            why = "first" if self._sent is None else "heartbeat"
+            self._sent, self._sent_at = dict(smooth), now
+            return why, rounded(smooth)
+        if now - self._sent_at < self.min_interval_s:
             return None
-        self._sent, self._sent_at = dict(smooth), now
-        return why, rounded(smooth)
-
-    def _changed(self, smooth: dict[str, float]) -> bool:
-        assert self._sent is not None
-        names = set(smooth) | set(self._sent)
-        return any(crossed(_KIND.get(n, "signal"), self._sent.get(n), smooth.get(n), self.bands) for n in names)
+        moved = sorted(n for n in set(smooth) | set(self._sent)
+                       if crossed(_KIND.get(n, "signal"), self._sent.get(n), smooth.get(n), self.bands))
+        if not moved or not self._take_token(now):
+            return None
+        for n in moved:
+            if n in smooth:
+                self._sent[n] = smooth[n]
+            else:
+                self._sent.pop(n, None)
+        self._sent_at = now
+        return "change", {n: (int(round(smooth[n])) if n in smooth else None) for n in moved}
 
 
 def fingerprint(state: Any) -> str:

@@ -94,12 +94,13 @@ class AtPort:
         self._opened = threading.Event()
         self._thread: threading.Thread | None = None
         self._timeouts_in_row = 0
-        # Who reads the port: the IO thread while nobody waits for an answer; a caller while it waits for its
-        # own (it reads and parses its answer itself, sparing the hand-off from the IO thread). `_want` counts
-        # the callers that want to read; the IO thread steps aside for them, woken from select by the pipe.
+        # Who reads the port: a caller while it waits for its own answer (it reads and parses it itself,
+        # sparing a hand-off between threads), else the IO thread. Reentrant: a URC handler run by a reading
+        # caller may send a command of its own. While callers read (`_callers`), the IO thread is parked away
+        # from the port, woken out of select by the pipe, so that it does not wake up on their answers too.
         self._reader = threading.RLock()
-        self._want = 0
-        self._stepped_aside = threading.Condition(self._lock)
+        self._callers = 0
+        self._callers_done = threading.Condition(self._lock)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -116,16 +117,10 @@ class AtPort:
         self._stop.set()
         self._wake()
         with self._lock:
-            self._stepped_aside.notify_all()
+            self._callers_done.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._close_serial()
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._wake_r = self._wake_w = -1
         with self._lock:
             outs = self.engine.fail_all(TransportError(f"{self.path}: port closed"))
         self._deliver(outs)
@@ -157,12 +152,12 @@ class AtPort:
             raise TransportError(f"{self.path}: port not open")
         waiter = _Waiter()
         req = self.engine.make_request(command, timeout=timeout, token=waiter, **kwargs)
+        # The caller reads its own answer (no hand-off from the IO thread), holding the reader lock; taking it
+        # first also means that what is already buffered is read before the command goes out: bytes that came
+        # before it (line noise, a late answer) are no part of its answer.
         with self._lock:
-            self._want += 1
+            self._callers += 1
         try:
-            self._wake()
-            # The reader lock, so that what is already buffered is read before the command goes out: bytes that
-            # came before it (line noise, a late answer) are no part of its answer.
             reading = self._reader.acquire(timeout=req.timeout)
             try:
                 with self._lock:
@@ -170,6 +165,7 @@ class AtPort:
                     now = self._clock()
                     outs = (self.engine.feed(stale, now) if stale else []) + self.engine.submit(req, now)
                     self._write_sends(outs)
+                self._wake()             # while the modem thinks, the IO thread steps away from the port
                 self._deliver(outs)
                 while reading and not waiter.done and self._serial is not None and not self._stop.is_set():
                     self._pump_once()
@@ -178,9 +174,9 @@ class AtPort:
                     self._reader.release()
         finally:
             with self._lock:
-                self._want -= 1
-                self._stepped_aside.notify_all()
-        # Normally answered by now; otherwise another thread reads for us (or the port was lost and every
+                self._callers -= 1
+                self._callers_done.notify_all()
+        # Normally answered by now; otherwise another caller reads for us (or the port was lost and every
         # waiter failed). The margin only matters if reading itself is stuck.
         if not waiter.wait(req.timeout + 2.0 + 0.1 * self.engine.pending() * req.timeout):
             raise AtTimeout(req.command, req.timeout)
@@ -210,24 +206,54 @@ class AtPort:
 
     # ---- IO thread --------------------------------------------------------------------------------------
     def _run(self) -> None:
+        """Reads when no caller does (URCs while idle), enforces deadlines, reopens a lost port."""
         while not self._stop.is_set():
             if self._serial is None and not self._reopen():
                 break
             with self._lock:
-                while self._want and not self._stop.is_set():
-                    self._stepped_aside.wait(0.2)
-            if not self._reader.acquire(timeout=0.2):
-                continue
+                while self._callers and not self._stop.is_set():
+                    self._callers_done.wait(0.5)
             try:
-                if self._serial is not None and not self._want:
-                    self._pump_once(self._wake_r)
-            finally:
-                self._reader.release()
+                readable = self._wait_readable()
+            except (OSError, ValueError, TypeError, AttributeError) as e:
+                self._lost(f"select failed: {e}")
+                continue
+            if readable is None:
+                continue         # woken by a caller: park until it is done
+            if readable:
+                with self._reader:
+                    if self._serial is not None and not self._callers:
+                        self._pump_once(wait=False)
+            else:
+                now = self._clock()
+                with self._lock:
+                    outs = self.engine.poll(now)
+                    self._write_sends(outs)
+                self._deliver(outs)
 
-    def _pump_once(self, wake_fd: int | None = None) -> None:
+    def _wait_readable(self) -> bool | None:
+        """True when the port has bytes, False after the wait, None when a caller woke us."""
+        deadline = self.engine.next_deadline()
+        wait = 0.2 if deadline is None else min(0.2, max(0.005, deadline - self._clock()))
+        ready = select.select([self._serial.fileno(), self._wake_r], [], [], wait)[0]
+        if self._wake_r in ready:
+            try:
+                os.read(self._wake_r, 4096)
+            except BlockingIOError:
+                pass
+            return None
+        return bool(ready)
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except OSError:
+            pass          # the pipe is full (the IO thread is awake anyway) or closed (stopping)
+
+    def _pump_once(self, wait: bool = True) -> None:
         """Read once (waiting at most until the next deadline) and act on what came. Holds the reader lock."""
         try:
-            data = self._read(wake_fd)
+            data = self._read(wait)
         except (serial.SerialException, OSError, TypeError, AttributeError) as e:
             # TypeError/AttributeError: a fd closed under us by close() from another thread.
             self._lost(f"read failed: {e}")
@@ -242,35 +268,26 @@ class AtPort:
         if self._broken:
             self._lost("write failed")
 
-    def _wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"\0")
-        except (BlockingIOError, OSError):
-            pass          # the pipe is full: the IO thread is awake anyway
-
-    def _read(self, wake_fd: int | None = None) -> bytes:
-        """Wait for bytes (until the command deadline at most) and take all that are there.
+    def _read(self, wait: bool = True) -> bytes:
+        """Take all bytes there are, first waiting for some (until the next deadline at most) if `wait`.
 
         select + os.read on the port's fd rather than pyserial's read(): changing pyserial's timeout
         reconfigures the tty (tcsetattr) and its read() polls once per call; this is two system calls."""
         fd = self._serial.fileno()
-        deadline = self.engine.next_deadline()
-        # Wake up in time for the command deadline, but never spin.
-        wait = 0.2 if deadline is None else min(0.2, max(0.005, deadline - self._clock()))
-        ready, _, _ = select.select([fd] if wake_fd is None else [fd, wake_fd], [], [], wait)
-        if wake_fd is not None and wake_fd in ready:
-            try:
-                os.read(wake_fd, 4096)
-            except BlockingIOError:
-                pass
-            return b""     # a caller wants to read: step aside (even if bytes are waiting: they are its answer)
-        if not ready:
-            return b""
+        timeout = 0.0
+        if wait:
+            deadline = self.engine.next_deadline()
+            # Wake up in time for the command deadline, but never spin.
+            timeout = 0.2 if deadline is None else min(0.2, max(0.005, deadline - self._clock()))
+        if not select.select([fd], [], [], timeout)[0]:
+            return b""     # nothing (yet), or another reader took it first
         try:
             data = os.read(fd, 4096)
         except BlockingIOError:
             return b""
-        if not data:     # readable but nothing to read: the device is gone (pty master closed, USB unplugged)
+        # Readable but nothing to read (pyserial sets VMIN=0, so a plain empty tty reads b"" too, but then
+        # select does not say readable): the device is gone (pty master closed, USB unplugged).
+        if not data:
             raise serial.SerialException("device disconnected")
         return data
 

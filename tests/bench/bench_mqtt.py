@@ -7,9 +7,9 @@ TLS records and handshakes included. We read the veth's counters before and afte
 bytes (link bytes minus the 14-byte Ethernet header of each frame).
 
 A day at accelerated time: the agent process (tests/report/agent_proc.py, the real Core + reporter + ledger)
-runs its clocks K times faster (K = 300: a day in 288 s) and plays a synthetic day (signal noise, RTT/loss, two
-fiber outages with their failover/failback reconnects, a cell change). Its MQTT keepalive is divided by K too
-(300 s -> 1 s), so pings keep their real per-day count; everything else (heartbeat, deadbands, debounce) runs on
+runs its clocks K times faster (K = 120: a day in 12 minutes) and plays a synthetic day (signal noise, RTT/loss, two
+fiber outages with their failover/failback reconnects, a cell change). Its MQTT and TCP keepalives are divided
+by K too (600 s -> 5 s, 240 s -> 2 s), so pings and probes keep their real per-day count; everything else (heartbeat, deadbands, debounce) runs on
 the scaled core clock. Counts of messages and pings come from a subscriber inside the broker's namespace and
 from the broker's log.
 
@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +40,7 @@ from agent.report.config_update import dump_toml
 from tests.report.broker import Broker, make_pki
 
 REPO = Path(__file__).resolve().parents[2]
-SCALE = 300
+SCALE = 120   # divides the default keepalives exactly: MQTT 600 s -> 5 s, TCP 240 s -> 2 s
 TAG = f"{os.getpid() % 100000}"
 BROKER_NS = f"rlm-b{TAG}"
 ETH_HEADER = 14
@@ -199,6 +200,11 @@ def probe_main(config_path: str) -> None:
         return send_pingreq(self)
     paho.Client._send_pingreq = counting_pingreq
 
+    def tcp_keepalives() -> int:
+        lines = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines()
+                 if line.startswith("TcpExt:")]
+        return int(lines[1][lines[0].index("TCPKeepAlive")])
+
     config = load(config_path)
     # Short keepalive so that idle pings come quickly; what a ping costs does not depend on the period.
     config = dataclasses.replace(config, mqtt=dataclasses.replace(config.mqtt, keepalive=2, heartbeat_s=10**6,
@@ -215,6 +221,19 @@ def probe_main(config_path: str) -> None:
     time.sleep(20.0)
     out["idle_bytes"], out["idle_s"], out["idle_pings"] = wire() - t0, time.monotonic() - start, pings[0] - p0
     out["ping"] = out["idle_bytes"] / max(1, out["idle_pings"])
+
+    # A TCP keepalive probe and its ACK: the same idle connection, MQTT pings pushed out of the way.
+    client = agent.reporter.link._session.client
+    client._keepalive = 3600
+    sock = client.socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+    t0, k0 = wire(), tcp_keepalives()
+    time.sleep(10.0)
+    out["tcp_probe"] = (wire() - t0) / max(1, tcp_keepalives() - k0)
+    out["tcp_probes_seen"] = tcp_keepalives() - k0
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 240)
+    client._keepalive = 2
 
     def phase(name: str, n: int, act) -> None:
         t0 = wire()
@@ -363,7 +382,8 @@ def render(results: dict, tls_runs: int) -> str:
               "| item | TLS | plain TCP |", "|---|---:|---:|"]
     for key, name in (("session_start", "session start (handshake, CONNECT, SUBSCRIBE, birth, state, telemetry)"),
                       ("reconnect", "reconnect after a route change (DISCONNECT + new session)"),
-                      ("ping", "keepalive ping (PINGREQ + PINGRESP + ACK)"), ("event", "event (QoS 1 + PUBACK)"),
+                      ("ping", "MQTT keepalive ping (PINGREQ, PINGRESP, ACKs)"),
+                      ("tcp_probe", "TCP keepalive probe + ACK (NAT refresh)"), ("event", "event (QoS 1 + PUBACK)"),
                       ("telemetry", "telemetry (QoS 1 + PUBACK)"), ("state", "retained state (QoS 1 + PUBACK)")):
         lines.append(f"| {name} | {u[key]:.0f} | {up[key]:.0f} |")
     d0 = tls_days[0]

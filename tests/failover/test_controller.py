@@ -2,6 +2,8 @@
 they would post. Time is the core's (a fake monotonic clock), so hold-downs pass without waiting."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from agent.config import from_dict
@@ -210,7 +212,6 @@ def test_drill_command_runs_a_drill_with_the_route_check():
     reply = rig.command("drill", {})
     assert reply["ok"] and reply["result"]["duration_s"] == 60.0
     rig.advance(0.5)   # the check runs on a thread and posts its result
-    import time
     for _ in range(100):
         rig.core.drain()
         if seen and rig.ctl.policy.drill and rig.ctl.policy.drill.route:

@@ -1,8 +1,6 @@
 """Sliding-window link health: send-time order, pruning, dead targets, loss, RTT and jitter."""
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from agent.linkmon.health import (DEAD_TARGET_MIN_SAMPLES, KEEP_MIN_SAMPLES, LinkHealth, Sample,
@@ -34,7 +32,7 @@ def test_old_samples_are_pruned_but_a_slow_link_keeps_a_few():
     assert fast.samples[0].at >= 99.9 - 10.0 - 1e-9
     slow = build(*[Sample(t * 45.0, "a", True, 1.0) for t in range(40)], keep_s=60.0)
     assert len(slow.samples) == KEEP_MIN_SAMPLES
-    assert sum(n for _, n, _ in slow.counts) == KEEP_MIN_SAMPLES   # counts follow the pruning
+    assert sum(c[1] for c in slow.counts) == KEEP_MIN_SAMPLES   # counts follow the pruning
 
 
 def test_a_target_that_never_answers_while_others_do_is_dead():
@@ -57,6 +55,20 @@ def test_loss_estimate_is_smoothed_and_can_leave_out_the_run_in_question():
     assert h.loss_estimate() == pytest.approx(26 / 102)
     h2 = build(*h.samples, *[Sample(10.0 + i * 0.1, "a", False) for i in range(5)])
     assert h2.loss_estimate(leave_out=5) == pytest.approx(h.loss_estimate())
+
+
+def test_outage_failures_do_not_count_as_loss():
+    working = [Sample(i * 0.1, "a", True, 1.0) for i in range(50)]
+    outage = [Sample(5.0 + i * 0.1, "a", False) for i in range(30)]
+    h = build(*working, *outage)
+    assert h.loss_estimate() == pytest.approx(31 / 82)
+    marked = h.mark_outage(5.0)
+    assert marked.loss_estimate() == pytest.approx(1 / 52)   # as if the outage had not been
+    assert marked.stats(0.0).lost == 30                      # but it is still in the statistics
+    assert marked.failure_run().count == 30
+    assert marked.mark_outage(5.0) is marked                 # idempotent
+    later = marked.add(Sample(20.0, "a", False), 20.0, keep_s=60.0)
+    assert later.loss_estimate() == pytest.approx(2 / 53)     # a failure after the outage counts again
 
 
 def test_stats_rtt_median_and_jitter_per_target():

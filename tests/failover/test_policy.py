@@ -468,6 +468,23 @@ def test_drill_turns_into_a_failover_when_the_primary_dies_during_it():
     assert (st.active, st.phase, st.drill) == ("backup", "backup", None)
 
 
+def test_cold_drill_checks_the_route_once_cellular_answers():
+    cfg = FailoverConfig(**{**CFG.__dict__, "standby": "cold"})
+    st, _ = initial(Settings(cfg), 0.0)
+    st = run_table([(0.0, LinkLayer("primary", True), []), (0.0, LinkLayer("backup", False, "admin_down"), [])]
+                   + healthy(2.0), cfg, start=st)
+    assert drill_refusal(st) is None   # a switched-off backup is not known down
+    st = run_table([
+        (2.5, StartDrill(30.0), [Standby("backup", True), Prefer("backup"), ProbeRate("backup", "active"),
+                                 E("drill_started")]),
+        (3.0, LinkLayer("backup", True), []),
+        (3.5, Tick(), []),
+        (3.65, ok(3.6, "a", "backup", 50.0), [CheckRoute()]),   # cellular is up: now check where traffic goes
+        (3.75, ok(3.7, "b", "backup", 50.0), []),
+    ], cfg, start=st)
+    assert st.drill.checking
+
+
 def test_drill_refused_during_trouble_and_in_manual_mode():
     st = failed_over()
     assert "not healthy" in drill_refusal(st)

@@ -20,6 +20,15 @@ def test_blackhole_on_a_clean_line_is_detected_within_about_a_second(cut):
     assert failover["reason"] == "no_answer" and cut <= failover["started_mono"] <= cut + 0.07
 
 
+def test_repeated_outages_are_each_seen_as_fast_as_the_first():
+    cfg = FailoverConfig(hold_down_s=1.0, flap_window_s=0.1)
+    faults = [Fault("primary", 20.0 + 6.0 * k, 23.0 + 6.0 * k) for k in range(8)]
+    lab = SimLab(Settings(cfg), World(faults=faults)).run(80)
+    failovers = [t for t, u in lab.route_changes() if u == "backup"]
+    assert len(failovers) == 8
+    assert all(0.9 <= t - f.start <= 1.3 for t, f in zip(failovers, faults))
+
+
 def test_carrier_loss_is_immediate_and_failback_waits_the_hold_down():
     lab = SimLab(world=World(faults=[Fault("primary", 30.0, 40.0, "carrier")])).run(70)
     assert [(round(t, 2), u) for t, u in lab.route_changes()][0] == (30.0, "backup")

@@ -42,6 +42,26 @@ def test_carrier_loss_moves_a_flow_to_the_backup_and_back(lab):
         assert agent.kinds(cut) == ["link_down", "failover", "link_restored", "failback"]
 
 
+def test_cold_standby_brings_cellular_up_for_the_outage_only(lab):
+    with AgentUnderTest(lab, lab_config(lab, failover={**QUICK, "standby": "cold"})) as agent:
+        agent.wait_for(lambda: agent.state.get("links", {}).get("primary", {}).get("status") == "up", 15,
+                       "the primary up")
+        assert "UP" not in lab.ip("-o", "link", "show", "wwan0").split(">")[0]   # cellular switched off
+        flow = lab.flow()
+        cut = time.monotonic()
+        lab.carrier("primary", False)
+        agent.wait_event("failover", cut, 10)
+        agent.wait_for(lambda: flow.first_through("backup", cut), 10, "the flow through the backup")
+        assert agent.state["links"]["backup"]["probe_rate"] == "active"
+        back = time.monotonic()
+        lab.carrier("primary", True)
+        agent.wait_event("failback", back, 20)
+        agent.wait_for(lambda: flow.first_through("primary", back), 5, "the flow back on the primary")
+        agent.wait_for(lambda: "UP" not in lab.ip("-o", "link", "show", "wwan0").split(">")[0], 5,
+                       "cellular switched off again")
+        assert agent.state["links"]["backup"]["probe_rate"] == "off"
+
+
 def test_blackhole_beyond_the_first_hop_is_detected_by_probes(lab):
     with AgentUnderTest(lab, lab_config(lab, failover=QUICK)) as agent:
         agent.wait_healthy()

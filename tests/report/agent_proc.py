@@ -107,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
 
     config = load(args.config)
     k = args.time_scale
-    if k != 1.0:   # the broker-facing keepalive runs on real time: shrink it by the same factor
-        mqtt = dataclasses.replace(config.mqtt, keepalive=max(1, round(config.mqtt.keepalive / k)))
+    if k != 1.0:   # the MQTT and TCP keepalives run on real time: shrink them by the same factor
+        mqtt = dataclasses.replace(config.mqtt, keepalive=max(1, round(config.mqtt.keepalive / k)),
+                                   nat_keepalive_s=config.mqtt.nat_keepalive_s and
+                                   max(1, round(config.mqtt.nat_keepalive_s / k)))
         config = dataclasses.replace(config, mqtt=mqtt)
         mono, wall = scaled_clocks(k)
         core = Core(monotonic=mono, wall=WallClock(now=wall, source=lambda: "ntp"))

@@ -158,8 +158,9 @@ def test_seq_keeps_growing_across_agent_restarts(broker, config_for):
                     agent.emit("test_event", round=round_, n=n)
                 fleet.command("dev-1", "get_status", cid=f"r{round_}")
                 deadline = time.monotonic() + 10
-                while len(fleet.events("dev-1", "test_event")) < 3 * (round_ + 1) and time.monotonic() < deadline:
-                    time.sleep(0.05)
+                while (len(fleet.events("dev-1", "test_event")) < 3 * (round_ + 1) or agent.reporter.outbox.count()
+                       ) and time.monotonic() < deadline:
+                    time.sleep(0.05)   # all acknowledged: nothing in flight to be sent again next round
         seqs = [m.doc()["seq"] for m in fleet.messages
                 if m.topic != "relais/v1/dev-1/status" and "/cmd/" not in m.topic]
         events = fleet.events("dev-1", "test_event")
@@ -180,3 +181,22 @@ def test_set_config_over_mqtt(broker, tmp_path):
         r = fleet.command("dev-1", "set_config", {"changes": {"mqtt": {"keepalive": 1}}})
         assert not r["ok"] and "keepalive" in r["error"] and "file unchanged" in r["error"]
     assert load(path).mqtt.heartbeat_s == 3600
+
+
+def test_failover_and_failback_move_the_connection_to_the_new_route(broker, config_for):
+    with Fleet(broker) as fleet, Agent(config_for(broker)) as agent:
+        link = agent.reporter.link
+        assert link.connected.wait(10)
+        agent.emit("failover", reason="primary_down", to="backup")
+        fleet.wait_event("dev-1", "failover")
+        deadline = time.monotonic() + 10
+        while link.stats.connects < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert link.stats.connects == 2               # a new session, over whatever the route is now
+        agent.emit("failback", reason="primary_up")
+        closed = fleet.wait_event("dev-1", "outage_closed")
+        assert closed["data"]["cause"] == "primary_down" and closed["data"]["uplink"] == "backup"
+        unique = {e["seq"]: e["kind"] for e in fleet.events("dev-1")}    # a repeat (in flight) has its seq
+        assert [unique[s] for s in sorted(unique)] == ["failover", "failback", "outage_closed"]
+        # The old path still worked here, so the broker got a clean DISCONNECT: no "offline" flap.
+        assert b"offline" not in [m.payload for m in fleet.on("relais/v1/dev-1/status")]

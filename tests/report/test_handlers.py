@@ -41,7 +41,7 @@ def setup(tmp_path):
 
 def test_set_config_writes_validated_changes_and_says_what_is_live(setup):
     path, core, reporter, _ = setup
-    out = core.run_command("set_config", {"changes": {"mqtt": {"heartbeat_s": 1800, "keepalive": 600},
+    out = core.run_command("set_config", {"changes": {"mqtt": {"heartbeat_s": 1800, "keepalive": 900},
                                                       "device": {"site": "Lyon rack 3"}}})
     assert out["ok"], out
     r = out["result"]
@@ -49,10 +49,10 @@ def test_set_config_writes_validated_changes_and_says_what_is_live(setup):
     assert r["live"] == ["mqtt.heartbeat_s"]
     assert r["at_restart"] == ["device.site", "mqtt.keepalive"]
     cfg = load(path)
-    assert (cfg.mqtt.heartbeat_s, cfg.mqtt.keepalive, cfg.device.site) == (1800, 600, "Lyon rack 3")
+    assert (cfg.mqtt.heartbeat_s, cfg.mqtt.keepalive, cfg.device.site) == (1800, 900, "Lyon rack 3")
     assert cfg.mqtt.password.value == "s3cret-pass"          # untouched keys kept, secrets included
     assert reporter.telemetry.heartbeat_s == 1800             # applied now
-    assert reporter.cfg.keepalive == 300                      # not applied before a restart
+    assert reporter.cfg.keepalive == 600                      # not applied before a restart
     assert (path.parent / "relais.toml.prev").read_text().startswith("# relais test config")
 
 

@@ -37,9 +37,22 @@ def test_first_then_quiet_then_change_then_heartbeat():
     assert g.observe(extract(state(rsrp=-96, rx=5000)), 10) is None        # within deadband; counters never trigger
     assert g.observe(extract(state(rsrp=-99)), 30) is None                 # crossed but min interval not over
     why, values = g.observe(extract(state(rsrp=-99, rx=7000)), 60)
-    assert why == "change" and values["rsrp_dbm"] == -99 and values["rx_bytes"] == 7000
+    assert (why, values) == ("change", {"rsrp_dbm": -99})       # only what moved
     assert g.observe(extract(state(rsrp=-99)), 900) is None
-    assert g.observe(extract(state(rsrp=-99)), 960)[0] == "heartbeat"
+    why, values = g.observe(extract(state(rsrp=-99, rx=9000)), 960)
+    assert why == "heartbeat" and values == {"rsrp_dbm": -99, "sinr_db": 13, "primary_rtt_ms": 12,
+                                             "primary_loss_pct": 0, "rx_bytes": 9000}
+
+
+def test_each_metric_is_compared_with_its_own_last_sent_value():
+    g = gate()
+    g.observe(extract(state(rsrp=-95, rtt=12)), 0)
+    assert g.observe(extract(state(rsrp=-98, rtt=13)), 60) == ("change", {"rsrp_dbm": -98})
+    # rtt drifted 12 -> 13 -> 18: 18 is 6 ms (50 %) from the 12 last sent, though only 5 from 13
+    assert g.observe(extract(state(rsrp=-98, rtt=18)), 120) == ("change", {"primary_rtt_ms": 18})
+    s = state(rsrp=-98, rtt=18)
+    del s["modem"]["signal"]["sinr_db"]
+    assert g.observe(extract(s), 180) == ("change", {"sinr_db": None})     # gone
 
 
 def test_the_token_bucket_caps_exception_messages():
