@@ -209,6 +209,7 @@ class MqttConfig:
     deadband_rtt_pct: float = 20.0
     deadband_loss_pct: float = 5.0
     state_debounce_s: float = 2.0
+    state_max_per_hour: float = 4.0      # retained state republished at most this often, long-run
     outbox_max_messages: int = 10000     # beyond it telemetry is evicted, oldest first; events never
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 300.0
@@ -252,6 +253,8 @@ class MqttConfig:
             raise ValueError("telemetry_check_s and reconnect_min_s must be > 0")
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must be >= reconnect_min_s")
+        if self.state_max_per_hour < 1:
+            raise ValueError(f"state_max_per_hour: expected >= 1, got {self.state_max_per_hour}")
         if self.outbox_max_messages < 100:
             raise ValueError(f"outbox_max_messages: expected >= 100, got {self.outbox_max_messages}")
 

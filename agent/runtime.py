@@ -84,6 +84,12 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
         attach_cellular = None
     if attach_cellular is not None:
         rt.parts["cellular"] = attach_cellular(core, config, modem, routes)
+    from agent.cellular.sms import attach_sms
+    from agent.cellular.usage import attach_usage
+    from agent.timesource import attach_time
+    rt.parts["time"] = attach_time(core, config, modem)      # core.wall: ntp / modem (NITZ) / unsynced
+    rt.parts["usage"] = attach_usage(core, config)
+    rt.parts["sms"] = attach_sms(core, config, modem)
 
     from agent.report import attach as attach_reporter
     from agent.report import attach_ledger

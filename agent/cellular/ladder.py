@@ -101,6 +101,7 @@ class LadderState:
     trouble: str | None = None
     since: float | None = None
     episode_start: float | None = None
+    episode_trouble: str | None = None  # the trouble that started the episode (others may follow inside it)
     step: str | None = None             # the step running or run last in this episode
     reason: str | None = None
     running: bool = False
@@ -154,13 +155,13 @@ def _trouble(st: LadderState, t: Trouble, now: float, actions: list) -> LadderSt
         raise ValueError(f"unknown trouble {t.kind!r}")
     if t.kind is None:
         if st.episode_start is not None:
-            actions.append(Emit("modem_recovered", {"trouble": st.trouble, "last_step": st.step,
+            actions.append(Emit("modem_recovered", {"trouble": st.episode_trouble, "last_step": st.step,
                                                     "steps": sum(st.attempts.values()),
                                                     "took_s": round(now - (st.since if st.since is not None
                                                                            else st.episode_start), 1)}))
-        return replace(st, trouble=None, since=None, episode_start=None, window_until=None if not st.running
-                       else st.window_until, attempts=MappingProxyType({}), limited=False,
-                       step=st.step if st.running else None)
+        return replace(st, trouble=None, since=None, episode_start=None, episode_trouble=None,
+                       attempts=MappingProxyType({}), limited=False,
+                       step=st.step if st.running else None, window_until=st.window_until if st.running else None)
     if t.kind == st.trouble:
         return st
     # A different trouble inside an episode (the port goes away during a reset) continues the same episode.
@@ -190,7 +191,7 @@ def _advance(st: LadderState, now: float, actions: list) -> LadderState:
             return st
         if st.window_until is not None and now < st.window_until:
             return st                               # a commanded step is still being given its chance
-        st = replace(st, episode_start=now, step=None)
+        st = replace(st, episode_start=now, episode_trouble=st.trouble, step=None)
         step = STEPS[0]
     elif st.window_until is not None and now < st.window_until:
         return st

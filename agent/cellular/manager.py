@@ -528,6 +528,10 @@ class CellularManager:
 
     # ---- state -------------------------------------------------------------------------------------------
     def _busy(self, now: float) -> bool:
+        """Waiting to see the modem register (a switch, a recovery step's window): poll it every tick. Not while it
+        does not answer: a poll of a hung modem holds the worker for a timeout, and the recovery steps queue there."""
+        if self._port_down_since is not None or self._fail_since is not None:
+            return False
         window = self.ladder.window_until
         return self.sims.switching is not None or self.ladder.running or (window is not None and now < window)
 

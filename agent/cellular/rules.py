@@ -241,10 +241,8 @@ def _seen(st: SimState, seen: Seen, now: float, actions: list) -> SimState:
         onsets["data_failing"] = st.probe_fail_since
     healthy_since = None if conditions else (st.healthy_since if st.healthy_since is not None else now)
     st = replace(st, onsets=MappingProxyType(onsets), healthy_since=healthy_since)
-    if healthy_since is not None and now - healthy_since >= s.min_dwell_s and not st.proven:
-        st = replace(st, proven=True, failed_switches=0)
-    elif healthy_since is not None and now - healthy_since >= s.min_dwell_s:
-        st = replace(st, failed_switches=0)
+    if healthy_since is not None and now - healthy_since >= s.min_dwell_s:
+        st = replace(st, proven=True, failed_switches=0)     # this slot works: the switching that led here helped
     sw = st.switching
     if sw is not None and slot == sw.to_slot and registered:
         st = _arrived(st, sw, now, actions)
@@ -295,11 +293,11 @@ def _decide(st: SimState, now: float, actions: list) -> tuple[SimState, list]:
         return st, actions
     if st.held or st.active is None or len(s.slots) < 2:
         return st, actions
+    dwell_until = st.dwell_until()
+    if dwell_until is not None and now < dwell_until:
+        return st, actions
     firing = st.firing(now)
     if firing:
-        dwell_until = st.dwell_until()
-        if dwell_until is not None and now < dwell_until:
-            return st, actions
         severity, rule = firing[0]
         target = _target(st, severity, now)
         if target is None:
@@ -361,9 +359,8 @@ def _failed(st: SimState, sw: Switching, error: str, severity: int, rule: str, n
 def _timed_out(st: SimState, now: float, actions: list) -> SimState:
     sw = st.switching
     on_target = st.active == sw.to_slot
-    severity = max([SEVERITY["no_registration"]] + [SEVERITY[r] for r in st.onsets] if on_target else
-                   [SEVERITY["no_registration"]])
-    rule = max(st.onsets, key=lambda r: SEVERITY[r]) if on_target and st.onsets else "no_registration"
+    rule = max(st.onsets, key=SEVERITY.__getitem__) if on_target and st.onsets else "no_registration"
+    severity = max(SEVERITY[rule], SEVERITY["no_registration"])     # not registered: at least that bad
     error = (f"slot {sw.to_slot} not registered within {sw.timeout_s:g} s" if on_target
              else f"the modem did not move to slot {sw.to_slot} within {sw.timeout_s:g} s")
     st = _failed(st, sw, error, severity, rule, now, actions)

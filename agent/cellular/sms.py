@@ -255,6 +255,11 @@ def radio_text(modem: dict[str, Any]) -> str:
     return " ".join(parts) if parts else "no cellular service"
 
 
+def _reason(reason: Any, targets: int) -> str:
+    template = REASONS.get(str(reason))
+    return template.format(targets=targets or "all") if template else str(reason or "?")
+
+
 def _gb(n: Any) -> str:
     return f"{n / 1e9:.1f}GB" if isinstance(n, (int, float)) and not isinstance(n, bool) else "?"
 
@@ -264,13 +269,12 @@ def alert_text(event: Event, device: str, state: dict[str, Any], primary: str = 
     at = clock_text(event.ts, event.time_source)
     modem = state.get("modem") or {}
     if event.kind == "failover":
-        reason = REASONS.get(str(d.get("reason")), str(d.get("reason") or "?")).format(targets=targets or "all")
-        what = f"{primary} DOWN {at} ({reason}), on {radio_text(modem)}"
+        what = f"{primary} DOWN {at} ({_reason(d.get('reason'), targets)}), on {radio_text(modem)}"
     elif event.kind == "failback":
         outage = _duration(d.get("outage_s")) or _duration(d.get("on_backup_s"))
-        what = f"{primary} BACK {at}" + (f" after {outage}" if outage else "") + \
-            (f" ({REASONS.get(str(d.get('reason')), d.get('reason'))})" if d.get("reason") not in (None, "recovered")
-             else "")
+        what = f"{primary} BACK {at}" + (f" after {outage}" if outage else "")
+        if d.get("reason") not in (None, "recovered"):
+            what += f" ({_reason(d.get('reason'), targets)})"
     elif event.kind == "sim_switch":
         to = next((d[k] for k in ("to_slot", "slot", "to") if d.get(k) is not None), "?")
         what = f"SIM SWITCH {at} to slot {to}" + (f" ({d['reason']})" if d.get("reason") else "") + \
@@ -278,8 +282,7 @@ def alert_text(event: Event, device: str, state: dict[str, Any], primary: str = 
     elif event.kind == "data_cap_reached":
         what = f"DATA CAP {at} slot {d.get('slot', '?')}: {_gb(d.get('used_bytes'))} of {_gb(d.get('cap_bytes'))}"
     elif event.kind == "data_cap_warning":
-        what = f"DATA {d.get('warn_pct', '?'):.0f}% {at} slot {d.get('slot', '?')}: {_gb(d.get('used_bytes'))} of " \
-               f"{_gb(d.get('cap_bytes'))}" if isinstance(d.get("warn_pct"), (int, float)) else f"DATA WARNING {at}"
+        what = f"DATA WARNING {at} slot {d.get('slot', '?')}: {_gb(d.get('used_bytes'))} of {_gb(d.get('cap_bytes'))}"
     else:
         small = ", ".join(f"{k}={v}" for k, v in d.items() if isinstance(v, (str, int, float)) and len(str(v)) < 24)
         what = f"{event.kind.upper()} {at}" + (f" {small}" if small else "")

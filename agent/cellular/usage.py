@@ -141,7 +141,7 @@ def netlink_reader(netns: str, interface: str) -> Callable[[], Counters | None]:
     def read() -> Counters | None:
         try:
             if "ipr" not in holder:
-                holder["ipr"] = IPRoute(netns=netns) if netns else IPRoute()
+                holder["ipr"] = IPRoute(netns=netns, flags=0) if netns else IPRoute()   # flags=0: never create it
             link = holder["ipr"].link("get", ifname=interface)[0]
             stats = link.get_attr("IFLA_STATS64") or {}
             return Counters(int(link["index"]), int(stats["rx_bytes"]), int(stats["tx_bytes"]))

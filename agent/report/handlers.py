@@ -6,14 +6,14 @@ import re
 from typing import Any, Callable
 
 from agent.config import Config, ConfigError, MqttConfig
-from agent.core import CommandError
+from agent.core import CommandError, Deferred
 from agent.report import config_update
 from agent.report.codec import to_plain
 
 # [mqtt] keys the reporter applies at once; every other key takes effect when the agent restarts.
 LIVE_MQTT_KEYS = frozenset({
     "heartbeat_s", "telemetry_min_interval_s", "telemetry_max_per_hour", "telemetry_smoothing_s",
-    "deadband_signal_db", "deadband_rtt_pct", "deadband_loss_pct", "state_debounce_s",
+    "deadband_signal_db", "deadband_rtt_pct", "deadband_loss_pct", "state_debounce_s", "state_max_per_hour",
     "at_passthrough", "at_allowlist", "replay_window_s", "max_command_bytes", "outbox_max_messages",
 })
 MAX_AT_LENGTH = 256
@@ -60,7 +60,9 @@ def live_keys(changed: list[str]) -> list[str]:
     return [k for k in changed if k.startswith("mqtt.") and k[5:] in LIVE_MQTT_KEYS]
 
 
-def at_command(args: dict[str, Any], cfg: MqttConfig, send_at: Callable[[str], list[str]] | None) -> dict[str, Any]:
+def at_command(args: dict[str, Any], cfg: MqttConfig,
+               send_at: Callable[[str], "list[str] | Deferred"] | None) -> "list[str] | Deferred":
+    """The modem's answer lines. `send_at` may answer at once (a list) or later (agent.core.Deferred)."""
     if not cfg.at_passthrough:
         raise CommandError("AT passthrough is off ([mqtt] at_passthrough = false)")
     if send_at is None:
@@ -77,7 +79,9 @@ def at_command(args: dict[str, Any], cfg: MqttConfig, send_at: Callable[[str], l
         # Only the head of the command goes into the message: it may hold a PIN (AT+CPIN="...").
         raise CommandError(f"{command[:8]}... is not allowed by [mqtt] at_allowlist")
     try:
-        lines = send_at(command)
+        answer = send_at(command)
     except Exception as e:  # the modem service's errors (timeout, +CME ERROR) go back to the sender
         raise CommandError(f"{type(e).__name__}: {e}") from None
-    return {"command": command, "lines": [str(x) for x in lines]}
+    if isinstance(answer, Deferred):
+        return answer      # the modem service's worker answers with the lines; the core sends the reply then
+    return [str(x) for x in answer]

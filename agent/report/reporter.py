@@ -77,7 +77,7 @@ class Reporter:
         self.telemetry = TelemetryGate(self._deadbands(self.cfg), self.cfg.heartbeat_s,
                                        self.cfg.telemetry_min_interval_s, self.cfg.telemetry_max_per_hour,
                                        self.cfg.telemetry_smoothing_s)
-        self.state_gate = StateGate(self.cfg.state_debounce_s)
+        self.state_gate = StateGate(self.cfg.state_debounce_s, self.cfg.state_max_per_hour)
         self.rejections = RejectionLimiter()
 
         core.add_sink(self._on_event)
@@ -120,6 +120,7 @@ class Reporter:
         body = {"kind": event.kind, "data": codec.to_plain(event.data)}
         self.outbox.add("event", self.topics.event, 1,
                         lambda seq: self._encode(seq, event.ts, event.time_source, body))
+        self.state_gate.poke(self.core.now())   # something happened: the retained state follows
         if event.kind in ROUTE_CHANGES:
             self.link.reconnect()
         else:
@@ -198,6 +199,7 @@ class Reporter:
         self.telemetry.max_per_hour = cfg.telemetry_max_per_hour
         self.telemetry.smoothing_s = cfg.telemetry_smoothing_s
         self.state_gate.debounce_s = cfg.state_debounce_s
+        self.state_gate.per_hour = cfg.state_max_per_hour
         self.intake.max_bytes = cfg.max_command_bytes
         self.intake.window_s = cfg.replay_window_s
         self.outbox.max_messages = cfg.outbox_max_messages

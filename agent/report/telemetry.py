@@ -13,37 +13,36 @@ from dataclasses import dataclass
 from typing import Any
 
 # Where each metric lives in the core's state snapshot (other subsystems own those keys; see docs/mqtt.md).
-#   name            path in core.state                          deadband kind
-METRICS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("rsrp_dbm", ("modem", "signal", "rsrp_dbm"), "signal"),
-    ("rsrq_db", ("modem", "signal", "rsrq_db"), "signal"),
-    ("sinr_db", ("modem", "signal", "sinr_db"), "signal"),
-    ("rssi_dbm", ("modem", "signal", "rssi_dbm"), "signal"),
-    ("primary_rtt_ms", ("failover", "links", "primary", "rtt_ms"), "rtt"),
-    ("primary_loss_pct", ("failover", "links", "primary", "loss_pct"), "loss"),
-    ("backup_rtt_ms", ("failover", "links", "backup", "rtt_ms"), "rtt"),
-    ("backup_loss_pct", ("failover", "links", "backup", "loss_pct"), "loss"),
-    ("rx_bytes", ("cellular", "usage", "rx_bytes"), "counter"),
-    ("tx_bytes", ("cellular", "usage", "tx_bytes"), "counter"),
+#   name               path in core.state                       deadband kind  scale
+METRICS: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
+    ("rsrp_dbm", ("modem", "signal", "rsrp_dbm"), "signal", 1.0),
+    ("rsrq_db", ("modem", "signal", "rsrq_db"), "signal", 1.0),
+    ("sinr_db", ("modem", "signal", "sinr_db"), "signal", 1.0),
+    ("rssi_dbm", ("modem", "signal", "rssi_dbm"), "signal", 1.0),
+    ("primary_rtt_ms", ("failover", "links", "primary", "rtt_ms"), "rtt", 1.0),
+    ("primary_loss_pct", ("failover", "links", "primary", "loss"), "loss", 100.0),    # loss: a fraction
+    ("backup_rtt_ms", ("failover", "links", "backup", "rtt_ms"), "rtt", 1.0),
+    ("backup_loss_pct", ("failover", "links", "backup", "loss"), "loss", 100.0),
+    ("rx_bytes", ("cellular", "usage", "rx_bytes"), "counter", 1.0),
+    ("tx_bytes", ("cellular", "usage", "tx_bytes"), "counter", 1.0),
 )
 RTT_FLOOR_MS = 5.0   # below this an RTT change is noise whatever its percentage (2 -> 3 ms is +50 %)
 
-# State keys whose changes alone do not republish the retained state: they change every few seconds and travel
-# as telemetry. Their current values are still in the snapshot whenever it is published for another reason.
-VOLATILE_KEYS = frozenset({
-    "signal", "rsrp_dbm", "rsrq_db", "sinr_db", "rssi_dbm", "rtt_ms", "loss_pct", "jitter_ms", "usage",
-    "rx_bytes", "tx_bytes", "samples", "updated", "updated_at", "last_probe", "last_seen", "age_s", "outbox_pending",
-})
+# What does not republish the retained state by itself: every number (RTTs, losses, counters, timestamps, decaying
+# penalties change all the time and travel as telemetry; a number that matters, like the SIM slot, changes with an
+# event, and every event republishes the state) and these subtrees. Their current values are in the snapshot
+# whenever it is published.
+VOLATILE_KEYS = frozenset({"signal", "targets", "usage", "reason"})
 
 
 def extract(state: dict[str, Any]) -> dict[str, float]:
     out: dict[str, float] = {}
-    for name, path, _ in METRICS:
+    for name, path, _, scale in METRICS:
         node: Any = state
         for key in path:
             node = node.get(key) if isinstance(node, dict) else None
         if isinstance(node, (int, float)) and not isinstance(node, bool) and math.isfinite(node):
-            out[name] = float(node)
+            out[name] = float(node) * scale
     return out
 
 
@@ -54,7 +53,7 @@ class Deadbands:
     loss_pct: float = 5.0
 
 
-_KIND = {name: kind for name, _, kind in METRICS}
+_KIND = {name: kind for name, _, kind, _ in METRICS}
 
 
 def crossed(kind: str, old: float | None, new: float | None, bands: Deadbands) -> bool:
@@ -135,7 +134,7 @@ class TelemetryGate:
 
 
 def fingerprint(state: Any) -> str:
-    """The state without its volatile keys, as text: equal fingerprints = nothing worth republishing."""
+    """The state's shape and words without numbers and volatile subtrees: equal = nothing worth republishing."""
     return json.dumps(_strip(state), sort_keys=True, separators=(",", ":"), default=str)
 
 
@@ -144,31 +143,49 @@ def _strip(value: Any) -> Any:
         return {k: _strip(v) for k, v in value.items() if k not in VOLATILE_KEYS}
     if isinstance(value, list):
         return [_strip(v) for v in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "#"
     return value
 
 
 class StateGate:
     """Publish the state once it has been still for `debounce_s` (a failover changes several keys in a burst),
-    and at the latest 5 x debounce_s after the first unpublished change."""
+    at the latest 5 x debounce_s after the first unpublished change; `poke()` (an event happened) counts as a
+    change. A token bucket (`per_hour`, burst of as many) bounds what a state that never settles can cost."""
 
-    def __init__(self, debounce_s: float):
+    def __init__(self, debounce_s: float, per_hour: float = 4.0):
         self.debounce_s = debounce_s
+        self.per_hour = per_hour
         self._published: str | None = None
         self._current: str | None = None
         self._changed_at = 0.0
         self._pending_since: float | None = None
+        self._poked = False
+        self._tokens = per_hour
+        self._tokens_at: float | None = None
+
+    def poke(self, now: float) -> None:
+        self._poked = True
+        self._changed_at = now
 
     def observe(self, fp: str, now: float) -> bool:
         if fp != self._current:
             self._current = fp
             self._changed_at = now
-        if fp == self._published:
+        if fp == self._published and not self._poked:
             self._pending_since = None
             return False
         if self._pending_since is None:
             self._pending_since = now
-        if now - self._changed_at >= self.debounce_s or now - self._pending_since >= 5 * self.debounce_s:
-            self._published = fp
-            self._pending_since = None
-            return True
-        return False
+        if now - self._changed_at < self.debounce_s and now - self._pending_since < 5 * self.debounce_s:
+            return False
+        if self._tokens_at is not None:
+            self._tokens = min(self.per_hour, self._tokens + (now - self._tokens_at) * self.per_hour / 3600.0)
+        self._tokens_at = now
+        if self._tokens < 1.0:
+            return False        # stays pending: published as soon as a token is back, with the latest state
+        self._tokens -= 1.0
+        self._published = fp
+        self._pending_since = None
+        self._poked = False
+        return True

@@ -453,15 +453,17 @@ def _sysinfoex(e: "Engine", cmd: Command) -> list[str]:
 
 @vendor("huawei", "^HCSQ")
 def _hcsq(e: "Engine", cmd: Command) -> list[str]:
-    """^HCSQ: "LTE",<rssi>,<rsrp>,<sinr>,<rsrq> as indexes: rssi+120, rsrp+140, (sinr+20)*5, (rsrq+19.5)*2."""
+    """^HCSQ: "LTE",<rssi>,<rsrp>,<sinr>,<rsrq> as level indexes. Huawei's tables start with 0 = below the range
+    and 1 = its first step (rsrp 1 = -140 <= rsrp < -139), hence the +1: rssi+121, rsrp+141, (sinr+20)*5+1,
+    (rsrq+19.5)*2+1."""
     only(cmd, "read", "action")
     m = e.model
     if not m.registered:
         return ['^HCSQ: "NOSERVICE"']
     s = m.signal
     clamp = lambda v, hi: max(0, min(hi, int(round(v))))  # noqa: E731
-    return [f'^HCSQ: "LTE",{clamp(s.rssi + 120, 96)},{clamp(s.rsrp + 140, 97)},{clamp((s.sinr + 20) * 5, 251)},'
-            f'{clamp((s.rsrq + 19.5) * 2, 34)}']
+    return [f'^HCSQ: "LTE",{clamp(s.rssi + 121, 96)},{clamp(s.rsrp + 141, 97)},{clamp((s.sinr + 20) * 5 + 1, 251)},'
+            f'{clamp((s.rsrq + 19.5) * 2 + 1, 34)}']
 
 
 @vendor("huawei", "^MONSC")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import dataclasses
 import json
 import os
@@ -210,7 +211,7 @@ def probe_main(config_path: str) -> None:
     config = dataclasses.replace(config, mqtt=dataclasses.replace(config.mqtt, keepalive=2, heartbeat_s=10**6,
                                                                   state_debounce_s=0.2))
     out: dict[str, object] = {}
-    agent = Agent(config, state={"modem": {k: dict(v) for k, v in MODEM_STATE.items()}})
+    agent = Agent(config, state={"modem": copy.deepcopy(MODEM_STATE)})
     t0 = wire()
     agent.start()
     assert agent.reporter.link.connected.wait(20)
@@ -256,7 +257,7 @@ def probe_main(config_path: str) -> None:
 
     phase("telemetry", 20, telemetry)
     phase("state", 10, lambda i: agent.on_core(
-        lambda now: agent.core.state["modem"]["registration"].update(cell_id=f"1A2B3C{i}")) or time.sleep(0.6))
+        lambda now: agent.core.state["modem"].update(cell_id=f"1A2B3C{i}")) or time.sleep(0.6))
     out["reconnects_before"] = agent.reporter.link.stats.connects
 
     def reconnect(i: int) -> None:

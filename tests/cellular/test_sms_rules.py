@@ -240,3 +240,11 @@ def test_config_errors(sms, error):
 def test_config_pin_is_a_secret():
     cfg = from_dict({"sms": {"command_numbers": ["0612345678"], "country_code": "33", "pin": 4821}})
     assert cfg.sms.pin.value == "4821" and "4821" not in repr(cfg.sms) and "4821" not in f"{cfg.sms.pin}"
+
+
+def test_alert_texts_survive_odd_event_data():
+    for data in ({"reason": "{boom}"}, {"reason": None, "outage_s": "x"}, {"to_slot": None}, {}):
+        for kind in ("failover", "failback", "sim_switch", "data_cap_reached", "data_cap_warning", "other"):
+            text = alert_text(Event(kind, 0.0, "ntp", data), "r", {"modem": {"signal": "junk", "rat": 7}})
+            assert text.startswith("relais r: ") and len(text) <= 160
+    assert "((boom))" in alert_text(Event("failover", 0.0, "ntp", {"reason": "{boom}"}), "r", {})   # GSM-7 basic set

@@ -105,7 +105,9 @@ def agent_factory(tmp_path):
     made: list[SimAgent] = []
 
     def make(**kwargs) -> SimAgent:
-        a = SimAgent(tmp_path, **kwargs)
+        d = tmp_path / f"agent{len(made)}"
+        d.mkdir()
+        a = SimAgent(d, **kwargs)
         made.append(a)
         return a
     yield make

@@ -112,3 +112,14 @@ def test_time_source_caches_the_kernel_status():
 def test_kernel_ntp_synced_answers_a_bool_on_this_machine():
     # Whatever this machine's clock state, the adjtimex call must work (no privilege needed) and give a bool.
     assert kernel_ntp_synced() in (True, False)
+
+
+@pytest.mark.parametrize("time_cfg,error", [
+    ({"modem_poll_s": 5}, "modem_poll_s"), ({"modem_poll_s": 600, "modem_time_max_age_s": 60}, "modem_time_max_age_s"),
+    ({"ntp_check_s": 0}, "ntp_check_s"), ({"step_threshold_s": 0.1}, "step_threshold_s"),
+    ({"set_system_clock": "yes"}, "set_system_clock"), ({"bogus": 1}, "bogus"),
+])
+def test_time_config_errors(time_cfg, error):
+    from agent.config import ConfigError, from_dict
+    with pytest.raises(ConfigError, match=error):
+        from_dict({"time": time_cfg})

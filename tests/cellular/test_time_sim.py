@@ -28,6 +28,7 @@ def test_unsynced_clock_takes_modem_time_and_every_timestamp_says_modem(agent_fa
     assert a.sim.call(lambda e: e.model.ctzu) == 1          # Quectel's CTZU=3 refused by this firmware: 27.007's 1
     t = a.core.state["time"]
     assert near(t["modem_offset_s"], OFFSET, 5) and t["ntp_synced"] is False and t["modem_error"] is None
+    assert a.core.run_command("time_status", {})["result"]["source"] == "modem"
     (change,) = a.events_of("time_source")
     assert (change.data["source"], change.data["previous"], change.time_source) == ("modem", "unsynced", "modem")
 
@@ -63,9 +64,12 @@ def test_synchronised_clock_stays_ntp_and_the_modem_clock_is_not_read(agent_fact
 
 def test_modem_without_network_time_is_not_believed_until_nitz_arrives(agent_factory, caplog):
     caplog.set_level(logging.WARNING, logger="agent.timesource")
-    a = agent_factory(ntp=False, network_offset_s=OFFSET, before_start=lambda sim: sim.fault("deny", 1))
-    assert a.pump(lambda: a.core.state["time"]["modem_error"])
-    assert "not set by the network yet (1980-01-06" in a.core.state["time"]["modem_error"]
+    def no_network(sim):                   # denied, then powered up again: the clock never got NITZ
+        sim.fault("deny", 1)
+        sim.power_cycle()
+    a = agent_factory(ntp=False, network_offset_s=OFFSET, before_start=no_network)
+    assert a.pump(lambda: "not set by the network yet (1980-01-06" in (a.core.state["time"]["modem_error"] or "")), \
+        a.core.state["time"]
     assert a.core.state["time"]["source"] == "unsynced"
     assert a.core.emit("probe_for_test").time_source == "unsynced"
     a.sim.fault("allow", 1)        # registration brings NITZ and a +CTZE URC: read at once, not after a minute

@@ -12,6 +12,7 @@ SIGTERM stops it cleanly; SIGKILL is what the tests use.
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import math
 import random
@@ -48,8 +49,9 @@ class SyntheticDay:
         self.active = "primary"
         self.loss_until = -1.0
         self.cell_changed = False
-        core.state["failover"] = {"active": "primary", "state": "normal",
-                                  "links": {"primary": {"state": "up"}, "backup": {"state": "standby"}}}
+        core.state["failover"] = {"state": "normal", "active_uplink": "primary", "mode": "auto",
+                                  "links": {"primary": {"status": "up", "up": True},
+                                            "backup": {"status": "up", "up": True}}}
         core.state["cellular"] = {"usage": {"rx_bytes": 0, "tx_bytes": 0}, "sim_slot": 1}
 
     def tick(self, now: float) -> None:
@@ -70,29 +72,28 @@ class SyntheticDay:
         out = any(start <= t < start + length for start, length in self.OUTAGES)
         primary_loss = 100.0 if out else (rng.uniform(5, 15) if t < self.loss_until else 0.0)
         links["primary"].update(rtt_ms=None if out else round(12 * math.exp(rng.gauss(0, 0.15)), 1),
-                                loss_pct=primary_loss, state="down" if out else "up")
+                                loss=primary_loss / 100, status="down" if out else "up", up=not out,
+                                jitter_ms=round(rng.uniform(0.5, 3), 1), probes_sent=int(t * 5))
         links["backup"].update(rtt_ms=round(45 * math.exp(rng.gauss(0, 0.3)), 1),
-                               loss_pct=rng.choice((0.0, 0.0, 0.0, 2.0)))
+                               loss=rng.choice((0.0, 0.0, 0.0, 0.02)), jitter_ms=round(rng.uniform(2, 15), 1),
+                               probes_sent=int(t / 20))
+        state["failover"]["since"] = self.core.wall.now()[0] - rng.random()   # recomputed, like the real one
         # Cellular data: the standby trickle probes, much more while it carries the site's traffic.
         self.rx += 60 if self.active == "primary" else 400_000
         self.tx += 60 if self.active == "primary" else 80_000
         state["cellular"]["usage"].update(rx_bytes=self.rx, tx_bytes=self.tx)
         if out and self.active == "primary":
             self.active = "backup"
-            state["failover"].update(active="backup", state="failed_over")
-            links["backup"]["state"] = "active"
+            state["failover"].update(active_uplink="backup", state="failed_over")
             self.core.emit("failover", reason="primary_down", to="backup", outage_start=self.core.wall.now()[0])
         elif not out and self.active == "backup":
             self.active = "primary"
-            state["failover"].update(active="primary", state="normal")
-            links["backup"]["state"] = "standby"
+            state["failover"].update(active_uplink="primary", state="normal")
             self.core.emit("failback", reason="primary_up")
         if not self.cell_changed and t > 14 * 3600:
             self.cell_changed = True
-            reg = state["modem"]["registration"]
-            old = dict(reg)
-            reg["cell_id"] = "1A2B3C5"
-            self.core.emit("registration_changed", old=old, new=dict(reg))
+            state["modem"]["cell_id"] = "1A2B3C5"
+            self.core.emit("registration_changed", cell_id="1A2B3C5", previous={"cell_id": "1A2B3C4"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         core = Core(monotonic=mono, wall=WallClock(now=wall, source=lambda: "ntp"))
     else:
         core = Core(wall=WallClock(source=lambda: "ntp"))
-    core.state["modem"] = {key: dict(value) for key, value in MODEM_STATE.items()}
+    core.state["modem"] = copy.deepcopy(MODEM_STATE)
     reporter = attach(core, config)
     attach_ledger(core, config)
     stop = threading.Event()

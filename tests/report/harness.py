@@ -1,6 +1,7 @@
 """An agent in the test process: a Core on its own thread with the reporter and the ledger attached."""
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -18,22 +19,22 @@ class Call:
     out: list
 
 
-MODEM_STATE = {
-    "identity": {"manufacturer": "Quectel", "model": "RM500Q-GL", "revision": "RM500QGLABR11A06M4G",
-                 "imei": "867698040000001"},
-    "sim": {"iccid": "8933150319000000001", "imsi": "208150000000001", "slot": 1},
-    "registration": {"state": "home", "rat": "LTE", "cell_id": "1A2B3C4", "tac": "7D01"},
-    "operator": {"name": "Orange F", "mcc_mnc": "20801"},
-    "signal": {"rsrp_dbm": -95, "rsrq_db": -11, "sinr_db": 13, "rssi_dbm": -67},
+MODEM_STATE = {   # the shape agent/modem_service.py keeps in core.state["modem"]
+    "connected": True, "port": "/dev/ttyUSB2", "vendor": "quectel",
+    "manufacturer": "Quectel", "model": "RM500Q-GL", "revision": "RM500QGLABR11A06M4G", "imei": "867698040000001",
+    "sim_state": "READY", "iccid": "8933150319000000001", "imsi": "208150000000001", "sim_slot": 1,
+    "registration": "home", "rat": "LTE", "lac_tac": "7D01", "cell_id": "1A2B3C4",
+    "operator_name": "Orange F", "mcc": "208", "mnc": "01",
+    "signal": {"rat": "LTE", "rsrp_dbm": -95, "rsrq_db": -11, "sinr_db": 13, "rssi_dbm": -67, "band": "B3",
+               "pci": 301, "earfcn": 1300},
 }
-
 
 class Agent:
     def __init__(self, config: Config, send_at: Callable[[str], list[str]] | None = None,
                  state: dict | None = None):
         self.core = Core()
         if state:
-            self.core.state.update(state)
+            self.core.state.update(copy.deepcopy(state))
         self.reporter = attach(self.core, config, send_at=send_at)
         self.ledger = attach_ledger(self.core, config)
         self.core.subscribe(Call, self._call)

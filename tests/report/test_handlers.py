@@ -100,8 +100,7 @@ def test_at_is_off_by_default(setup):
 def test_at_allowlist(setup):
     _, core, _, sent = setup
     assert core.run_command("set_config", {"changes": {"mqtt": {"at_passthrough": True}}})["ok"]
-    assert core.run_command("at", {"command": "AT+CSQ"}) == {
-        "ok": True, "result": {"command": "AT+CSQ", "lines": ["+CSQ: 20,99", "OK"]}}
+    assert core.run_command("at", {"command": "AT+CSQ"}) == {"ok": True, "result": ["+CSQ: 20,99", "OK"]}
     assert core.run_command("at", {"command": "at+cops?"})["ok"]
     for bad in ("AT+CFUN=0", "AT+CSQ;+CFUN=0", "ATI&F", "AT+CSQ\r\nAT+CFUN=0", "", 5, "AT" * 200):
         out = core.run_command("at", {"command": bad})
@@ -119,3 +118,27 @@ def test_get_status_is_the_snapshot_without_secrets(setup):
     core.state["modem"] = {"operator": "Orange F", "pin": Secret("0000")}
     out = core.run_command("get_status", {})
     assert out["ok"] and out["result"]["modem"] == {"operator": "Orange F", "pin": "***"}
+
+
+def test_at_with_a_modem_service_that_answers_later(tmp_path):
+    """agent/modem_service.py's send_at returns a Deferred resolved by its worker thread."""
+    import threading
+    from agent.config import from_dict
+    from agent.core import CommandReceived, Deferred
+
+    def send_at(cmd):
+        d = Deferred()
+        threading.Timer(0.05, d.resolve, args=(["+CSQ: 17,99", "OK"],)).start()
+        return d
+
+    core = Core()
+    cfg = from_dict({"mqtt": {"at_passthrough": True}, "storage": {"dir": str(tmp_path)}})
+    reporter = attach(core, cfg, send_at=send_at)
+    replies = []
+    core.post(CommandReceived("at", {"command": "AT+CSQ"}, replies.append, origin="mqtt"))
+    for _ in range(100):
+        core.step(timeout=0.05)
+        if replies:
+            break
+    reporter.close()
+    assert replies == [{"ok": True, "result": ["+CSQ: 17,99", "OK"]}]

@@ -4,8 +4,11 @@ from agent.report.telemetry import (Deadbands, StateGate, TelemetryGate, crossed
 
 
 def state(rsrp=-95.0, rtt=12.0, loss=0.0, rx=0):
-    return {"modem": {"signal": {"rsrp_dbm": rsrp, "sinr_db": 13}},
-            "failover": {"active": "primary", "links": {"primary": {"rtt_ms": rtt, "loss_pct": loss}}},
+    """The shapes kept by agent/modem_service.py, agent/failover and agent/cellular/usage.py."""
+    return {"modem": {"model": "RM500Q-GL", "signal": {"rsrp_dbm": rsrp, "sinr_db": 13, "cell_id": "1A2B"}},
+            "failover": {"active_uplink": "primary", "since": 1_700_000_000.123,
+                         "links": {"primary": {"status": "up", "rtt_ms": rtt, "loss": loss / 100,
+                                               "probes_sent": 4711}}},
             "cellular": {"usage": {"rx_bytes": rx}}}
 
 
@@ -80,10 +83,17 @@ def test_smoothing_ignores_reading_noise_but_follows_a_real_step():
     assert any(o is not None and o[0] == "change" for o in step)
 
 
-def test_state_fingerprint_ignores_volatile_keys():
+def test_extract_turns_the_loss_fraction_into_percent():
+    assert extract(state(loss=12.5))["primary_loss_pct"] == 12.5
+
+
+def test_state_fingerprint_ignores_numbers_and_volatile_subtrees():
     a, b = state(rsrp=-95, rtt=12), state(rsrp=-110, rtt=40, rx=10**6)
+    b["failover"]["since"] += 0.004                         # recomputed every second by its owner
+    b["failover"]["links"]["primary"]["probes_sent"] += 50
+    b["modem"]["signal"]["cell_id"] = "1A2C"
     assert fingerprint(a) == fingerprint(b)
-    b["failover"]["active"] = "backup"
+    b["failover"]["active_uplink"] = "backup"
     assert fingerprint(a) != fingerprint(b)
 
 
@@ -100,3 +110,19 @@ def test_state_gate_debounces_a_burst():
         if published:
             break
     assert t == 30
+
+
+def test_an_event_republishes_the_state_even_when_only_numbers_changed():
+    g = StateGate(2.0)
+    g.observe("a", 0.0)
+    assert g.observe("a", 2.0)
+    g.poke(10.0)
+    assert not g.observe("a", 11.0)
+    assert g.observe("a", 12.0)
+    assert not g.observe("a", 20.0)
+
+
+def test_a_state_that_never_settles_is_capped_by_the_bucket():
+    g = StateGate(2.0, per_hour=4)
+    published = sum(g.observe(f"x{t // 10}", float(t)) for t in range(0, 86400, 1))   # a new value every 10 s
+    assert 4 * 24 <= published <= 4 * 24 + 4

@@ -365,8 +365,8 @@ def test_signal_fault_moves_every_report_consistently(make_sim, vendor, rsrp):
     s = Signal.from_rsrp(rsrp)
     fields = dict(rsrp=s.rsrp, rssi=s.rssi, rsrq=round(s.rsrq), sinr=round(s.sinr), sinr5=s.sinr_fifth_db,
                   srx=s.srxlev, rsrq10=round(s.rsrq * 10), rsrp10=s.rsrp * 10, rssi10=s.rssi * 10,
-                  hrssi=s.rssi + 120, hrsrp=s.rsrp + 140, hsinr=round((s.sinr + 20) * 5),
-                  hrsrq=round((s.rsrq + 19.5) * 2), cesq_rsrq=s.cesq_rsrq, cesq_rsrp=s.cesq_rsrp)
+                  hrssi=s.rssi + 121, hrsrp=s.rsrp + 141, hsinr=round((s.sinr + 20) * 5) + 1,   # Huawei: 1 = first step
+                  hrsrq=round((s.rsrq + 19.5) * 2) + 1, cesq_rsrq=s.cesq_rsrq, cesq_rsrp=s.cesq_rsrp)
     command, expected = SERVING[vendor]
     with AtClient(sim.link) as at:
         assert expected.format(**fields) in at.ok(command)
