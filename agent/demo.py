@@ -147,7 +147,7 @@ class Demo:
         self.wait_state("modem back and registered", lambda s: s["modem"].get("connected")
                         and s["modem"].get("registration") in ("home", "roaming"), 30)
 
-        if "cellular" in self.rt.parts and self.sim.model.personality.sim_slots > 1:
+        if "cellular" in self.rt.parts and len(self.sim.model.personality.sims) > 1:
             self.step("5. The operator of SIM 1 refuses registration: switch to SIM 2")
             self.sim.fault("deny", 1)
             data = self.wait_event("sim_switch", 60)

@@ -145,8 +145,8 @@ class GpiodPower(PowerSwitch):
         return self._request
 
     def power_cycle(self, off_s: float) -> str:
-        from gpiod.line import Value   # _prepare() checked that it imports
         request = self._prepare()
+        from gpiod.line import Value   # _prepare() checked that it imports
         try:
             request.set_value(self.line, Value.INACTIVE)
             try:

@@ -7,7 +7,7 @@ within its window:
     power        power cycle through a GPIO (board/gpio.py), repeated (rate-limited) while the trouble lasts
 A step that could not be carried out (the modem does not answer, no USB device, no power GPIO) is reported and
 the next one follows at once; a step that ran gets its window. The disruptive steps (reset, usb, power) are
-bounded per hour: beyond max_resets_per_hour the ladder waits (and says so once).
+bounded per hour (counting those carried out): beyond max_resets_per_hour the ladder waits (and says so once).
 
 Troubles (which the manager measures; docs/cellular.md#recovery-ladder), each with its own delay before the
 ladder starts: port_gone (no serial port: the AT steps are skipped), unresponsive (the port is there but AT
@@ -107,7 +107,7 @@ class LadderState:
     running: bool = False
     window_until: float | None = None
     attempts: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-    history: tuple[float, ...] = ()     # when disruptive steps started (the last hour's)
+    history: tuple[float, ...] = ()     # when disruptive steps were carried out (the last hour's)
     held: bool = False
     limited: bool = False               # the rate-limit notice went out for this wait
 
@@ -179,7 +179,9 @@ def _done(st: LadderState, d: StepDone, now: float, actions: list) -> LadderStat
     # A step that ran gets its window to work; one that could not run hands over at once (except the last,
     # which waits its window before it is tried again).
     window = st.settings.windows[d.step] if d.ok or last else 0.0
-    return replace(st, running=False, window_until=now + window)
+    # Only a step carried out disrupts: one skipped, or refused by a modem that does not answer, is not counted.
+    history = st.history + ((now,) if d.ok and d.step in DISRUPTIVE else ())
+    return replace(st, running=False, window_until=now + window, history=history)
 
 
 def _advance(st: LadderState, now: float, actions: list) -> LadderState:
@@ -215,7 +217,7 @@ def _advance(st: LadderState, now: float, actions: list) -> LadderState:
 def _run(st: LadderState, step: str, reason: str, now: float, actions: list) -> LadderState:
     attempts = dict(st.attempts)
     attempts[step] = attempts.get(step, 0) + 1
-    history = tuple(t for t in st.history if now - t < HOUR_S) + ((now,) if step in DISRUPTIVE else ())
+    history = tuple(t for t in st.history if now - t < HOUR_S)
     actions.append(RunStep(step, reason, attempts[step]))
     return replace(st, step=step, reason=reason, running=True, attempts=MappingProxyType(attempts), history=history,
                    limited=False, window_until=None)

@@ -63,9 +63,10 @@ def plan(st: OperatorState, seen: OperatorSeen, now: float, retry_s: float) -> t
     candidates = [p for p in better if p not in forbidden and p not in st.tried]
     if candidates:
         reason = "forbidden" if plmn in forbidden else "preferred"
-        return replace(st, tried=st.tried + (candidates[0],), round_started=st.round_started or now,
-                     next_try_at=now + SETTLE_S, wanted=candidates[0], mode="manual"), \
-            Select(candidates[0], reason), events
+        started = now if st.round_started is None else st.round_started
+        st = replace(st, tried=st.tried + (candidates[0],), round_started=started, next_try_at=now + SETTLE_S,
+                     wanted=candidates[0], mode="manual")
+        return st, Select(candidates[0], reason), events
     if plmn in forbidden and (st.last_scan_at is None or now - st.last_scan_at >= retry_s):
         return replace(st, last_scan_at=now, next_try_at=now + SETTLE_S), Scan("forbidden"), events
     return st, None, events

@@ -13,8 +13,8 @@ Never ping-pong:
 - dwell: no rule switches within the dwell of the last switch. The dwell is min_dwell_s, doubled for every switch
   that did not help (the slot switched to went bad before it had been healthy for min_dwell_s), up to
   backoff_max_s; a slot that stays healthy for min_dwell_s resets it.
-- memory: the slot left because of a rule is remembered with that rule's severity for the dwell in force; a rule
-  only switches to a slot not known to be at least as bad as the current trouble ("stay on the better", and
+- memory: the slot left because of a rule is remembered with that rule's severity for twice the dwell in force; a
+  rule only switches to a slot not known to be at least as bad as the current trouble ("stay on the better", and
   look again once the memory expires — the slow retry).
 - a switched-to slot must register within switch_timeout_s; when it does not and the slot we came from was
   known better, we go straight back (no dwell: the switch failed, nothing to dwell on).
@@ -304,7 +304,7 @@ def _decide(st: SimState, now: float, actions: list) -> tuple[SimState, list]:
             return st, actions                  # the others are known worse: stay on the better, look again later
         failed = st.failed_switches + (0 if st.proven else 1)
         known = dict(st.known)
-        known[st.active] = Known(severity, rule, now + min(s.min_dwell_s * 2 ** failed, s.backoff_max_s))
+        known[st.active] = Known(severity, rule, now + _memory_s(s, failed))
         st = replace(st, failed_switches=failed, known=MappingProxyType(known))
         return _start(st, target, rule, rule, now, actions), actions
     if st.active != s.preferred and st.next_return_at is not None and now >= st.next_return_at:
@@ -314,6 +314,12 @@ def _decide(st: SimState, now: float, actions: list) -> tuple[SimState, list]:
             return replace(st, next_return_at=max(later, now + 1.0)), actions
         return _start(st, s.preferred, "return_to_preferred", None, now, actions, timeout_s=s.return_check_s), actions
     return st, actions
+
+
+def _memory_s(s: Settings, failed_switches: int) -> float:
+    """How long a slot seen bad is believed bad: twice the dwell in force, so that the slot we just left is not
+    retried the moment the dwell on the new one ends."""
+    return min(s.min_dwell_s * 2 ** (failed_switches + 1), s.backoff_max_s)
 
 
 def _target(st: SimState, severity: int, now: float) -> int | None:
@@ -349,7 +355,7 @@ def _failed(st: SimState, sw: Switching, error: str, severity: int, rule: str, n
                                               "rule": sw.rule, "error": error, "took_s": round(now - sw.started, 3)}))
     failed = st.failed_switches + 1
     known = dict(st.known)
-    known[sw.to_slot] = Known(severity, rule, now + min(s.min_dwell_s * 2 ** failed, s.backoff_max_s))
+    known[sw.to_slot] = Known(severity, rule, now + _memory_s(s, failed))
     st = replace(st, switching=None, last_switch_at=now, failed_switches=failed, known=MappingProxyType(known))
     if sw.reason == "return_to_preferred":
         st = replace(st, next_return_at=now + s.return_after_s)
