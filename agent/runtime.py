@@ -132,9 +132,13 @@ def run_agent(args) -> int:
         signal.signal(sig, lambda *_: rt._stop.set())
     log.warning("relais %s starting (modem %s, board %s)", config.device.id, config.modem.port,
                 config.board.backend)
+    from agent import systemd
+    systemd.attach_watchdog(rt.core)
     rt.start()
+    systemd.notify("READY=1")
     try:
         rt.run()
     finally:
+        systemd.notify("STOPPING=1")
         rt.stop()
     return 0

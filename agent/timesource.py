@@ -112,7 +112,7 @@ class TimeSource(WallClock):
     def __init__(self, *, system: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
                  ntp_synced: Callable[[], bool] = kernel_ntp_synced, ntp_check_s: float = 5.0,
                  max_age_s: float = 3600.0):
-        super().__init__(now=system, source=lambda: self.now()[1])
+        super().__init__(now=system)
         self.system, self.monotonic = system, monotonic
         self._ntp_synced, self.ntp_check_s, self.max_age_s = ntp_synced, ntp_check_s, max_age_s
         self._ntp: tuple[float, bool] | None = None        # (monotonic when checked, synced)

@@ -433,6 +433,8 @@ class SmsService:
             self._listing = False
         if error is not None:
             log.warning("reading SMS failed: %s", error)
+            if fresh:                    # a new command waits on the SIM: list soon rather than at the next period
+                self.core.call_later(RETRY_BASE_S, self._list)
             return
         if setup:
             self._setup_done = True

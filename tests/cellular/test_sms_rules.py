@@ -133,7 +133,8 @@ STATE = {"modem": {"rat": "LTE", "operator_name": "Orange F", "signal": {"rsrp_d
 @pytest.mark.parametrize("kind,data,source,expected", [
     ("failover", {"reason": "no_answer", "to": "backup"}, "ntp",
      "relais shop-42: FIBER DOWN 14:02 (no answer from 3 targets), on 4G Orange F -97dBm"),
-    ("failover", {"reason": "carrier_lost"}, "unsynced", "relais shop-42: FIBER DOWN 14:02? (link lost), on 4G Orange F -97dBm"),
+    ("failover", {"reason": "carrier_lost"}, "unsynced",
+     "relais shop-42: FIBER DOWN 14:02? (link lost), on 4G Orange F -97dBm"),
     ("failback", {"reason": "recovered", "outage_s": 754.2}, "modem", "relais shop-42: FIBER BACK 14:02 after 12m34s"),
     ("failback", {"reason": "manual", "outage_s": None, "on_backup_s": 30}, "ntp",
      "relais shop-42: FIBER BACK 14:02 after 30s (manual)"),
@@ -141,7 +142,10 @@ STATE = {"modem": {"rat": "LTE", "operator_name": "Orange F", "signal": {"rsrp_d
      "relais shop-42: SIM SWITCH 14:02 to slot 2 (data_cap), on 4G Orange F -97dBm"),
     ("data_cap_reached", {"slot": 1, "used_bytes": 10_200_000_000, "cap_bytes": 10_000_000_000}, "ntp",
      "relais shop-42: DATA CAP 14:02 slot 1: 10.2GB of 10.0GB"),
-    ("modem_reset", {"reason": "port_lost", "detail": "x" * 40}, "ntp", "relais shop-42: MODEM_RESET 14:02 reason=port_lost"),
+    ("modem_reset", {"reason": "port_lost", "detail": "x" * 40}, "ntp",
+     "relais shop-42: MODEM_RESET 14:02 reason=port_lost"),
+    ("data_cap_warning", {"slot": 2, "used_bytes": 8_000_000_000, "cap_bytes": 10_000_000_000}, "ntp",
+     "relais shop-42: DATA WARNING 14:02 slot 2: 8.0GB of 10.0GB"),
 ])
 def test_alert_texts(kind, data, source, expected, monkeypatch):
     monkeypatch.setenv("TZ", "UTC")

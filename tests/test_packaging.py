@@ -1,0 +1,43 @@
+"""What packaging/ ships must work: the sample configuration loads, the unit runs the CLI that exists."""
+import configparser
+from pathlib import Path
+
+from agent import config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_sample_config_loads():
+    cfg = config.load(ROOT / "packaging" / "relais.toml")
+    assert cfg.device.id == "shop-042"
+    assert cfg.board.backend == "iproute2"
+    assert cfg.mqtt.tls and cfg.mqtt.payload == "cbor"
+
+
+def test_unit_runs_relais_run_with_the_watchdog():
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(ROOT / "packaging" / "relais.service")
+    assert unit["Service"]["Type"] == "notify"
+    assert "relais run --config" in unit["Service"]["ExecStart"]
+    assert int(unit["Service"]["WatchdogSec"]) > 0
+
+
+def test_config_errors_are_clear(tmp_path):
+    bad = tmp_path / "bad.toml"
+    for text, expected in [("[mqtt]\nport = 'x'\n", "[mqtt] port: expected an integer"),
+                           ("[nope]\n", "unknown section [nope]"),
+                           ("[device]\nid = \n", "not valid TOML"),
+                           ("[modem]\nbaud = 9600\nspeed = 1\n", "unknown key 'speed'")]:
+        bad.write_text(text)
+        try:
+            config.load(bad)
+        except config.ConfigError as e:
+            assert expected in str(e) and str(bad) in str(e)
+        else:
+            raise AssertionError(f"{text!r} was accepted")
+
+
+def test_secrets_do_not_print():
+    cfg = config.from_dict({"modem": {"pin": "4711"}, "mqtt": {"password": "hunter2"}})
+    assert "4711" not in repr(cfg) and "4711" not in str(cfg.modem.pin) and "hunter2" not in repr(cfg)
+    assert cfg.modem.pin.value == "4711"
