@@ -21,6 +21,11 @@ from agent.core import Core, WallClock
 log = logging.getLogger(__name__)
 
 
+# Parts with threads or state to flush, in the order they start; they stop in reverse (the reporter still
+# publishes what the cellular part says while stopping; usage writes its last counts).
+START_ORDER = ("modem", "failover", "cellular", "time", "usage", "sms", "reporter", "status_file", "led")
+
+
 @dataclass
 class Runtime:
     config: Config
@@ -35,14 +40,14 @@ class Runtime:
             raise AttributeError(name) from None
 
     def start(self) -> None:
-        for name in ("modem", "failover", "cellular", "reporter", "status_file"):
+        for name in START_ORDER:
             part = self.parts.get(name)
             if part is not None and hasattr(part, "start"):
                 part.start()
 
     def stop(self) -> None:
         self._stop.set()
-        for name in ("led", "status_file", "reporter", "cellular", "failover", "modem"):
+        for name in reversed(START_ORDER):
             part = self.parts.get(name)
             if part is not None and hasattr(part, "stop"):
                 try:
