@@ -41,7 +41,9 @@ class Demo:
             "board": {"backend": "sim"},
             "storage": {"dir": str(base / "var")},
             "mqtt": {"host": "127.0.0.1", "port": _unused_port(), "payload": "json"},
+            # Shorter than the defaults (10 s hold-down, 30 s of denial) so that the demo lasts half a minute.
             "failover": {"hold_down_s": 4.0},
+            "cellular": {"rules": {"registration_denied": {"duration_s": 3.0}}},
             "probes": {"trickle_interval_s": 5.0},
         }, source="demo")
         self.rt: Runtime = build(cfg)
@@ -97,6 +99,10 @@ class Demo:
         self.fail(f"no {kind} event within {timeout:g} s")
         return None
 
+    def led(self) -> None:
+        from agent.led_status import pattern_for
+        self.say(f"status LED: {pattern_for(self.state())}")
+
     def fail(self, why: str) -> None:
         self.failures += 1
         self.say(f"FAILED: {why}")
@@ -131,6 +137,7 @@ class Demo:
         self.wait_state("primary carries the traffic",
                         lambda s: s["failover"]["active_uplink"] == "primary" and s["failover"]["links"]["primary"]
                         .get("up"), 15)
+        self.led()
 
         self.step("3. The fiber is cut beyond the router (its port stays up: only probes can tell)")
         cut = time.monotonic()
@@ -140,6 +147,7 @@ class Demo:
             self.say(f"traffic moved to {data.get('to')} {time.monotonic() - cut:.2f} s after the cut "
                      f"(reason: {data.get('reason')})")
             self.say(f"route backend now: {self.rt.routes.status().get('preferred')}")
+            self.led()
 
         self.step("4. The modem reboots on its own while it carries the traffic (USB port vanishes, comes back)")
         self.sim.fault("reboot", 1.0)
@@ -163,6 +171,7 @@ class Demo:
         data = self.wait_event("failback", 30)
         if data is not None:
             self.say(f"traffic back on the primary {time.monotonic() - fixed:.2f} s after the repair")
+            self.led()
 
         self.step("7. A failover drill: prove the backup carries traffic, then come back")
         try:
