@@ -34,36 +34,34 @@ def wait_for(path: str, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def raw_round(path: str) -> list[float]:
-    """The least a client can do: write, then read whatever is waiting until the reply ends in OK."""
-    times = []
-    with serial.Serial(path, 115200, timeout=2) as ser:
-        ser.reset_input_buffer()
-        for _ in range(PER_ROUND):
-            t0 = time.perf_counter()
-            ser.write(COMMAND.encode() + b"\r")
-            reply = b""
-            while not reply.endswith(b"OK\r\n"):
-                chunk = ser.read(ser.in_waiting or 1)
-                if not chunk:
-                    raise SystemExit(f"raw: timeout, got {reply!r}")
-                reply += chunk
-            times.append(time.perf_counter() - t0)
-    return times
+def read_until_ok(ser: serial.Serial) -> bytes:
+    """The least a client can do: read whatever is waiting until the reply ends in OK."""
+    reply = b""
+    while not reply.endswith(b"OK\r\n"):
+        chunk = ser.read(ser.in_waiting or 1)
+        if not chunk:
+            raise SystemExit(f"raw: timeout, got {reply!r}")
+        reply += chunk
+    return reply
 
 
-def raw_read_until_round(path: str) -> list[float]:
+def pyserial_read_until(ser: serial.Serial) -> bytes:
     """What most scripts do: pyserial's read_until (it reads one byte per call)."""
+    reply = ser.read_until(b"OK\r\n")
+    if not reply.endswith(b"OK\r\n"):
+        raise SystemExit(f"raw: unexpected reply {reply!r}")
+    return reply
+
+
+def raw_round(path: str, read=read_until_ok) -> list[float]:
     times = []
     with serial.Serial(path, 115200, timeout=2) as ser:
         ser.reset_input_buffer()
         for _ in range(PER_ROUND):
             t0 = time.perf_counter()
             ser.write(COMMAND.encode() + b"\r")
-            reply = ser.read_until(b"OK\r\n")
+            read(ser)
             times.append(time.perf_counter() - t0)
-            if not reply.endswith(b"OK\r\n"):
-                raise SystemExit(f"raw: unexpected reply {reply!r}")
     return times
 
 
@@ -92,7 +90,7 @@ def measure(speed: float) -> dict:
             for _ in range(ROUNDS):
                 raw += raw_round(link)
                 eng += engine_round(link)
-                until += raw_read_until_round(link)
+                until += raw_round(link, pyserial_read_until)
         finally:
             sim.terminate()
             sim.wait(10)
