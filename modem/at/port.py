@@ -32,7 +32,8 @@ traffic = logging.getLogger("relais.at")   # AT lines at DEBUG: `relais -vv`
 EventHandler = Callable[[str, str], None]  # (kind, detail); kinds: port_opened, port_lost, rebooted, unresponsive
 
 UNRESPONSIVE_AFTER = 3
-WRITE_TIMEOUT_S = 2.0                     # consecutive timeouts before the modem is reported unresponsive
+WRITE_TIMEOUT_S = 2.0
+PARK_S = 0.05           # how often the parked IO thread looks whether callers are done (URC latency when idle)                     # consecutive timeouts before the modem is reported unresponsive
 BY_ID = Path("/dev/serial/by-id")
 
 
@@ -100,7 +101,7 @@ class AtPort:
         # from the port, woken out of select by the pipe, so that it does not wake up on their answers too.
         self._reader = threading.RLock()
         self._callers = 0
-        self._callers_done = threading.Condition(self._lock)
+        self._io_in_select = False
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -116,8 +117,6 @@ class AtPort:
     def close(self) -> None:
         self._stop.set()
         self._wake()
-        with self._lock:
-            self._callers_done.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._close_serial()
@@ -165,7 +164,8 @@ class AtPort:
                     now = self._clock()
                     outs = (self.engine.feed(stale, now) if stale else []) + self.engine.submit(req, now)
                     self._write_sends(outs)
-                self._wake()             # while the modem thinks, the IO thread steps away from the port
+                if self._io_in_select:
+                    self._wake()         # while the modem thinks, the IO thread steps away from the port
                 self._deliver(outs)
                 while reading and not waiter.done and self._serial is not None and not self._stop.is_set():
                     self._pump_once()
@@ -175,7 +175,6 @@ class AtPort:
         finally:
             with self._lock:
                 self._callers -= 1
-                self._callers_done.notify_all()
         # Normally answered by now; otherwise another caller reads for us (or the port was lost and every
         # waiter failed). The margin only matters if reading itself is stuck.
         if not waiter.wait(req.timeout + 2.0 + 0.1 * self.engine.pending() * req.timeout):
@@ -210,16 +209,21 @@ class AtPort:
         while not self._stop.is_set():
             if self._serial is None and not self._reopen():
                 break
-            with self._lock:
-                while self._callers and not self._stop.is_set():
-                    self._callers_done.wait(0.5)
+            if self._callers:
+                # Parked while callers read: polled, not notified, so that a burst of commands costs no
+                # thread wake-ups at all; URCs meanwhile are read by the callers.
+                self._stop.wait(PARK_S)
+                continue
             try:
+                self._io_in_select = True
                 readable = self._wait_readable()
             except (OSError, ValueError, TypeError, AttributeError) as e:
                 self._lost(f"select failed: {e}")
                 continue
-            if readable is None:
-                continue         # woken by a caller: park until it is done
+            finally:
+                self._io_in_select = False
+            if readable is None or self._callers:
+                continue         # a caller came: it reads its own answer
             if readable:
                 with self._reader:
                     if self._serial is not None and not self._callers:
