@@ -41,6 +41,11 @@ bench-at: $(TSTAMP)
 bench-mqtt: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_mqtt
 
+# SIM switch time with the simulator at real modem speed; about a minute (see BENCHMARKS.md, "SIM switching")
+.PHONY: bench-sim-switch
+bench-sim-switch: $(TSTAMP)
+	$(BIN)/python -m tests.bench.bench_sim_switch
+
 # root: network namespaces and nftables; about 7 minutes (see BENCHMARKS.md, "Failover")
 .PHONY: bench-failover
 bench-failover: $(TSTAMP)

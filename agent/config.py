@@ -203,7 +203,7 @@ class MqttConfig:
     heartbeat_s: int = 900
     telemetry_check_s: float = 10.0
     telemetry_min_interval_s: float = 60.0
-    telemetry_max_per_hour: int = 6      # exception messages on top of the heartbeat: caps a noisy radio's cost
+    telemetry_max_per_hour: int = 4      # exception messages on top of the heartbeat: caps a noisy radio's cost
     telemetry_smoothing_s: float = 60.0  # EWMA time constant applied before the deadbands
     deadband_signal_db: float = 3.0      # RSRP / RSRQ / SINR / RSSI
     deadband_rtt_pct: float = 20.0

@@ -63,6 +63,8 @@ class CellularManager:
         self._data_next_at = 0.0
         self._data_failures = 0
         self._data_checked_at = 0.0
+        self._was_registered = False
+        self._data_no_apn = False
         self._scan: dict[str, Any] | None = None
         self._last_scan: dict[str, Any] | None = None
         self._last_switch: dict[str, Any] | None = None
@@ -110,6 +112,9 @@ class CellularManager:
                                     registration=m.get("registration"), rsrp_dbm=signal.get("rsrp_dbm"),
                                     sinr_db=signal.get("sinr_db"), capped=self._capped_slots()), now)
         registered = m.get("registration") in rules.REGISTERED
+        if registered and not self._was_registered:
+            self._data_retry_now()               # registered again: a failure from before says nothing now
+        self._was_registered = registered
         if registered:
             self._unregistered_since = None
         elif m.get("sim_state") == "READY" and m.get("registration") in rules.UNREGISTERED:
@@ -156,11 +161,14 @@ class CellularManager:
         self._step_ladder(ladder.StepDone(item.step, item.ok, item.detail), now)
 
     def _on_event(self, event) -> None:
-        """Sink: the usage meter's data_cap_reached (agent/cellular/usage.py) marks that SIM capped."""
-        if event.kind == "data_cap_reached":
+        """Sink: the usage meter's (agent/cellular/usage.py) data_cap_reached marks that SIM capped for the billing
+        period; data_cap_cleared (a new period) frees it."""
+        if event.kind in ("data_cap_reached", "data_cap_cleared"):
             iccid = event.data.get("iccid") or self._iccids.get(event.data.get("slot"))
-            if iccid:
-                self._capped[iccid] = event.data.get("month")
+            if iccid and event.kind == "data_cap_reached":
+                self._capped[iccid] = event.data.get("period")
+            elif iccid:
+                self._capped.pop(iccid, None)
 
     def _tick(self, now: float) -> None:
         if self._stopped:
@@ -185,6 +193,7 @@ class CellularManager:
 
     def _switch(self, slot: int, now: float) -> None:
         self._data_lost("sim_switch", now)
+        self._data_retry_now()
 
         def sent(_result, error, when) -> None:
             if error is not None:
@@ -225,12 +234,14 @@ class CellularManager:
             self.sims = replace(self.sims, settings=rules.Settings.from_config(self.cfg, slots))
 
     def _capped_slots(self) -> frozenset[int]:
+        """Slots whose SIM reached its cap in the current billing period. The meter only sees the SIM in use: the
+        others stay capped until the period it reports moves on."""
         usage = self.core.state.get("cellular", {}).get("usage") or {}
-        if usage.get("iccid"):
-            if usage.get("cap_reached"):
-                self._capped[usage["iccid"]] = usage.get("month")
-            elif self._capped.get(usage["iccid"], object()) != usage.get("month"):
-                self._capped.pop(usage["iccid"], None)      # a new month, or a cap raised
+        period = usage.get("month")
+        if usage.get("iccid") and usage.get("cap_reached"):
+            self._capped[usage["iccid"]] = period
+        if period:
+            self._capped = {iccid: p for iccid, p in self._capped.items() if p in (None, period)}
         return frozenset(slot for slot, iccid in self._iccids.items() if iccid in self._capped)
 
     def _unlock(self, m: dict[str, Any], slot: int) -> None:
@@ -307,13 +318,15 @@ class CellularManager:
         self.core.emit(kind, **data)
 
     def _sync_holds(self, now: float) -> None:
-        """A SIM switch holds the ladder; a ladder at work holds the SIM rules."""
-        ladder_busy = self.ladder.running or self.ladder.episode_start is not None
-        if self.sims.held != ladder_busy:
-            self._step_rules(rules.Hold(ladder_busy), now)
-        switching = self.sims.switching is not None
-        if self.ladder.held != switching:
-            self._step_ladder(ladder.Hold(switching), now)
+        """A SIM switch holds the ladder; a ladder at work holds the SIM rules; an operator scan (minutes of a busy
+        modem worker, where their jobs would wait) holds both."""
+        scanning = self._scan is not None
+        hold_rules = self.ladder.running or self.ladder.episode_start is not None or scanning
+        if self.sims.held != hold_rules:
+            self._step_rules(rules.Hold(hold_rules), now)
+        hold_ladder = self.sims.switching is not None or scanning
+        if self.ladder.held != hold_ladder:
+            self._step_ladder(ladder.Hold(hold_ladder), now)
 
     def _find_usb_device(self) -> None:
         try:
@@ -362,6 +375,7 @@ class CellularManager:
         self.core.emit("operator_scan_progress", stage="started", elapsed_s=0.0, timeout_s=timeout, reason=reason)
         self.modem.submit("operator_scan", lambda dev: dev.scan_operators(), self._scan_done)
         self.core.call_later(self.scan_progress_s, self._scan_tick)
+        self._sync_holds(now)
 
     def _scan_tick(self, now: float) -> None:
         scan = self._scan
@@ -376,6 +390,7 @@ class CellularManager:
 
     def _scan_done(self, networks, error, now: float) -> None:
         scan, self._scan = self._scan, None
+        self._sync_holds(now)
         elapsed = round(now - scan["started"], 1) if scan else None
         waiter = scan["waiter"] if scan else None
         if error is not None:
@@ -408,7 +423,7 @@ class CellularManager:
             if not self._data_busy and now - self._data_checked_at >= self.cfg.data_check_s:
                 self._check_data(now)
             return
-        if self._data_down_since is None:
+        if self._data_down_since is None and not self._data_no_apn:
             self._data_down_since = now
         if self._data_busy or now < self._data_next_at or self.sims.switching is not None or self.ladder.running:
             return
@@ -425,6 +440,9 @@ class CellularManager:
         if error is None and (plan.slot != self.sims.active or self.sims.switching is not None):
             return                                   # brought up for a SIM we have left meanwhile
         if error is not None:
+            self._data_no_apn = isinstance(error, session.NoApn)
+            if self._data_no_apn:
+                self._data_down_since = None     # the configuration's fault: no modem reset will find an APN
             self._data_failures += 1
             self._data_next_at = now + min(self.cfg.data_retry_s * 2 ** (self._data_failures - 1), DATA_RETRY_MAX_S)
             if str(error) != self._data["error"]:     # said once per distinct reason, not every retry
@@ -458,6 +476,9 @@ class CellularManager:
                                apn_source=self._data["apn_source"], address=address, via=self._data["via"])
             self._publish(when)
         self.modem.submit("data_check", lambda dev: session.check(dev, cid), done)
+
+    def _data_retry_now(self) -> None:
+        self._data_next_at, self._data_failures, self._data["error"], self._data_no_apn = 0.0, 0, None, False
 
     def _data_lost(self, reason: str, now: float) -> None:
         if not self._data["up"]:

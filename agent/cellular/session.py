@@ -15,6 +15,10 @@ from modem.at import ModemError
 from modem.device import ModemDevice
 
 
+class NoApn(ModemError):
+    """No APN for this SIM: a configuration problem, not the modem's — the recovery ladder must not act on it."""
+
+
 @dataclass(frozen=True)
 class DataPlan:
     slot: int
@@ -28,7 +32,7 @@ def bring_up(dev: ModemDevice, plan: DataPlan, database: ApnDatabase) -> dict[st
     try:
         apn = resolve(plan.sim_apn, plan.status, database)
     except ApnError as e:
-        raise ModemError(str(e)) from None       # a job's failure the agent reports, not a bug
+        raise NoApn(str(e)) from None            # a job's failure the agent reports, not a bug
     dev.define_pdp(plan.cid, plan.pdp_type, apn.value)
     via = dev.activate_data(plan.cid)
     address = dev.data_address(plan.cid)

@@ -16,7 +16,7 @@ from agent.config import Config, ConfigError
 from agent.core import CommandReceived, Core, Event
 from agent.report import codec, handlers
 from agent.report.db import Db
-from agent.report.intake import Accepted, CommandIntake, Refusal, Repeat
+from agent.report.intake import Accepted, CommandIntake, Repeat
 from agent.report.link import MqttLink
 from agent.report.nonces import NonceStore
 from agent.report.outbox import SCHEMA, Outbox

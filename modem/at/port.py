@@ -393,7 +393,7 @@ class AtPort:
             self._timeouts_in_row = 0
 
 
-_SECRET_ARGS = re.compile(rb"(AT\+(?:CPIN|CLCK|CPWD)=)[^\r\n]*", re.IGNORECASE)
+_SECRET_ARGS = re.compile(rb"(AT\+(?:CPIN|CLCK|CPWD|CGAUTH|QICSGP)=)[^\r\n]*", re.IGNORECASE)
 
 
 def _write_all(fd: int, data: bytes, timeout: float) -> None:

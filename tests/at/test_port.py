@@ -112,7 +112,9 @@ def test_pin_is_not_in_the_at_trace(modem, caplog):
     import logging
     caplog.set_level(logging.DEBUG, logger="relais.at")
     modem.replies[b'AT+CPIN="4711"'] = b"\r\nOK\r\n"
+    modem.replies[b'AT+CGAUTH=1,1,"user","s3cret"'] = b"\r\nOK\r\n"
     with AtPort(modem.link) as port:
         port.command('AT+CPIN="4711"')
-    assert "4711" not in caplog.text
-    assert "CPIN" in caplog.text
+        port.command('AT+CGAUTH=1,1,"user","s3cret"')
+    assert "4711" not in caplog.text and "s3cret" not in caplog.text
+    assert "CPIN" in caplog.text and "CGAUTH" in caplog.text

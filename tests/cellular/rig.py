@@ -38,6 +38,17 @@ def merged(base: dict, extra: dict) -> dict:
     return out
 
 
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, details: Callable[[], str] = str) -> Any:
+    """predicate()'s first true value within timeout (polled every 50 ms), else AssertionError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout:g} s: {what}{details()}")
+
+
 @dataclass(frozen=True)
 class _OnCore:
     fn: Callable[[], Any]
@@ -91,14 +102,8 @@ class Rig:
             return [e for e in self._events if kind is None or e.kind == kind]
 
     def wait(self, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"not within {timeout:g} s: {what or predicate}; events: "
-                             f"{[(e.kind, e.data) for e in self.events()]}")
+        return wait_for(predicate, timeout, what or str(predicate),
+                        lambda: f"; events: {[(e.kind, e.data) for e in self.events()]}")
 
     def wait_event(self, kind: str, timeout: float = 20.0, **data) -> Event:
         def found():

@@ -80,13 +80,20 @@ def test_roaming_not_allowed(rig):
     assert r.wait_event("operator_changed", to_plmn="20810").data["from_plmn"] == "20801"
 
 
-def test_data_cap_reached(rig):
-    r = rig()
+def test_data_cap_reached_until_the_next_billing_period(rig):
+    r = rig(cellular={"return_after_s": 2.0})
     iccid = r.sim.model.slots[1].iccid
-    r.on_core(lambda: r.core.emit("data_cap_reached", iccid=iccid, slot=1, month="2026-11"))   # agent/cellular/usage.py
+    # what agent/cellular/usage.py emits when the SIM in use reaches its [usage] cap
+    r.on_core(lambda: r.core.emit("data_cap_reached", iccid=iccid, slot=1, period="2026-11", used_bytes=10**10,
+                                  cap_bytes=10**10))
     r.modem.poll_soon()
     switched(r, "data_cap")
-    assert r.state("cellular")["capped_slots"] == [1]
+    time.sleep(4)                                          # return_after_s passed: no return to a capped SIM
+    assert r.state("cellular")["capped_slots"] == [1] and r.events("sim_switch")[-1].data["to_slot"] == 2
+    # the meter, now counting slot 2, moves to the next period: slot 1 is usable again, and preferred
+    r.on_core(lambda: r.core.state["cellular"].update(usage={"iccid": r.sim.model.slots[2].iccid, "slot": 2,
+                                                             "month": "2026-12", "cap_reached": False}))
+    r.wait_event("sim_switch", to_slot=1, reason="return_to_preferred")
 
 
 def test_pin_of_the_other_sim_from_its_config_never_logged(rig, caplog):
@@ -157,3 +164,13 @@ def test_ec25_switches_with_qdsim(rig):
     switched(r, "registration_denied")
     assert "AT+QDSIM=1" in r.sim.model.command_log
     r.wait_event("data_session", up=True, slot=2, via="AT+CGACT=1,1")     # the EC25 has no QNETDEVCTL
+
+
+def test_no_apn_is_reported_and_never_climbs_the_ladder(rig, tmp_path):
+    from agent.cellular.apn import ApnDatabase
+    r = rig(cellular={"ladder": {"data_down_s": 1.0}}, apn_database=ApnDatabase(str(tmp_path / "missing.xml")))
+    event = r.wait_event("data_session", up=False)
+    assert "no APN database" in event.data["error"] and "[[cellular.sim]]" in event.data["error"]
+    time.sleep(3)
+    assert r.events("recovery_step") == [] and r.state("cellular")["ladder"]["trouble"] is None
+    assert len(r.events("data_session")) == 1                 # said once, not at every retry

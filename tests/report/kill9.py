@@ -2,7 +2,6 @@
 again; then it runs once more to drain its outbox. Every event it had accepted must reach the fleet side."""
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess

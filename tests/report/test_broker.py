@@ -14,7 +14,7 @@ import pytest
 
 from agent.report.signing import sign
 from tests.report.conftest import write_config
-from tests.report.fleet import Fleet, decode
+from tests.report.fleet import Fleet
 from tests.report.harness import MODEM_STATE, Agent
 
 pytestmark = pytest.mark.mosquitto
