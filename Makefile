@@ -41,6 +41,11 @@ bench-at: $(TSTAMP)
 bench-mqtt: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_mqtt
 
+# modem.decode on real responses it never saw (see BENCHMARKS.md, "Decoding real responses")
+.PHONY: bench-decode
+bench-decode: $(TSTAMP)
+	$(BIN)/python -m tests.decode.heldout.score
+
 # SIM switch time with the simulator at real modem speed; about a minute (see BENCHMARKS.md, "SIM switching")
 .PHONY: bench-sim-switch
 bench-sim-switch: $(TSTAMP)

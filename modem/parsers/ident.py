@@ -71,7 +71,14 @@ def parse_cgmi(lines: list[str]) -> dict:
 
 
 # +CGMM / +GMM:  "EC25"  |  "+CGMM: SIMCOM_SIM7600E-H"  |  "\"E2\""
+#   |  "+CGMM: \"L850 LTE Module\",\"L850\""  (Fibocom: the model name, then the short name: the first is kept)
 def parse_cgmm(lines: list[str]) -> dict:
+    for line in lines:
+        s = _ECHO_PREFIX.sub("", line.strip()).strip()
+        if s.startswith('"') and s.count('"') >= 4:
+            first = split_fields(s)[0]
+            if first:
+                return {"model": first}
     bare = _bare(lines)
     return {"model": bare[0]} if bare else {}
 

@@ -5,9 +5,9 @@ value it does not have; both become None.
 """
 from __future__ import annotations
 
-from modem.parsers.common import (LTE_BW_INDEX_MHZ, LTE_BW_RB_MHZ, NR_BW_INDEX_MHZ, at, band_name, hex_id, is_unknown,
-                                  lines_with, mcc_mnc_fields, plmn, rat_from_name, set_band_from_channel,
-                                  number, sim_slot_answer, split_fields, to_int)
+from modem.parsers.common import (LTE_BW_INDEX_MHZ, LTE_BW_RB_MHZ, NR_BW_INDEX_MHZ, at, band_name, drop_none_keys,
+                                  hex_id, is_unknown, lines_with, mcc_mnc_fields, plmn, rat_from_name,
+                                  set_band_from_channel, number, sim_slot_answer, split_fields, to_int)
 
 
 
@@ -203,6 +203,8 @@ def parse_qeng_neighbourcell(lines: list[str]) -> dict:
 # +QNWINFO: <AcT>,<oper>,<band>,<channel>
 #   e.g. '+QNWINFO: "FDD LTE","46011","LTE BAND 3",1650'  '+QNWINFO: "TDD NR5G","46001","NR5G BAND 78",627264'
 #        '+QNWINFO: No Service'
+#   EN-DC: two lines, '"FDD LTE","51503","LTE BAND 1",150' then '"TDD NR5G","51503","NR5G BAND 41",528030'
+#        -> rat NR5G-NSA, the LTE anchor in "lte", the NR leg in "nr"
 def parse_qnwinfo(lines: list[str]) -> dict:
     out: dict = {}
     bands = []
@@ -234,6 +236,14 @@ def parse_qnwinfo(lines: list[str]) -> dict:
             bands.append(band)
     if len(bands) > 1:
         out["bands"] = bands
+    if out.get("rat") == "NR5G-NSA":
+        legs = [split_fields(b) for b in lines_with(lines, "+QNWINFO")]
+        for f in legs:
+            act = (at(f, 0) or "").upper()
+            if "NR5G" in act or "NR" in act.split():
+                out["nr"] = drop_none_keys({"band": band_name(at(f, 2), "NR5G-NSA"), "arfcn": to_int(at(f, 3))})
+            elif "LTE" in act:
+                out["lte"] = drop_none_keys({"band": band_name(at(f, 2), "LTE"), "earfcn": to_int(at(f, 3))})
     return out
 
 

@@ -16,6 +16,7 @@ def gstatus_pairs(lines: list[str]) -> dict[str, str]:
         s = line.rstrip()
         if s.upper().startswith("!GSTATUS"):
             s = s.split(":", 1)[1] if ":" in s else ""
+        s = re.sub(r"(?<=\S)[ ]+:", ":", s)       # 'LTE SSC1 bw  : 10 MHz' (EM7565): the label ends at the colon
         last = None
         for chunk in re.split(r"\t+|\s{2,}", s.strip()):
             chunk = chunk.strip()
@@ -61,6 +62,8 @@ def _bw(text: str | None) -> float | int | None:
 # LTE band:      B2             LTE bw:      20 MHz
 # LTE Rx chan:   800            LTE Tx chan: 18800
 # LTE CA state:  ACTIVE         LTE Scell band:B12        (MC7455)   |  LTE SSC1 state:ACTIVE / LTE SSC1 band: B7 (EM75xx)
+# LTE SSC1 bw  : 10 MHz          LTE SSC1 chan: 1599       (EM7565)   |  LTE SCC1 state:INACTIVE / LTE SCC1 Rx chan: 500
+#                                                                        (EM919x; System mode: ENDC -> NR5G-NSA)
 # EMM state:     Registered     Normal Service
 # PCC RxM RSSI:  -45            RSRP (dBm):  -81          (MC7455)   |  PCC RxM RSRP:  -117  (EM7565)
 # Tx Power:      15             TAC:         8C65 (35941)
@@ -109,11 +112,16 @@ def parse_gstatus(lines: list[str]) -> dict:
     if nr and (mode.startswith("NR") or not lte):
         out.update(nr)
         out["rat"] = "NR5G-SA"
-    elif nr and lte:
+    elif lte and (nr or mode == "ENDC"):
+        # 'System mode: ENDC' says EN-DC even when the NR5G lines are missing or all '---': the NR leg is then
+        # not reported (no "nr" dict), the LTE anchor is
         out.update(lte)
-        out.update({"rat": "NR5G-NSA", "lte": lte, "nr": nr})
-        if lte.get("band") and nr.get("band"):
-            out["bands"] = [lte["band"], nr["band"]]
+        out.update({"rat": "NR5G-NSA", "lte": lte})
+        if nr:
+            out["nr"] = nr
+            if lte.get("band") and nr.get("band"):
+                out["bands"] = [lte["band"], nr["band"]]
+        _scells(p, out)
     elif lte:
         out.update(lte)
         out["rat"] = "LTE"
@@ -148,14 +156,15 @@ def _scells(p: dict[str, str], out: dict) -> None:
                          "bandwidth_mhz": _bw(_first(p, "lte scell bw")),
                          "earfcn": to_int(_first(p, "lte scell chan"))})
     for i in range(1, 8):
-        state = (_first(p, f"lte ssc{i} state") or "").upper()
-        if state.startswith("ACTIVE"):
-            band = _first(p, f"lte ssc{i} band")
-            if not band and len(state.split()) > 1:
-                band = state.split()[-1]
-            carriers.append({"role": "SCC", "band": band_name(band, "LTE"),
-                             "bandwidth_mhz": _bw(_first(p, f"lte ssc{i} bw")),
-                             "earfcn": to_int(_first(p, f"lte ssc{i} chan"))})
+        for scc in (f"lte ssc{i}", f"lte scc{i}"):          # EM75xx spell it SSC, EM919x SCC ('Rx chan')
+            state = (_first(p, f"{scc} state") or "").upper()
+            if state.startswith("ACTIVE"):
+                band = _first(p, f"{scc} band")
+                if not band and len(state.split()) > 1:
+                    band = state.split()[-1]
+                carriers.append({"role": "SCC", "band": band_name(band, "LTE"),
+                                 "bandwidth_mhz": _bw(_first(p, f"{scc} bw")),
+                                 "earfcn": to_int(_first(p, f"{scc} chan", f"{scc} rx chan"))})
     if carriers:
         out["carriers"] = [{"role": "PCC", "band": out.get("band"), "bandwidth_mhz": out.get("bandwidth_mhz"),
                             "earfcn": out.get("earfcn")}] + carriers
