@@ -5,7 +5,8 @@ Fed by domain events (it is a core sink):
 - `failover` opens an outage. data: reason (the cause), optionally outage_start (wall-clock ts at which the primary
   was first seen failing; default the event's ts), outage_start_source, to (the uplink now carrying traffic,
   default "backup"), drill (true for a drill's switch-over).
-- `failback` closes it and emits `outage_closed` with its duration.
+- `failback` closes it and emits `outage_closed` with its duration: `outage_s` when the event carries it (the
+  primary's first failure until it was healthy again, the hold-down before the failback not included).
 - `drill_result` is recorded as a drill. Drills (and a failover marked drill / with reason "drill") never count as
   downtime.
 
@@ -96,7 +97,8 @@ class Ledger:
         if self.current() is not None:
             log.info("failover while an outage is open (%s): same outage", data.get("reason"))
             return None
-        start = data.get("outage_start")
+        # The failover controller says `started_at` (first failed probe, wall clock); `outage_start` is accepted too.
+        start = data.get("outage_start", data.get("started_at"))
         if isinstance(start, bool) or not isinstance(start, (int, float)) or start > event.ts:
             start = event.ts
         start_source = str(data.get("outage_start_source") or event.time_source)
@@ -117,13 +119,20 @@ class Ledger:
             log.warning("failback without an open outage: nothing to close")
             return None
         opened_mono = self._open_mono.pop(current.id, None)
-        if opened_mono is not None and mono is not None:
+        outage_s = event.data.get("outage_s")
+        end = event.ts
+        if isinstance(outage_s, (int, float)) and not isinstance(outage_s, bool) and outage_s >= 0:
+            # The primary was healthy again `outage_s` after it failed; the failback came a hold-down later.
+            # The SLA outage ends when the primary recovered, not when we chose to trust it again.
+            duration, basis = float(outage_s), "monotonic"
+            end = min(event.ts, current.start + duration)
+        elif opened_mono is not None and mono is not None:
             duration, basis = max(0.0, mono - opened_mono), "monotonic"
         else:
             duration, basis = max(0.0, event.ts - current.start), "wall"
         with self.db.transaction() as conn:
             conn.execute("UPDATE outages SET end=?, end_source=?, duration_s=?, duration_basis=? WHERE id=?",
-                         (event.ts, event.time_source, duration, basis, current.id))
+                         (end, event.time_source, duration, basis, current.id))
         return self.get(current.id)
 
     def drill(self, event: Event) -> None:

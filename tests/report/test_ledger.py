@@ -109,3 +109,18 @@ def test_failback_without_outage_and_double_failover(tmp_path):
     core.drain()
     closed = [e for e in events if e.kind == "outage_closed"]
     assert len(closed) == 1 and closed[0].data["duration_s"] == 10.0
+
+
+def test_outage_ends_when_the_primary_recovered_not_at_the_failback(tmp_path):
+    """The failover controller's events: started_at = first failed probe, outage_s = until healthy again; the
+    failback comes a hold-down later and must not lengthen the outage."""
+    core, ledger, clock, events = make(tmp_path)
+    clock.step(10)
+    core.emit("failover", reason="no_answer", to="backup", started_at=clock.wall - 1.2)
+    clock.step(60)
+    core.emit("failback", reason="recovered", outage_s=50.0)
+    core.drain()
+    (closed,) = [e for e in events if e.kind == "outage_closed"]
+    assert closed.data["duration_s"] == 50.0
+    rep = core.run_command("report", {"since": 1_700_000_000.0, "until": 1_700_003_600.0})["result"]
+    assert rep["totals"]["downtime_s"] == 50.0
