@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: setup setup-test demo test test-fast bench bench-at clean
+.PHONY: setup setup-test demo test test-fast bench bench-at bench-routes clean
 
 # .venv is rebuilt when pyproject.toml changes. `make setup` does only this.
 $(STAMP): pyproject.toml
@@ -36,6 +36,13 @@ test-fast: $(TSTAMP)
 
 bench-at: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_at
+
+# root: network namespaces (see BENCHMARKS.md, "Route switching")
+bench-routes: $(TSTAMP)
+	$(BIN)/python -m tests.bench.bench_routes
+
+# all of them, about 12 minutes; bench-failover and bench-routes need root
+bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover
 
 .PHONY: bench-mqtt
 bench-mqtt: $(TSTAMP)
