@@ -297,11 +297,13 @@ def run_probe(lab: Lab, seat: Seat, tls: bool) -> dict:
 
 # ---- a day ---------------------------------------------------------------------------------------------------
 
-def start_day(lab: Lab, seat: Seat, tls: bool, payload: str, seed: int) -> tuple[subprocess.Popen, tuple]:
+def start_day(lab: Lab, seat: Seat, tls: bool, payload: str, seed: int, noise: float = 1.0
+              ) -> tuple[subprocess.Popen, tuple]:
     cfg = lab.config(seat, tls, payload)
     before = seat.counters() + (seat.tcp_keepalives(),)
     proc = subprocess.Popen(["ip", "netns", "exec", seat.ns, sys.executable, "-m", "tests.report.agent_proc",
-                             "--config", str(cfg), "--time-scale", str(SCALE), "--day", str(seed)],
+                             "--config", str(cfg), "--time-scale", str(SCALE), "--day", str(seed),
+                             "--noise", str(noise)],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc, before
 
@@ -339,7 +341,7 @@ def main() -> int:
         raise SystemExit("bench-mqtt needs root and iproute2 (network namespaces)")
     work = Path(tempfile.mkdtemp(prefix="rlm-bench-mqtt-"))
     results: dict = {"scale": SCALE}
-    seats_needed = args.tls_runs + 2
+    seats_needed = args.tls_runs + 3
     try:
         with Lab(seats_needed, work) as lab:
             seats = lab.seats
@@ -350,14 +352,17 @@ def main() -> int:
                 print(json.dumps(results, indent=1))
                 return 0
             print(f"{seats_needed} simulated days at {SCALE}x in parallel ({86400 / SCALE:.0f} s) ...", flush=True)
-            plan = [(s, True, "cbor", 1 + i, f"TLS + CBOR #{i + 1}") for i, s in enumerate(seats[:args.tls_runs])]
-            plan += [(seats[args.tls_runs], False, "cbor", 1, "plain TCP + CBOR"),
-                     (seats[args.tls_runs + 1], True, "json", 1, "TLS + JSON")]
+            plan = [(s, True, "cbor", 1 + i, 1.0, f"TLS + CBOR #{i + 1}")
+                    for i, s in enumerate(seats[:args.tls_runs])]
+            plan += [(seats[args.tls_runs], False, "cbor", 1, 1.0, "plain TCP + CBOR"),
+                     (seats[args.tls_runs + 1], True, "json", 1, 1.0, "TLS + JSON"),
+                     (seats[args.tls_runs + 2], True, "cbor", 1, 4.0, "TLS + CBOR, 4x noisier radio and RTT")]
             # The probes used seats 0 and 1: count the days' pings, connects and messages from here on
             # (both files are appended to, so truncating them is safe).
             lab.broker.log.write_text("")
             lab.sub_out.write_text("")
-            running = [(s, start_day(lab, s, tls, payload, seed), label) for s, tls, payload, seed, label in plan]
+            running = [(s, start_day(lab, s, tls, payload, seed, noise), label)
+                       for s, tls, payload, seed, noise, label in plan]
             results["days"] = [finish_day(lab, s, proc, before, label) for s, (proc, before), label in running]
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -40,8 +40,9 @@ class SyntheticDay:
 
     OUTAGES = ((10 * 3600.0, 25 * 60.0), (17 * 3600.0, 3 * 60.0))
 
-    def __init__(self, core: Core, seed: int):
+    def __init__(self, core: Core, seed: int, noise: float = 1.0):
         self.core = core
+        self.noise = noise     # x4: a radio and a cellular path noisier than any we have seen
         self.rng = random.Random(seed)
         self.t0: float | None = None
         self.drift = 0.0
@@ -60,21 +61,22 @@ class SyntheticDay:
         t = now - self.t0
         rng, state = self.rng, self.core.state
         # Signal: an AR(1) drift (slow fading, people, weather) plus per-reading noise, read every 30 s.
-        self.drift = 0.995 * self.drift + rng.gauss(0, 0.25)
+        k = self.noise
+        self.drift = 0.995 * self.drift + rng.gauss(0, 0.25 * k)
         sig = state["modem"]["signal"]
-        sig["rsrp_dbm"] = int(round(-95 + self.drift + rng.gauss(0, 1.5)))
-        sig["rsrq_db"] = int(round(-11 + self.drift / 3 + rng.gauss(0, 1.0)))
-        sig["sinr_db"] = int(round(13 + self.drift / 2 + rng.gauss(0, 2.0)))
-        sig["rssi_dbm"] = int(round(-67 + self.drift + rng.gauss(0, 1.5)))
+        sig["rsrp_dbm"] = int(round(-95 + self.drift + rng.gauss(0, 1.5 * k)))
+        sig["rsrq_db"] = int(round(-11 + self.drift / 3 + rng.gauss(0, 1.0 * k)))
+        sig["sinr_db"] = int(round(13 + self.drift / 2 + rng.gauss(0, 2.0 * k)))
+        sig["rssi_dbm"] = int(round(-67 + self.drift + rng.gauss(0, 1.5 * k)))
         if rng.random() < 3 * 30 / DAY_S:   # about three loss bursts a day on the fiber
             self.loss_until = t + 120
         links = state["failover"]["links"]
         out = any(start <= t < start + length for start, length in self.OUTAGES)
         primary_loss = 100.0 if out else (rng.uniform(5, 15) if t < self.loss_until else 0.0)
-        links["primary"].update(rtt_ms=None if out else round(12 * math.exp(rng.gauss(0, 0.15)), 1),
+        links["primary"].update(rtt_ms=None if out else round(12 * math.exp(rng.gauss(0, 0.15 * k)), 1),
                                 loss=primary_loss / 100, status="down" if out else "up", up=not out,
                                 jitter_ms=round(rng.uniform(0.5, 3), 1), probes_sent=int(t * 5))
-        links["backup"].update(rtt_ms=round(45 * math.exp(rng.gauss(0, 0.3)), 1),
+        links["backup"].update(rtt_ms=round(45 * math.exp(rng.gauss(0, 0.3 * k)), 1),
                                loss=rng.choice((0.0, 0.0, 0.0, 0.02)), jitter_ms=round(rng.uniform(2, 15), 1),
                                probes_sent=int(t / 20))
         state["failover"]["since"] = self.core.wall.now()[0] - rng.random()   # recomputed, like the real one
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--accepted", default="")
     p.add_argument("--time-scale", type=float, default=1.0)
     p.add_argument("--day", type=int, default=None, help="play a synthetic day with this seed, then exit")
+    p.add_argument("--noise", type=float, default=1.0, help="scale the synthetic day's noise")
     args = p.parse_args(argv)
 
     config = load(args.config)
@@ -133,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 accepted.write(tag + "\n")
         core.call_every(args.emit_every, emit)
     if args.day is not None:
-        day = SyntheticDay(core, args.day)
+        day = SyntheticDay(core, args.day, args.noise)
         core.call_every(30.0, day.tick)
         start = core.now()
         core.call_every(60.0, lambda now: stop.set() if now - start >= DAY_S else None, first_in=60.0)

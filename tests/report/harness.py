@@ -75,3 +75,13 @@ class Agent:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def eventually(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "") -> None:
+    """Wait for a condition (machines here are shared and slow at times: no tight timing)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.05)
