@@ -103,7 +103,9 @@ class Ledger:
             start = event.ts
         start_source = str(data.get("outage_start_source") or event.time_source)
         cause = str(data.get("reason") or "unknown")
-        drill = bool(data.get("drill")) or cause == "drill"
+        # Planned switches — a drill, or an operator's force_backup ("manual") — are recorded but are not
+        # the operator's downtime: the fiber was fine.
+        drill = bool(data.get("drill")) or cause in ("drill", "manual")
         uplink = str(data.get("to") or data.get("uplink") or "backup")
         with self.db.transaction() as conn:
             cur = conn.execute("INSERT INTO outages (start, start_source, cause, uplink, drill) VALUES (?,?,?,?,?)",

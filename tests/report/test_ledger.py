@@ -124,3 +124,14 @@ def test_outage_ends_when_the_primary_recovered_not_at_the_failback(tmp_path):
     assert closed.data["duration_s"] == 50.0
     rep = core.run_command("report", {"since": 1_700_000_000.0, "until": 1_700_003_600.0})["result"]
     assert rep["totals"]["downtime_s"] == 50.0
+
+
+def test_a_manual_force_backup_is_not_downtime(tmp_path):
+    core, ledger, clock, events = make(tmp_path)
+    clock.step(10)
+    core.emit("failover", reason="manual", to="backup")
+    clock.step(120)
+    core.emit("failback", reason="manual")
+    core.drain()
+    rep = core.run_command("report", {"since": 1_700_000_000.0, "until": 1_700_003_600.0})["result"]
+    assert rep["totals"]["downtime_s"] == 0
