@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 import pytest
 
+from tests import tables
 from agent.config import LadderConfig
 from agent.cellular.ladder import (Emit, Hold, LadderSettings, Requested, RunStep, StepDone, Tick, Trouble, decide,
                                    initial, refusal, view)
@@ -23,26 +24,8 @@ def E(kind, **data):
     return Emit(kind, data)
 
 
-def matches(actual, expected) -> bool:
-    if len(actual) != len(expected):
-        return False
-    for a, e in zip(actual, expected):
-        if type(a) is not type(e):
-            return False
-        if isinstance(e, Emit):
-            if a.kind != e.kind or any(a.data.get(k, "<missing>") != v for k, v in e.data.items()):
-                return False
-        elif a != e:
-            return False
-    return True
-
-
 def run_table(rows, settings=S, state=None):
-    st = state or initial(settings)
-    for i, (now, event, expected) in enumerate(rows):
-        st, actions = decide(st, event, now)
-        assert matches(actions, expected), f"row {i} t={now} {event}:\n  got      {actions}\n  expected {expected}"
-    return st
+    return tables.run_table(decide, state or initial(settings), rows)
 
 
 def climb(trouble="no_service", t0=0.0):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from tests import tables
 from agent.config import DataPathRule, SimRule, SimRules, WeakSignalRule
 from agent.cellular.rules import (Emit, Hold, ManualSwitch, ModemLost, ProbeSeen, Seen, Settings, SwitchRefused,
                                   SwitchSim, Tick, evaluate, initial, view)
@@ -28,27 +29,8 @@ def E(kind, **data):
     return Emit(kind, data)
 
 
-def matches(actual, expected) -> bool:
-    """Same actions in the same order; an expected Emit lists only the data keys it cares about."""
-    if len(actual) != len(expected):
-        return False
-    for a, e in zip(actual, expected):
-        if type(a) is not type(e):
-            return False
-        if isinstance(e, Emit):
-            if a.kind != e.kind or any(a.data.get(k, "<missing>") != v for k, v in e.data.items()):
-                return False
-        elif a != e:
-            return False
-    return True
-
-
 def run_table(rows, settings=S, state=None):
-    st = state or initial(settings)
-    for i, (now, event, expected) in enumerate(rows):
-        st, actions = evaluate(st, event, now)
-        assert matches(actions, expected), f"row {i} t={now} {event}:\n  got      {actions}\n  expected {expected}"
-    return st
+    return tables.run_table(evaluate, state or initial(settings), rows)
 
 
 # ---- each rule: its condition, its duration, then a switch ---------------------------------------------------

@@ -10,6 +10,7 @@ import math
 
 import pytest
 
+from tests import tables
 from agent.config import FailoverConfig
 from agent.failover.policy import (CheckRoute, Emit, LinkLayer, Prefer, Probe, ProbeRate, RouteChecked, SetMode,
                                    Settings, Standby, StartDrill, Tick, decide, drill_refusal, initial)
@@ -40,27 +41,9 @@ def same(got, want) -> bool:
     return got == want
 
 
-def matches(actual, expected) -> bool:
-    """Same actions in the same order; an expected Emit lists only the data keys it cares about."""
-    if len(actual) != len(expected):
-        return False
-    for a, e in zip(actual, expected):
-        if type(a) is not type(e):
-            return False
-        if isinstance(e, Emit):
-            if a.kind != e.kind or not all(same(a.data.get(k, "<missing>"), v) for k, v in e.data.items()):
-                return False
-        elif a != e:
-            return False
-    return True
-
-
 def run_table(rows, cfg=CFG, start=None):
     st, _ = initial(Settings(cfg), 0.0) if start is None else (start, [])
-    for i, (now, event, expected) in enumerate(rows):
-        st, actions = decide(st, event, now)
-        assert matches(actions, expected), f"row {i} t={now} {event}:\n  got      {actions}\n  expected {expected}"
-    return st
+    return tables.run_table(decide, st, rows, same)
 
 
 def healthy(until=3.0, step=0.1, link="primary", rtt=5.0):
