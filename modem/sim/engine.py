@@ -730,14 +730,7 @@ class Engine:
         return f"hanging for {secs:g} s"
 
     def _fault_garbage(self, args: list[str]) -> str:
-        if len(args) > 1:
-            raise ValueError("garbage takes at most one argument: BYTES")
-        try:
-            n = int(args[0]) if args else 256
-        except ValueError:
-            raise ValueError(f"garbage: {args[0]!r} is not a number of bytes") from None
-        if not 1 <= n <= 65536:
-            raise ValueError("garbage: BYTES must be between 1 and 65536")
+        n = _count_arg("garbage", args, "BYTES", 256, 65536)
         pieces = [b"\x00\x00", b"\xff\xfe\xc3\x28", b"\r\n+CRE", b"OK", b"\r\n\r\n+CME ERR", b"\xe2\x82",
                   b"\x1b[0m", b"\r\r\n"]
         out = bytearray()
@@ -753,14 +746,7 @@ class Engine:
         return f"sent {len(out)} bytes of garbage"
 
     def _fault_urc_storm(self, args: list[str]) -> str:
-        if len(args) > 1:
-            raise ValueError("urc-storm takes at most one argument: N")
-        try:
-            n = int(args[0]) if args else 200
-        except ValueError:
-            raise ValueError(f"urc-storm: {args[0]!r} is not a number") from None
-        if not 1 <= n <= 100000:
-            raise ValueError("urc-storm: N must be between 1 and 100000")
+        n = _count_arg("urc-storm", args, "N", 200, 100000)
         self.model.storm_remaining += n
         if self._storm_timer is None:
             self._storm_tick()
@@ -898,3 +884,16 @@ class Engine:
         return (f"{self.p.name} {state}, slot {m.active_slot} SIM {self.sim_status()}, "
                 f"{reg.get(m.registration, m.registration)} on {op}, RSRP {m.rsrp} dBm, "
                 f"data {'up' if m.data_active else 'down'}, {m.commands_received} commands")
+
+
+def _count_arg(fault: str, args: list[str], name: str, default: int, most: int) -> int:
+    """The optional count argument of a fault (`garbage [BYTES]`, `urc-storm [N]`): 1..most, with a clear error."""
+    if len(args) > 1:
+        raise ValueError(f"{fault} takes at most one argument: {name}")
+    try:
+        n = int(args[0]) if args else default
+    except ValueError:
+        raise ValueError(f"{fault}: {args[0]!r} is not a number") from None
+    if not 1 <= n <= most:
+        raise ValueError(f"{fault}: {name} must be between 1 and {most}")
+    return n
