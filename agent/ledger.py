@@ -219,17 +219,17 @@ def render_text(report: dict[str, Any]) -> str:
     """The report as text for `relais report`."""
     def when(ts: float | None, source: str | None) -> str:
         if ts is None:
-            return "(ongoing)".ljust(25)
+            return "(ongoing)".ljust(WHEN_WIDTH)
         mark = "" if source in ("ntp", None) else f" ({source})"
-        return (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)) + "Z" + mark).ljust(25)
+        return (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)) + "Z" + mark).ljust(WHEN_WIDTH)
 
     t = report["totals"]
     lines = [f"Outage ledger {when(report['since'], None).strip()} .. {when(report['until'], None).strip()}",
              f"  outages: {t['count']}   downtime: {_duration(t['downtime_s'])}   "
-             f"primary availability: {t['availability_pct']:.3f} %   drills: {t['drills']}"
+             f"primary availability: {_percent(t['availability_pct'])}   drills: {t['drills']}"
              if t["availability_pct"] is not None else f"  outages: {t['count']}", ""]
     if report["outages"]:
-        lines.append(f"  {'start (UTC)':25} {'end (UTC)':25} {'duration':>10}  {'uplink':8} cause")
+        lines.append(f"  {'start (UTC)':{WHEN_WIDTH}} {'end (UTC)':{WHEN_WIDTH}} {'duration':>10}  {'uplink':8} cause")
         for o in report["outages"]:
             lines.append(f"  {when(o['start'], o['start_source'])} {when(o['end'], o['end_source'])} "
                          f"{_duration(o['duration_s']):>10}  {o['uplink']:8} {o['cause']}"
@@ -242,6 +242,19 @@ def render_text(report: dict[str, Any]) -> str:
     if t.get("unsynced_timestamps"):
         lines.append("  note: some timestamps come from an unsynced clock")
     return "\n".join(lines) + "\n"
+
+
+WHEN_WIDTH = 36   # "2026-11-23 01:27:03Z (unsynced)"
+
+
+def _percent(pct: float) -> str:
+    """Enough decimals that a real outage never shows as 100 %: 7 s in 30 days is 99.9997 %, not 100.000 %."""
+    if pct >= 100:
+        return "100 %"
+    decimals = 3
+    while decimals < 7 and round(pct, decimals) >= 100:
+        decimals += 1
+    return f"{pct:.{decimals}f} %"
 
 
 def _duration(seconds: float) -> str:

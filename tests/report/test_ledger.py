@@ -135,3 +135,9 @@ def test_a_manual_force_backup_is_not_downtime(tmp_path):
     core.drain()
     rep = core.run_command("report", {"since": 1_700_000_000.0, "until": 1_700_003_600.0})["result"]
     assert rep["totals"]["downtime_s"] == 0
+
+
+def test_availability_never_rounds_a_real_outage_to_100():
+    from agent.ledger import _percent
+    assert _percent(100 * (1 - 7 / (30 * 86400))) == "99.9997 %"
+    assert _percent(99.5) == "99.500 %" and _percent(100.0) == "100 %"
