@@ -785,18 +785,16 @@ class Engine:
         return f"SIM inserted in slot {slot}"
 
     def _fault_deny(self, args: list[str]) -> str:
-        slot = self._slot_arg(args, "deny")
-        self.model.slots[slot].denied = True
-        if slot == self.model.active_slot:
-            self.update_registration()
-        return f"registration denied on slot {slot}"
+        return self._set_denied(self._slot_arg(args, "deny"), True)
 
     def _fault_allow(self, args: list[str]) -> str:
-        slot = self._slot_arg(args, "allow")
-        self.model.slots[slot].denied = False
+        return self._set_denied(self._slot_arg(args, "allow"), False)
+
+    def _set_denied(self, slot: int, denied: bool) -> str:
+        self.model.slots[slot].denied = denied
         if slot == self.model.active_slot:
             self.update_registration()
-        return f"registration allowed on slot {slot}"
+        return f"registration {'denied' if denied else 'allowed'} on slot {slot}"
 
     def _fault_signal(self, args: list[str]) -> str:
         if len(args) != 1:
