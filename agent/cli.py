@@ -62,10 +62,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "sim":
-        from modem.sim.cli import run_sim
+        from modem.simulator.cli import run_sim
         return run_sim(args)
     if args.cmd == "sim-ctl":
-        from modem.sim.cli import run_sim_ctl
+        from modem.simulator.cli import run_sim_ctl
         return run_sim_ctl(args)
     if args.cmd == "modem" and args.modem_cmd == "probe":
         from agent.probe_cli import run_probe

@@ -54,7 +54,7 @@ class ModemConfig:
 
 @dataclass(frozen=True)
 class BoardConfig:
-    backend: str = "sim"         # sim | iproute2 | networkmanager
+    backend: str = "simulated"   # simulated | iproute2 | networkmanager
     led: str = "console"         # console | sysfs:<name> | none
     primary_interface: str = "eth0"
     cellular_interface: str = "wwan0"
@@ -71,7 +71,7 @@ class BoardConfig:
     primary_connection: str = ""  # networkmanager: connection id or uuid; "" = the one active on the interface
     backup_connection: str = ""   # networkmanager: the gsm connection; "" = the one for the cellular interface
     # modem power cycle, the recovery ladder's last step (docs/cellular.md): "" none | sysfs:N | gpiod:CHIP:LINE |
-    # sim:<simulator link>
+    # simulator:<simulator link>
     power_gpio: str = ""
     power_off_s: float = 3.0
     power_gpio_active_low: bool = False

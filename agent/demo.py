@@ -1,7 +1,7 @@
 """`make demo` / `relais demo`: the agent driving the built-in modem simulator through a scripted outage.
 
 No hardware, no root, no broker: the modem is the simulator on a pty, the uplinks are simulated (board backend
-"sim"), and the MQTT reporter points at a broker that is not there, so what it would have sent waits in its
+"simulated"), and the MQTT reporter points at a broker that is not there, so what it would have sent waits in its
 outbox, on disk. Every step waits for the agent to react on its own and prints what it did and how long it took;
 a step whose reaction does not come in time fails the demo (exit 1).
 """
@@ -26,7 +26,7 @@ VENDOR_SPEED = 0.1           # simulator delays at a tenth of a real modem's: th
 
 class Demo:
     def __init__(self, vendor: str, fast: bool):
-        from modem.sim import Simulator
+        from modem.simulator import Simulator
         self.tmp = tempfile.TemporaryDirectory(prefix="relais-demo-")
         base = Path(self.tmp.name)
         self.link = str(base / "ttyUSB2")
@@ -38,7 +38,7 @@ class Demo:
         cfg = configuration.from_dict({
             "device": {"id": "demo-shop-42", "site": "Boulangerie Martin, Lyon"},
             "modem": {"port": self.link},
-            "board": {"backend": "sim"},
+            "board": {"backend": "simulated"},
             "storage": {"dir": str(base / "var")},
             "mqtt": {"host": "127.0.0.1", "port": _unused_port(), "payload": "json"},
             # Shorter than the defaults (10 s hold-down, 30 s of denial) so that the demo lasts half a minute.

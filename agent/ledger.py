@@ -25,8 +25,8 @@ from typing import Any
 
 from agent.config import Config
 from agent.core import CommandError, Core, Event
-from agent.report.codec import to_plain
-from agent.report.db import Db
+from agent.mqtt.codec import to_plain
+from agent.storage import Db
 
 log = logging.getLogger(__name__)
 

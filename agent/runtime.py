@@ -79,7 +79,7 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
                                              vendor=config.modem.vendor, pin=config.modem.pin)
     rt.parts["routes"] = routes = open_backend(config.board.backend, **config.board.route_options())
     failover_parts: dict[str, Any] = {}
-    if config.board.backend == "sim":
+    if config.board.backend in ("simulated", "sim"):
         failover_parts = _simulated_links(config, core, uplinks, routes)
         rt.parts["uplinks"] = failover_parts.pop("uplinks")
     rt.parts["failover"] = attach_failover(core, config, routes, start=False, **failover_parts)
@@ -96,8 +96,8 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     rt.parts["usage"] = attach_usage(core, config)
     rt.parts["sms"] = attach_sms(core, config, modem)
 
-    from agent.report import attach as attach_reporter
-    from agent.report import attach_ledger
+    from agent.mqtt import attach as attach_reporter
+    from agent.ledger import attach as attach_ledger
     rt.parts["ledger"] = attach_ledger(core, config)
     if mqtt:
         rt.parts["reporter"] = attach_reporter(core, config, send_at=modem.send_at)

@@ -5,8 +5,8 @@ A power spec ([board] power_gpio) names the line:
     ""                   no power control
     sysfs:17             /sys/class/gpio/gpio17, the legacy interface (exported on first use)
     gpiod:gpiochip0:17   the GPIO character device through libgpiod's Python binding (Debian python3-libgpiod, v2)
-    sim:<link>           the modem simulator linked at <link>; board/ knows no simulator, so the caller turns the
-                         target into a callable (see open_power's `sim_factory`)
+    simulator:<link>     the modem simulator linked at <link>; board/ knows no simulator, so the caller turns the
+                         target into a callable (see open_power's `simulator_factory`)
 
 The line drives the modem's power *enable*: active = powered. `active_low` is for boards wired the other way.
 A power cycle holds the line inactive for `off_s` (long enough for the modem's capacitors to drain; 3 s suits
@@ -30,10 +30,10 @@ class GpioError(RuntimeError):
 
 @dataclass(frozen=True)
 class PowerSpec:
-    kind: str            # sysfs | gpiod | sim
+    kind: str            # sysfs | gpiod | simulator
     line: int = 0
     chip: str = ""
-    target: str = ""     # sim: the simulator's link
+    target: str = ""     # simulator: the simulator's link
 
 
 def parse_spec(text: str) -> PowerSpec | None:
@@ -49,11 +49,11 @@ def parse_spec(text: str) -> PowerSpec | None:
         if not chip or "/" in chip.replace("/dev/", "", 1) or any(c.isspace() for c in chip):
             raise GpioError(f"power_gpio {text!r}: expected gpiod:CHIP:LINE, e.g. gpiod:gpiochip0:17")
         return PowerSpec("gpiod", line=_line(line, text), chip=chip)
-    if kind == "sim":
+    if kind in ("simulator", "sim"):    # "sim:" is the name configurations used before "sim" meant the card only
         if not rest:
-            raise GpioError(f"power_gpio {text!r}: expected sim:<simulator link path>")
-        return PowerSpec("sim", target=rest)
-    raise GpioError(f"power_gpio {text!r}: expected sysfs:N, gpiod:CHIP:LINE or sim:LINK (or \"\" for none)")
+            raise GpioError(f"power_gpio {text!r}: expected simulator:<simulator link path>")
+        return PowerSpec("simulator", target=rest)
+    raise GpioError(f"power_gpio {text!r}: expected sysfs:N, gpiod:CHIP:LINE or simulator:LINK (or \"\" for none)")
 
 
 def _line(text: str, spec: str) -> int:
@@ -165,7 +165,7 @@ class GpiodPower(PowerSwitch):
 
 class CallablePower(PowerSwitch):
     """Power control handed in as a function: the simulator in tests and the demo."""
-    name = "sim"
+    name = "simulator"
 
     def __init__(self, cycle: Callable[[], object], what: str = "simulated power switch"):
         self._cycle, self.what = cycle, what
@@ -179,7 +179,7 @@ class CallablePower(PowerSwitch):
 
 
 def open_power(text: str, *, active_low: bool = False, sysfs_root: str = SYSFS_GPIO,
-               sim_factory: Callable[[str], Callable[[], object]] | None = None) -> PowerSwitch | None:
+               simulator_factory: Callable[[str], Callable[[], object]] | None = None) -> PowerSwitch | None:
     """The power switch a spec names; None for no power control. Opening touches no hardware (first use does)."""
     spec = parse_spec(text)
     if spec is None:
@@ -188,9 +188,9 @@ def open_power(text: str, *, active_low: bool = False, sysfs_root: str = SYSFS_G
         return SysfsPower(spec.line, active_low, root=sysfs_root)
     if spec.kind == "gpiod":
         return GpiodPower(spec.chip, spec.line, active_low)
-    if sim_factory is None:
+    if simulator_factory is None:
         raise GpioError(f"power_gpio {text!r}: no simulator control was provided")
-    return CallablePower(sim_factory(spec.target), f"simulator at {spec.target}")
+    return CallablePower(simulator_factory(spec.target), f"simulator at {spec.target}")
 
 
 def _write(path: Path, value: str) -> None:

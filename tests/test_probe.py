@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from modem import vendors
-from modem.sim import PERSONALITIES, Simulator
+from modem.simulator import PERSONALITIES, Simulator
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ("manufacturer", "model", "revision", "imei", "sim_state", "iccid", "imsi", "slot", "registration",

@@ -17,14 +17,14 @@ def attach(core, config, modem, routes=None, *, power=None, usb=None, apn_databa
     from board.gpio import open_power
     if power is None:
         power = open_power(config.board.power_gpio, active_low=config.board.power_gpio_active_low,
-                           sim_factory=simulator_power)
+                           simulator_factory=simulator_power)
     return CellularManager(core, config, modem, power=power, usb=usb, apn_database=apn_database, **options)
 
 
 def simulator_power(link: str) -> Callable[[], str]:
-    """`[board] power_gpio = "sim:<link>"`: power-cycle the modem simulator running at <link> (relais sim)."""
+    """`[board] power_gpio = "simulator:<link>"`: power-cycle the modem simulator running at <link> (relais sim)."""
     def cycle() -> str:
-        from modem.sim import control
+        from modem.simulator import control
         reply = control.request(link, "power-cycle")
         if not reply.startswith("ok:"):
             raise RuntimeError(reply)

@@ -34,7 +34,7 @@ from typing import Any, Callable
 from agent.config import Config
 from agent.core import CommandError, Core, Event
 from agent.modem_service import ModemStatus
-from agent.report.db import Db
+from agent.storage import Db
 
 log = logging.getLogger(__name__)
 

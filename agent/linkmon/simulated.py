@@ -1,4 +1,4 @@
-"""Simulated uplinks for `[board] backend = "sim"`: the demo and running without privileges or interfaces.
+"""Simulated uplinks for `[board] backend = "simulated"`: the demo and running without privileges or interfaces.
 
 SimulatedProber and SimulatedWatcher have the interface of LinkProber and NetlinkWatcher and post the same
 inputs, so the failover controller and policy run unchanged; only the answers come from `SimulatedUplinks`

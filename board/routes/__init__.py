@@ -8,15 +8,19 @@ from board.routes.base import RouteBackend, RouteError, UPLINKS
 # name -> "module:Class", imported only when chosen: the networkmanager backend pulls in sdbus, which a router
 # running iproute2 does not have.
 BACKENDS = {
-    "sim": "board.routes.sim:SimRoutes",
+    "simulated": "board.routes.simulated:SimulatedRoutes",
     "iproute2": "board.routes.iproute2:Iproute2Routes",
     "networkmanager": "board.routes.networkmanager:NetworkManagerRoutes",
 }
 
 
+# Names that configurations written before the rename still use ("sim" now means only the SIM card).
+LEGACY_NAMES = {"sim": "simulated"}
+
+
 def backend_class(name: str) -> type[RouteBackend]:
     try:
-        target = BACKENDS[name]
+        target = BACKENDS[LEGACY_NAMES.get(name, name)]
     except KeyError:
         raise RouteError(f"unknown route backend {name!r} (known: {', '.join(sorted(BACKENDS))})") from None
     module, cls = target.split(":")

@@ -1,6 +1,6 @@
 """A scripted modem on a real pty for AtPort tests: replies by table, can drop off the bus and come back.
 
-Deliberately dumb (no state): the full modem simulator is modem/sim; this one exists so that the port's own
+Deliberately dumb (no state): the full modem simulator is modem/simulator; this one exists so that the port's own
 behaviour (threads, reopen, timeouts) is tested with exact control over every byte.
 """
 from __future__ import annotations

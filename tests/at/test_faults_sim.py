@@ -10,7 +10,7 @@ import pytest
 
 from modem.at import AtError, AtPort, AtTimeout, TransportError
 from modem.device import ModemDevice
-from modem.sim import Simulator
+from modem.simulator import Simulator
 from tests.at.test_port import wait_until
 
 

@@ -42,7 +42,7 @@ import time
 
 from agent.config import FailoverConfig
 from agent.failover.policy import Settings
-from tests.failover.simlab import Fault, SimLab, World
+from tests.failover.simulated_lab import Fault, SimLab, World
 from tests.lab.agent import AgentUnderTest, lab_config
 from tests.lab.netlab import FailoverLab
 

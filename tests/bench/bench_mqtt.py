@@ -6,7 +6,7 @@ veth pair and nothing else, so every byte on that veth is the agent's MQTT conne
 TLS records and handshakes included. We read the veth's counters before and after (`ip -s link`) and report IP
 bytes (link bytes minus the 14-byte Ethernet header of each frame).
 
-A day at accelerated time: the agent process (tests/report/agent_proc.py, the real Core + reporter + ledger)
+A day at accelerated time: the agent process (tests/mqtt/agent_proc.py, the real Core + reporter + ledger)
 runs its clocks K times faster (K = 120: a day in 12 minutes) and plays a synthetic day (signal noise, RTT/loss, two
 fiber outages with their failover/failback reconnects, a cell change). Its MQTT and TCP keepalives are divided
 by K too (600 s -> 5 s, 240 s -> 2 s), so pings and probes keep their real per-day count; everything else (heartbeat, deadbands, debounce) runs on
@@ -37,8 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.report.config_update import dump_toml
-from tests.report.broker import Broker, make_pki
+from agent.mqtt.config_update import dump_toml
+from tests.mqtt.broker import Broker, make_pki
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE = 120   # divides the default keepalives exactly: MQTT 600 s -> 5 s, TCP 240 s -> 2 s
@@ -190,7 +190,7 @@ class Lab:
 def probe_main(config_path: str) -> None:
     """Runs inside the agent's namespace (ip netns exec). Prints JSON: bytes per phase."""
     from agent.config import load
-    from tests.report.harness import MODEM_STATE, Agent
+    from tests.mqtt.harness import MODEM_STATE, Agent
 
     def wire() -> int:
         total = 0
@@ -301,7 +301,7 @@ def start_day(lab: Lab, seat: Seat, tls: bool, payload: str, seed: int, noise: f
               ) -> tuple[subprocess.Popen, tuple]:
     cfg = lab.config(seat, tls, payload)
     before = seat.counters() + (seat.tcp_keepalives(),)
-    proc = subprocess.Popen(["ip", "netns", "exec", seat.ns, sys.executable, "-m", "tests.report.agent_proc",
+    proc = subprocess.Popen(["ip", "netns", "exec", seat.ns, sys.executable, "-m", "tests.mqtt.agent_proc",
                              "--config", str(cfg), "--time-scale", str(SCALE), "--day", str(seed),
                              "--noise", str(noise)],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -375,7 +375,7 @@ def main() -> int:
 
 
 def kill9(runs: int) -> dict:
-    from tests.report.kill9 import campaign
+    from tests.mqtt.kill9 import campaign
     work = Path(tempfile.mkdtemp(prefix="rlm-bench-k9-"))
     broker = Broker(work / "broker").start()
     try:

@@ -2,7 +2,7 @@
 registered on the other SIM, with a modem that takes a real modem's time.
 
 Method: the simulator runs in its own process (`relais sim --vendor quectel-rm500q --speed 1`: its delays are
-those of Timing in modem/sim/personalities.py — 1.0 s to leave the slot, 1.5 s to read the other SIM, 2.0 s to
+those of Timing in modem/simulator/personalities.py — 1.0 s to leave the slot, 1.5 s to read the other SIM, 2.0 s to
 register, 4.5 s in all). The agent side runs in this process as `relais run` wires it: a Core on its own thread,
 the ModemService with its default 30 s poll (registration URCs trigger early polls), the cellular manager.
 The registration_denied rule waits 0 s here so that the mechanics are measured, not the configured wait
@@ -27,8 +27,8 @@ from agent.cellular import attach
 from agent.config import from_dict
 from agent.core import Core
 from agent.modem_service import ModemService, ModemStatus
-from modem.sim import control
-from modem.sim.personalities import Timing
+from modem.simulator import control
+from modem.simulator.personalities import Timing
 from tests.cellular.rig import wait_for
 
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))

@@ -19,7 +19,7 @@ from agent.config import from_dict
 from agent.core import CommandReceived, Core, Event
 from agent.modem_service import ModemService
 from board.gpio import CallablePower
-from modem.sim import Simulator
+from modem.simulator import Simulator
 
 FAST_CELLULAR = {"min_dwell_s": 2.0, "switch_timeout_s": 15.0, "return_check_s": 10.0,
                  "rules": {"registration_denied": {"duration_s": 0.5}, "sim_failure": {"duration_s": 0.5},

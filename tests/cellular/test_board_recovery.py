@@ -104,13 +104,14 @@ def test_a_tty_not_below_usb(sysfs, tmp_path):
     ("", None), ("  ", None), ("sysfs:17", PowerSpec("sysfs", line=17)),
     ("gpiod:gpiochip0:17", PowerSpec("gpiod", line=17, chip="gpiochip0")),
     ("gpiod:/dev/gpiochip1:5", PowerSpec("gpiod", line=5, chip="/dev/gpiochip1")),
-    ("sim:/tmp/x/modem", PowerSpec("sim", target="/tmp/x/modem")),
+    ("simulator:/tmp/x/modem", PowerSpec("simulator", target="/tmp/x/modem")),
+    ("sim:/tmp/x/modem", PowerSpec("simulator", target="/tmp/x/modem")),   # the name before the rename
 ])
 def test_power_specs(text, spec):
     assert parse_spec(text) == spec
 
 
-@pytest.mark.parametrize("text", ["sysfs:", "sysfs:-1", "sysfs:99999", "gpiod:17", "gpiod::3", "sim:", "relay:1",
+@pytest.mark.parametrize("text", ["sysfs:", "sysfs:-1", "sysfs:99999", "gpiod:17", "gpiod::3", "sim:", "simulator:", "relay:1",
                                   "gpiod:chip 0:1", "17"])
 def test_bad_power_specs_say_what_is_expected(text):
     with pytest.raises(GpioError, match="power_gpio"):
@@ -193,7 +194,7 @@ def test_callable_power_and_its_errors():
 def test_open_power(gpio):
     assert open_power("") is None
     assert isinstance(open_power("sysfs:4", sysfs_root=str(gpio)), SysfsPower)
-    assert open_power("sim:/x", sim_factory=lambda target: lambda: target).power_cycle(1) == "simulator at /x: /x"
+    assert open_power("sim:/x", simulator_factory=lambda target: lambda: target).power_cycle(1) == "simulator at /x: /x"
     with pytest.raises(GpioError, match="no simulator control"):
         open_power("sim:/x")
 

@@ -6,7 +6,7 @@ import pytest
 
 from modem.at import AtError, AtPort, AtTimeout, ModemError
 from modem.device import ModemDevice, parse_cgpaddr
-from modem.sim import Simulator
+from modem.simulator import Simulator
 from tests.at.test_port import wait_until
 
 

@@ -22,7 +22,7 @@ id = "cell-test"
 [modem]
 port = "{link}"
 [board]
-backend = "sim"
+backend = "simulated"
 [storage]
 dir = "{storage}"
 [mqtt]

@@ -20,7 +20,7 @@ from agent.runtime import _simulated_links
 from agent.timesource import TimeSource, attach_time
 from agent.cellular.sms import attach_sms
 from board.routes import open_backend
-from modem.sim import Simulator
+from modem.simulator import Simulator
 
 OWNER = "+33612345678"          # allowlisted as "06 12 34 56 78" with country_code 33
 STRANGER = "+33700000001"
@@ -55,7 +55,7 @@ class SimAgent:
             self.events: list = []
             core.add_sink(self.events.append)
             self.modem = ModemService(core, self.sim.link, poll_s=2.0)
-            routes = open_backend("sim", **self.config.board.route_options())
+            routes = open_backend("simulated", **self.config.board.route_options())
             parts = _simulated_links(self.config, core, None, routes)     # as `relais run` wires the sim board
             self.uplinks = parts.pop("uplinks")
             self.failover = attach_failover(core, self.config, routes, start=False, **parts)

@@ -10,7 +10,7 @@ from agent.config import from_dict
 from agent.core import CommandReceived, Core, WallClock
 from agent.failover import attach
 from agent.linkmon.inputs import AddressChanged, CarrierChanged, ProbeResult, RouteCheckDone, RoutesChanged
-from board.routes.sim import SimRoutes
+from board.routes.simulated import SimulatedRoutes
 
 TARGETS = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
 
@@ -45,7 +45,7 @@ class Rig:
         self.core = Core(monotonic=self.clock, wall=WallClock(now=lambda: 1_800_000_000.0 + self.clock.t))
         self.events = []
         self.core.add_sink(self.events.append)
-        self.routes = SimRoutes("eth0", "wwan0", clock=self.clock)
+        self.routes = SimulatedRoutes("eth0", "wwan0", clock=self.clock)
         self.probers = {"primary": FakeProber(), "backup": FakeProber()}
         self.watcher = FakeWatcher()
         config = from_dict({"probes": {"targets": TARGETS}, "failover": failover or {}})

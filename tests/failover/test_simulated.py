@@ -6,7 +6,7 @@ import pytest
 
 from agent.config import FailoverConfig
 from agent.failover.policy import Settings
-from tests.failover.simlab import Fault, SimLab, World
+from tests.failover.simulated_lab import Fault, SimLab, World
 
 ROUND_TRIP_LOSS_30 = 1 - 0.7 * 0.7   # 30% loss each way: a probe and its answer must both get through
 

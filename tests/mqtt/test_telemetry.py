@@ -1,0 +1,128 @@
+import random
+
+from agent.mqtt.telemetry import (Deadbands, StateGate, TelemetryGate, crossed, extract, fingerprint)
+
+
+def state(rsrp=-95.0, rtt=12.0, loss=0.0, rx=0):
+    """The shapes kept by agent/modem_service.py, agent/failover and agent/cellular/usage.py."""
+    return {"modem": {"model": "RM500Q-GL", "signal": {"rsrp_dbm": rsrp, "sinr_db": 13, "cell_id": "1A2B"}},
+            "failover": {"active_uplink": "primary", "since": 1_700_000_000.123,
+                         "links": {"primary": {"status": "up", "rtt_ms": rtt, "loss": loss / 100,
+                                               "probes_sent": 4711}}},
+            "cellular": {"usage": {"rx_bytes": rx}}}
+
+
+def gate(**kw):
+    args = dict(heartbeat_s=900, min_interval_s=60, max_per_hour=6, smoothing_s=0)
+    args.update(kw)
+    return TelemetryGate(Deadbands(3.0, 20.0, 5.0), **args)
+
+
+def test_extract_reads_known_paths_and_skips_missing_or_bad_values():
+    assert extract(state()) == {"rsrp_dbm": -95.0, "sinr_db": 13.0, "primary_rtt_ms": 12.0,
+                                "primary_loss_pct": 0.0, "rx_bytes": 0.0}
+    assert extract({"modem": {"signal": {"rsrp_dbm": None, "sinr_db": True}}, "failover": "weird"}) == {}
+
+
+def test_deadbands():
+    b = Deadbands(3.0, 20.0, 5.0)
+    assert not crossed("signal", -95, -97.5, b) and crossed("signal", -95, -98, b)
+    assert not crossed("rtt", 100, 119, b) and crossed("rtt", 100, 121, b)
+    assert not crossed("rtt", 2, 6, b)            # +200 % but within the 5 ms floor
+    assert crossed("loss", 0, 5, b) and not crossed("loss", 0, 4.9, b)
+    assert not crossed("counter", 0, 10**9, b)
+    assert crossed("signal", None, -95, b) and crossed("signal", -95, None, b)
+
+
+def test_first_then_quiet_then_change_then_heartbeat():
+    g = gate()
+    assert g.observe(extract(state()), 0)[0] == "first"
+    assert g.observe(extract(state(rsrp=-96, rx=5000)), 10) is None        # within deadband; counters never trigger
+    assert g.observe(extract(state(rsrp=-99)), 30) is None                 # crossed but min interval not over
+    why, values = g.observe(extract(state(rsrp=-99, rx=7000)), 60)
+    assert (why, values) == ("change", {"rsrp_dbm": -99})       # only what moved
+    assert g.observe(extract(state(rsrp=-99)), 900) is None
+    why, values = g.observe(extract(state(rsrp=-99, rx=9000)), 960)
+    assert why == "heartbeat" and values == {"rsrp_dbm": -99, "sinr_db": 13, "primary_rtt_ms": 12,
+                                             "primary_loss_pct": 0, "rx_bytes": 9000}
+
+
+def test_each_metric_is_compared_with_its_own_last_sent_value():
+    g = gate()
+    g.observe(extract(state(rsrp=-95, rtt=12)), 0)
+    assert g.observe(extract(state(rsrp=-98, rtt=13)), 60) == ("change", {"rsrp_dbm": -98})
+    # rtt drifted 12 -> 13 -> 18: 18 is 6 ms (50 %) from the 12 last sent, though only 5 from 13
+    assert g.observe(extract(state(rsrp=-98, rtt=18)), 120) == ("change", {"primary_rtt_ms": 18})
+    s = state(rsrp=-98, rtt=18)
+    del s["modem"]["signal"]["sinr_db"]
+    assert g.observe(extract(s), 180) == ("change", {"sinr_db": None})     # gone
+
+
+def test_the_token_bucket_caps_exception_messages():
+    g = gate(max_per_hour=6)
+    g.observe(extract(state()), 0)
+    sent = 0
+    for i in range(1, 8640):                   # a day of wild swings every 10 s
+        out = g.observe(extract(state(rsrp=-80 if i % 2 else -110)), i * 10)
+        sent += out is not None and out[0] == "change"
+    assert 6 * 23 <= sent <= 6 * 24 + 6        # the rate, plus one initial burst of 6
+
+
+def test_smoothing_ignores_reading_noise_but_follows_a_real_step():
+    rng = random.Random(1)
+    g = gate(smoothing_s=60, max_per_hour=1000)
+    g.observe(extract(state()), 0)
+    noisy = [g.observe(extract(state(rsrp=-95 + rng.gauss(0, 1.5))), t) for t in range(10, 3600, 10)]
+    assert sum(o is not None and o[0] == "change" for o in noisy) <= 1
+    raw = gate(smoothing_s=0, max_per_hour=1000)
+    raw.observe(extract(state()), 0)
+    rng = random.Random(1)
+    noisy_raw = [raw.observe(extract(state(rsrp=-95 + rng.gauss(0, 1.5))), t) for t in range(10, 3600, 10)]
+    assert sum(o is not None and o[0] == "change" for o in noisy_raw) > 5   # what smoothing saves
+    step = [g.observe(extract(state(rsrp=-105)), t) for t in range(3600, 3900, 10)]
+    assert any(o is not None and o[0] == "change" for o in step)
+
+
+def test_extract_turns_the_loss_fraction_into_percent():
+    assert extract(state(loss=12.5))["primary_loss_pct"] == 12.5
+
+
+def test_state_fingerprint_ignores_numbers_and_volatile_subtrees():
+    a, b = state(rsrp=-95, rtt=12), state(rsrp=-110, rtt=40, rx=10**6)
+    b["failover"]["since"] += 0.004                         # recomputed every second by its owner
+    b["failover"]["links"]["primary"]["probes_sent"] += 50
+    b["modem"]["signal"]["cell_id"] = "1A2C"
+    assert fingerprint(a) == fingerprint(b)
+    b["failover"]["active_uplink"] = "backup"
+    assert fingerprint(a) != fingerprint(b)
+
+
+def test_state_gate_debounces_a_burst():
+    g = StateGate(2.0)
+    assert not g.observe("a", 0.0)
+    assert g.observe("a", 2.0)
+    assert not g.observe("a", 3.0)                     # unchanged: nothing to publish
+    assert not g.observe("b", 10.0)
+    assert not g.observe("c", 11.0)                    # still moving
+    assert g.observe("c", 13.0)
+    for t in range(20, 31):                            # changes every second for ever: at most 5 x debounce
+        published = g.observe(f"x{t}", float(t))
+        if published:
+            break
+    assert t == 30
+
+
+def test_an_event_republishes_the_state_even_when_only_numbers_changed():
+    g = StateGate(2.0)
+    g.observe("a", 0.0)
+    assert g.observe("a", 2.0)
+    g.poke(10.0)
+    assert not g.observe("a", 11.0)
+    assert g.observe("a", 12.0)
+    assert not g.observe("a", 20.0)
+
+
+def test_a_state_that_never_settles_is_capped_by_the_bucket():
+    g = StateGate(2.0, per_hour=4)
+    published = sum(g.observe(f"x{t // 10}", float(t)) for t in range(0, 86400, 1))   # a new value every 10 s
+    assert 4 * 24 <= published <= 4 * 24 + 4

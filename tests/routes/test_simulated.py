@@ -1,0 +1,127 @@
+"""The sim backend, the registry and the config's [board] route keys."""
+from __future__ import annotations
+
+import pytest
+
+from agent.config import ConfigError, from_dict
+from board.routes import RouteError, check_options, open_backend
+from board.routes.simulated import RouteChange, SimulatedRoutes
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def test_starts_on_primary_with_both_uplinks_up():
+    status = open_backend("simulated").status()
+    assert status == {"backend": "simulated", "preferred": "primary", "uplinks": {
+        "primary": {"interface": "eth0", "up": True, "metric": 10},
+        "backup": {"interface": "wwan0", "up": True, "metric": 20}}}
+
+
+def test_changes_are_recorded_with_the_time_they_were_made(clock):
+    routes = SimulatedRoutes(clock=clock)
+    clock.t = 101.5
+    routes.prefer("backup")
+    clock.t = 130.25
+    routes.prefer("primary")
+    assert routes.changes == [RouteChange(101.5, "prefer", "backup", {"metric": 10}),
+                              RouteChange(130.25, "prefer", "primary", {"metric": 10})]
+    assert str(routes.changes[0]) == "101.500 prefer backup metric=10"
+
+
+def test_repeated_calls_change_nothing(clock):
+    routes = SimulatedRoutes(clock=clock)
+    routes.prefer("primary")
+    routes.set_standby("backup", True)
+    assert routes.changes == []
+
+
+def test_cold_standby_and_failover(clock):
+    routes = SimulatedRoutes(clock=clock, backup_up=False)
+    assert routes.status()["uplinks"]["backup"] == {"interface": "wwan0", "up": False, "metric": None}
+    with pytest.raises(RouteError, match=r"backup \(wwan0\): interface is down"):
+        routes.prefer("backup")
+    assert routes.changes == []       # a refused request leaves no trace
+    routes.set_standby("backup", True)
+    routes.prefer("backup")
+    assert [(c.op, c.uplink, c.detail) for c in routes.changes] == [
+        ("standby", "backup", {"up": True}), ("prefer", "backup", {"metric": 10})]
+    assert routes.status()["preferred"] == "backup"
+
+
+def test_a_down_uplink_loses_its_route_like_in_the_kernel(clock):
+    routes = SimulatedRoutes(clock=clock)
+    routes.prefer("backup")
+    routes.set_standby("backup", False)
+    assert routes.status()["preferred"] == "primary"
+    routes.set_standby("backup", True)     # back up: the last preference holds again
+    assert routes.status()["preferred"] == "backup"
+    routes.set_standby("primary", False)
+    routes.set_standby("backup", False)
+    assert routes.status()["preferred"] is None
+
+
+def test_fail_next_fails_once(clock):
+    routes = SimulatedRoutes(clock=clock)
+    routes.fail_next("prefer", "netlink said no")
+    with pytest.raises(RouteError, match=r"backup \(wwan0\): netlink said no"):
+        routes.prefer("backup")
+    routes.prefer("backup")
+    assert routes.status()["preferred"] == "backup"
+    with pytest.raises(ValueError):
+        routes.fail_next("status")
+
+
+@pytest.mark.parametrize("uplink", ["lte", "", None, 1])
+def test_unknown_uplink_is_refused(uplink):
+    routes = SimulatedRoutes()
+    with pytest.raises(RouteError, match="unknown uplink"):
+        routes.prefer(uplink)
+    with pytest.raises(RouteError, match="unknown uplink"):
+        routes.set_standby(uplink, True)
+
+
+def test_registry_errors():
+    with pytest.raises(RouteError, match=r"unknown route backend 'ifupdown' \(known: iproute2, networkmanager, simulated\)"):
+        open_backend("ifupdown")
+    with pytest.raises(RouteError, match="simulated backend: got an unexpected keyword argument 'netns'"):
+        check_options("simulated", netns="x")
+    with pytest.raises(RouteError, match="preferred_metric"):
+        open_backend("simulated", preferred_metric=20, standby_metric=10)
+
+
+def test_board_config_route_keys():
+    board = from_dict({"board": {"backend": "iproute2", "netns": "rlr-x", "backup_gateway": "100.64.2.1",
+                                 "preferred_metric": 5, "standby_metric": 50}}).board
+    assert board.route_options() == {
+        "primary_interface": "eth0", "cellular_interface": "wwan0", "preferred_metric": 5, "standby_metric": 50,
+        "primary_gateway": "", "backup_gateway": "100.64.2.1", "primary_table": 101, "backup_table": 102,
+        "rule_priority": 1000, "policy_routing": True, "netns": "rlr-x"}
+    assert from_dict({}).board.route_options() == {"primary_interface": "eth0", "cellular_interface": "wwan0",
+                                                   "preferred_metric": 10, "standby_metric": 20}
+    # every backend accepts what the config hands it
+    for name in ("simulated", "iproute2", "networkmanager"):
+        check_options(name, **from_dict({"board": {"backend": name}}).board.route_options())
+
+
+@pytest.mark.parametrize("board, message", [
+    ({"backend": "ifupdown"}, "unknown route backend 'ifupdown'"),
+    ({"preferred_metric": 20}, "preferred_metric"),
+    ({"backend": "iproute2", "primary_table": 254}, "primary_table 254 is reserved"),
+    ({"backend": "iproute2", "backup_table": 101}, "must differ"),
+    ({"backend": "iproute2", "backup_gateway": "gateway.isp"}, "backup_gateway 'gateway.isp' is not an IPv4"),
+    ({"preferred_metric": "10"}, "expected an integer"),
+])
+def test_bad_board_config_is_a_clear_error(board, message):
+    with pytest.raises(ConfigError, match=r"\[board\].*" + message.replace("(", r"\(")):
+        from_dict({"board": board})
