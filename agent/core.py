@@ -147,6 +147,10 @@ class Core:
                 self.call_later(period_s, tick)
         self.call_later(first_in, tick)
 
+    def next_timer_at(self) -> float | None:
+        """When the earliest timer is due, None without timers (for tests driving step() on a fake clock)."""
+        return self._timers[0][0] if self._timers else None
+
     def emit(self, kind: str, **data: Any) -> Event:
         ts, source = self.wall.now()
         event = Event(kind=kind, ts=ts, time_source=source, data=data)

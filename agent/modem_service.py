@@ -66,11 +66,20 @@ _WATCHED = ("registration", "operator_name", "mcc", "mnc", "rat", "sim_slot", "s
 
 class ModemService:
     def __init__(self, core: Core, port: str, *, baud: int = 115200, vendor: str | None = None,
-                 poll_s: float = 30.0, pin: str | None = None):
+                 poll_s: float = 30.0, pin: str | None = None, at_port: AtPort | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        """at_port: an AtPort-like port to use instead of opening `port` (tests hand in modem.at.loopback's, with
+        the fake clock they drive: then nobody starts the worker thread, they call work_once())."""
         self.core = core
         self.poll_s = poll_s
         self._pin = pin
-        self.port = AtPort(port, baud, on_event=self._on_port_event)
+        self._clock = clock
+        self.next_poll_at = 0.0
+        if at_port is None:
+            at_port = AtPort(port, baud, on_event=self._on_port_event)
+        else:
+            at_port.on_event = self._on_port_event
+        self.port = at_port
         self.port.set_catch_all(self._on_urc)
         self.device = ModemDevice(self.port, vendor)
         self._jobs: queue.Queue = queue.Queue()
@@ -125,25 +134,35 @@ class ModemService:
 
     # ---- worker thread ----------------------------------------------------------------------------------
     def _work(self) -> None:
-        next_poll = 0.0
-        while not self._stop.is_set():
-            timeout = max(0.0, next_poll - time.monotonic())
-            try:
-                item = self._jobs.get(timeout=timeout if not self._poll_now.is_set() else 0)
-            except queue.Empty:
-                item = ("wake", None, None)
-            if item is None:
-                break
-            name, job, on_done = item
-            if job is not None:
-                self._run_job(name, job, on_done)
-                continue
-            if time.monotonic() >= next_poll or self._poll_now.is_set():
-                self._poll_now.clear()
-                if self._poll():
-                    next_poll = time.monotonic() + self.poll_s
-                else:   # port not there yet or modem not answering: try again soon, without spinning
-                    next_poll = time.monotonic() + min(self.poll_s, 2.0)
+        while self.work_once(max(0.0, self.next_poll_at - self._clock())):
+            pass
+
+    def has_work(self) -> bool:
+        """A job waits, a poll was asked for or is due (for a test's scheduler driving work_once)."""
+        return not self._jobs.empty() or self._poll_now.is_set() or self._clock() >= self.next_poll_at
+
+    def work_once(self, timeout: float) -> bool:
+        """Run one job, or poll if a poll is due, waiting up to `timeout` for a job. False once stopped."""
+        if self._stop.is_set():
+            return False
+        try:
+            item = self._jobs.get(timeout=timeout) if timeout > 0 and not self._poll_now.is_set() \
+                else self._jobs.get_nowait()
+        except queue.Empty:
+            item = ("wake", None, None)
+        if item is None:
+            return False
+        name, job, on_done = item
+        if job is not None:
+            self._run_job(name, job, on_done)
+            return True
+        if self._clock() >= self.next_poll_at or self._poll_now.is_set():
+            self._poll_now.clear()
+            if self._poll():
+                self.next_poll_at = self._clock() + self.poll_s
+            else:   # port not there yet or modem not answering: try again soon, without spinning
+                self.next_poll_at = self._clock() + min(self.poll_s, 2.0)
+        return True
 
     def _run_job(self, name: str, job: Job, on_done) -> None:
         result, error = None, None

@@ -1,25 +1,25 @@
-"""A test rig: the modem simulator on a real pty, the agent's Core running on its own thread, the real
-ModemService, and the cellular manager attached the way agent/runtime.py attaches it. The simulator's
-power_cycle stands in for the board's power GPIO (board.gpio.CallablePower).
+"""A test rig in virtual time: the modem simulator's engine in-process (tests/virtual.py), the agent's Core, the
+real ModemService over modem.at.loopback's port, and the cellular manager attached the way agent/runtime.py
+attaches it, all on one fake clock and one thread. The simulator's power_cycle stands in for the board's power
+GPIO (board.gpio.CallablePower); the port is a built-in UART in a fake sysfs (not USB).
 
-Tests look at the agent only through the core thread (`rig.on_core(fn)`), the events it emitted and the
-commands it answers, like the MQTT side would.
+Tests look at the agent the way the MQTT side would: its state, the events it emitted, the commands it answers.
+Waits are in virtual seconds: `rig.wait(...)` runs the world until the condition holds, `rig.advance(s)` lets time
+pass; nothing sleeps, and a test runs the same way every time.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import copy
-import threading
-import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
-from agent.cellular import attach
+from agent.cellular import attach, recovery
 from agent.config import from_dict
-from agent.core import CommandReceived, Core, Event
+from agent.core import CommandReceived, Core, Event, WallClock
 from agent.modem_service import ModemService
 from board.gpio import CallablePower
-from modem.simulator import Simulator
+from board.usb import UsbRebind
+from modem.at.loopback import LoopbackPort
+from tests.virtual import FakeClock, InProcessSimulator, Scheduler
 
 FAST_CELLULAR = {"min_dwell_s": 2.0, "switch_timeout_s": 15.0, "return_check_s": 10.0,
                  "rules": {"registration_denied": {"duration_s": 0.5}, "sim_failure": {"duration_s": 0.5},
@@ -38,72 +38,67 @@ def merged(base: dict, extra: dict) -> dict:
     return out
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, details: Callable[[], str] = str) -> Any:
-    """predicate()'s first true value within timeout (polled every 50 ms), else AssertionError naming `what`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout:g} s: {what}{details()}")
-
-
-@dataclass(frozen=True)
-class _OnCore:
-    fn: Callable[[], Any]
-    future: concurrent.futures.Future
+def _board_step_inline(step: str, post: Callable[[object], None], **kwargs) -> None:
+    """recovery.start_board_step without its thread: the same board_step, run at once on the one thread there is
+    (the simulator's power_cycle must run on the thread that drives its engine)."""
+    ok, detail = recovery.board_step(step, **kwargs)
+    post(recovery.StepFinished(step, ok, detail))
 
 
 class Rig:
     def __init__(self, tmp_path, *, vendor: str = "quectel-rm500q", cellular: dict | None = None,
                  board: dict | None = None, pins: dict[int, str] | None = None, speed: float = 0.0,
                  poll_s: float = 2.0, power: bool = True, **options):
-        self.sim = Simulator(vendor=vendor, link=str(tmp_path / "modem"), speed=speed)
+        self.clock = FakeClock()
+        self.scheduler = Scheduler(self.clock)
+        self.sim = InProcessSimulator(vendor, self.clock, speed=speed, sysfs=tmp_path / "sys")
         for slot, pin in (pins or {}).items():
             self.sim.model.set_pin(slot, pin)
-        self.sim.start()
         self.config = from_dict({"cellular": merged(FAST_CELLULAR, cellular or {}), "board": board or {}})
-        self.core = Core()
-        self._lock = threading.Lock()
+        self.core = Core(monotonic=self.clock, wall=WallClock(self.clock.wall))
         self._events: list[Event] = []
-        self.core.add_sink(self._remember)
-        self.core.subscribe(_OnCore, self._run_on_core)
-        self.modem = ModemService(self.core, self.sim.link, poll_s=poll_s)
+        self.core.add_sink(self._events.append)
+        port = LoopbackPort(self.sim.wire(), clock=self.clock, wait=self.scheduler.wait)
+        self.modem = ModemService(self.core, self.sim.link, poll_s=poll_s, at_port=port, clock=self.clock)
+        self._start_board_step, recovery.start_board_step = recovery.start_board_step, _board_step_inline
         self.manager = attach(self.core, self.config, self.modem, None,
-                              power=CallablePower(self.sim.power_cycle, "simulator") if power else None, **options)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.core.run, args=(self._stop, 0.05), daemon=True)
-        self._thread.start()
-        self.modem.start()
-        self.on_core(self.manager.start)
+                              power=CallablePower(self.sim.power_cycle, "simulator") if power else None,
+                              usb=UsbRebind(str(tmp_path / "sys"), sleep=lambda s: None), **options)
+        for service, deadline in ((self.sim.service, self.sim.next_deadline),
+                                  (port.service, port.next_deadline),
+                                  (self._core_step, self.core.next_timer_at)):
+            self.scheduler.add(service, deadline)
+        self.scheduler.add_worker("modem-worker", self.modem.has_work, lambda: self.modem.work_once(0),
+                                  lambda: self.modem.next_poll_at)
+        port.start()                   # ModemService.start() would start its worker thread: _modem_work is it
+        self.manager.start()
+
+    # ---- the agent's threads, as parts of the scheduler ------------------------------------------------------
+    def _core_step(self) -> bool:
+        return self.core.step(timeout=0)
 
     # ---- looking at the agent ------------------------------------------------------------------------------
-    def _remember(self, event: Event) -> None:
-        with self._lock:
-            self._events.append(event)
-
-    def _run_on_core(self, item: _OnCore, now: float) -> None:
-        try:
-            item.future.set_result(item.fn())
-        except Exception as e:
-            item.future.set_exception(e)
-
-    def on_core(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self.core.post(_OnCore(fn, future))
-        return future.result(timeout)
+    def on_core(self, fn: Callable[[], Any]) -> Any:
+        """fn() on the core's thread: between two steps of the scheduler, that is now."""
+        return fn()
 
     def state(self, key: str) -> dict:
-        return self.on_core(lambda: copy.deepcopy(self.core.state.get(key, {})))
+        return copy.deepcopy(self.core.state.get(key, {}))
 
     def events(self, kind: str | None = None) -> list[Event]:
-        with self._lock:
-            return [e for e in self._events if kind is None or e.kind == kind]
+        return [e for e in self._events if kind is None or e.kind == kind]
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` of virtual time pass."""
+        self.scheduler.advance(seconds)
 
     def wait(self, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-        return wait_for(predicate, timeout, what or str(predicate),
-                        lambda: f"; events: {[(e.kind, e.data) for e in self.events()]}")
+        """predicate()'s first true value within `timeout` virtual seconds, else AssertionError naming `what`."""
+        value = self.scheduler.run_until(predicate, timeout)
+        if not value:
+            raise AssertionError(f"not within {timeout:g} s: {what or predicate}; "
+                                 f"events: {[(e.kind, e.data) for e in self.events()]}")
+        return value
 
     def wait_event(self, kind: str, timeout: float = 20.0, **data) -> Event:
         def found():
@@ -111,19 +106,23 @@ class Rig:
         return self.wait(found, timeout, f"event {kind} {data}")
 
     def registered_on(self, slot: int) -> bool:
-        m = self.state("modem")
+        m = self.core.state.get("modem", {})
         return m.get("sim_slot") == slot and m.get("registration") in ("home", "roaming")
 
-    def command(self, name: str, args: dict | None = None, timeout: float = 30.0) -> dict:
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self.core.post(CommandReceived(name, args if args is not None else {}, future.set_result, origin="test"))
-        return future.result(timeout)
+    def post_command(self, name: str, args: Any = None) -> list[dict]:
+        """Post a command; the list gets its reply when it comes."""
+        replies: list[dict] = []
+        self.core.post(CommandReceived(name, args if args is not None else {}, replies.append, origin="test"))
+        return replies
+
+    def command(self, name: str, args: Any = None, timeout: float = 30.0) -> dict:
+        replies = self.post_command(name, args)
+        return self.wait(lambda: replies, timeout, f"the reply to {name}")[0]
 
     def close(self) -> None:
         try:
-            self.on_core(self.manager.stop)
-        finally:
-            self._stop.set()
-            self._thread.join(5)
+            self.manager.stop()
             self.modem.stop()
-            self.sim.stop()
+        finally:
+            self.scheduler.stop()
+            recovery.start_board_step = self._start_board_step

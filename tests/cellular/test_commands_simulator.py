@@ -2,11 +2,8 @@
 sim_switch, operator_scan with its progress events, operator_select; bad arguments get clear refusals."""
 from __future__ import annotations
 
-import concurrent.futures
-
 import pytest
 
-from agent.core import CommandReceived
 from agent.linkmon.inputs import ProbeResult
 
 from tests.cellular.rig import Rig
@@ -66,14 +63,13 @@ def test_operator_scan_reports_progress_then_the_networks(rig):
 
 def test_one_scan_at_a_time_and_no_switch_meanwhile(rig):
     r = rig(speed=0.1, scan_progress_s=0.5)
-    first: concurrent.futures.Future = concurrent.futures.Future()
-    r.core.post(CommandReceived("operator_scan", {}, first.set_result))
+    first = r.post_command("operator_scan")
     r.wait(lambda: r.events("operator_scan_progress"))
     second = r.command("operator_scan")
     assert second["ok"] is False and "an operator scan is running" in second["error"]
     switch = r.command("sim_switch", {"slot": 2})
     assert switch["ok"] is False and "an operator scan is running" in switch["error"]
-    assert first.result(60)["ok"]
+    assert r.wait(lambda: first, timeout=60)[0]["ok"]
 
 
 def test_operator_select_pins_a_network_until_auto(rig):
@@ -106,8 +102,7 @@ def test_operator_select_of_a_forbidden_network_falls_back_to_automatic(rig):
 
 def test_rules_wait_for_a_scan_to_end(rig):
     r = rig(speed=0.1, scan_progress_s=0.5)               # a 3 s scan
-    scan: concurrent.futures.Future = concurrent.futures.Future()
-    r.core.post(CommandReceived("operator_scan", {}, scan.set_result))
+    scan = r.post_command("operator_scan")
     r.wait(lambda: r.events("operator_scan_progress"))
     for _ in range(3):          # probes need no poll: the data_failing rule (0.5 s) fires while the worker scans
         r.core.post(ProbeResult(link="backup", target="1.1.1.1", ok=False, sent_at=r.core.now(), error="timeout"))
@@ -117,7 +112,7 @@ def test_rules_wait_for_a_scan_to_end(rig):
         return c["firing"] == ["data_failing"] and c["held"] and c["operator_scan"] is not None and c
     cell = r.wait(firing_but_held, what="the rule firing during the scan")
     assert cell["switching"] is None                       # no switch job queued behind the scan
-    assert scan.result(60)["ok"]
+    assert r.wait(lambda: scan, timeout=60)[0]["ok"]
     done = r.wait_event("operator_scan_progress", stage="done")
     switch = r.wait_event("sim_switch", to_slot=2, rule="data_failing", timeout=30)
     assert switch.ts >= done.ts and r.events("sim_switch_failed") == []

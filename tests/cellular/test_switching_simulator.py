@@ -4,7 +4,6 @@ sim_switch event and in the data session brought up on the new SIM."""
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 
@@ -88,7 +87,7 @@ def test_data_cap_reached_until_the_next_billing_period(rig):
                                   cap_bytes=10**10))
     r.modem.poll_soon()
     switched(r, "data_cap")
-    time.sleep(4)                                          # return_after_s passed: no return to a capped SIM
+    r.advance(4)                                          # return_after_s passed: no return to a capped SIM
     assert r.state("cellular")["capped_slots"] == [1] and r.events("sim_switch")[-1].data["to_slot"] == 2
     # the meter, now counting slot 2, moves to the next period: slot 1 is usable again, and preferred
     r.on_core(lambda: r.core.state["cellular"].update(usage={"iccid": r.sim.model.slots[2].iccid, "slot": 2,
@@ -143,7 +142,7 @@ def test_both_sims_denied_no_ping_pong(rig):
     r.sim.fault("deny", 2)
     r.wait_event("sim_switch_failed", to_slot=2)         # slot 2 did not register either
     r.wait(lambda: r.state("cellular")["failed_switches"] >= 1)
-    time.sleep(6)
+    r.advance(6)
     starts = [line for line in r.sim.model.command_log if line.startswith("AT+QUIMSLOT=")]
     assert 1 <= len(starts) <= 2, starts                  # dwell 2 s, doubled per switch that did not help
     assert r.state("cellular")["dwell_s"] >= 4.0
@@ -153,7 +152,7 @@ def test_single_sim_modem_never_switches(rig):
     r = rig(vendor="sierra-em7455")                      # one slot, no slot query
     r.sim.fault("deny", 1)
     r.wait(lambda: r.state("modem").get("registration") == "denied")
-    time.sleep(2)
+    r.advance(2)
     assert r.events("sim_switch") == [] and r.state("cellular")["switch_supported"] is False
     assert r.state("cellular")["sim_slots"] == [1]
 
@@ -171,6 +170,6 @@ def test_no_apn_is_reported_and_never_climbs_the_ladder(rig, tmp_path):
     r = rig(cellular={"ladder": {"data_down_s": 1.0}}, apn_database=ApnDatabase(str(tmp_path / "missing.xml")))
     event = r.wait_event("data_session", up=False)
     assert "no APN database" in event.data["error"] and "[[cellular.sim]]" in event.data["error"]
-    time.sleep(3)
+    r.advance(3)
     assert r.events("recovery_step") == [] and r.state("cellular")["ladder"]["trouble"] is None
     assert len(r.events("data_session")) == 1                 # said once, not at every retry
