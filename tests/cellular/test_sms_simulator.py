@@ -1,26 +1,28 @@
-"""SMS alerts and commands against the modem simulator over a real pty, through Core + ModemService and the real
+"""SMS alerts and commands against the modem simulator in virtual time, through Core + ModemService and the real
 failover controller on simulated uplinks: what the router does when someone texts it, and what it texts.
 
-`SimAgent` (also used by test_time_sim.py) drives the core from the test thread with step(), so the test reads the
-state between steps without racing the core.
+`SimulatorAgent` (also used by test_time_simulator.py) runs it all in virtual time (tests/virtual.py): the
+in-process simulator, the real AT port engine, ModemService, Core and the failover probers on one fake clock.
 """
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Callable
 
 import pytest
 
+from agent.cellular.sms import attach_sms
 from agent.config import from_dict
 from agent.core import Core
 from agent.failover import attach as attach_failover
+from agent.linkmon.inputs import ProbeResult
+from agent.linkmon.schedule import Intervals
+from agent.linkmon.simulated import SimulatedRouteCheck, SimulatedUplinks, SimulatedWatcher
 from agent.modem_service import ModemService
-from agent.runtime import _simulated_links
 from agent.timesource import TimeSource, attach_time
-from agent.cellular.sms import attach_sms
 from board.routes import open_backend
-from modem.simulator import Simulator
+from modem.at.loopback import LoopbackPort
+from tests.virtual import FakeClock, InProcessSimulator, Scheduler
 
 OWNER = "+33612345678"          # allowlisted as "06 12 34 56 78" with country_code 33
 STRANGER = "+33700000001"
@@ -32,51 +34,71 @@ def ucs2(text: str) -> str:
     return text.encode("utf-16-be").hex().upper()
 
 
-class SimAgent:
+class SimulatorAgent:
+    """Core + ModemService + failover (simulated uplinks) + time + SMS against the in-process simulator, all in
+    virtual time (tests/virtual.py): `pump(cond, timeout)` runs the world until cond() holds, `advance(s)` lets
+    time pass; the test reads the state between steps without racing anything."""
+
     def __init__(self, tmp_path, *, sms: dict | None = None, time_cfg: dict | None = None, ntp: bool = True,
                  network_offset_s: float = 0.0, set_clock: Callable[[float], None] | None = None,
-                 vendor: str = "quectel-ec25", before_start: Callable[[Simulator], Any] | None = None,
+                 vendor: str = "quectel-ec25",
+                 before_start: Callable[[InProcessSimulator, Scheduler], Any] | None = None,
                  extra: dict | None = None):
-        self.sim = Simulator(vendor, link=str(tmp_path / "ttyUSB2"), speed=0)
-        if network_offset_s:
-            self.sim.engine.wallclock = lambda: time.time() + network_offset_s
-        self.sim.start()
-        try:
-            if before_start:
-                before_start(self.sim)
-            raw = {"device": {"id": "shop-42"}, "storage": {"dir": str(tmp_path / "state")},
-                   "modem": {"port": self.sim.link},
-                   "probes": {"targets": ["192.0.2.1", "192.0.2.2", "192.0.2.3"], "interval_s": 0.05,
-                              "timeout_s": 0.2},
-                   "failover": {"hold_down_s": 0.5, "down_window_s": 0.5},
-                   "sms": sms or {}, "time": time_cfg or {}, **(extra or {})}
-            self.config = from_dict(raw)
-            self.core = core = Core()
-            self.events: list = []
-            core.add_sink(self.events.append)
-            self.modem = ModemService(core, self.sim.link, poll_s=2.0)
-            routes = open_backend("simulated", **self.config.board.route_options())
-            parts = _simulated_links(self.config, core, None, routes)     # as `relais run` wires the sim board
-            self.uplinks = parts.pop("uplinks")
-            self.failover = attach_failover(core, self.config, routes, start=False, **parts)
-            kwargs = {"set_clock": set_clock} if set_clock else {}
-            self.source = TimeSource(ntp_synced=lambda: ntp, max_age_s=self.config.time.modem_time_max_age_s)
-            self.clock = attach_time(core, self.config, self.modem, source=self.source, **kwargs)
-            self.sms = attach_sms(core, self.config, self.modem)
-            self.modem.start()
-            self.failover.start()
-        except BaseException:
-            self.sim.stop()
-            raise
+        self.clock = FakeClock()
+        self.scheduler = Scheduler(self.clock)
+        self.sim = InProcessSimulator(vendor, self.clock, name=str(tmp_path / "ttyUSB2"),
+                                      network_offset_s=network_offset_s)
+        self.scheduler.add(self.sim.service, self.sim.next_deadline)
+        if before_start:
+            before_start(self.sim, self.scheduler)
+        raw = {"device": {"id": "shop-42"}, "storage": {"dir": str(tmp_path / "state")},
+               "modem": {"port": self.sim.link},
+               "probes": {"targets": ["192.0.2.1", "192.0.2.2", "192.0.2.3"], "interval_s": 0.05,
+                          "timeout_s": 0.2},
+               "failover": {"hold_down_s": 0.5, "down_window_s": 0.5},
+               "sms": sms or {}, "time": time_cfg or {}, **(extra or {})}
+        self.config = from_dict(raw)
+        self.source = TimeSource(ntp_synced=lambda: ntp, max_age_s=self.config.time.modem_time_max_age_s,
+                                 system=self.clock.wall, monotonic=self.clock)
+        self.core = core = Core(monotonic=self.clock, wall=self.source)
+        self.events: list = []
+        core.add_sink(self.events.append)
+        port = LoopbackPort(self.sim.wire(), clock=self.clock, wait=self.scheduler.wait)
+        self.modem = ModemService(core, self.sim.link, poll_s=2.0, at_port=port, clock=self.clock)
+        routes = open_backend("simulated", **self.config.board.route_options())
+        self.uplinks, probers, watcher, route_checker = self._simulated_links(routes)
+        self.failover = attach_failover(core, self.config, routes, start=False, probers=probers, watcher=watcher,
+                                        route_checker=route_checker)
+        kwargs = {"set_clock": set_clock} if set_clock else {}
+        self.time = attach_time(core, self.config, self.modem, source=self.source, **kwargs)
+        self.sms = attach_sms(core, self.config, self.modem)
+        self.scheduler.add(port.service, port.next_deadline)
+        self.scheduler.add(lambda: core.step(timeout=0), core.next_timer_at)
+        for prober in probers.values():
+            self.scheduler.add(prober.service, prober.next_deadline)
+        self.scheduler.add_worker("modem-worker", self.modem.has_work, lambda: self.modem.work_once(0),
+                                  lambda: self.modem.next_poll_at)
+        port.start()                   # ModemService.start() would start its worker thread: the Worker is it
+        self.failover.start()
+
+    def _simulated_links(self, routes):
+        """As agent.runtime._simulated_links wires the simulated board, with probers on the fake clock."""
+        p = self.config.probes
+        uplinks = SimulatedUplinks(seed=0)
+        intervals = Intervals(p.interval_s, p.backup_interval_s, p.trickle_interval_s)
+        interfaces = {"primary": self.config.board.primary_interface, "backup": self.config.board.cellular_interface}
+        probers = {link: VirtualProber(link, iface, uplinks, list(p.targets), intervals, self.core.post, self.clock,
+                                       timeout_s=p.timeout_s)
+                   for link, iface in interfaces.items()}
+        watcher = SimulatedWatcher(uplinks, interfaces, self.core.post, clock=self.clock)
+        return uplinks, probers, watcher, SimulatedRouteCheck(uplinks, routes, interfaces)
 
     def pump(self, cond: Callable[[], Any], timeout: float = 20.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = cond()
-            if got:
-                return got
-            self.core.step(timeout=0.05)
-        return cond()
+        """cond()'s first true value within `timeout` virtual seconds, else its last value."""
+        return self.scheduler.run_until(cond, timeout)
+
+    def advance(self, seconds: float) -> None:
+        self.scheduler.advance(seconds)
 
     def ready(self) -> bool:
         """Modem polled and registered, failover watching a healthy primary."""
@@ -84,10 +106,10 @@ class SimAgent:
                               and self.core.state.get("failover", {}).get("state") == "primary"))
 
     def sent_to(self, number: str) -> list[str]:
-        return [s.text for s in self.sim.call(lambda e: list(e.model.sent_sms)) if s.number == number]
+        return [s.text for s in self.sim.model.sent_sms if s.number == number]
 
     def stored(self) -> list:
-        return self.sim.call(lambda e: [(s.index, s.sender, s.text) for s in e.model.sim.sms])
+        return [(s.index, s.sender, s.text) for s in self.sim.model.sim.sms]
 
     def events_of(self, kind: str) -> list:
         return [e for e in self.events if e.kind == kind]
@@ -97,17 +119,72 @@ class SimAgent:
             self.failover.stop()
             self.modem.stop()
         finally:
-            self.sim.stop()
+            self.scheduler.stop()
+
+
+class VirtualProber:
+    """agent.linkmon.simulated.SimulatedProber's schedule and answers, driven by the scheduler instead of a
+    thread: a probe leaves every `gap` of the current rate; a lost one is reported when its timeout runs out."""
+
+    def __init__(self, link: str, interface: str, uplinks: SimulatedUplinks, targets: list[str],
+                 intervals: Intervals, post: Callable[[Any], None], clock: FakeClock, timeout_s: float):
+        self.link, self.interface = link, interface
+        self._uplinks, self._targets, self._intervals, self._post = uplinks, targets, intervals, post
+        self._clock, self._timeout_s = clock, timeout_s
+        self._rate = "off"
+        self._running = False
+        self._next_at = 0.0
+        self._lost: list[ProbeResult] = []          # lost probes, reported at sent_at + timeout_s
+        self._i = 0
+        self.sent = 0
+
+    def set_rate(self, rate: str) -> None:
+        self._rate = rate
+        self._next_at = self._clock()              # the thread is woken: it probes at once at the new rate
+
+    def set_source(self, address: str | None) -> None:
+        pass
+
+    def start(self) -> None:
+        self._running, self._next_at = True, self._clock()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._running = False
+
+    def service(self) -> bool:
+        now, did = self._clock(), False
+        while self._lost and self._lost[0].sent_at + self._timeout_s <= now:
+            self._post(self._lost.pop(0))
+            did = True
+        gap = self._intervals.gap(self._rate, len(self._targets))
+        if not self._running or gap is None or now < self._next_at:
+            return did
+        target = self._targets[self._i % len(self._targets)]
+        self._i += 1
+        ok, rtt, error = self._uplinks.answer(self.link)
+        self.sent += 1
+        if not ok and error == "timeout":
+            self._lost.append(ProbeResult(self.link, target, False, now, rtt_ms=None, error="timeout"))
+        else:
+            self._post(ProbeResult(self.link, target, ok, now, rtt_ms=rtt, error=error))
+        self._next_at = now + gap
+        return True
+
+    def next_deadline(self) -> float | None:
+        times = [r.sent_at + self._timeout_s for r in self._lost[:1]]
+        if self._running and self._intervals.gap(self._rate, len(self._targets)) is not None:
+            times.append(self._next_at)
+        return min(times, default=None)
 
 
 @pytest.fixture
 def agent_factory(tmp_path):
-    made: list[SimAgent] = []
+    made: list[SimulatorAgent] = []
 
-    def make(**kwargs) -> SimAgent:
+    def make(**kwargs) -> SimulatorAgent:
         d = tmp_path / f"agent{len(made)}"
         d.mkdir()
-        a = SimAgent(d, **kwargs)
+        a = SimulatorAgent(d, **kwargs)
         made.append(a)
         return a
     yield make
@@ -164,8 +241,7 @@ def test_wrong_pin_and_unknown_number_are_ignored_and_the_pin_never_logged(agent
     reasons = sorted((e.data["from"], e.data["reason"]) for e in a.events_of("sms_rejected"))
     assert reasons == [("+33*******01", "unknown_number"), ("+33*******78", "bad_pin"), ("20*00", "unknown_number")]
     assert a.pump(lambda: a.stored() == [])                           # deleted all the same
-    for _ in range(20):
-        a.core.step(timeout=0.05)
+    a.advance(1.0)
     assert a.sent_to(OWNER) == [] and a.sent_to(STRANGER) == []       # no answer to any of them
     assert a.core.state["failover"]["mode"] == "auto"
     assert "ignored (bad_pin)" in caplog.text and "ignored (unknown_number)" in caplog.text
@@ -209,18 +285,15 @@ def test_alert_bursts_are_coalesced_and_rate_limited(agent_factory):
     (first,) = a.sent_to(OWNER)
     assert "FIBER DOWN" in first and "SIM SWITCH" in first and "; " in first, first
     a.core.emit("failback", reason="recovered", outage_s=75.0)     # over this hour's budget: waits
-    for _ in range(40):
-        a.core.step(timeout=0.05)
+    a.advance(2.0)
     assert len(a.sent_to(OWNER)) == 1
     assert a.core.state["sms"]["queued_alerts"] == 1
 
 
 def test_command_stored_while_the_agent_was_down_is_run_unless_stale(agent_factory):
-    def before(sim):
+    def before(sim, scheduler):
         sim.fault("allow", 1)                                         # wait for registration: SMS needs it
-        deadline = time.monotonic() + 10
-        while not sim.call(lambda e: e.model.registered) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert scheduler.run_until(lambda: sim.model.registered, 10)
         sim.fault("sms-in", OWNER, f"{PIN} failover backup")
         real = sim.engine.wallclock
         sim.engine.wallclock = lambda: real() - 7200                  # the network stamps this one 2 h ago
@@ -238,7 +311,6 @@ def test_no_command_numbers_leaves_the_sim_messages_alone(agent_factory):
     a = agent_factory(sms={"alert_numbers": [OWNER]})
     assert a.ready()
     a.sim.fault("sms-in", OWNER, "hello")
-    for _ in range(40):
-        a.core.step(timeout=0.05)
+    a.advance(2.0)
     assert [m[2] for m in a.stored()] == ["hello"]
     assert a.events_of("sms_rejected") == []
