@@ -223,6 +223,12 @@ class InProcessSimulator:
     def call(self, fn: Callable[[Engine], Any]) -> Any:
         return fn(self.engine)
 
+    def run_alone(self, done: Callable[[], Any], timeout: float) -> Any:
+        """Run the modem with no agent attached (before it starts) until done() or `timeout` virtual seconds."""
+        alone = Scheduler(self.clock)
+        alone.add(self.service, self.next_deadline)
+        return alone.run_until(done, timeout)
+
     def wire(self) -> "SimulatorWire":
         return SimulatorWire(self)
 
@@ -301,3 +307,20 @@ class SimulatorWire:
         if self._generation == self.sim._generation:
             self.sim._host_open = False
         self._generation = None
+
+
+def attach_modem(core, scheduler: Scheduler, sim: InProcessSimulator, *, poll_s: float = 2.0, **options):
+    """The agent's real ModemService for `core` (on the scheduler's clock), over modem.at.loopback's port to the
+    in-process simulator; the core, the port, the simulator and the modem worker all run on the scheduler.
+    Returns the ModemService (its port started; ModemService.start() would start a real worker thread)."""
+    from agent.modem_service import ModemService
+    from modem.at.loopback import LoopbackPort
+    clock = scheduler.clock
+    port = LoopbackPort(sim.wire(), clock=clock, wait=scheduler.wait)
+    modem = ModemService(core, sim.link, poll_s=poll_s, at_port=port, clock=clock, **options)
+    scheduler.add(sim.service, sim.next_deadline)
+    scheduler.add(port.service, port.next_deadline)
+    scheduler.add(lambda: core.step(timeout=0), core.next_timer_at)
+    scheduler.add_worker("modem-worker", modem.has_work, lambda: modem.work_once(0), lambda: modem.next_poll_at)
+    port.start()
+    return modem

@@ -15,11 +15,9 @@ from typing import Any, Callable
 from agent.cellular import attach, recovery
 from agent.config import from_dict
 from agent.core import CommandReceived, Core, Event, WallClock
-from agent.modem_service import ModemService
 from board.gpio import CallablePower
 from board.usb import UsbRebind
-from modem.at.loopback import LoopbackPort
-from tests.virtual import FakeClock, InProcessSimulator, Scheduler
+from tests.virtual import FakeClock, InProcessSimulator, Scheduler, attach_modem
 
 FAST_CELLULAR = {"min_dwell_s": 2.0, "switch_timeout_s": 15.0, "return_check_s": 10.0,
                  "rules": {"registration_denied": {"duration_s": 0.5}, "sim_failure": {"duration_s": 0.5},
@@ -58,24 +56,12 @@ class Rig:
         self.core = Core(monotonic=self.clock, wall=WallClock(self.clock.wall))
         self._events: list[Event] = []
         self.core.add_sink(self._events.append)
-        port = LoopbackPort(self.sim.wire(), clock=self.clock, wait=self.scheduler.wait)
-        self.modem = ModemService(self.core, self.sim.link, poll_s=poll_s, at_port=port, clock=self.clock)
+        self.modem = attach_modem(self.core, self.scheduler, self.sim, poll_s=poll_s)
         self._start_board_step, recovery.start_board_step = recovery.start_board_step, _board_step_inline
         self.manager = attach(self.core, self.config, self.modem, None,
                               power=CallablePower(self.sim.power_cycle, "simulator") if power else None,
                               usb=UsbRebind(str(tmp_path / "sys"), sleep=lambda s: None), **options)
-        for service, deadline in ((self.sim.service, self.sim.next_deadline),
-                                  (port.service, port.next_deadline),
-                                  (self._core_step, self.core.next_timer_at)):
-            self.scheduler.add(service, deadline)
-        self.scheduler.add_worker("modem-worker", self.modem.has_work, lambda: self.modem.work_once(0),
-                                  lambda: self.modem.next_poll_at)
-        port.start()                   # ModemService.start() would start its worker thread: _modem_work is it
         self.manager.start()
-
-    # ---- the agent's threads, as parts of the scheduler ------------------------------------------------------
-    def _core_step(self) -> bool:
-        return self.core.step(timeout=0)
 
     # ---- looking at the agent ------------------------------------------------------------------------------
     def on_core(self, fn: Callable[[], Any]) -> Any:

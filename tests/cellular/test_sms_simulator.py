@@ -18,11 +18,9 @@ from agent.failover import attach as attach_failover
 from agent.linkmon.inputs import ProbeResult
 from agent.linkmon.schedule import Intervals
 from agent.linkmon.simulated import SimulatedRouteCheck, SimulatedUplinks, SimulatedWatcher
-from agent.modem_service import ModemService
 from agent.timesource import TimeSource, attach_time
 from board.routes import open_backend
-from modem.at.loopback import LoopbackPort
-from tests.virtual import FakeClock, InProcessSimulator, Scheduler
+from tests.virtual import FakeClock, InProcessSimulator, Scheduler, attach_modem
 
 OWNER = "+33612345678"          # allowlisted as "06 12 34 56 78" with country_code 33
 STRANGER = "+33700000001"
@@ -42,15 +40,14 @@ class SimulatorAgent:
     def __init__(self, tmp_path, *, sms: dict | None = None, time_cfg: dict | None = None, ntp: bool = True,
                  network_offset_s: float = 0.0, set_clock: Callable[[float], None] | None = None,
                  vendor: str = "quectel-ec25",
-                 before_start: Callable[[InProcessSimulator, Scheduler], Any] | None = None,
+                 before_start: Callable[[InProcessSimulator], Any] | None = None,
                  extra: dict | None = None):
         self.clock = FakeClock()
         self.scheduler = Scheduler(self.clock)
         self.sim = InProcessSimulator(vendor, self.clock, name=str(tmp_path / "ttyUSB2"),
                                       network_offset_s=network_offset_s)
-        self.scheduler.add(self.sim.service, self.sim.next_deadline)
         if before_start:
-            before_start(self.sim, self.scheduler)
+            before_start(self.sim)
         raw = {"device": {"id": "shop-42"}, "storage": {"dir": str(tmp_path / "state")},
                "modem": {"port": self.sim.link},
                "probes": {"targets": ["192.0.2.1", "192.0.2.2", "192.0.2.3"], "interval_s": 0.05,
@@ -63,8 +60,7 @@ class SimulatorAgent:
         self.core = core = Core(monotonic=self.clock, wall=self.source)
         self.events: list = []
         core.add_sink(self.events.append)
-        port = LoopbackPort(self.sim.wire(), clock=self.clock, wait=self.scheduler.wait)
-        self.modem = ModemService(core, self.sim.link, poll_s=2.0, at_port=port, clock=self.clock)
+        self.modem = attach_modem(core, self.scheduler, self.sim, poll_s=2.0)
         routes = open_backend("simulated", **self.config.board.route_options())
         self.uplinks, probers, watcher, route_checker = self._simulated_links(routes)
         self.failover = attach_failover(core, self.config, routes, start=False, probers=probers, watcher=watcher,
@@ -72,13 +68,8 @@ class SimulatorAgent:
         kwargs = {"set_clock": set_clock} if set_clock else {}
         self.time = attach_time(core, self.config, self.modem, source=self.source, **kwargs)
         self.sms = attach_sms(core, self.config, self.modem)
-        self.scheduler.add(port.service, port.next_deadline)
-        self.scheduler.add(lambda: core.step(timeout=0), core.next_timer_at)
         for prober in probers.values():
             self.scheduler.add(prober.service, prober.next_deadline)
-        self.scheduler.add_worker("modem-worker", self.modem.has_work, lambda: self.modem.work_once(0),
-                                  lambda: self.modem.next_poll_at)
-        port.start()                   # ModemService.start() would start its worker thread: the Worker is it
         self.failover.start()
 
     def _simulated_links(self, routes):
@@ -291,9 +282,9 @@ def test_alert_bursts_are_coalesced_and_rate_limited(agent_factory):
 
 
 def test_command_stored_while_the_agent_was_down_is_run_unless_stale(agent_factory):
-    def before(sim, scheduler):
+    def before(sim):
         sim.fault("allow", 1)                                         # wait for registration: SMS needs it
-        assert scheduler.run_until(lambda: sim.model.registered, 10)
+        assert sim.run_alone(lambda: sim.model.registered, 10)
         sim.fault("sms-in", OWNER, f"{PIN} failover backup")
         real = sim.engine.wallclock
         sim.engine.wallclock = lambda: real() - 7200                  # the network stamps this one 2 h ago

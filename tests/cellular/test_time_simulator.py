@@ -65,7 +65,7 @@ def test_synchronised_clock_stays_ntp_and_the_modem_clock_is_not_read(agent_fact
 
 def test_modem_without_network_time_is_not_believed_until_nitz_arrives(agent_factory, caplog):
     caplog.set_level(logging.WARNING, logger="agent.timesource")
-    def no_network(sim, scheduler):                   # denied, then powered up again: the clock never got NITZ
+    def no_network(sim):                   # denied, then powered up again: the clock never got NITZ
         sim.fault("deny", 1)
         sim.power_cycle()
     a = agent_factory(ntp=False, network_offset_s=OFFSET, before_start=no_network)

@@ -1,10 +1,13 @@
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from agent.config import load
-from agent.core import Core
+from agent.core import CommandReceived, Core
 from agent.mqtt import attach
+from tests.virtual import FakeClock, InProcessSimulator, Scheduler, attach_modem
 
 BASE = """# relais test config
 [device]
@@ -23,20 +26,40 @@ dir = "{dir}"
 
 @pytest.fixture
 def setup(tmp_path):
+    """The reporter's commands on a Core whose `at` goes through the real ModemService to the in-process modem
+    simulator, in virtual time (tests/virtual.py): send_at answers later, with a Deferred, as in the agent."""
     path = tmp_path / "relais.toml"
     path.write_text(BASE.format(dir=tmp_path / "store"))
-    core = Core()
-    sent = []
-
-    def send_at(cmd):
-        sent.append(cmd)
-        if cmd.startswith("AT+CGMR"):
-            raise TimeoutError("no answer in 5 s")
-        return ["+CSQ: 20,99", "OK"]
-
-    reporter = attach(core, load(path), send_at=send_at)
-    yield path, core, reporter, sent
+    clock = FakeClock()
+    scheduler = Scheduler(clock)
+    core = Core(monotonic=clock)
+    sim = InProcessSimulator("quectel-ec25", clock)
+    modem = attach_modem(core, scheduler, sim)
+    assert scheduler.run_until(lambda: core.state["modem"].get("connected"), 10), "the modem polled"
+    reporter = attach(core, load(path), send_at=modem.send_at)
+    yield Setup(path, core, reporter, sim, scheduler)
     reporter.close()
+    modem.stop()
+    scheduler.stop()
+
+
+@dataclass
+class Setup:
+    path: Path
+    core: Core
+    reporter: object
+    sim: InProcessSimulator
+    scheduler: Scheduler
+
+    def __iter__(self):            # path, core, reporter, sim = setup
+        return iter((self.path, self.core, self.reporter, self.sim))
+
+    def ask(self, name: str, args: dict, timeout: float = 60.0) -> dict:
+        """A command as MQTT sends it: posted to the core, answered when the answer is there (virtual time)."""
+        replies: list[dict] = []
+        self.core.post(CommandReceived(name, args, replies.append, origin="mqtt"))
+        assert self.scheduler.run_until(lambda: replies, timeout), f"no reply to {name} {args}"
+        return replies[0]
 
 
 def test_set_config_writes_validated_changes_and_says_what_is_live(setup):
@@ -92,24 +115,29 @@ def test_set_config_reply_never_holds_a_secret(setup):
 
 
 def test_at_is_off_by_default(setup):
-    _, core, _, sent = setup
-    out = core.run_command("at", {"command": "AT+CSQ"})
-    assert not out["ok"] and "at_passthrough = false" in out["error"] and sent == []
+    _, core, _, sim = setup
+    out = setup.ask("at", {"command": "AT+CSQ?"})
+    assert not out["ok"] and "at_passthrough = false" in out["error"] and "AT+CSQ?" not in sim.model.command_log
 
 
 def test_at_allowlist(setup):
-    _, core, _, sent = setup
+    _, core, _, sim = setup
     assert core.run_command("set_config", {"changes": {"mqtt": {"at_passthrough": True}}})["ok"]
-    assert core.run_command("at", {"command": "AT+CSQ"}) == {"ok": True, "result": ["+CSQ: 20,99", "OK"]}
-    assert core.run_command("at", {"command": "at+cops?"})["ok"]
+    out = setup.ask("at", {"command": "AT+CSQ"})
+    assert out["ok"] and len(out["result"]) == 1 and out["result"][0].startswith("+CSQ: "), out
+    out = setup.ask("at", {"command": "at+cops?"})
+    assert out == {"ok": True, "result": ['+COPS: 0,0,"Orange F",7']}, out
+    assert sim.model.command_log[-1] == "at+cops?"                # sent as given
+    before = list(sim.model.command_log)
     for bad in ("AT+CFUN=0", "AT+CSQ;+CFUN=0", "ATI&F", "AT+CSQ\r\nAT+CFUN=0", "", 5, "AT" * 200):
-        out = core.run_command("at", {"command": bad})
+        out = setup.ask("at", {"command": bad})
         assert not out["ok"], bad
-    out = core.run_command("at", {"command": 'AT+CPIN="1234"'})
+    out = setup.ask("at", {"command": 'AT+CPIN="1234"'})
     assert not out["ok"] and "1234" not in out["error"]
-    out = core.run_command("at", {"command": "AT+CGMR"})
-    assert out == {"ok": False, "error": "TimeoutError: no answer in 5 s"}
-    assert sent == ["AT+CSQ", "at+cops?", "AT+CGMR"]
+    assert sim.model.command_log == before                      # none of them reached the modem
+    sim.fault("hang", "forever")
+    out = setup.ask("at", {"command": "AT+CGMR"})
+    assert out == {"ok": False, "error": "at: AT+CGMR: no final result within 5 s"}, out
 
 
 def test_get_status_is_the_snapshot_without_secrets(setup):
@@ -118,27 +146,3 @@ def test_get_status_is_the_snapshot_without_secrets(setup):
     core.state["modem"] = {"operator": "Orange F", "pin": Secret("0000")}
     out = core.run_command("get_status", {})
     assert out["ok"] and out["result"]["modem"] == {"operator": "Orange F", "pin": "***"}
-
-
-def test_at_with_a_modem_service_that_answers_later(tmp_path):
-    """agent/modem_service.py's send_at returns a Deferred resolved by its worker thread."""
-    import threading
-    from agent.config import from_dict
-    from agent.core import CommandReceived, Deferred
-
-    def send_at(cmd):
-        d = Deferred()
-        threading.Timer(0.05, d.resolve, args=(["+CSQ: 17,99", "OK"],)).start()
-        return d
-
-    core = Core()
-    cfg = from_dict({"mqtt": {"at_passthrough": True}, "storage": {"dir": str(tmp_path)}})
-    reporter = attach(core, cfg, send_at=send_at)
-    replies = []
-    core.post(CommandReceived("at", {"command": "AT+CSQ"}, replies.append, origin="mqtt"))
-    for _ in range(100):
-        core.step(timeout=0.05)
-        if replies:
-            break
-    reporter.close()
-    assert replies == [{"ok": True, "result": ["+CSQ: 17,99", "OK"]}]
