@@ -7,13 +7,26 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
-from tests.cellular.rig import wait_for
-
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, details: Callable[[], str] = str) -> Any:
+    """predicate()'s first true value within timeout (polled every 50 ms), else AssertionError naming `what`.
+    Real time: the programs under test run in their own processes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {timeout:g} s: {what}{details()}")
+
 RELAIS = [sys.executable, "-m", "agent.cli"]
 
 CONFIG = """
