@@ -101,9 +101,9 @@ def test_port_loss_fails_in_flight_at_once_and_reopens(no_thread_leak, modem):
         assert events.count("port_opened") == 2
 
 
-def test_close_while_port_missing_stops_the_reopen_loop(tmp_path, no_thread_leak):
+def test_close_while_port_missing_stops_the_reopen_loop(tmp_path, no_thread_leak, caplog):
     port = AtPort(str(tmp_path / "nothing"), reopen_max_s=0.1).start()
-    time.sleep(0.3)
+    assert wait_until(lambda: "cannot open" in caplog.text)     # the reopen loop is at work
     port.close()
     assert not port.connected
 
