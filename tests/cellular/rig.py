@@ -57,11 +57,15 @@ class Rig:
         self._events: list[Event] = []
         self.core.add_sink(self._events.append)
         self.modem = attach_modem(self.core, self.scheduler, self.sim, poll_s=poll_s)
-        self._start_board_step, recovery.start_board_step = recovery.start_board_step, _board_step_inline
         self.manager = attach(self.core, self.config, self.modem, None,
                               power=CallablePower(self.sim.power_cycle, "simulator") if power else None,
                               usb=UsbRebind(str(tmp_path / "sys"), sleep=lambda s: None), **options)
-        self.manager.start()
+        self._start_board_step, recovery.start_board_step = recovery.start_board_step, _board_step_inline
+        try:
+            self.manager.start()
+        except BaseException:
+            self.close()
+            raise
 
     # ---- looking at the agent ------------------------------------------------------------------------------
     def on_core(self, fn: Callable[[], Any]) -> Any:

@@ -12,7 +12,7 @@ import logging
 
 from agent.ledger import attach as attach_ledger
 from agent.timesource import RETRY_S
-from tests.cellular.test_sms_simulator import agent_factory  # noqa: F401  (fixture)
+from tests.cellular.agent_rig import agent_factory  # noqa: F401  (fixture)
 
 OFFSET = 40 * 86400 + 1234.0
 READING_S = RETRY_S + 20.0
