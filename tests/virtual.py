@@ -1,15 +1,14 @@
 """Virtual time for tests: the modem simulator's IO-free engine, the agent's AT port (modem.at.loopback), its
-ModemService and Core, all on one fake clock and one thread, the way zigpy-znp tests its client against a fake
-device. Nothing sleeps: when everything is quiet the clock jumps to the next deadline anyone has, so a 60 s retry
-costs nothing, and the same test runs the same way every time.
+ModemService and Core, all on one fake clock, one thread running at a time, the way zigpy-znp tests its client
+against a fake device. Nothing sleeps: when everything is quiet the clock jumps to the next deadline anyone has, so
+a 60 s retry costs nothing, and the same test runs the same way every time.
 
     clock = FakeClock()
-    sim = InProcessSimulator("quectel-rm500q", clock)
     sched = Scheduler(clock)
-    port = LoopbackPort(sim.wire(), clock=clock, wait=sched.run_until)
-    sched.add(sim.service, sim.next_deadline)
-    sched.add(port.service, port.next_deadline)
-    sched.run_until(lambda: ..., timeout=30)         # virtual seconds
+    sim = InProcessSimulator("quectel-rm500q", clock)
+    core = Core(monotonic=clock)
+    modem = attach_modem(core, sched, sim)           # ModemService over LoopbackPort, all parts on the scheduler
+    sched.run_until(lambda: core.state["modem"].get("registration") == "home", timeout=30)   # virtual seconds
 
 The real pty transport keeps tests of its own (tests/at/); the rest use this.
 """
