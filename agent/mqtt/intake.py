@@ -90,7 +90,8 @@ class CommandIntake:
         allowed = BODY_KEYS | (set(signing.SIGNATURE_FIELDS) if self.key is not None else set())
         unknown = sorted(set(doc) - allowed)
         if unknown:
-            return Refusal("malformed", f"unknown key(s) {', '.join(unknown)[:80]}"
+            # repr: a key may hold line breaks or control characters; the message is one line in a log and a reply
+            return Refusal("malformed", f"unknown key(s) {', '.join(map(repr, unknown))[:80]}"
                            + ("" if self.key is not None else " (signing is off)"), name, cid, fmt)
         args = doc.get("args", {})
         if not isinstance(args, dict):

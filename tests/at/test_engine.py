@@ -231,3 +231,13 @@ def test_errors_never_carry_the_secret(command):
             if secret in command.split("=", 1)[1]:
                 assert secret not in str(error) and secret not in error.command, str(error)
         assert "***" in str(error)
+
+
+def test_a_restart_during_the_pin_command_does_not_show_the_pin():
+    # Found by `make fuzz` (at_engine): the ModemRestarted message carried the command as sent.
+    from modem.at.engine import AtEngine, Failed
+    engine = AtEngine()
+    engine.submit(engine.make_request('AT+CPIN="48151623"', token=1), 0.0)
+    outs = engine.feed(b"RDY\r\n", 0.1)
+    failed = [o for o in outs if isinstance(o, Failed)]
+    assert failed and "48151623" not in str(failed[0].error) and "restarted" in str(failed[0].error)
