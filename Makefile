@@ -65,3 +65,8 @@ bench-failover: $(TSTAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+
+# every outside surface fed 100,000 generated inputs each (see BENCHMARKS.md, "Fuzzing"); a short run is in make test
+.PHONY: fuzz
+fuzz: $(TSTAMP)
+	$(BIN)/python -m tests.fuzz.run --count $(or $(FUZZ_COUNT),100000)

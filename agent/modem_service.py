@@ -201,7 +201,7 @@ class ModemService:
         if state == "SIM PIN":
             pin = getattr(self._pin, "value", self._pin)
             try:
-                self.device.at(f'AT+CPIN="{pin}"')   # the AT trace redacts it
+                self.device.enter_pin(pin)           # checks it is 4-8 digits; the AT trace and errors redact it
                 log.info("SIM unlocked with the configured PIN")
             except ModemError as e:
                 # Never retry a wrong PIN automatically: three tries and the SIM wants its PUK.

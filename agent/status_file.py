@@ -42,17 +42,18 @@ class StatusFile:
 
 def render(status: dict[str, Any]) -> str:
     """A one-screen summary for an 80-column serial console."""
-    state = status.get("state", {})
-    dev, modem, fo = state.get("device", {}), state.get("modem", {}), state.get("failover", {})
-    cell = state.get("cellular", {})
-    sig = modem.get("signal", {}) or {}
+    # The file is read by a person's command, maybe half-written or edited by hand: any shape renders, with "?".
+    state = _map(status.get("state"))
+    dev, modem, fo = _map(state.get("device")), _map(state.get("modem")), _map(state.get("failover"))
+    cell = _map(state.get("cellular"))
+    sig = _map(modem.get("signal"))
     lines = [
         f"relais {dev.get('id', '?')}  {dev.get('site', '')}".rstrip(),
         f"  traffic via : {fo.get('active_uplink', '?')}   failover state: {fo.get('state', '?')}"
         f"   mode: {fo.get('mode', '?')}",
     ]
-    for link, info in (fo.get("links") or {}).items():
-        lines.append(f"  {link:<12}: {_link(info)}")
+    for link, info in _map(fo.get("links")).items():
+        lines.append(f"  {link:<12}: {_link(_map(info))}")
     lines += [
         f"  modem       : {modem.get('manufacturer', '?')} {modem.get('model', '')} "
         f"({'connected' if modem.get('connected') else 'NOT CONNECTED'})",
@@ -63,13 +64,20 @@ def render(status: dict[str, Any]) -> str:
         f"  signal      : RSRP {sig.get('rsrp_dbm', '?')} dBm, RSRQ {sig.get('rsrq_db', '?')} dB, "
         f"SINR {sig.get('sinr_db', '?')} dB, band {sig.get('band', '?')}",
     ]
-    events = status.get("recent_events") or []
+    events = [e for e in status.get("recent_events") or [] if isinstance(e, dict)] \
+        if isinstance(status.get("recent_events"), list) else []
     if events:
         lines.append("  recent events:")
         for e in events[-8:]:
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["ts"]))
-            lines.append(f"    {when} [{e['time_source']}] {e['kind']}")
+            ts = e.get("ts")
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) \
+                if isinstance(ts, (int, float)) and not isinstance(ts, bool) and 0 <= ts < 2 ** 33 else "?"
+            lines.append(f"    {when} [{e.get('time_source', '?')}] {e.get('kind', '?')}")
     return "\n".join(lines)
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _link(info: dict[str, Any]) -> str:
@@ -93,6 +101,10 @@ def run_status(args) -> int:
         return 1
     except (OSError, ValueError) as e:
         print(f"relais status: cannot read {path}: {e}", file=sys.stderr)
+        return 1
+    if not isinstance(status, dict):
+        print(f"relais status: {path} is not a relais status file (expected a JSON object, got "
+              f"{type(status).__name__})", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(status))

@@ -103,7 +103,16 @@ def _reject_tag(decoder: Any, tag: Any) -> Any:
 def _check_plain(value: Any, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise DecodeError("nested too deeply")
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        # CBOR bignums (tag 2/3) decode to ints of any size; past 4300 digits str() raises, and no field of ours
+        # needs more than 64 bits.
+        if not -2 ** 64 < value < 2 ** 64:
+            raise DecodeError("integer out of range (more than 64 bits)")
+        return
+    if isinstance(value, str):
+        _check_text(value)
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -117,6 +126,15 @@ def _check_plain(value: Any, depth: int) -> None:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise DecodeError("map keys must be strings")
+            _check_text(k)
             _check_plain(v, depth + 1)
         return
     raise DecodeError(f"{type(value).__name__} values are not accepted")
+
+
+def _check_text(text: str) -> None:
+    # JSON's \ud800 escapes decode to lone surrogates, which no encoder (UTF-8 file, CBOR, log) accepts later.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DecodeError("string holds a lone surrogate (not valid Unicode)") from None

@@ -53,15 +53,27 @@ def dump_toml(doc: dict[str, Any]) -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def _table(doc: dict[str, Any], path: list[str], lines: list[str]) -> None:
-    scalars = {k: v for k, v in doc.items() if not isinstance(v, dict)}
+def _table(doc: dict[str, Any], path: list[str], lines: list[str], array: bool = False) -> None:
+    """One table; `array`: an element of an array of tables ([[cellular.sim]]), whose header is always written."""
+    scalars = {k: v for k, v in doc.items() if not isinstance(v, dict) and not _is_table_array(v)}
     tables = {k: v for k, v in doc.items() if isinstance(v, dict)}
-    if path and (scalars or not tables):
-        lines += ["", "[" + ".".join(_key(p) for p in path) + "]"]
+    arrays = {k: v for k, v in doc.items() if _is_table_array(v)}
+    name = ".".join(_key(p) for p in path)
+    if array:
+        lines += ["", f"[[{name}]]"]
+    elif path and (scalars or not (tables or arrays)):
+        lines += ["", f"[{name}]"]
     for k, v in scalars.items():
         lines.append(f"{_key(k)} = {_value(v)}")
     for k, v in tables.items():
         _table(v, path + [k], lines)
+    for k, v in arrays.items():
+        for element in v:
+            _table(element, path + [k], lines, array=True)
+
+
+def _is_table_array(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
 
 
 def _key(k: str) -> str:

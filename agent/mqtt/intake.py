@@ -20,8 +20,10 @@ from agent.mqtt.topics import Topics, is_command_name, is_topic_level
 
 OVERSIZE_PEEK = 65536   # oversized bodies up to this are still decoded, only to find an id to answer
 BODY_KEYS = frozenset({"id", "args"})
-ID_MEMORY = 256         # recent command ids remembered to answer a repeat without running it twice
-ID_MEMORY_S = 600.0
+ID_MEMORY_S = 600.0     # a repeated command id within this is answered, not run again (docs/mqtt.md)
+# Ids are forgotten only when older than ID_MEMORY_S: forgetting earlier would run a retried command twice. Past
+# this many commands in ID_MEMORY_S (a flood, not a fleet) new ones are refused as busy; each holds its reply.
+ID_MEMORY_MAX = 1024
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Accepted:
 @dataclass(frozen=True)
 class Refusal:
     reason: str            # foreign_topic | bad_name | oversized | undecodable | malformed | no_id | unsigned |
-    message: str           # forged | expired | replayed
+    message: str           # forged | expired | replayed | busy
     name: str | None = None
     id: str | None = None
     fmt: str = "json"
@@ -88,7 +90,8 @@ class CommandIntake:
         allowed = BODY_KEYS | (set(signing.SIGNATURE_FIELDS) if self.key is not None else set())
         unknown = sorted(set(doc) - allowed)
         if unknown:
-            return Refusal("malformed", f"unknown key(s) {', '.join(unknown)[:80]}"
+            # repr: a key may hold line breaks or control characters; the message is one line in a log and a reply
+            return Refusal("malformed", f"unknown key(s) {', '.join(map(repr, unknown))[:80]}"
                            + ("" if self.key is not None else " (signing is off)"), name, cid, fmt)
         args = doc.get("args", {})
         if not isinstance(args, dict):
@@ -99,9 +102,12 @@ class CommandIntake:
                                self.nonces)
             except signing.SignatureRejected as e:
                 return Refusal(e.reason, str(e), name, cid, fmt)
-        repeat = self._remember(cid, mono_now)
-        if repeat is not None:
-            return repeat
+        seen = self._remember(cid, mono_now)
+        if seen is True:
+            return Refusal("busy", f"more than {ID_MEMORY_MAX} commands within {ID_MEMORY_S:.0f} s; try later",
+                           name, cid, fmt)
+        if seen is not None:
+            return seen
         return Accepted(name, cid, args, fmt)
 
     def _peek_id(self, payload: bytes) -> str | None:
@@ -111,14 +117,16 @@ class CommandIntake:
             return None
         return _read_id(doc.get("id"))
 
-    def _remember(self, cid: str, now: float) -> Repeat | None:
+    def _remember(self, cid: str, now: float) -> Repeat | bool | None:
+        """A Repeat for an id seen within ID_MEMORY_S; True when the memory is full (refuse); None: new."""
         with self._lock:
-            while self._ids and (len(self._ids) >= ID_MEMORY
-                                 or now - next(iter(self._ids.values())).at > ID_MEMORY_S):
+            while self._ids and now - next(iter(self._ids.values())).at > ID_MEMORY_S:
                 self._ids.popitem(last=False)
             seen = self._ids.get(cid)
             if seen is not None:
                 return Repeat(cid, seen.reply)
+            if len(self._ids) >= ID_MEMORY_MAX:
+                return True
             self._ids[cid] = _Remembered(now)
             return None
 

@@ -64,7 +64,8 @@ def verify(key: bytes, device_id: str, name: str, command_id: str, args: dict[st
     if not hmac.compare_digest(expected, sig.lower()):
         raise SignatureRejected("forged", "bad signature")
     if abs(now - ts) > window_s:
-        raise SignatureRejected("expired", f"ts {ts} is {now - ts:+.0f} s from the device clock "
-                                           f"(window +-{window_s:.0f} s)")
+        raise SignatureRejected("expired", f"ts {ts} is {ts - now:+.0f} s from the device clock "
+                                           f"({'ahead of' if ts > now else 'behind'} it; window "
+                                           f"+-{window_s:.0f} s)")
     if not nonces.remember(nonce, ts, now, window_s):
         raise SignatureRejected("replayed", f"nonce {nonce} already used")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modem.at import commands, results
-from modem.at.errors import AtTimeout, BusyError, ModemError, ModemRestarted
+from modem.at.errors import AtTimeout, BusyError, ModemError, ModemRestarted, redact
 from modem.at.framing import PROMPT, LineFramer
 from modem.at.urc import BOOT_LINES, UrcRegistry
 
@@ -179,7 +179,7 @@ class AtEngine:
             # A restarted modem has forgotten the command in flight: fail it now, not at its timeout, and go on
             # with the queue (the modem that says RDY takes commands).
             self.current = None
-            out.append(Failed(req.token, ModemRestarted(f"{req.command}: modem restarted ({line})")))
+            out.append(Failed(req.token, ModemRestarted(f"{redact(req.command)}: modem restarted ({line})")))
             out.extend(self._start_next(now))
         return out
 

@@ -1,6 +1,22 @@
 """Typed errors of the AT layer. Callers catch these, never pyserial's or OSError."""
 from __future__ import annotations
 
+import re
+
+# Commands whose arguments are secrets (PIN, PUK, APN credentials): everything after "=" is hidden in the AT
+# trace and in every error message, whatever it holds (a PIN with quotes and ";" must not show either).
+_SECRET_ARGS = re.compile(r"(AT\+(?:CPIN|CLCK|CPWD|CGAUTH|QICSGP)=)[^\r\n]*", re.IGNORECASE)
+_SECRET_ARGS_BYTES = re.compile(_SECRET_ARGS.pattern.encode(), re.IGNORECASE)
+
+
+def redact(command: str) -> str:
+    """AT+CPIN="1234" -> AT+CPIN="***"; other commands unchanged."""
+    return _SECRET_ARGS.sub(r'\1"***"', command)
+
+
+def redact_bytes(data: bytes) -> bytes:
+    return _SECRET_ARGS_BYTES.sub(rb'\1"***"', data)
+
 # 3GPP TS 27.007 §9.2 +CME ERROR codes worth a readable name in logs and replies.
 CME_TEXT = {
     0: "phone failure", 3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
@@ -29,6 +45,7 @@ class AtError(ModemError):
 
     def __init__(self, command: str, final: str, kind: str, code: int | None = None, text: str | None = None,
                  lines: list[str] | None = None):
+        command = redact(command)   # errors end up in logs and MQTT replies
         self.command, self.final, self.kind, self.code, self.text = command, final, kind, code, text
         self.lines = lines or []
         super().__init__(f"{command}: {final}")
@@ -38,6 +55,7 @@ class AtTimeout(ModemError):
     """No final result within the command's timeout: the modem is busy, hung, or the line is dead."""
 
     def __init__(self, command: str, timeout: float, lines: list[str] | None = None):
+        command = redact(command)
         self.command, self.timeout, self.lines = command, timeout, lines or []
         super().__init__(f"{command}: no final result within {timeout:g} s")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import select
 import threading
 import time
@@ -23,7 +22,7 @@ import serial
 from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential, wait_random
 
 from modem.at.engine import AtEngine, Done, Failed, Rebooted, Response, Send, Unsolicited
-from modem.at.errors import AtTimeout, ModemError, TransportError
+from modem.at.errors import AtTimeout, ModemError, TransportError, redact_bytes as _redact
 from modem.at.urc import UrcRegistry
 
 log = logging.getLogger(__name__)
@@ -393,9 +392,6 @@ class AtPort:
             self._timeouts_in_row = 0
 
 
-_SECRET_ARGS = re.compile(rb"(AT\+(?:CPIN|CLCK|CPWD|CGAUTH|QICSGP)=)[^\r\n]*", re.IGNORECASE)
-
-
 def _write_all(fd: int, data: bytes, timeout: float) -> None:
     """os.write until all is out. A modem that stops reading (flow control, a wedged USB endpoint) makes this
     fail after `timeout` rather than block the agent. (pyserial's write selects before every write.)"""
@@ -412,8 +408,3 @@ def _write_all(fd: int, data: bytes, timeout: float) -> None:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
                 raise serial.SerialTimeoutException(f"write stalled for {timeout:g} s")
-
-
-def _redact(data: bytes) -> bytes:
-    """Keep PINs and PUKs out of the AT trace, both ways (the echo repeats them): AT+CPIN="***"."""
-    return _SECRET_ARGS.sub(rb'\1"***"', data)

@@ -219,3 +219,25 @@ def test_line_noise_glued_before_the_answer_is_cut_off():
 def test_line_noise_glued_before_the_echo_of_a_raw_command():
     outs, _ = run("ATI", b"%&#ATI\r\r\nQuectel\r\nEC25\r\n\r\nOK\r\n")
     assert done(outs).lines == ["Quectel", "EC25"]
+
+
+# ---- secrets in error messages (issue 10, defect 4: a PIN with quotes and ';' showed in the log) --------------
+@pytest.mark.parametrize("command", ['AT+CPIN="1111";+CFUN=0;""', 'AT+CPIN="1111"', "AT+CPIN=1111,2222",
+                                     'AT+CGAUTH=1,1,"user","s3cr3t;x"', 'AT+QICSGP=1,1,"apn","u","pw",1'])
+def test_errors_never_carry_the_secret(command):
+    from modem.at.errors import AtError, AtTimeout
+    for error in (AtError(command, "ERROR", "ERROR"), AtTimeout(command, 5.0)):
+        for secret in ("1111", "2222", "s3cr3t", "pw"):
+            if secret in command.split("=", 1)[1]:
+                assert secret not in str(error) and secret not in error.command, str(error)
+        assert "***" in str(error)
+
+
+def test_a_restart_during_the_pin_command_does_not_show_the_pin():
+    # Found by `make fuzz` (at_engine): the ModemRestarted message carried the command as sent.
+    from modem.at.engine import AtEngine, Failed
+    engine = AtEngine()
+    engine.submit(engine.make_request('AT+CPIN="48151623"', token=1), 0.0)
+    outs = engine.feed(b"RDY\r\n", 0.1)
+    failed = [o for o in outs if isinstance(o, Failed)]
+    assert failed and "48151623" not in str(failed[0].error) and "restarted" in str(failed[0].error)
