@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from agent.core import Core, Deferred
-from modem.at import AtPort, ModemError
+from modem.at import AtError, AtPort, ModemError
 from modem.device import ModemDevice
 
 log = logging.getLogger(__name__)
+
+SIM_BUSY_CME = (14,)   # 27.007 "SIM busy": the card is being read; a PIN sent now is not consumed
 
 Job = Callable[[ModemDevice], Any]
 
@@ -87,6 +89,7 @@ class ModemService:
         self._poll_now = threading.Event()
         self._need_init = threading.Event()
         self._need_init.set()
+        self._pin_pending = False       # the configured PIN is still to be checked (the SIM was busy)
         self._thread: threading.Thread | None = None
         core.state["modem"] = {"connected": False, "port": port}
         core.subscribe(ModemStatus, self._on_status)
@@ -182,8 +185,10 @@ class ModemService:
             if self._need_init.is_set():
                 self.device.initialize()
                 self.device.identify()
-                self._unlock_sim()
                 self._need_init.clear()
+                self._pin_pending = self._pin is not None
+            if self._pin_pending:
+                self._pin_pending = not self._unlock_sim()
             status = {**self.device.identity, **self.device.status()}
         except ModemError as e:
             log.info("modem poll failed: %s", e)
@@ -192,21 +197,34 @@ class ModemService:
         status["connected"] = True
         status["port"] = self.port.path
         self.core.post(ModemStatus(status))
-        return True
+        return not self._pin_pending            # a SIM still being read is asked again soon, not in poll_s
 
-    def _unlock_sim(self) -> None:
+    def _unlock_sim(self) -> bool:
+        """Enter the configured PIN if the SIM asks for it. False: the SIM is busy (being read after a boot or a
+        switch, +CME ERROR: 14), ask again later; the PIN has not been tried."""
         if self._pin is None:
-            return
+            return True
         state = (self.device.query("AT+CPIN?") or {}).get("sim_state")
+        if state == "SIM BUSY":
+            log.info("SIM busy (being read); PIN state asked again shortly")
+            return False
         if state == "SIM PIN":
             pin = getattr(self._pin, "value", self._pin)
             try:
                 self.device.enter_pin(pin)           # checks it is 4-8 digits; the AT trace and errors redact it
                 log.info("SIM unlocked with the configured PIN")
+            except AtError as e:
+                if e.code in SIM_BUSY_CME:           # not consumed: the card was not ready for it
+                    return False
+                self._pin_rejected(e)
             except ModemError as e:
-                # Never retry a wrong PIN automatically: three tries and the SIM wants its PUK.
-                log.error("SIM PIN rejected (%s); not retrying", getattr(e, "text", None) or e)
-                self._pin = None
+                self._pin_rejected(e)
+        return True
+
+    def _pin_rejected(self, e: ModemError) -> None:
+        # Never retry a wrong PIN automatically: three tries and the SIM wants its PUK.
+        log.error("SIM PIN rejected (%s); not retrying", getattr(e, "text", None) or e)
+        self._pin = None
 
     # ---- IO callbacks (IO thread) -----------------------------------------------------------------------
     def _on_port_event(self, kind: str, detail: str) -> None:
