@@ -28,13 +28,13 @@ class SimulatorAgent:
 
     def __init__(self, tmp_path, *, sms: dict | None = None, time_cfg: dict | None = None, ntp: bool = True,
                  network_offset_s: float = 0.0, set_clock: Callable[[float], None] | None = None,
-                 vendor: str = "quectel-ec25",
+                 vendor: str = "quectel-ec25", speed: float = 0.0,
                  before_start: Callable[[InProcessSimulator], Any] | None = None,
                  extra: dict | None = None):
         self.clock = FakeClock()
         self.scheduler = Scheduler(self.clock)
         self.sim = InProcessSimulator(vendor, self.clock, name=str(tmp_path / "ttyUSB2"),
-                                      network_offset_s=network_offset_s)
+                                      network_offset_s=network_offset_s, speed=speed)
         if before_start:
             before_start(self.sim)
         raw = {"device": {"id": "shop-42"}, "storage": {"dir": str(tmp_path / "state")},
@@ -49,7 +49,7 @@ class SimulatorAgent:
         self.core = core = Core(monotonic=self.clock, wall=self.source)
         self.events: list = []
         core.add_sink(self.events.append)
-        self.modem = attach_modem(core, self.scheduler, self.sim, poll_s=2.0)
+        self.modem = attach_modem(core, self.scheduler, self.sim, poll_s=2.0, pin=self.config.modem.pin)
         routes = open_backend("simulated", **self.config.board.route_options())
         self.uplinks, probers, watcher, route_checker = self._simulated_links(routes)
         self.failover = attach_failover(core, self.config, routes, start=False, probers=probers, watcher=watcher,
