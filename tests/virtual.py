@@ -32,13 +32,14 @@ class FakeClock:
 
     def __init__(self, start: float = 1000.0):
         self.now = start
+        self.wall_step = 0.0          # a step of the system clock (settimeofday, an RTC-less boot): wall only
 
     def __call__(self) -> float:
         return self.now
 
     def wall(self) -> float:
         """The wall clock (time.time's scale) that goes with it."""
-        return WALL_EPOCH + self.now
+        return WALL_EPOCH + self.now + self.wall_step
 
 
 class Scheduler:
@@ -193,7 +194,7 @@ class InProcessSimulator:
         self.link = name
         self.network_offset_s = network_offset_s
         self.engine = Engine(PERSONALITIES[vendor], speed=speed, seed=seed,
-                             wallclock=lambda: clock.wall() + self.network_offset_s)
+                             wallclock=lambda: WALL_EPOCH + clock() + self.network_offset_s)  # the network: no system clock step
         self.sysfs = sysfs
         self._to_host = bytearray()
         self._present = True
