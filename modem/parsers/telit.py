@@ -137,7 +137,13 @@ def parse_moni(lines: list[str]) -> dict:
         else:
             cell.update({"rat": "GSM", "gsm_arfcn": to_int(kv.get("arfcn")), "bsic": to_int(kv.get("bsic")),
                          "lac_tac": hex_id(kv.get("lac")), "rssi_dbm": number(kv.get("pwr"))})
-        if "id" in kv:
+        if "tac" not in kv and "lac" not in kv:
+            cell.pop("lac_tac")          # a neighbour row: the area code is not printed, not unknown
+        if "id" in kv and cell["rat"] == "LTE" and "tac" not in kv:
+            # neighbour rows (#MONI=1..7 on LM940/LM960) carry no TAC, and their Id is the PCI in hex
+            pci = to_int(kv["id"].rstrip("."), base=16)
+            cell["pci"] = pci if pci is not None and pci <= 503 else None
+        elif "id" in kv:
             cell["cell_id"] = hex_id(kv["id"].rstrip("."))
         if "cc" in kv and "nc" in kv:
             cell["mcc"], cell["mnc"] = kv["cc"], kv["nc"].zfill(2)
@@ -187,14 +193,22 @@ def _csurv_numeric(f: list[str]) -> dict | None:
     GSM other   <arfcn>,<rxLev>
     UMTS        <uarfcn>,<rxLev>,<mcc>,<mnc>,<scrcode>,<cellId>,<lac>,<cellStatus>,<rscp>,<ecio>
     LTE (ME310) <earfcn>,<rsrp>,<mcc>,<mnc>,<pci>,<tac>,<cellId>           (tac and cellId in decimal)
-    MCC/MNC are printed as their digits; LAC/cellId of 2G/3G in hex."""
+    LTE (LM960) <earfcn>,<rxLev>,<mcc>,<mnc>,<cellId>,<tac>,<pci>,<cellStatus>,<rsrp>,<rsrq>,<x>   (decimal ids)
+    MCC/MNC are printed as their digits; LAC/cellId of 2G/3G in hex. #CSURVC prints <cellStatus> as a number,
+    #CSURV as its name (CELL_SUITABLE ...)."""
     if len(f) == 2 and all(to_int(x) is not None for x in f):
         return {"rat": "GSM", "gsm_arfcn": to_int(f[0]), "rssi_dbm": number(f[1])}
     if len(f) >= 10 and (at(f, 8) or "").upper().startswith("CELL_"):
         return {"rat": "GSM", "gsm_arfcn": to_int(f[0]), "bsic": to_int(f[1], base=16), "rssi_dbm": number(f[2]),
                 "mcc": f[4] or None, "mnc": (f[5] or "").zfill(2) or None, "lac_tac": hex_id(f[6]),
                 "cell_id": hex_id(f[7])}
-    if len(f) >= 10 and (at(f, 7) or "").upper().startswith("CELL_"):
+    if len(f) == 11 and _neg_int(f[1]) and _neg_int(f[8]) and (f[7].isdigit() or f[7].upper().startswith("CELL_")):
+        cell = {"rat": "LTE", "earfcn": to_int(f[0]), "rssi_dbm": number(f[1]), "mcc": f[2] or None,
+                "mnc": (f[3] or "").zfill(2) or None, "cell_id": dec_to_hex(f[4]), "lac_tac": dec_to_hex(f[5]),
+                "pci": to_int(f[6]), "rsrp_dbm": number(f[8]), "rsrq_db": number(f[9])}
+        set_band_from_channel(cell, "LTE")
+        return cell
+    if len(f) >= 10 and ((at(f, 7) or "").upper().startswith("CELL_") or (len(f) == 10 and f[7].isdigit())):
         return {"rat": "UMTS", "uarfcn": to_int(f[0]), "rssi_dbm": number(f[1]), "mcc": f[2] or None,
                 "mnc": (f[3] or "").zfill(2) or None, "psc": to_int(f[4]), "cell_id": hex_id(f[5]),
                 "lac_tac": hex_id(f[6]), "rscp_dbm": number(at(f, 8)), "ecio_db": number(at(f, 9))}
@@ -246,10 +260,17 @@ def _mask_bands(mask: int, offset: int = 1) -> list[int]:
     return [i + offset for i in range(mask.bit_length()) if mask >> i & 1]
 
 
-# #BND: <GSM band>[,<UMTS band>[,<LTE band mask>[,<TDSCDMA band>[,<LTE band mask ext>]]]]
-#   read form. The LTE mask is a decimal number on LE910 V2/ME910 ('#BND: 5,0,168695967' = B1-5,8,12,13,18-20,26,28,
-#   ModemManager's Telit tests) and hex on LE910Cx/LM9x0 firmware that also prints the B65+ extension mask.
-#   bit 0 = B1 (ext: bit 0 = B65). The GSM/UMTS values are Telit's combination codes, reported as they are.
+# #BND? read form, by firmware family (ModemManager's Telit helpers and tests; the LM9x0/FN980 reference guides):
+#   #BND: <GSM>,<UMTS>                                                  2G/3G modules
+#   #BND: <GSM>,<UMTS>,<LTE mask>                                       LE910 V2 / ME910: decimal ('5,0,168695967');
+#                                                                       LE910C1-EUX: hex ('0,5,80800C5')
+#   #BND: <GSM>,<UMTS>,<LTE mask>,<LTE ext mask>                        LN920 / LE910Cx / LM940: hex ('0,0,1003100185A,42')
+#   #BND: <GSM>,<UMTS>,<LTE mask>,<TDSCDMA>,<LTE ext mask>              ME910G1 / ME310G1: decimal ('0,0,252582047,0,1048578')
+#   #BND: <GSM>,<UMTS>,<LTE mask>,<LTE ext mask>,<NSA NR 1-64>,<NSA NR 65-128>,<SA NR 1-64>,<SA NR 65-128>
+#                                                                       FN980 / LM960: hex
+#   LTE mask bit 0 = B1, ext mask bit 0 = B65; NR masks bit 0 = n1 (n65 in the 65-128 mask). A 3-field mask is
+#   hex only when it holds a hex letter (nothing else tells the two firmware apart). The GSM/UMTS values are Telit's
+#   combination codes, reported as they are.
 def parse_bnd(lines: list[str]) -> dict:
     body = (lines_with(lines, "#BND") or [None])[0]
     if body is None or "(" in body:
@@ -259,16 +280,35 @@ def parse_bnd(lines: list[str]) -> dict:
     if len(f) > 1:
         out["umts_band_config"] = to_int(at(f, 1))
     raw = at(f, 2)
-    if raw is not None and raw.strip():
-        hexa = len(f) > 3 or bool(re.search(r"[A-Fa-f]", raw))
-        mask = to_int(raw, base=16 if hexa else 10)
-        if mask is not None:
-            bands = _mask_bands(mask)
-            ext = to_int(at(f, 4), base=16) if len(f) > 4 else None
-            if ext:
-                bands += _mask_bands(ext, 65)
-            out["bands"] = [band_name(b, "LTE") for b in bands]
+    if raw is None or not raw.strip():
+        return out
+    if len(f) == 5:                                   # ME910G1 layout: decimal, ext after the TDSCDMA field
+        base, ext_raw = (16 if re.search(r"[A-Fa-f]", raw) else 10), at(f, 4)
+    elif len(f) == 3:
+        base, ext_raw = (16 if re.search(r"[A-Fa-f]", raw) else 10), None
+    else:
+        base, ext_raw = 16, at(f, 3)
+    mask = _bnd_mask(raw, base)
+    if mask is None:
+        return out
+    ext = _bnd_mask(ext_raw, base) if ext_raw else 0
+    out["bands"] = [f"B{b}" for b in _mask_bands(mask) + _mask_bands(ext or 0, 65)]
+    if len(f) >= 8:
+        for key, lo, hi in (("nr_nsa_bands", 4, 5), ("nr_sa_bands", 6, 7)):
+            low, high = _bnd_mask(at(f, lo), 16), _bnd_mask(at(f, hi), 16)
+            if low is not None or high is not None:
+                out[key] = [f"n{b}" for b in _mask_bands(low or 0) + _mask_bands(high or 0, 65)]
     return out
+
+
+def _bnd_mask(raw: str | None, base: int) -> int | None:
+    """A band mask field; None when it is not a number in `base` (a decimal mask never holds a hex letter)."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if not re.fullmatch(r"[0-9A-Fa-f]{1,32}" if base == 16 else r"\d{1,39}", text):
+        return None
+    return int(text, base)
 
 
 # #SIMSELECT: <sim>      1 or 2 (dual-SIM LE910Cx/LM960; the second slot needs AT#ENSIM2=1)
