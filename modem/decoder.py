@@ -376,9 +376,10 @@ _MULTI_LINE_BARE = {"I", "I0", "I1"}
 
 
 def _is_set(part: str) -> bool:
-    """'+CMEE=2' sets something and prints nothing; '+COPS=?' and '+CMGR=3' print an answer."""
-    name, suffix = _command_key(part)
-    return suffix.startswith("=") and suffix != "=?" and name + "=*" not in COMMANDS
+    """'+CMEE=2' sets something and prints nothing; '+COPS=?', '+CMGR=3' and '+QENG="servingcell"' print an answer
+    (a command with arguments counts as a query when a parser is registered for it)."""
+    _, suffix = _command_key(part)
+    return suffix.startswith("=") and suffix != "=?" and find_parser(part) is None
 
 
 def _decode_compound(parts: list[str], info: list[str], cme, vendor) -> dict:

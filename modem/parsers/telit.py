@@ -80,7 +80,7 @@ def parse_rfsts(lines: list[str]) -> dict:
 
 # #SERVINFO: (GSM)   <B-ARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<BSIC>,<LAC>,<TA>,<GPRS>[,[<PB-ARFCN>],[<NOM>],<RAC>,[<PAT>]]
 # #SERVINFO: (WCDMA) <UARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<PSC>,<LAC>,<DRX>,<SD>,<RSSI>,<NOM>,<RAC>
-# #SERVINFO: (LTE)   <EARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<CellID>,<TAC>,<DRX>,<SD>,<RSRP>
+# #SERVINFO: (LTE)   <EARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<CellID>,<TAC>,<DRX>,<SD>,<RSRP>   (ME910: <PhysicalCellId> for <CellID>)
 #   e.g. '#SERVINFO: 66786,-68,"T-Mobile","310260",3089F02,2D18,640,3,-101'   (LM960A18)
 def parse_servinfo(lines: list[str]) -> dict:
     body = (lines_with(lines, "#SERVINFO") or [None])[0]
@@ -94,8 +94,15 @@ def parse_servinfo(lines: list[str]) -> dict:
         out["operator_name"] = name
     chan = to_int(at(f, 0))
     if len(f) == 9 and _neg_int(f[8]) and hex_id(at(f, 4)):
-        out.update({"rat": "LTE", "earfcn": chan, "rssi_dbm": number(f[1]), "cell_id": hex_id(f[4]),
-                    "lac_tac": hex_id(f[5]), "rsrp_dbm": number(f[8])})
+        out.update({"rat": "LTE", "earfcn": chan, "rssi_dbm": number(f[1]), "lac_tac": hex_id(f[5]),
+                    "rsrp_dbm": number(f[8])})
+        # field 5 is the cell id on LM9x0 ('3089F02') and the physical cell id on ME910 ('00000AF' = 175): an
+        # E-UTRAN cell id is eNB id * 256 + cell, so a value up to 503 can only be a PCI
+        ident = to_int(f[4], base=16)
+        if ident is not None and ident <= 503:
+            out["pci"] = ident
+        else:
+            out["cell_id"] = hex_id(f[4])
         set_band_from_channel(out, "LTE")
     elif len(f) >= 10 or (len(f) >= 9 and chan is not None and chan > 1023):
         out.update({"rat": "UMTS", "uarfcn": chan, "rscp_dbm": number(f[1]), "psc": to_int(at(f, 4)),
@@ -106,7 +113,7 @@ def parse_servinfo(lines: list[str]) -> dict:
     return out
 
 
-_MONI_KV = re.compile(r"([A-Za-z][A-Za-z/]*)\s*:\s*(\S+)")
+_MONI_KV = re.compile(r"([A-Za-z][A-Za-z0-9_/]*)\s*:\s*(\S+)")
 
 
 # #MONI: <netname> RSRP:<rsrp> RSRQ:<rsrq> TAC:<tac> Id:<id> EARFCN:<earfcn> PWR:<dBm>dbm DRX:<drx>  (LTE)
@@ -114,6 +121,9 @@ _MONI_KV = re.compile(r"([A-Za-z][A-Za-z/]*)\s*:\s*(\S+)")
 # #MONI: <netname> BSIC:<bsic> RxQual:<q> LAC:<lac> Id:<id> ARFCN:<arfcn> PWR:<dBm>dbm TA:<ta>          (GSM)
 #   e.g. '#MONI: AT&T RSRP:-92 RSRQ:-17 TAC:8B1E Id:A204... EARFCN:800 PWR:-54dbm DRX:1280'  (LM940, MikroTik forum)
 #   #MONI=7 prints one line per cell ('#MONI: Cc:310 Nc:260 ...'); every line becomes a cell
+# #MONI: <netname> NR_BAND:<band> NR_BW:<MHz> NR_ULBW:<MHz> NR_CH:<arfcn> NR_ULCH:<arfcn> NR_PWR:<dBm>dbm NR_RSRP:<rsrp>
+#        NR_RSRQ:<rsrq> NR_PCI:<pci> NR_SINR:<x> ...     (FN990, NR serving cell; the SINR scale is not documented, so
+#        it is left out)
 def parse_moni(lines: list[str]) -> dict:
     cells = []
     for body in lines_with(lines, "#MONI"):
@@ -123,7 +133,15 @@ def parse_moni(lines: list[str]) -> dict:
         first_key = _MONI_KV.search(body)
         name = body[:first_key.start()].strip() if first_key else ""
         cell: dict = {}
-        if "earfcn" in kv or "rsrp" in kv:
+        if "nr_band" in kv or "nr_ch" in kv:
+            cell.update({"rat": "NR5G-SA", "band": band_name(kv.get("nr_band"), "NR5G-SA"),
+                         "bandwidth_mhz": number(kv.get("nr_bw")), "arfcn": to_int(kv.get("nr_ch")),
+                         "rssi_dbm": number(kv.get("nr_pwr")), "rsrp_dbm": number(kv.get("nr_rsrp")),
+                         "rsrq_db": number(kv.get("nr_rsrq")), "pci": to_int(kv.get("nr_pci"))})
+            if cell["band"] is None:
+                cell.pop("band")
+                set_band_from_channel(cell, "NR5G-SA")
+        elif "earfcn" in kv or "rsrp" in kv:
             cell.update({"rat": "LTE", "earfcn": to_int(kv.get("earfcn")), "rsrp_dbm": number(kv.get("rsrp")),
                          "rsrq_db": number(kv.get("rsrq")), "lac_tac": hex_id(kv.get("tac")),
                          "rssi_dbm": number(kv.get("pwr"))})
@@ -138,7 +156,7 @@ def parse_moni(lines: list[str]) -> dict:
             cell.update({"rat": "GSM", "gsm_arfcn": to_int(kv.get("arfcn")), "bsic": to_int(kv.get("bsic")),
                          "lac_tac": hex_id(kv.get("lac")), "rssi_dbm": number(kv.get("pwr"))})
         if "tac" not in kv and "lac" not in kv:
-            cell.pop("lac_tac")          # a neighbour row: the area code is not printed, not unknown
+            cell.pop("lac_tac", None)          # a neighbour row: the area code is not printed, not unknown
         if "id" in kv and cell["rat"] == "LTE" and "tac" not in kv:
             # neighbour rows (#MONI=1..7 on LM940/LM960) carry no TAC, and their Id is the PCI in hex
             pci = to_int(kv["id"].rstrip("."), base=16)

@@ -207,3 +207,35 @@ def test_cesq_rat_from_umts_and_gsm_fields():
     assert decode("AT+CESQ", ["+CESQ: 99,99,46,31,255,255"])["rat"] == "UMTS"
     assert decode("AT+CESQ", ["+CESQ: 40,0,255,255,255,255"])["rat"] == "GSM"
     assert "rat" not in decode("AT+CESQ", ["+CESQ: 99,99,255,255,255,255"])
+
+
+def test_compound_line_with_a_parametrised_query_rm5xx():
+    # RM5xx notes (TIM Italy, EN-DC B1 + n78; the lines test_quectel decodes one command at a time), asked on one
+    # line: '+QENG="servingcell"' has arguments but is a query, so its lines are its own, not the part's before it
+    result = decode('AT+QCAINFO;+QENG="servingcell"',
+                    ['+QCAINFO: "PCC",275,75,"LTE BAND 1",1,280,-99,-14,-67,-4',
+                     '+QCAINFO: "SCC",1350,100,"LTE BAND 3",1,240,-95,-18,-68,-10,0,-,-',
+                     '+QCAINFO: "SCC",648768,10,"NR5G BAND 78",920', "",
+                     '+QENG: "servingcell","NOCONN"',
+                     '+QENG: "LTE","FDD",222,01,328261F,280,275,1,4,4,BE3,-99,-14,-66,7,4,30,-',
+                     '+QENG: "NR5G-NSA",222,01,920,-96,18,-10,648768,78,10,1', "OK"])
+    qeng = result["parts"][1]
+    assert qeng["command"] == '+QENG="servingcell"'
+    check_subset(qeng, {"rat": "NR5G-NSA", "lac_tac": "BE3", "nr": {"pci": 920, "arfcn": 648768, "band": "n78"}})
+    assert [c["band"] for c in result["parts"][0]["carriers"]] == ["B1", "B3", "n78"]
+
+
+def test_moni_fn990_nr_serving_row():
+    # Telit FN990 lab script (test PLMN 001-01): the NR form of #MONI, labels prefixed NR_
+    result = decode("AT#MONI", ["#MONI: Test PLMN 1-1 NR_BAND:79 NR_BW:100 NR_ULBW:100 NR_CH:723360 NR_ULCH:723360 "
+                                "NR_PWR:-60dbm NR_RSRP:-71 NR_RSRQ:-10 NR_PCI:11 NR_SINR:56 NR_STATE:2"], "telit")
+    check_subset(result, {"rat": "NR5G-SA", "operator_name": "Test PLMN 1-1", "band": "n79", "bandwidth_mhz": 100,
+                          "arfcn": 723360, "rsrp_dbm": -71, "rsrq_db": -10, "pci": 11})
+    assert "sinr_db" not in result
+
+
+def test_servinfo_me910_prints_the_pci_where_lm960_prints_the_cell_id():
+    me910 = decode("AT#SERVINFO", ['#SERVINFO: 6400,-43,"T-Mobile A","23203",00000AF,36EE,32,3,-60'], "telit")
+    lm960 = decode("AT#SERVINFO", ['#SERVINFO: 66786,-68,"T-Mobile","310260",3089F02,2D18,640,3,-101'], "telit")
+    assert me910["pci"] == 175 and "cell_id" not in me910
+    assert lm960["cell_id"] == "3089F02" and "pci" not in lm960
