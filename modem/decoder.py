@@ -8,6 +8,8 @@ Output keys (a key the response does not carry is left out; a value the modem ma
                       emergency home_csfb_not_preferred roaming_csfb_not_preferred rlos
   lac_tac cell_id     uppercase hex without 0x
   band bands earfcn arfcn pci bandwidth_mhz
+  nr_nsa_bands nr_sa_bands umts_bands bands_mhz              band configuration reads (#BND?, +UACT?, +UBANDSEL?)
+  rsrp_dbm_per_antenna sinr_db_per_antenna rssi_dbm_per_antenna   +QRSRP / +QSINR / +QRSSI, one value per Rx branch
   iccid imsi imei manufacturer model revision sim_state sim_slot sim_inserted
   lte / nr            EN-DC: the anchor and the NR leg (rat NR5G-NSA)
   carriers            carrier aggregation, one dict per component carrier
