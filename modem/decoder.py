@@ -309,6 +309,7 @@ def _decode(command, lines, vendor) -> dict:
     parts = split_compound(norm)
     if len(parts) > 1:
         return _decode_compound(parts, info, cme, vendor)
+    norm = parts[0] if parts else norm          # 'AT+CSQ;' is one command
     if cme is not None:
         return _error_result(norm, cme)
     return _decode_info(norm, info, vendor)
@@ -380,8 +381,9 @@ _MULTI_LINE_BARE = {"I", "I0", "I1"}
 def _is_set(part: str) -> bool:
     """'+CMEE=2' sets something and prints nothing; '+COPS=?', '+CMGR=3' and '+QENG="servingcell"' print an answer
     (a command with arguments counts as a query when a parser is registered for it)."""
-    _, suffix = _command_key(part)
-    return suffix.startswith("=") and suffix != "=?" and find_parser(part) is None
+    name, suffix = _command_key(part)
+    basic = name[:1].isalpha() or name[:1] == "&"      # V.250 basic commands (E0, V1, &F, Z) answer nothing
+    return (basic or suffix.startswith("=") and suffix != "=?") and find_parser(part) is None
 
 
 def _decode_compound(parts: list[str], info: list[str], cme, vendor) -> dict:

@@ -239,3 +239,10 @@ def test_servinfo_me910_prints_the_pci_where_lm960_prints_the_cell_id():
     lm960 = decode("AT#SERVINFO", ['#SERVINFO: 66786,-68,"T-Mobile","310260",3089F02,2D18,640,3,-101'], "telit")
     assert me910["pci"] == 175 and "cell_id" not in me910
     assert lm960["cell_id"] == "3089F02" and "pci" not in lm960
+
+
+def test_compound_line_basic_commands_answer_nothing():
+    # V.250 basic commands (E0, &F) print only OK: the prefixed answer belongs to the query after them
+    result = decode("ATE0;+CSQ", ["+CSQ: 17,99", "OK"])
+    assert result["parts"] == [{"command": "E0"}, {"command": "+CSQ", "rssi_dbm": -79, "ber": None}]
+    assert "parts" not in decode("AT+CSQ;", ["+CSQ: 17,99", "OK"])
