@@ -35,6 +35,7 @@ from modem.parsers import (clock, fibocom, huawei, ident, network, quectel, regi
 Parser = Callable[[list[str]], dict]
 MAX_LINES = 2000
 MAX_LINE_LEN = 4096
+MAX_PARTS = 64          # commands on one AT line; modems cap the line near 500 characters anyway
 
 # Normalised command -> parser. Keys are what normalize_command() returns; "+X=*" matches any set form.
 COMMANDS: dict[str, Parser] = {
@@ -307,6 +308,8 @@ def _decode(command, lines, vendor) -> dict:
     raw = _strip_echo(raw, norm)
     info, cme = _final(raw)
     parts = split_compound(norm)
+    if len(parts) > MAX_PARTS:
+        return {"error": f"command line with {len(parts)} commands (at most {MAX_PARTS})"}
     if len(parts) > 1:
         return _decode_compound(parts, info, cme, vendor)
     norm = parts[0] if parts else norm          # 'AT+CSQ;' is one command
@@ -353,6 +356,7 @@ def _split_answer(parts: list[str], info: list[str]) -> list[list[str]]:
     the current one on, whose command carries that prefix. A line without a prefix stays with the current part
     unless a prefix-less command (+CGMI, +CIMI: one line; ATI: several) is due: then it goes to that command."""
     prefixes = [_answer_prefix(p) for p in parts]
+    sets = [_is_set(p) for p in parts]
     groups: list[list[str]] = [[] for _ in parts]
     cur = 0
     for line in info:
@@ -361,7 +365,7 @@ def _split_answer(parts: list[str], info: list[str]) -> list[list[str]]:
         if p is not None:
             # set commands print nothing; a command asked twice on one line (+COPS=3,0;+COPS?;+COPS=3,2;+COPS?)
             # gets one line each
-            fits = [i for i in range(cur, len(parts)) if prefixes[i] == p and not _is_set(parts[i])]
+            fits = [i for i in range(cur, len(parts)) if prefixes[i] == p and not sets[i]]
             target = fits[1] if len(fits) > 1 and fits[0] == cur and groups[cur] else fits[0] if fits else None
         elif not (prefixes[cur] in _MULTI_LINE_BARE or (prefixes[cur] in _ONE_LINE_BARE and not groups[cur])):
             target = next((i for i in range(cur, len(parts)) if not groups[i]

@@ -246,3 +246,8 @@ def test_compound_line_basic_commands_answer_nothing():
     result = decode("ATE0;+CSQ", ["+CSQ: 17,99", "OK"])
     assert result["parts"] == [{"command": "E0"}, {"command": "+CSQ", "rssi_dbm": -79, "ber": None}]
     assert "parts" not in decode("AT+CSQ;", ["+CSQ: 17,99", "OK"])
+
+
+def test_compound_line_with_too_many_commands_is_one_clear_error():
+    result = decode("AT" + ";+CSQ" * 500, ["+CSQ: 17,99", "OK"])
+    assert result == {"error": "command line with 500 commands (at most 64)"}
