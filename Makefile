@@ -48,7 +48,8 @@ bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-fail
 bench-mqtt: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_mqtt
 
-# modem.decode on real responses it never saw (see BENCHMARKS.md, "Decoding real responses")
+# modem.decode on real responses it never saw, both held-out sets (BENCHMARKS.md, "Decoding real responses" and
+# "Speak more of every modem")
 .PHONY: bench-decode
 bench-decode: $(TSTAMP)
 	$(BIN)/python -m tests.decode.heldout.score

@@ -8,6 +8,8 @@ Output keys (a key the response does not carry is left out; a value the modem ma
                       emergency home_csfb_not_preferred roaming_csfb_not_preferred rlos
   lac_tac cell_id     uppercase hex without 0x
   band bands earfcn arfcn pci bandwidth_mhz
+  nr_nsa_bands nr_sa_bands umts_bands bands_mhz              band configuration reads (#BND?, +UACT?, +UBANDSEL?)
+  rsrp_dbm_per_antenna sinr_db_per_antenna rssi_dbm_per_antenna   +QRSRP / +QSINR / +QRSSI, one value per Rx branch
   iccid imsi imei manufacturer model revision sim_state sim_slot sim_inserted
   lte / nr            EN-DC: the anchor and the NR leg (rat NR5G-NSA)
   carriers            carrier aggregation, one dict per component carrier
@@ -17,6 +19,10 @@ Output keys (a key the response does not carry is left out; a value the modem ma
   sms sms_storage sms_index mr                              +CMGR / +CMGL / +CMTI / +CMGS (modem/parsers/sms.py)
   cme_error           final ERROR (text "ERROR"), +CME ERROR / +CMS ERROR (number, or the text)
   error               the input could not be decoded (why, in words)
+  parts               a compound command line 'AT+A;+B;+C': one dict per command, in order, each with "command" and
+                      that command's decoded values; the values of the answered parts are merged at the top level
+                      too (first wins). When an ERROR ends the line, the parts answered before it keep their values,
+                      the part that failed carries the cme_error and the parts after it {"error": "not run ..."}.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from modem.parsers import (clock, fibocom, huawei, ident, network, quectel, regi
 Parser = Callable[[list[str]], dict]
 MAX_LINES = 2000
 MAX_LINE_LEN = 4096
+MAX_PARTS = 64          # commands on one AT line; modems cap the line near 500 characters anyway
 
 # Normalised command -> parser. Keys are what normalize_command() returns; "+X=*" matches any set form.
 COMMANDS: dict[str, Parser] = {
@@ -67,6 +74,7 @@ COMMANDS: dict[str, Parser] = {
     "^HCSQ?": huawei.parse_hcsq, "^SYSINFOEX": huawei.parse_sysinfoex, "^SYSINFO": huawei.parse_sysinfo,
     # u-blox
     "+UCGED?": ublox.parse_ucged, "+UBANDSEL?": ublox.parse_ubandsel,
+    "+UACT?": ublox.parse_uact,
     # Fibocom / Intel XMM
     "+XCESQ?": fibocom.parse_xcesq, "+XCESQ": fibocom.parse_xcesq, "+GTDUALSIM?": fibocom.parse_gtdualsim,
 }
@@ -88,6 +96,7 @@ PREFIXES: dict[str, Parser] = {
     "#QSS": telit.parse_qss, "#BND": telit.parse_bnd,
     "^HCSQ": huawei.parse_hcsq, "^SYSINFOEX": huawei.parse_sysinfoex, "^SYSINFO": huawei.parse_sysinfo,
     "+UCGED": ublox.parse_ucged, "+UBANDSEL": ublox.parse_ubandsel, "+XCESQ": fibocom.parse_xcesq,
+    "+UACT": ublox.parse_uact,
     "+GTDUALSIM": fibocom.parse_gtdualsim, "#SIMSELECT": telit.parse_simselect,
     "+CCLK": clock.parse_cclk, "+CTZV": clock.parse_ctz, "+CTZE": clock.parse_ctz, "+CTZEU": clock.parse_ctz,
     "+CMTI": sms.parse_cmti, "+CMGS": sms.parse_cmgs, "+CMGR": sms.parse_cmgr, "+CMGL": sms.parse_cmgl,
@@ -298,15 +307,117 @@ def _decode(command, lines, vendor) -> dict:
     raw = _as_lines(lines)
     raw = _strip_echo(raw, norm)
     info, cme = _final(raw)
+    parts = split_compound(norm)
+    if len(parts) > MAX_PARTS:
+        return {"error": f"command line with {len(parts)} commands (at most {MAX_PARTS})"}
+    if len(parts) > 1:
+        return _decode_compound(parts, info, cme, vendor)
+    norm = parts[0] if parts else norm          # 'AT+CSQ;' is one command
     if cme is not None:
-        out: dict = {"cme_error": cme}
-        name = _command_key(norm)[0] if norm else None
-        if name in _SIM_COMMANDS:
-            state = (ident.CME_SIM_STATES.get(cme) if isinstance(cme, int)
-                     else ident.CME_TEXT_SIM_STATES.get(str(cme).lower()))
-            if state:
-                out["sim_state"] = state
-        return out
+        return _error_result(norm, cme)
+    return _decode_info(norm, info, vendor)
+
+
+def _error_result(norm: str | None, cme) -> dict:
+    out: dict = {"cme_error": cme}
+    name = _command_key(norm)[0] if norm else None
+    if name in _SIM_COMMANDS:
+        state = (ident.CME_SIM_STATES.get(cme) if isinstance(cme, int)
+                 else ident.CME_TEXT_SIM_STATES.get(str(cme).lower()))
+        if state:
+            out["sim_state"] = state
+    return out
+
+
+def split_compound(norm: str | None) -> list[str]:
+    """'+CSQ;+COPS?;+CREG?' -> ['+CSQ', '+COPS?', '+CREG?'] (';' inside quotes does not split; empty parts dropped)."""
+    if not norm:
+        return []
+    parts, cur, in_q = [], [], False
+    for ch in norm:
+        if ch == '"':
+            in_q = not in_q
+        if ch == ";" and not in_q:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return [p for p in parts if p]
+
+
+def _answer_prefix(part: str) -> str:
+    """The prefix a command's answer lines carry: '+COPS?' -> '+COPS', '+QENG="servingcell"' -> '+QENG'."""
+    return _command_key(part)[0]
+
+
+def _split_answer(parts: list[str], info: list[str]) -> list[list[str]]:
+    """Hand each information line to the part it answers, in order. A prefixed line goes to the first part, from
+    the current one on, whose command carries that prefix. A line without a prefix stays with the current part
+    unless a prefix-less command (+CGMI, +CIMI: one line; ATI: several) is due: then it goes to that command."""
+    prefixes = [_answer_prefix(p) for p in parts]
+    sets = [_is_set(p) for p in parts]
+    groups: list[list[str]] = [[] for _ in parts]
+    cur = 0
+    for line in info:
+        p = _prefix(line)
+        target = None
+        if p is not None:
+            # set commands print nothing; a command asked twice on one line (+COPS=3,0;+COPS?;+COPS=3,2;+COPS?)
+            # gets one line each
+            fits = [i for i in range(cur, len(parts)) if prefixes[i] == p and not sets[i]]
+            target = fits[1] if len(fits) > 1 and fits[0] == cur and groups[cur] else fits[0] if fits else None
+        elif not (prefixes[cur] in _MULTI_LINE_BARE or (prefixes[cur] in _ONE_LINE_BARE and not groups[cur])):
+            target = next((i for i in range(cur, len(parts)) if not groups[i]
+                           and (prefixes[i] in _ONE_LINE_BARE or prefixes[i] in _MULTI_LINE_BARE)), None)
+        if target is None:
+            target = cur
+        groups[target].append(line)
+        cur = target
+    return groups
+
+
+# Commands whose answer carries no prefix: one line (+CGMI ...) or several (ATI)
+_ONE_LINE_BARE = {"+CGMI", "+GMI", "+CGMM", "+GMM", "+CGMR", "+GMR", "+CGSN", "+GSN", "+CIMI"}
+_MULTI_LINE_BARE = {"I", "I0", "I1"}
+
+
+def _is_set(part: str) -> bool:
+    """'+CMEE=2' sets something and prints nothing; '+COPS=?', '+CMGR=3' and '+QENG="servingcell"' print an answer
+    (a command with arguments counts as a query when a parser is registered for it)."""
+    name, suffix = _command_key(part)
+    basic = name[:1].isalpha() or name[:1] == "&"      # V.250 basic commands (E0, V1, &F, Z) answer nothing
+    return (basic or suffix.startswith("=") and suffix != "=?") and find_parser(part) is None
+
+
+def _decode_compound(parts: list[str], info: list[str], cme, vendor) -> dict:
+    groups = _split_answer(parts, info)
+    failed_at = None
+    if cme is not None:
+        answered = [i for i, g in enumerate(groups) if g]
+        start = answered[-1] + 1 if answered else 0
+        # the modem stopped after the last part that printed something. A set command answers with nothing but
+        # its OK, so it is taken as done: the failed part is the first later one that has something to print.
+        failed_at = next((i for i in range(start, len(parts)) if not _is_set(parts[i])), min(start, len(parts) - 1))
+    results: list[dict] = []
+    merged: dict = {}
+    for i, (part, group) in enumerate(zip(parts, groups)):
+        entry: dict = {"command": part}
+        if failed_at is not None and i == failed_at:
+            entry.update(_error_result(part, cme))
+        elif failed_at is not None and i > failed_at:
+            entry["error"] = "not run: an earlier command on the line failed"
+        elif group or not _is_set(part):
+            entry.update(_decode_info(part, group, vendor))
+        for k, v in entry.items():
+            if k not in ("command", "error", "cme_error", "urcs") and merged.get(k) is None:
+                merged[k] = v
+        results.append(entry)
+    merged["parts"] = results
+    return merged
+
+
+def _decode_info(norm: str | None, info: list[str], vendor) -> dict:
     parser = find_parser(norm, vendor)
     result: dict = {}
     if parser is not None:

@@ -183,11 +183,16 @@ CME_TEXT_SIM_STATES = {"sim not inserted": "NOT INSERTED", "sim pin required": "
 
 # +CPIN: <code>     READY | SIM PIN | SIM PUK | PH-SIM PIN | SIM PIN2 | SIM PUK2 | NOT INSERTED (Quectel,
 #                   u-blox) | NOT READY | "READY" (quoted, Telit/ublox some firmware)
+# <code>            the same without the prefix (some Huawei/ZTE sticks, old Siemens/Cinterion firmware): only a line
+#                   that is exactly one of the known codes counts, so a stray line is not taken for a SIM state
 def parse_cpin(lines: list[str]) -> dict:
     body = first_with(lines, "+CPIN")
     if body is None:
         body = first_with(lines, "^CPIN")
     if body is None:
+        bare = [re.sub(r"\s+", " ", ln.strip().strip('"').upper()) for ln in lines if ln.strip()]
+        if len(bare) == 1 and bare[0] in _CPIN_STATES:
+            return {"sim_state": _CPIN_STATES[bare[0]]}
         return {}
     code = split_fields(body)[0].upper().strip()
     code = re.sub(r"\s+", " ", code)

@@ -339,6 +339,9 @@ def parse_qcsq(lines: list[str]) -> dict:
     return out
 
 
+_ANTENNA_RANGE = {"rsrp_dbm": (-160, -20), "sinr_db": (-30, 60), "rssi_dbm": (-130, 0)}
+
+
 def _per_antenna(lines: list[str], prefix: str, key: str) -> dict:
     """<PRX>,<DRX>,<RX2>,<RX3>,<sysmode>, one line per RAT (EN-DC prints an LTE and an NR5G line).
     -32768 (and -140 for RSRP) mark an antenna that is not measured. The main antenna (PRX) is the value."""
@@ -347,7 +350,10 @@ def _per_antenna(lines: list[str], prefix: str, key: str) -> dict:
         f = split_fields(body)
         mode = f[-1].upper() if len(f) > 1 and to_int(f[-1]) is None and not is_unknown(f[-1]) else ""
         values = [to_int(x) for x in (f[:-1] if mode else f)]
-        values = [None if v in (-140, -32768) and key == "rsrp_dbm" else v for v in values]
+        lo, hi = _ANTENNA_RANGE[key]
+        # -140 (RSRP) and -32768 mark an unmeasured branch; anything outside the physical range is firmware noise
+        # ('+QRSRP: -88,-89,-32768,-37625,"NR5G"')
+        values = [None if v is None or (v == -140 and key == "rsrp_dbm") or not lo <= v <= hi else v for v in values]
         valid = [v for v in values if v is not None]
         rat = "NR" if mode.startswith("NR") else "UMTS" if mode in ("WCDMA", "UMTS") else "LTE"
         parts[rat] = {key: values[0] if values and values[0] is not None else (valid[0] if valid else None),

@@ -121,11 +121,11 @@ def parse_gstatus(lines: list[str]) -> dict:
             out["nr"] = nr
             if lte.get("band") and nr.get("band"):
                 out["bands"] = [lte["band"], nr["band"]]
-        _scells(p, out)
+        _scells(p, out, lines)
     elif lte:
         out.update(lte)
         out["rat"] = "LTE"
-        _scells(p, out)
+        _scells(p, out, lines)
     elif mode in ("WCDMA", "UMTS", "HSPA", "TD-SCDMA"):
         ecio = _first(p, "rxm ecio c0", "ecio (db)", "ecio")
         out.update({
@@ -148,8 +148,24 @@ def parse_gstatus(lines: list[str]) -> dict:
     return out
 
 
-def _scells(p: dict[str, str], out: dict) -> None:
-    """LTE carrier aggregation: 'LTE Scell band/bw/chan' (MC7455) or 'LTE SSCn state/band/bw/chan' (EM75xx)."""
+_PATH_ROW = re.compile(r"^\s*(PCC|SCC)\s+RxM\s+RSSI:\s*(\S+)\s+(?:(?:PCC|SCC)\s+RxM\s+)?RSRP(?:\s*\(dBm\))?:\s*(\S+)",
+                       re.I)
+
+
+def _carrier_signal(lines: list[str]) -> dict[str, dict]:
+    """The main-antenna rows per carrier: 'SCC RxM RSSI:  -52   RSRP (dBm):  -83' (MC7455 repeats the RSRP label on
+    every row, so the label table keeps only the first; the row names the carrier)."""
+    found: dict[str, dict] = {}
+    for line in lines:
+        m = _PATH_ROW.match(line)
+        if m and m.group(1).upper() not in found:
+            found[m.group(1).upper()] = {"rssi_dbm": number(m.group(2)), "rsrp_dbm": number(m.group(3))}
+    return found
+
+
+def _scells(p: dict[str, str], out: dict, lines: list[str]) -> None:
+    """LTE carrier aggregation: 'LTE Scell band/bw/chan' (MC7455) or 'LTE SSCn state/band/bw/chan' (EM75xx);
+    the PCC and the first SCC get their main-antenna RSSI/RSRP when the table prints a row for them."""
     carriers = []
     if (_first(p, "lte ca state") or "").upper().startswith("ACTIVE") and _first(p, "lte scell band"):
         carriers.append({"role": "SCC", "band": band_name(_first(p, "lte scell band"), "LTE"),
@@ -166,8 +182,10 @@ def _scells(p: dict[str, str], out: dict) -> None:
                                  "bandwidth_mhz": _bw(_first(p, f"{scc} bw")),
                                  "earfcn": to_int(_first(p, f"{scc} chan", f"{scc} rx chan"))})
     if carriers:
+        signal = _carrier_signal(lines)
+        carriers[0].update(signal.get("SCC", {}))
         out["carriers"] = [{"role": "PCC", "band": out.get("band"), "bandwidth_mhz": out.get("bandwidth_mhz"),
-                            "earfcn": out.get("earfcn")}] + carriers
+                            "earfcn": out.get("earfcn"), **signal.get("PCC", {})}] + carriers
         out["bands"] = [c["band"] for c in out["carriers"] if c.get("band")]
 
 

@@ -34,6 +34,8 @@ def parse_csq(lines: list[str]) -> dict:
 #   ss_rsrq 0..127 (255): -43.5 + n/2 dB          ss_rsrp 0..127 (255): -157 + n dBm
 #   ss_sinr 0..127 (255): -23.5 + n/2 dB          (Rel-15 NR extension)
 # e.g. "+CESQ: 99,99,255,255,26,50" (Nordic nRF9160 / u-blox LTE)   "+CESQ: 99,99,255,255,255,255,65,75,75" (NR)
+# The modem fills only the fields of the RAT it is camped on, so the RAT is read from which fields are valid:
+# rsrq/rsrp -> LTE, rscp/ecno -> UMTS, rxlev -> GSM, ss_* -> NR (NR5G-NSA when the LTE fields are valid too).
 def parse_cesq(lines: list[str]) -> dict:
     body = first_with(lines, "+CESQ")
     if body is None:
@@ -57,4 +59,21 @@ def parse_cesq(lines: list[str]) -> dict:
             out["nr"] = nr
             if out["rsrp_dbm"] is None and out["rsrq_db"] is None:
                 out["rsrp_dbm"], out["rsrq_db"], out["sinr_db"] = nr["rsrp_dbm"], nr["rsrq_db"], nr["sinr_db"]
+                out["rat"] = "NR5G-SA"
+            else:
+                out["rat"] = "NR5G-NSA"
+    if "rat" not in out:
+        rat = _cesq_rat(out)
+        if rat:
+            out["rat"] = rat
     return out
+
+
+def _cesq_rat(values: dict) -> str | None:
+    if values["rsrp_dbm"] is not None or values["rsrq_db"] is not None:
+        return "LTE"
+    if values["rscp_dbm"] is not None or values["ecio_db"] is not None:
+        return "UMTS"
+    if values["rssi_dbm"] is not None:
+        return "GSM"
+    return None

@@ -80,7 +80,7 @@ def parse_rfsts(lines: list[str]) -> dict:
 
 # #SERVINFO: (GSM)   <B-ARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<BSIC>,<LAC>,<TA>,<GPRS>[,[<PB-ARFCN>],[<NOM>],<RAC>,[<PAT>]]
 # #SERVINFO: (WCDMA) <UARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<PSC>,<LAC>,<DRX>,<SD>,<RSSI>,<NOM>,<RAC>
-# #SERVINFO: (LTE)   <EARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<CellID>,<TAC>,<DRX>,<SD>,<RSRP>
+# #SERVINFO: (LTE)   <EARFCN>,<dBM>,<NetNameAsc>,<NetCode>,<CellID>,<TAC>,<DRX>,<SD>,<RSRP>   (ME910: <PhysicalCellId> for <CellID>)
 #   e.g. '#SERVINFO: 66786,-68,"T-Mobile","310260",3089F02,2D18,640,3,-101'   (LM960A18)
 def parse_servinfo(lines: list[str]) -> dict:
     body = (lines_with(lines, "#SERVINFO") or [None])[0]
@@ -94,8 +94,15 @@ def parse_servinfo(lines: list[str]) -> dict:
         out["operator_name"] = name
     chan = to_int(at(f, 0))
     if len(f) == 9 and _neg_int(f[8]) and hex_id(at(f, 4)):
-        out.update({"rat": "LTE", "earfcn": chan, "rssi_dbm": number(f[1]), "cell_id": hex_id(f[4]),
-                    "lac_tac": hex_id(f[5]), "rsrp_dbm": number(f[8])})
+        out.update({"rat": "LTE", "earfcn": chan, "rssi_dbm": number(f[1]), "lac_tac": hex_id(f[5]),
+                    "rsrp_dbm": number(f[8])})
+        # field 5 is the cell id on LM9x0 ('3089F02') and the physical cell id on ME910 ('00000AF' = 175): an
+        # E-UTRAN cell id is eNB id * 256 + cell, so a value up to 503 can only be a PCI
+        ident = to_int(f[4], base=16)
+        if ident is not None and ident <= 503:
+            out["pci"] = ident
+        else:
+            out["cell_id"] = hex_id(f[4])
         set_band_from_channel(out, "LTE")
     elif len(f) >= 10 or (len(f) >= 9 and chan is not None and chan > 1023):
         out.update({"rat": "UMTS", "uarfcn": chan, "rscp_dbm": number(f[1]), "psc": to_int(at(f, 4)),
@@ -106,7 +113,7 @@ def parse_servinfo(lines: list[str]) -> dict:
     return out
 
 
-_MONI_KV = re.compile(r"([A-Za-z][A-Za-z/]*)\s*:\s*(\S+)")
+_MONI_KV = re.compile(r"([A-Za-z][A-Za-z0-9_/]*)\s*:\s*(\S+)")
 
 
 # #MONI: <netname> RSRP:<rsrp> RSRQ:<rsrq> TAC:<tac> Id:<id> EARFCN:<earfcn> PWR:<dBm>dbm DRX:<drx>  (LTE)
@@ -114,6 +121,9 @@ _MONI_KV = re.compile(r"([A-Za-z][A-Za-z/]*)\s*:\s*(\S+)")
 # #MONI: <netname> BSIC:<bsic> RxQual:<q> LAC:<lac> Id:<id> ARFCN:<arfcn> PWR:<dBm>dbm TA:<ta>          (GSM)
 #   e.g. '#MONI: AT&T RSRP:-92 RSRQ:-17 TAC:8B1E Id:A204... EARFCN:800 PWR:-54dbm DRX:1280'  (LM940, MikroTik forum)
 #   #MONI=7 prints one line per cell ('#MONI: Cc:310 Nc:260 ...'); every line becomes a cell
+# #MONI: <netname> NR_BAND:<band> NR_BW:<MHz> NR_ULBW:<MHz> NR_CH:<arfcn> NR_ULCH:<arfcn> NR_PWR:<dBm>dbm NR_RSRP:<rsrp>
+#        NR_RSRQ:<rsrq> NR_PCI:<pci> NR_SINR:<x> ...     (FN990, NR serving cell; the SINR scale is not documented, so
+#        it is left out)
 def parse_moni(lines: list[str]) -> dict:
     cells = []
     for body in lines_with(lines, "#MONI"):
@@ -123,7 +133,15 @@ def parse_moni(lines: list[str]) -> dict:
         first_key = _MONI_KV.search(body)
         name = body[:first_key.start()].strip() if first_key else ""
         cell: dict = {}
-        if "earfcn" in kv or "rsrp" in kv:
+        if "nr_band" in kv or "nr_ch" in kv:
+            cell.update({"rat": "NR5G-SA", "band": band_name(kv.get("nr_band"), "NR5G-SA"),
+                         "bandwidth_mhz": number(kv.get("nr_bw")), "arfcn": to_int(kv.get("nr_ch")),
+                         "rssi_dbm": number(kv.get("nr_pwr")), "rsrp_dbm": number(kv.get("nr_rsrp")),
+                         "rsrq_db": number(kv.get("nr_rsrq")), "pci": to_int(kv.get("nr_pci"))})
+            if cell["band"] is None:
+                cell.pop("band")
+                set_band_from_channel(cell, "NR5G-SA")
+        elif "earfcn" in kv or "rsrp" in kv:
             cell.update({"rat": "LTE", "earfcn": to_int(kv.get("earfcn")), "rsrp_dbm": number(kv.get("rsrp")),
                          "rsrq_db": number(kv.get("rsrq")), "lac_tac": hex_id(kv.get("tac")),
                          "rssi_dbm": number(kv.get("pwr"))})
@@ -137,7 +155,13 @@ def parse_moni(lines: list[str]) -> dict:
         else:
             cell.update({"rat": "GSM", "gsm_arfcn": to_int(kv.get("arfcn")), "bsic": to_int(kv.get("bsic")),
                          "lac_tac": hex_id(kv.get("lac")), "rssi_dbm": number(kv.get("pwr"))})
-        if "id" in kv:
+        if "tac" not in kv and "lac" not in kv:
+            cell.pop("lac_tac", None)          # a neighbour row: the area code is not printed, not unknown
+        if "id" in kv and cell["rat"] == "LTE" and "tac" not in kv:
+            # neighbour rows (#MONI=1..7 on LM940/LM960) carry no TAC, and their Id is the PCI in hex
+            pci = to_int(kv["id"].rstrip("."), base=16)
+            cell["pci"] = pci if pci is not None and pci <= 503 else None
+        elif "id" in kv:
             cell["cell_id"] = hex_id(kv["id"].rstrip("."))
         if "cc" in kv and "nc" in kv:
             cell["mcc"], cell["mnc"] = kv["cc"], kv["nc"].zfill(2)
@@ -187,14 +211,22 @@ def _csurv_numeric(f: list[str]) -> dict | None:
     GSM other   <arfcn>,<rxLev>
     UMTS        <uarfcn>,<rxLev>,<mcc>,<mnc>,<scrcode>,<cellId>,<lac>,<cellStatus>,<rscp>,<ecio>
     LTE (ME310) <earfcn>,<rsrp>,<mcc>,<mnc>,<pci>,<tac>,<cellId>           (tac and cellId in decimal)
-    MCC/MNC are printed as their digits; LAC/cellId of 2G/3G in hex."""
+    LTE (LM960) <earfcn>,<rxLev>,<mcc>,<mnc>,<cellId>,<tac>,<pci>,<cellStatus>,<rsrp>,<rsrq>,<x>   (decimal ids)
+    MCC/MNC are printed as their digits; LAC/cellId of 2G/3G in hex. #CSURVC prints <cellStatus> as a number,
+    #CSURV as its name (CELL_SUITABLE ...)."""
     if len(f) == 2 and all(to_int(x) is not None for x in f):
         return {"rat": "GSM", "gsm_arfcn": to_int(f[0]), "rssi_dbm": number(f[1])}
     if len(f) >= 10 and (at(f, 8) or "").upper().startswith("CELL_"):
         return {"rat": "GSM", "gsm_arfcn": to_int(f[0]), "bsic": to_int(f[1], base=16), "rssi_dbm": number(f[2]),
                 "mcc": f[4] or None, "mnc": (f[5] or "").zfill(2) or None, "lac_tac": hex_id(f[6]),
                 "cell_id": hex_id(f[7])}
-    if len(f) >= 10 and (at(f, 7) or "").upper().startswith("CELL_"):
+    if len(f) == 11 and _neg_int(f[1]) and _neg_int(f[8]) and (f[7].isdigit() or f[7].upper().startswith("CELL_")):
+        cell = {"rat": "LTE", "earfcn": to_int(f[0]), "rssi_dbm": number(f[1]), "mcc": f[2] or None,
+                "mnc": (f[3] or "").zfill(2) or None, "cell_id": dec_to_hex(f[4]), "lac_tac": dec_to_hex(f[5]),
+                "pci": to_int(f[6]), "rsrp_dbm": number(f[8]), "rsrq_db": number(f[9])}
+        set_band_from_channel(cell, "LTE")
+        return cell
+    if len(f) >= 10 and ((at(f, 7) or "").upper().startswith("CELL_") or (len(f) == 10 and f[7].isdigit())):
         return {"rat": "UMTS", "uarfcn": to_int(f[0]), "rssi_dbm": number(f[1]), "mcc": f[2] or None,
                 "mnc": (f[3] or "").zfill(2) or None, "psc": to_int(f[4]), "cell_id": hex_id(f[5]),
                 "lac_tac": hex_id(f[6]), "rscp_dbm": number(at(f, 8)), "ecio_db": number(at(f, 9))}
@@ -246,10 +278,17 @@ def _mask_bands(mask: int, offset: int = 1) -> list[int]:
     return [i + offset for i in range(mask.bit_length()) if mask >> i & 1]
 
 
-# #BND: <GSM band>[,<UMTS band>[,<LTE band mask>[,<TDSCDMA band>[,<LTE band mask ext>]]]]
-#   read form. The LTE mask is a decimal number on LE910 V2/ME910 ('#BND: 5,0,168695967' = B1-5,8,12,13,18-20,26,28,
-#   ModemManager's Telit tests) and hex on LE910Cx/LM9x0 firmware that also prints the B65+ extension mask.
-#   bit 0 = B1 (ext: bit 0 = B65). The GSM/UMTS values are Telit's combination codes, reported as they are.
+# #BND? read form, by firmware family (ModemManager's Telit helpers and tests; the LM9x0/FN980 reference guides):
+#   #BND: <GSM>,<UMTS>                                                  2G/3G modules
+#   #BND: <GSM>,<UMTS>,<LTE mask>                                       LE910 V2 / ME910: decimal ('5,0,168695967');
+#                                                                       LE910C1-EUX: hex ('0,5,80800C5')
+#   #BND: <GSM>,<UMTS>,<LTE mask>,<LTE ext mask>                        LN920 / LE910Cx / LM940: hex ('0,0,1003100185A,42')
+#   #BND: <GSM>,<UMTS>,<LTE mask>,<TDSCDMA>,<LTE ext mask>              ME910G1 / ME310G1: decimal ('0,0,252582047,0,1048578')
+#   #BND: <GSM>,<UMTS>,<LTE mask>,<LTE ext mask>,<NSA NR 1-64>,<NSA NR 65-128>,<SA NR 1-64>,<SA NR 65-128>
+#                                                                       FN980 / LM960: hex
+#   LTE mask bit 0 = B1, ext mask bit 0 = B65; NR masks bit 0 = n1 (n65 in the 65-128 mask). A 3-field mask is
+#   hex only when it holds a hex letter (nothing else tells the two firmware apart). The GSM/UMTS values are Telit's
+#   combination codes, reported as they are.
 def parse_bnd(lines: list[str]) -> dict:
     body = (lines_with(lines, "#BND") or [None])[0]
     if body is None or "(" in body:
@@ -259,16 +298,35 @@ def parse_bnd(lines: list[str]) -> dict:
     if len(f) > 1:
         out["umts_band_config"] = to_int(at(f, 1))
     raw = at(f, 2)
-    if raw is not None and raw.strip():
-        hexa = len(f) > 3 or bool(re.search(r"[A-Fa-f]", raw))
-        mask = to_int(raw, base=16 if hexa else 10)
-        if mask is not None:
-            bands = _mask_bands(mask)
-            ext = to_int(at(f, 4), base=16) if len(f) > 4 else None
-            if ext:
-                bands += _mask_bands(ext, 65)
-            out["bands"] = [band_name(b, "LTE") for b in bands]
+    if raw is None or not raw.strip():
+        return out
+    if len(f) == 5:                                   # ME910G1 layout: decimal, ext after the TDSCDMA field
+        base, ext_raw = (16 if re.search(r"[A-Fa-f]", raw) else 10), at(f, 4)
+    elif len(f) == 3:
+        base, ext_raw = (16 if re.search(r"[A-Fa-f]", raw) else 10), None
+    else:
+        base, ext_raw = 16, at(f, 3)
+    mask = _bnd_mask(raw, base)
+    if mask is None:
+        return out
+    ext = _bnd_mask(ext_raw, base) if ext_raw else 0
+    out["bands"] = [f"B{b}" for b in _mask_bands(mask) + _mask_bands(ext or 0, 65)]
+    if len(f) >= 8:
+        for key, lo, hi in (("nr_nsa_bands", 4, 5), ("nr_sa_bands", 6, 7)):
+            low, high = _bnd_mask(at(f, lo), 16), _bnd_mask(at(f, hi), 16)
+            if low is not None or high is not None:
+                out[key] = [f"n{b}" for b in _mask_bands(low or 0) + _mask_bands(high or 0, 65)]
     return out
+
+
+def _bnd_mask(raw: str | None, base: int) -> int | None:
+    """A band mask field; None when it is not a number in `base` (a decimal mask never holds a hex letter)."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if not re.fullmatch(r"[0-9A-Fa-f]{1,32}" if base == 16 else r"\d{1,39}", text):
+        return None
+    return int(text, base)
 
 
 # #SIMSELECT: <sim>      1 or 2 (dual-SIM LE910Cx/LM960; the second slot needs AT#ENSIM2=1)

@@ -65,3 +65,22 @@ def parse_ubandsel(lines: list[str]) -> dict:
     if values and all(v >= 450 for v in values):
         return {"bands_mhz": values}
     return {"bands": [band_name(v, "LTE") for v in values if v < 450]}
+
+
+# +UACT: [<rat>],[<mcc>],[<mnc>][,<band_1>[,<band_2>...]]     read form (SARA-U2, LARA-R2/R6, TOBY-L4)
+#   bands of all RATs in one list, told apart by their range: 2G as MHz (850, 900, 1800, 1900), 3G as the UTRAN
+#   band number 1..19, 4G as 100 + the E-UTRAN band number (101 = B1, 120 = B20, 138 = B38)
+#   e.g. '+UACT: ,,,900,1800,1,8,101,103,107,108,120,138'  (ModemManager's u-blox helpers)
+def parse_uact(lines: list[str]) -> dict:
+    body = (lines_with(lines, "+UACT") or [None])[0]
+    if body is None or "(" in body:
+        return {}
+    values = [v for v in (to_int(x) for x in split_fields(body)[3:]) if v is not None and v > 0]
+    out: dict = {"bands": [f"B{v - 100}" for v in values if 100 < v < 400]}
+    utran = [v for v in values if v < 100]
+    gsm = [v for v in values if v >= 400]
+    if utran:
+        out["umts_bands"] = utran
+    if gsm:
+        out["bands_mhz"] = gsm
+    return out

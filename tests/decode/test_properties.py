@@ -28,7 +28,9 @@ def at_line(draw):
 
 LINES = st.lists(at_line(), max_size=12)
 COMMAND_NAMES = st.one_of(st.none(), st.sampled_from(sorted(COMMANDS) + ['AT+QENG="neighbourcell"', "ATI",
-                                                                          "AT+CSQ", "at+cops=?", "AT"]),
+                                                                          "AT+CSQ", "at+cops=?", "AT",
+                                                                          "AT+CSQ;+COPS?;+CREG?", "AT+CMEE=2;+CPIN?",
+                                                                          "AT+CGMI;+CGMM;I", ";;"]),
                           st.text(max_size=20))
 VENDORS = st.one_of(st.none(), st.sampled_from(["quectel", "simcom", "sierra", "telit", "huawei", "ublox", "fibocom",
                                                 "generic", "nokia", ""]), st.text(max_size=8))
