@@ -79,7 +79,7 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
                                              vendor=config.modem.vendor, pin=config.modem.pin)
     rt.parts["routes"] = routes = open_backend(config.board.backend, **config.board.route_options())
     failover_parts: dict[str, Any] = {}
-    if config.board.backend in ("simulated", "sim"):
+    if config.board.backend == "simulated":      # the loader reads the legacy "sim" as "simulated"
         failover_parts = _simulated_links(config, core, uplinks, routes)
         rt.parts["uplinks"] = failover_parts.pop("uplinks")
     rt.parts["failover"] = attach_failover(core, config, routes, start=False, **failover_parts)
