@@ -5,7 +5,6 @@ Constraints are declared on the fields (agent.config.schema); validate() holds w
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from agent.config.grammar import normalize_number
 from agent.config.schema import Check, Invalid, NonEmpty, Pattern, Range, Secret
 from agent.config.sections import NonNegative, Positive, invalid
 
@@ -149,6 +148,7 @@ class SmsConfig:
     primary_label: Annotated[str, Pattern(r"[ -~]{1,16}", "1 to 16 printable ASCII characters")] = "FIBER"
 
     def validate(self) -> None:
+        from agent.config.grammar import normalize_number   # the SMS code reads the numbers with it too
         for name in ("alert_numbers", "command_numbers"):
             for number in getattr(self, name):
                 if normalize_number(number, self.country_code) is None:

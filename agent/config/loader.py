@@ -7,7 +7,6 @@ several keys. Every message has one form: "<file>: [section] key: expected ..., 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import tomllib
 import typing
@@ -95,6 +94,7 @@ def _name(text: str) -> str:
 
 
 def _unknown(name: str, known, what: str) -> str:
+    import difflib     # only for a config with a mistake in it
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     if close:
         return f"expected a known {what} (did you mean {close[0]}?), got an unknown {what}"

@@ -3,11 +3,9 @@
 Each field declares what it accepts in its type (agent.config.schema); `validate()` holds only what involves two
 keys, and raises `invalid(key, expected, value)` so that its messages read like the loader's.
 """
-import ipaddress
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from agent.config.grammar import parse_target
 from agent.config.schema import (Check, File, Invalid, NonEmpty, OneOf, Pattern, Range, Renamed, Secret,
                                  WritableDir, show)
 
@@ -28,6 +26,7 @@ def _vendors() -> tuple:
 
 
 def _ipv4_or_empty(text: str) -> bool:
+    import ipaddress     # only when a gateway is set: the agent's start-up imports as little as it can
     try:
         return not text or bool(ipaddress.IPv4Address(text))
     except ValueError:
@@ -147,6 +146,7 @@ class ProbesConfig:
     dns_name: Annotated[str, NonEmpty()] = "example.com"      # what dns: targets are asked for
 
     def validate(self) -> None:
+        from agent.config.grammar import parse_target    # imported here: it brings ipaddress and urllib.parse
         for t in self.targets:
             try:
                 parse_target(t, self.method)
