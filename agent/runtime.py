@@ -16,6 +16,7 @@ from typing import Any
 
 from agent import config as configuration
 from agent.config import Config, ConfigError
+from agent.config.schema import show
 from agent.core import Core, WallClock
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,8 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     try:
         rt.parts["led"] = LedStatus(core, open_led(config.board.led))
     except (ValueError, FileNotFoundError) as e:
-        raise ConfigError(f"{config.source}: [board] led: {e}") from None
+        raise ConfigError(f"{config.source}: [board] led: expected an LED this board has, got "
+                          f"{show(config.board.led)} ({e})") from None
     return rt
 
 

@@ -150,6 +150,14 @@ def test_every_default_passes_its_own_constraints():
     from_dict({})   # and their cross-key checks
 
 
+def test_a_nested_table_keeps_the_defaults_of_its_place():
+    # SimRules gives each rule its own duration; a rule table that only switches it off must not reset it to the
+    # class default (60 s).
+    rules = from_dict({"cellular": {"rules": {"sim_failure": {"enabled": False}, "data_cap": {}}}}).cellular.rules
+    assert (rules.sim_failure.enabled, rules.sim_failure.duration_s) == (False, 20.0)
+    assert rules.data_cap.duration_s == 0.0 and rules.no_registration.duration_s == 120.0
+
+
 # ---- secrets ----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("pin", ['1111";+CFUN=0;"', "12'34", "1234;", '"', "12 34 56", "123456789", "１２３４"])
@@ -258,6 +266,19 @@ def test_relais_run_prints_one_line_and_exits_2(tmp_path):
     assert out.stderr == (f"relais: {path}: [modem] baud: expected one of 9600, 19200, 38400, 57600, 115200, "
                           f"230400, 460800, 921600, 3000000, got -5\n")
     assert out.stdout == ""
+
+
+def test_relais_run_names_a_missing_led_in_the_same_words(tmp_path):
+    # Whether /sys/class/leds/<name> exists is only known on the board: the runtime says it like the loader.
+    path = tmp_path / "relais.toml"
+    path.write_text(f'[modem]\nport = "{tmp_path}/no-modem"\n[board]\nled = "sysfs:no-such-led"\n'
+                    f'[storage]\ndir = "{tmp_path}/storage"\n[mqtt]\nhost = "127.0.0.1"\nport = 1\n')
+    out = subprocess.run([sys.executable, "-m", "agent.cli", "run", "--config", str(path)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.startswith(f'relais: {path}: [board] led: expected an LED this board has, got '
+                                 f'"sysfs:no-such-led" (no LED ')
+    assert out.stderr.count("\n") == 1
 
 
 # ---- import direction -------------------------------------------------------------------------------------------

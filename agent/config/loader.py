@@ -46,15 +46,17 @@ def from_dict(raw: dict, source: str = "<dict>"):
     return Config(**values, source=source)
 
 
-def _table(cls: type, raw: dict, section: str, source: str):
+def _table(cls: type, raw: dict, section: str, source: str, base=None):
+    """`base`: the parent's default for this table, when it differs from the class defaults (a rule table that
+    sets only `enabled` keeps its own default duration_s)."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls, include_extras=True)
     kwargs = {}
     for key, value in raw.items():
         if key not in fields:
             raise ConfigError(f"{source}: [{section}] {_name(key)}: {_unknown(key, fields, 'key')}")
-        kwargs[key] = _value(hints[key], value, section, key, source)
-    obj = cls(**kwargs)
+        kwargs[key] = _value(hints[key], value, section, key, source, _default(fields[key]))
+    obj = dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
     validate = getattr(obj, "validate", None)
     if validate is not None:
         try:
@@ -65,12 +67,12 @@ def _table(cls: type, raw: dict, section: str, source: str):
     return obj
 
 
-def _value(hint, value, section: str, key: str, source: str):
+def _value(hint, value, section: str, key: str, source: str, default=None):
     table = _dataclass(hint)
     if table is not None:                      # [section.key]
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{section}] {key}: expected a table, got {show(value)}")
-        return _table(table, value, f"{section}.{key}", source)
+        return _table(table, value, f"{section}.{key}", source, base=default)
     if typing.get_origin(hint) is tuple and _dataclass(typing.get_args(hint)[0]) is not None:   # [[section.key]]
         item = _dataclass(typing.get_args(hint)[0])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -81,6 +83,12 @@ def _value(hint, value, section: str, key: str, source: str):
         return check(hint, value)
     except Invalid as e:
         raise ConfigError(f"{source}: [{section}] {key}: {e}") from None
+
+
+def _default(f: dataclasses.Field):
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None if f.default is dataclasses.MISSING else f.default
 
 
 def _dataclass(hint):

@@ -139,7 +139,7 @@ def show(value, secret: bool = False, limit: int | None = 60) -> str:
     if isinstance(value, str):
         text = '"' + value.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
     elif isinstance(value, float):
-        text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+        text = repr(value)      # 9600.0 stays a float: `baud = 9600.0` is refused for being one
     elif isinstance(value, (list, tuple)):
         text = "[" + ", ".join(show(v) for v in value) + "]"
     elif isinstance(value, dict):
@@ -171,7 +171,7 @@ def _typed(hint, value, secret: bool):
             raise Invalid("a list", show(value, secret))
         (item,) = typing.get_args(hint)[:1]
         items = []
-        for i, v in enumerate(value):
+        for v in value:
             try:
                 items.append(check(item, v, secret))
             except Invalid as e:

@@ -17,6 +17,9 @@ BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 3000000
 
 
 def invalid(key: str, expected: str, value, secret: bool = False, section: str = "") -> Invalid:
+    """For a check across keys, on loaded values: 300 written in the file is 300.0 by now, shown as 300."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     return Invalid(expected, show(value, secret), key=key, section=section)
 
 
