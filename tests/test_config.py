@@ -215,6 +215,11 @@ def test_tls_files_must_exist_and_be_files(tmp_path):
             f'[mqtt] {key}: expected a readable file, got "{tmp_path}" (not a file)'
 
 
+def test_an_apn_database_written_must_exist(tmp_path):
+    assert error({"cellular": {"apn_database": str(tmp_path / "x.xml")}}) == \
+        f'[cellular] apn_database: expected a readable file, got "{tmp_path / "x.xml"}" (no such file)'
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file whatever its mode")
 def test_an_unreadable_key_is_named(tmp_path):
     key = tmp_path / "device.key"
@@ -329,3 +334,23 @@ def test_any_input_gives_a_config_or_one_clear_line(raw):
         assert text.startswith("fuzz.toml: [") and "\n" not in text and ": expected " in text and ", got " in text
     else:
         assert isinstance(cfg, config.Config)
+
+
+toml_lines = st.one_of(
+    st.sampled_from(["[modem]", "[mqtt]", "[[cellular.sim]]", "[cellular.rules.roaming]", "[board]", "[nope]", "["]),
+    st.builds(lambda k, v: f"{k} = {v}", st.sampled_from(["baud", "port", "pin", "keepalive", "slot", "host", "x",
+                                                          "reconnect_min_s", "dir", "backend", "a.b"]),
+              st.sampled_from(["nan", "inf", "-5", "1e400", '""', '"sim"', "[1, [2]]", "{a = 1}", "true",
+                               "1979-05-27", '"\\u0000"', "0x10", "'a\\'b'", "9600"])),
+    st.text(max_size=30))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(toml_lines, max_size=8))
+def test_any_file_gives_a_config_or_one_clear_line(tmp_path, lines):
+    path = tmp_path / "fuzz.toml"
+    path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+    try:
+        load(path)
+    except ConfigError as e:
+        assert str(e).startswith(f"{path}: ") and "\n" not in str(e).rstrip("\n")

@@ -5,7 +5,7 @@ Constraints are declared on the fields (agent.config.schema); validate() holds w
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from agent.config.schema import Check, Invalid, NonEmpty, Pattern, Range, Secret
+from agent.config.schema import Check, File, Invalid, NonEmpty, Pattern, Range, Secret
 from agent.config.sections import NonNegative, Positive, invalid
 
 MAX_SLOT = 8
@@ -101,7 +101,8 @@ class CellularConfig:
     pdp_cid: Annotated[int, Range(1, 24)] = 1
     data_retry_s: Positive = 30.0
     data_check_s: Positive = 60.0            # the PDP address is re-read this often
-    apn_database: str = "/usr/share/mobile-broadband-provider-info/serviceproviders.xml"
+    # mobile-broadband-provider-info; the default may be absent (no APN lookup then), a path written must exist
+    apn_database: Annotated[str, File()] = "/usr/share/mobile-broadband-provider-info/serviceproviders.xml"
     sim: tuple[SimConfig, ...] = ()
     rules: SimRules = field(default_factory=SimRules)
     ladder: LadderConfig = field(default_factory=LadderConfig)
