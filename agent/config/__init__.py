@@ -8,18 +8,19 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     sections.py   [device] [modem] [board] [storage] [probes] [failover] [mqtt] [time] [usage]
     cellular.py   [cellular] and [sms]
     grammar.py    probe targets and phone numbers, parsed by the loader and again by the probers and the SMS code
-    loader.py     load() / from_dict(): knows no section's meaning
+    loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
 
 The package imports nothing else from agent/: everything reads the config, so the config depends on nothing.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from agent.config.atomic import write_atomically
 from agent.config.cellular import (CellularConfig, DataPathRule, LadderConfig, SimConfig, SimRule, SimRules,
                                    SmsConfig, WeakSignalRule)
-from agent.config.loader import ConfigError, from_dict, load
+from agent.config.loader import ConfigError, build, read_toml
 from agent.config.schema import Secret
 from agent.config.sections import (BoardConfig, DeviceConfig, FailoverConfig, ModemConfig, MqttConfig, ProbesConfig,
                                    StorageConfig, TimeConfig, UsageConfig)
@@ -39,6 +40,14 @@ class Config:
     sms: SmsConfig = field(default_factory=SmsConfig)
     time: TimeConfig = field(default_factory=TimeConfig)
     source: str = "<defaults>"
+
+
+def load(path: str | os.PathLike) -> Config:
+    return build(Config, read_toml(path), source=str(path))
+
+
+def from_dict(raw: dict, source: str = "<dict>") -> Config:
+    return build(Config, raw, source)
 
 
 __all__ = ["Config", "ConfigError", "Secret", "load", "from_dict", "write_atomically",

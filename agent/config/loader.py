@@ -1,4 +1,4 @@
-"""load() and from_dict(): TOML in, frozen dataclasses out, or one ConfigError line.
+"""TOML in, frozen dataclasses out, or one ConfigError line (agent.config.load / from_dict call this).
 
 The loader knows no section's meaning: it walks the dataclasses, checks each value against its field's declared
 type (agent.config.schema.check), builds nested tables, then runs the section's validate() for what involves
@@ -19,23 +19,22 @@ class ConfigError(ValueError):
     """A configuration that cannot be used, with a message fit for the operator."""
 
 
-def load(path: str | os.PathLike):
+def read_toml(path: str | os.PathLike) -> dict:
     p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        return tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{p}: cannot read: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{p}: not valid TOML: {e}") from None
-    return from_dict(raw, source=str(p))
 
 
-def from_dict(raw: dict, source: str = "<dict>"):
-    from agent.config import Config
-    sections = {f.name for f in dataclasses.fields(Config) if f.name != "source"}
-    hints = typing.get_type_hints(Config)
+def build(root: type, raw: dict, source: str):
+    """`root`'s fields are the sections (all tables); its `source` field, if any, gets `source`."""
+    sections = {f.name for f in dataclasses.fields(root) if f.name != "source"}
+    hints = typing.get_type_hints(root)
     values: dict[str, object] = {}
     for name, value in raw.items():
         if name not in sections:
@@ -43,7 +42,7 @@ def from_dict(raw: dict, source: str = "<dict>"):
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}]: expected a table, got {show(value)}")
         values[name] = _table(hints[name], value, name, source)
-    return Config(**values, source=source)
+    return root(**values, source=source)
 
 
 def _table(cls: type, raw: dict, section: str, source: str, base=None):
