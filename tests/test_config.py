@@ -189,6 +189,29 @@ def test_the_legacy_backend_name_sim_reads_as_simulated():
     assert from_dict({"board": {"backend": "simulated"}}).board.backend == "simulated"
 
 
+@pytest.mark.parametrize("board", [
+    {}, {"backend": "iproute2"}, {"backend": "networkmanager"}, {"preferred_metric": 20}, {"standby_metric": 5},
+    {"preferred_metric": 0}, {"standby_metric": 2**32}, {"backend": "iproute2", "primary_table": 253},
+    {"backend": "iproute2", "backup_table": 0}, {"backend": "iproute2", "backup_table": 101},
+    {"backend": "iproute2", "primary_table": 2**32}, {"backend": "iproute2", "backup_gateway": "gateway.isp"},
+    {"backend": "iproute2", "primary_gateway": "192.0.2.1", "backup_table": 7},
+    {"backend": "iproute2", "primary_gateway": "2001:db8::1"},
+])
+def test_the_loader_and_the_route_backends_agree(board):
+    # The loader does not import the backends (pyroute2 is 18 MB); what it accepts they must accept, and what
+    # they refuse it must refuse.
+    from board.routes import RouteError, check_options
+    try:
+        cfg = from_dict({"board": board}).board
+    except ConfigError:
+        merged = {**dataclasses.asdict(config.BoardConfig()), **board}
+        options = dataclasses.replace(config.BoardConfig(), **merged).route_options()
+        with pytest.raises(RouteError):
+            check_options(merged["backend"], **options)
+    else:
+        check_options(cfg.backend, **cfg.route_options())
+
+
 def test_pdp_types_are_the_modems():
     from agent.config.cellular import PDP_TYPES
     from modem.device import PDP_TYPES as MODEM_PDP_TYPES
