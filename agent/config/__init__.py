@@ -9,6 +9,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     cellular.py   [cellular] and [sms]
     grammar.py    probe targets and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
+    atomic.py     write_atomically(), for set_config and the status file
 
 The package imports nothing else from agent/: everything reads the config, so the config depends on nothing.
 """
