@@ -34,7 +34,10 @@ def error(raw: dict) -> str:
 # ---- one bad value per section, the exact line the operator reads -----------------------------------------------
 
 @pytest.mark.parametrize("raw, message", [
-    ({"device": {"id": "a/b"}}, '[device] id: expected 1 to 64 characters without spaces, /, + or #, got "a/b"'),
+    ({"device": {"id": "a/b"}},
+     '[device] id: expected 1 to 64 printable ASCII characters without spaces, /, + or #, got "a/b"'),
+    ({"device": {"id": "shop\x01"}},
+     '[device] id: expected 1 to 64 printable ASCII characters without spaces, /, + or #, got "shop\\x01"'),
     ({"device": {"site": 5}}, "[device] site: expected a string, got 5"),
     ({"modem": {"baud": -5}},
      "[modem] baud: expected one of 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 3000000, got -5"),
@@ -49,6 +52,8 @@ def error(raw: dict) -> str:
     ({"board": {"primary_interface": "eth0/1"}},
      '[board] primary_interface: expected an interface name (1 to 15 characters, no / or space), got "eth0/1"'),
     ({"board": {"led": "blink"}}, '[board] led: expected console, none or sysfs:NAME, got "blink"'),
+    ({"board": {"led": "sysfs:../../power"}},
+     '[board] led: expected console, none or sysfs:NAME, got "sysfs:../../power"'),
     ({"storage": {"dir": ""}}, '[storage] dir: expected a non-empty string, got ""'),
     ({"storage": {"dir": 7}}, "[storage] dir: expected a string, got 7"),
     ({"mqtt": {"reconnect_min_s": math.nan}}, "[mqtt] reconnect_min_s: expected a finite number, got nan"),

@@ -52,8 +52,8 @@ def _topic_prefix(text: str) -> bool:
 @dataclass(frozen=True)
 class DeviceConfig:
     # the id is an MQTT topic level and the client id: no wildcards, no separator
-    id: Annotated[str, Pattern(r"[^\s+#/\x00]{1,64}", "1 to 64 characters without spaces, /, + or #")] = \
-        "relais-demo"
+    id: Annotated[str, Pattern(r"[!\"$-*,-.0-~]{1,64}", "1 to 64 printable ASCII characters without spaces, /, + "
+                                                          "or #")] = "relais-demo"
     site: str = ""
 
 
@@ -71,7 +71,8 @@ class ModemConfig:
 class BoardConfig:
     backend: Annotated[Literal["simulated", "iproute2", "networkmanager"], Renamed({"sim": "simulated"})] = \
         "simulated"
-    led: Annotated[str, Pattern(r"console|none|sysfs:.+", 'console, none or sysfs:NAME')] = "console"
+    # sysfs:NAME is /sys/class/leds/NAME: no / in NAME
+    led: Annotated[str, Pattern(r"console|none|sysfs:[^/\s]+", "console, none or sysfs:NAME")] = "console"
     primary_interface: Interface = "eth0"
     cellular_interface: Interface = "wwan0"
     # route control, see docs/routes.md
