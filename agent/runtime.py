@@ -16,6 +16,7 @@ from typing import Any
 
 from agent import config as configuration
 from agent.config import Config, ConfigError
+from agent.config.schema import show
 from agent.core import Core, WallClock
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
                                              vendor=config.modem.vendor, pin=config.modem.pin)
     rt.parts["routes"] = routes = open_backend(config.board.backend, **config.board.route_options())
     failover_parts: dict[str, Any] = {}
-    if config.board.backend in ("simulated", "sim"):
+    if config.board.backend == "simulated":      # the loader reads the legacy "sim" as "simulated"
         failover_parts = _simulated_links(config, core, uplinks, routes)
         rt.parts["uplinks"] = failover_parts.pop("uplinks")
     rt.parts["failover"] = attach_failover(core, config, routes, start=False, **failover_parts)
@@ -108,7 +109,8 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     try:
         rt.parts["led"] = LedStatus(core, open_led(config.board.led))
     except (ValueError, FileNotFoundError) as e:
-        raise ConfigError(f"{config.source}: [board] led: {e}") from None
+        raise ConfigError(f"{config.source}: [board] led: expected an LED this board has, got "
+                          f"{show(config.board.led)} ({e})") from None
     return rt
 
 

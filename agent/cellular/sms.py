@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.config import Config
+from agent.config.grammar import normalize_number   # the config checks numbers with it too
 from agent.core import CommandReceived, Core, Event
 from agent.modem_service import ModemPortEvent, ModemService, ModemUrc
 from modem.parsers.sms import parse_cmti
@@ -54,27 +55,6 @@ _ASCII_SUBST = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")", "\\": "/",
 
 
 # ---- numbers and texts, pure ------------------------------------------------------------------------------------
-
-def normalize_number(raw: str | None, country_code: str = "", bare_international: bool = False) -> str | None:
-    """'+33 6 12 34 56 78', '0033612345678', '0612345678' (country_code 33) -> '+33612345678'; None when the
-    number is not a phone number in a form we can compare (a short code, an alphanumeric sender, a national
-    number without country_code). bare_international: digits without + or 0 (some modems drop the + of a type-145
-    address) are taken as international."""
-    s = re.sub(r"[\s\-.()/]", "", raw or "")
-    if s.startswith("+"):
-        digits = s[1:]
-    elif s.startswith("00"):
-        digits = s[2:]
-    elif s.startswith("0") and country_code:
-        digits = country_code + s[1:]
-    elif bare_international and s.isdigit() and len(s) >= 8:
-        digits = s
-    else:
-        return None
-    if not digits.isdigit() or not 6 <= len(digits) <= 15:     # E.164: at most 15 digits
-        return None
-    return "+" + digits
-
 
 def mask_number(raw: str | None) -> str:
     """'+33612345678' -> '+33*******78': enough to tell two numbers apart in a log, not to call them."""

@@ -1,78 +1,10 @@
 """Probe targets as written in the config, parsed once into what a prober needs.
 
-Forms (a bare address takes [probes] method):
-    1.1.1.1                     icmp:1.1.1.1
-    tcp:1.1.1.1:443             tcp:1.1.1.1            (port 443)
-    dns:9.9.9.9                 dns:9.9.9.9:5353       (asks for [probes] dns_name)
-    http://connectivitycheck.gstatic.com/generate_204   https://host:8443/generate_204
-
-ICMP, TCP and DNS targets must be IPv4 addresses: resolving a name would itself go out over whichever link
-carries the default route, which is exactly what a probe bound to the other link must not depend on.
+The grammar (forms, IPv4-only rule) is in agent.config.grammar: the config loader checks targets with the same
+parser the probers use, and the config imports nothing from agent/.
 """
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass, replace
-from urllib.parse import urlsplit
+from agent.config.grammar import DEFAULT_PORTS, METHODS, Target, parse_target
 
-METHODS = ("icmp", "tcp", "dns", "http")
-DEFAULT_PORTS = {"icmp": 0, "tcp": 443, "dns": 53, "http": 80, "https": 443}
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str          # as written in the config; the key in the state and in probe results
-    method: str        # icmp | tcp | dns | http
-    host: str
-    port: int = 0
-    path: str = "/"
-    tls: bool = False
-
-
-def parse_target(text: str, default_method: str = "icmp") -> Target:
-    """A Target, or ValueError with a message that names the target."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"target {text!r}: empty")
-    text = text.strip()
-    if text.startswith(("http://", "https://")):
-        return _parse_url(text)
-    method, rest = default_method, text
-    head, sep, tail = text.partition(":")
-    if sep and head in METHODS:
-        method, rest = head, tail
-    if method == "http":
-        url = _parse_url(f"http://{rest}/generate_204" if "/" not in rest else f"http://{rest}")
-        return replace(url, name=text)
-    host, port = rest, DEFAULT_PORTS[method]
-    if method != "icmp" and rest.count(":") == 1:
-        host, _, port_text = rest.partition(":")
-        port = _port(text, port_text)
-    _ipv4(text, host)
-    return Target(name=text, method=method, host=host, port=port)
-
-
-def _parse_url(text: str) -> Target:
-    try:
-        url = urlsplit(text)
-        port = url.port
-    except ValueError as e:
-        raise ValueError(f"target {text!r}: {e}") from None
-    if not url.hostname:
-        raise ValueError(f"target {text!r}: no host")
-    tls = url.scheme == "https"
-    return Target(name=text, method="http", host=url.hostname, port=port or DEFAULT_PORTS[url.scheme],
-                  path=url.path or "/", tls=tls)
-
-
-def _port(text: str, port_text: str) -> int:
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"target {text!r}: port {port_text!r} is not 1..65535")
-    return int(port_text)
-
-
-def _ipv4(text: str, host: str) -> None:
-    try:
-        ipaddress.IPv4Address(host)
-    except ValueError:
-        raise ValueError(f"target {text!r}: {host!r} is not an IPv4 address (names are only allowed in http "
-                         f"targets: resolving one would use whichever link is active)") from None
+__all__ = ["DEFAULT_PORTS", "METHODS", "Target", "parse_target"]

@@ -39,8 +39,9 @@ class RouteBackend(ABC):
 
     @classmethod
     def check_options(cls, **options: Any) -> dict[str, Any]:
-        """Check constructor keyword arguments without opening anything (the config loader calls this through
-        board.routes.check_options); RouteError if they cannot work. Returns them with the defaults filled in.
+        """Check constructor keyword arguments without opening anything (board.routes.check_options; the config
+        loader declares the same constraints on [board], tests/test_config.py keeps them in agreement); RouteError
+        if they cannot work. Returns them with the defaults filled in.
         Backends extend it with their own checks and call it from their constructor."""
         try:
             bound = inspect.signature(cls).bind(**options)

@@ -67,35 +67,59 @@ def test_defaults_without_a_section(tmp_path):
 
 
 @pytest.mark.parametrize("text,message", [
-    ("[cellular]\nsim_slots = []", "sim_slots: at least one slot"),
-    ("[cellular]\nsim_slots = [1, 1]", "sim_slots: distinct"),
-    ("[cellular]\nsim_slots = [0]", "sim_slots: distinct slot numbers from 1 to 8"),
-    ("[cellular]\nmin_dwell_s = 0", "min_dwell_s: must be above 0"),
-    ("[cellular]\nmin_dwell_s = 600\nbackoff_max_s = 300", "backoff_max_s: must be at least min_dwell_s"),
-    ("[cellular]\npreferred_plmns = ['208-01']", "preferred_plmns: '208-01' is not a PLMN"),
-    ("[cellular]\npdp_cid = 30", "pdp_cid: expected 1..24"),
-    ("[[cellular.sim]]\nslot = 3", "sim (slot 3): slot must be one of sim_slots"),
-    ("[[cellular.sim]]\nslot = 1\n[[cellular.sim]]\nslot = 1", "slot described twice"),
-    ("[[cellular.sim]]\nslot = 1\napn = 'a b'", "apn: up to 100 printable characters"),
-    ("[[cellular.sim]]\nslot = 1\napn = 'a\"b'", "apn: up to 100 printable characters"),
-    ("[[cellular.sim]]\nslot = 1\npdp_type = 'PPP'", "pdp_type: expected one of IP, IPV6, IPV4V6"),
-    ("[[cellular.sim]]\nslot = 1\ncolour = 'red'", "unknown key 'colour'"),
-    ("[cellular.rules.weak_signal]\nrsrp_dbm = -20", "rules.weak_signal.rsrp_dbm: expected -160..-40"),
-    ("[cellular.rules.data_failing]\nfailures = 0", "rules.data_failing.failures: at least 1"),
-    ("[cellular.rules.no_registration]\nduration_s = -1", "rules.no_registration.duration_s: must not be negative"),
-    ("[cellular.rules.roaming]\nenabled = 'no'", "expected true or false"),
-    ("[cellular.ladder]\npower_window_s = 0", "power_window_s: must be above 0"),
-    ("[cellular.ladder]\nmax_resets_per_hour = -1", "max_resets_per_hour: must not be negative"),
-    ("[board]\npower_gpio = 'gpio17'", "power_gpio 'gpio17': expected sysfs:N"),
-    ("[board]\npower_off_s = 0", "power_off_s: expected 0 < seconds <= 60"),
+    ("[cellular]\nsim_slots = []",
+     '[cellular] sim_slots: expected at least one item, got []'),
+    ("[cellular]\nsim_slots = [1, 1]",
+     '[cellular] sim_slots: expected distinct slot numbers from 1 to 8, got [1, 1]'),
+    ("[cellular]\nsim_slots = [0]",
+     '[cellular] sim_slots: expected an integer from 1 to 8 in every item, got 0'),
+    ("[cellular]\nmin_dwell_s = 0",
+     '[cellular] min_dwell_s: expected a number above 0, got 0'),
+    ("[cellular]\nmin_dwell_s = 600\nbackoff_max_s = 300",
+     '[cellular] backoff_max_s: expected at least min_dwell_s (600), got 300'),
+    ("[cellular]\npreferred_plmns = ['208-01']",
+     '[cellular] preferred_plmns: expected PLMNs (MCC + MNC, 5 or 6 digits, e.g. "20801") in every item, got "208-01"'),
+    ("[cellular]\npdp_cid = 30",
+     '[cellular] pdp_cid: expected an integer from 1 to 24, got 30'),
+    ("[[cellular.sim]]\nslot = 3",
+     '[cellular.sim #1] slot: expected one of sim_slots 1, 2, got 3'),
+    ("[[cellular.sim]]\nslot = 1\n[[cellular.sim]]\nslot = 1",
+     '[cellular.sim #2] slot: expected a slot no other [[cellular.sim]] describes, got 1'),
+    ("[[cellular.sim]]\nslot = 1\napn = 'a b'",
+     '[cellular.sim #1] apn: expected up to 100 printable characters without spaces, quotes or commas, got "a b"'),
+    ("[[cellular.sim]]\nslot = 1\napn = 'a\"b'",
+     '[cellular.sim #1] apn: expected up to 100 printable characters without spaces, quotes or commas, got "a\\"b"'),
+    ("[[cellular.sim]]\nslot = 1\npdp_type = 'PPP'",
+     '[cellular.sim #1] pdp_type: expected one of "IP", "IPV6", "IPV4V6", got "PPP"'),
+    ("[[cellular.sim]]\nslot = 1\ncolour = 'red'",
+     '[cellular.sim #1] colour: expected one of apn, forbidden_plmns, pdp_type, pin, preferred_plmns, roaming, '
+     'slot, got an unknown key'),
+    ("[cellular.rules.weak_signal]\nrsrp_dbm = -20",
+     '[cellular.rules.weak_signal] rsrp_dbm: expected a number from -160 to -40, got -20'),
+    ("[cellular.rules.data_failing]\nfailures = 0",
+     '[cellular.rules.data_failing] failures: expected an integer of at least 1, got 0'),
+    ("[cellular.rules.no_registration]\nduration_s = -1",
+     '[cellular.rules.no_registration] duration_s: expected a number of at least 0, got -1'),
+    ("[cellular.rules.roaming]\nenabled = 'no'",
+     '[cellular.rules.roaming] enabled: expected true or false, got "no"'),
+    ("[cellular.ladder]\npower_window_s = 0",
+     '[cellular.ladder] power_window_s: expected a number above 0, got 0'),
+    ("[cellular.ladder]\nmax_resets_per_hour = -1",
+     '[cellular.ladder] max_resets_per_hour: expected an integer of at least 0, got -1'),
+    ("[board]\npower_gpio = 'gpio17'",
+     '[board] power_gpio: expected sysfs:N, gpiod:CHIP:LINE (N, LINE 0 to 4095), simulator:LINK or "", got "gpio17"'),
+    ("[board]\npower_off_s = 0",
+     '[board] power_off_s: expected a number above 0 and at most 60, got 0'),
 ])
 def test_mistakes_name_their_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as e:
         load(write(tmp_path, text))
-    assert message in str(e.value)
+    assert str(e.value) == f"{tmp_path / 'relais.toml'}: {message}"
 
 
 def test_a_bad_pin_is_refused_without_showing_it(tmp_path):
     with pytest.raises(ConfigError) as e:
         load(write(tmp_path, "[[cellular.sim]]\nslot = 1\npin = '98x'"))
-    assert "pin: a SIM PIN is 4 to 8 digits" in str(e.value) and "98x" not in str(e.value)
+    assert str(e.value).endswith("[cellular.sim #1] pin: expected 4 to 8 digits, got a value not shown (it is a "
+                                 "secret)")
+    assert "98x" not in str(e.value)

@@ -227,18 +227,27 @@ def test_cmti_and_cmgs():
 
 
 @pytest.mark.parametrize("sms,error", [
-    ({"command_numbers": ["+33612345678"]}, "pin: required"),
-    ({"command_numbers": ["0612345678"], "pin": "4821"}, "country_code is not set"),
-    ({"alert_numbers": ["Orange"]}, "alert_numbers"),
-    ({"pin": "12"}, "pin: 4 to 32"),
-    ({"pin": "12 34"}, "pin: 4 to 32"),
-    ({"country_code": "+33"}, "country_code"),
-    ({"max_alerts_per_hour": 0}, "max_alerts_per_hour"),
-    ({"primary_label": ""}, "primary_label"),
+    ({"command_numbers": ["+33612345678"]},
+     '[sms] pin: expected a PIN when command_numbers is set, got none'),
+    ({"command_numbers": ["0612345678"], "pin": "4821"},
+     '[sms] command_numbers: expected numbers written +33... or 0033... (06... needs country_code), got "0612345678"'),
+    ({"alert_numbers": ["Orange"]},
+     '[sms] alert_numbers: expected numbers written +33... or 0033... (06... needs country_code), got "Orange"'),
+    ({"pin": "12"},
+     '[sms] pin: expected 4 to 32 ASCII characters without spaces, got a value not shown (it is a secret)'),
+    ({"pin": "12 34"},
+     '[sms] pin: expected 4 to 32 ASCII characters without spaces, got a value not shown (it is a secret)'),
+    ({"country_code": "+33"},
+     '[sms] country_code: expected 1 to 3 digits (33 for France) or "", got "+33"'),
+    ({"max_alerts_per_hour": 0},
+     '[sms] max_alerts_per_hour: expected an integer from 1 to 1000, got 0'),
+    ({"primary_label": ""},
+     '[sms] primary_label: expected 1 to 16 printable ASCII characters, got ""'),
 ])
 def test_config_errors(sms, error):
-    with pytest.raises(ConfigError, match=error):
+    with pytest.raises(ConfigError) as e:
         from_dict({"sms": sms})
+    assert str(e.value) == f"<dict>: {error}"
 
 
 def test_config_pin_is_a_secret():

@@ -115,11 +115,17 @@ def test_kernel_ntp_synced_answers_a_bool_on_this_machine():
 
 
 @pytest.mark.parametrize("time_cfg,error", [
-    ({"modem_poll_s": 5}, "modem_poll_s"), ({"modem_poll_s": 600, "modem_time_max_age_s": 60}, "modem_time_max_age_s"),
-    ({"ntp_check_s": 0}, "ntp_check_s"), ({"step_threshold_s": 0.1}, "step_threshold_s"),
-    ({"set_system_clock": "yes"}, "set_system_clock"), ({"bogus": 1}, "bogus"),
+    ({"modem_poll_s": 5}, '[time] modem_poll_s: expected a number from 10 to 86400, got 5'),
+    ({"modem_poll_s": 600, "modem_time_max_age_s": 60},
+     '[time] modem_time_max_age_s: expected at least modem_poll_s (600), got 60'),
+    ({"ntp_check_s": 0}, '[time] ntp_check_s: expected a number from 0.1 to 3600, got 0'),
+    ({"step_threshold_s": 0.1}, '[time] step_threshold_s: expected a number from 0.5 to 3600, got 0.1'),
+    ({"set_system_clock": "yes"}, '[time] set_system_clock: expected true or false, got "yes"'),
+    ({"bogus": 1}, '[time] bogus: expected one of modem_poll_s, modem_time, modem_time_max_age_s, ntp_check_s, '
+                   'set_system_clock, step_threshold_s, got an unknown key'),
 ])
 def test_time_config_errors(time_cfg, error):
     from agent.config import ConfigError, from_dict
-    with pytest.raises(ConfigError, match=error):
+    with pytest.raises(ConfigError) as e:
         from_dict({"time": time_cfg})
+    assert str(e.value) == f"<dict>: {error}"

@@ -318,11 +318,16 @@ def test_data_usage_command(tmp_path):
 
 
 @pytest.mark.parametrize("usage,error", [
-    ({"billing_day": 0}, "billing_day"), ({"billing_day": 32}, "billing_day"),
-    ({"timezone": "Mars/Olympus"}, "timezone"), ({"cap_slot1_mb": -1}, "cap_slot1_mb"),
-    ({"sample_s": 120}, "sample_s"), ({"interface": "../etc"}, "interface"),
+    ({"billing_day": 0}, '[usage] billing_day: expected an integer from 1 to 31, got 0'),
+    ({"billing_day": 32}, '[usage] billing_day: expected an integer from 1 to 31, got 32'),
+    ({"timezone": "Mars/Olympus"},
+     '[usage] timezone: expected a time zone such as "Europe/Paris", or "", got "Mars/Olympus"'),
+    ({"cap_slot1_mb": -1}, '[usage] cap_slot1_mb: expected a number from 0 to 1000000000, got -1'),
+    ({"sample_s": 120}, '[usage] sample_s: expected a number from 1 to 30, got 120'),
+    ({"interface": "../etc"}, '[usage] interface: expected an interface name or "", got "../etc"'),
 ])
 def test_config_errors(usage, error):
     from agent.config import ConfigError
-    with pytest.raises(ConfigError, match=error):
+    with pytest.raises(ConfigError) as e:
         from_dict({"usage": usage})
+    assert str(e.value) == f"<dict>: {error}"

@@ -54,24 +54,41 @@ def test_sections_load_from_toml_values():
 
 
 @pytest.mark.parametrize("raw, error", [
-    ({"probes": {"targets": []}}, "at least one target"),
-    ({"probes": {"targets": ["example.com"]}}, "not an IPv4 address"),
-    ({"probes": {"method": "smoke"}}, "method"),
-    ({"probes": {"interval_s": 0.01}}, "floods"),
-    ({"probes": {"timeout_s": 0}}, "timeout_s"),
-    ({"probes": {"icmp_socket": "maybe"}}, "icmp_socket"),
-    ({"probes": {"history_s": 5}}, "history_s"),
-    ({"probes": {"targets": "1.1.1.1"}}, "expected a list"),
-    ({"failover": {"standby": "warm"}}, "standby"),
-    ({"failover": {"min_failures": 50}}, "min_failures"),
-    ({"failover": {"false_down_probability": 2}}, "between 0 and 1"),
-    ({"failover": {"hold_down_s": 500}}, "hold_down_s"),
-    ({"failover": {"hold_down": 5}}, "unknown key 'hold_down'"),
-    ({"failover": {"failover_when_degraded": "yes"}}, "true or false"),
+    ({"probes": {"targets": []}},
+     '[probes] targets: expected at least one item, got []'),
+    ({"probes": {"targets": ["example.com"]}},
+     '[probes] targets: expected targets written as 1.1.1.1, tcp:IP:PORT, dns:IP or http(s)://..., got '
+     '"example.com" (\'example.com\' is not an IPv4 address (names are only allowed in http targets: resolving '
+     'one would use whichever link is active))'),
+    ({"probes": {"method": "smoke"}},
+     '[probes] method: expected one of "icmp", "tcp", "dns", "http", got "smoke"'),
+    ({"probes": {"interval_s": 0.01}},
+     '[probes] interval_s: expected a number from 0.05 to 3600, got 0.01'),
+    ({"probes": {"timeout_s": 0}},
+     '[probes] timeout_s: expected a number above 0 and at most 60, got 0'),
+    ({"probes": {"icmp_socket": "maybe"}},
+     '[probes] icmp_socket: expected one of "auto", "raw", "datagram", got "maybe"'),
+    ({"probes": {"history_s": 5}},
+     '[probes] history_s: expected at least window_s (10), got 5'),
+    ({"probes": {"targets": "1.1.1.1"}},
+     '[probes] targets: expected a list, got "1.1.1.1"'),
+    ({"failover": {"standby": "warm"}},
+     '[failover] standby: expected one of "hot", "cold", got "warm"'),
+    ({"failover": {"min_failures": 50}},
+     '[failover] min_failures: expected at most max_failures (40), got 50'),
+    ({"failover": {"false_down_probability": 2}},
+     '[failover] false_down_probability: expected a number above 0 and below 1, got 2'),
+    ({"failover": {"hold_down_s": 500}},
+     '[failover] hold_down_s: expected at most hold_down_max_s (120), got 500'),
+    ({"failover": {"hold_down": 5}},
+     '[failover] hold_down: expected a known key (did you mean hold_down_s?), got an unknown key'),
+    ({"failover": {"failover_when_degraded": "yes"}},
+     '[failover] failover_when_degraded: expected true or false, got "yes"'),
 ])
 def test_bad_config_is_a_clear_error(raw, error):
-    with pytest.raises(ConfigError, match=error):
+    with pytest.raises(ConfigError) as e:
         from_dict(raw, source="relais.toml")
+    assert str(e.value) == f"relais.toml: {error}"
 
 
 def test_dns_query_and_response_matching():

@@ -80,16 +80,22 @@ def test_set_config_writes_validated_changes_and_says_what_is_live(setup):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"mqtt": {"keepalive": 5}}, r"\[mqtt\] keepalive: expected 10..65535"),
-    ({"mqtt": {"payload": "xml"}}, r"payload: expected 'cbor' or 'json'"),
-    ({"mqtt": {"port": "1883"}}, r"port: expected an integer"),
-    ({"mqtt": {"hots": "x"}}, r"unknown key 'hots'"),
-    ({"nosuch": {"a": 1}}, r"unknown section \[nosuch\]"),
-    ({"mqtt": {"cert": "/etc/c.crt"}}, r"cert and key go together|tls = false"),
+    ({"mqtt": {"keepalive": 5}}, r"\[mqtt\] keepalive: expected an integer from 10 to 65535, got 5$"),
+    ({"mqtt": {"payload": "xml"}}, r'\[mqtt\] payload: expected one of "cbor", "json", got "xml"$'),
+    ({"mqtt": {"port": "1883"}}, r'\[mqtt\] port: expected an integer, got "1883"$'),
+    ({"mqtt": {"hots": "x"}}, r"\[mqtt\] hots: expected a known key \(did you mean host\?\), got an unknown key$"),
+    ({"nosuch": {"a": 1}}, r"\[nosuch\]: expected one of board, .*, got an unknown section$"),
+    ({"mqtt": {"cert": "/nonexistent/c.crt"}},
+     r'\[mqtt\] cert: expected a readable file, got "/nonexistent/c.crt" \(no such file\)$'),
+    ({"mqtt": {"cert": "{existing file}"}}, r"\[mqtt\] tls: expected true when cert is set, got false$"),
+    ({"mqtt": {"cert": "{existing file}", "tls": True}},
+     r'\[mqtt\] key: expected a file with cert \(they go together\), got ""$'),
 ])
 def test_set_config_refuses_with_the_loaders_reason_and_leaves_the_file(setup, changes, message):
     path, core, _, _ = setup
     before = path.read_bytes()
+    changes = {name: {k: str(path) if v == "{existing file}" else v for k, v in section.items()}
+               for name, section in changes.items()}
     out = core.run_command("set_config", {"changes": changes})
     assert not out["ok"]
     assert "rejected, file unchanged" in out["error"]

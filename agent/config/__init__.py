@@ -1,0 +1,57 @@
+"""Configuration: one TOML file, validated into frozen dataclasses, one per section.
+
+A config file is input from outside: every problem is a ConfigError of one line, "<file>: [section] key: expected
+..., got ...", never a traceback. Unknown keys are errors too (a typo must not silently fall back to a default on a
+router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so they never print.
+
+    schema.py     the constraint markers (Range, NonEmpty, Pattern, File...) and the one check() that applies them
+    sections.py   [device] [modem] [board] [storage] [probes] [failover] [mqtt] [time] [usage]
+    cellular.py   [cellular] and [sms]
+    grammar.py    probe targets and phone numbers, parsed by the loader and again by the probers and the SMS code
+    loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
+    atomic.py     write_atomically(), for set_config and the status file
+
+The package imports nothing else from agent/: everything reads the config, so the config depends on nothing.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from agent.config.atomic import write_atomically
+from agent.config.cellular import (CellularConfig, DataPathRule, LadderConfig, SimConfig, SimRule, SimRules,
+                                   SmsConfig, WeakSignalRule)
+from agent.config.loader import ConfigError, build, read_toml
+from agent.config.schema import Secret
+from agent.config.sections import (BoardConfig, DeviceConfig, FailoverConfig, ModemConfig, MqttConfig, ProbesConfig,
+                                   StorageConfig, TimeConfig, UsageConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    modem: ModemConfig = field(default_factory=ModemConfig)
+    board: BoardConfig = field(default_factory=BoardConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    probes: ProbesConfig = field(default_factory=ProbesConfig)
+    failover: FailoverConfig = field(default_factory=FailoverConfig)
+    cellular: CellularConfig = field(default_factory=CellularConfig)
+    usage: UsageConfig = field(default_factory=UsageConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
+    time: TimeConfig = field(default_factory=TimeConfig)
+    source: str = "<defaults>"
+
+
+def load(path: str | os.PathLike) -> Config:
+    return build(Config, read_toml(path), source=str(path))
+
+
+def from_dict(raw: dict, source: str = "<dict>") -> Config:
+    return build(Config, raw, source)
+
+
+__all__ = ["Config", "ConfigError", "Secret", "load", "from_dict", "write_atomically",
+           "DeviceConfig", "ModemConfig", "BoardConfig", "StorageConfig", "ProbesConfig", "FailoverConfig",
+           "MqttConfig", "TimeConfig", "UsageConfig", "CellularConfig", "SmsConfig", "SimConfig", "SimRule",
+           "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig"]
