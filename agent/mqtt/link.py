@@ -93,7 +93,7 @@ class MqttLink:
         self._poll_s = min(poll_s, cfg.keepalive / 20)   # keepalive checks run at least 20 times per period
         self._rng = random.Random()
         # full jitter: a fleet that lost its broker does not come back all in the same second
-        self._reconnect = Backoff(cfg.reconnect_min_s, cfg.reconnect_max_s, jitter=1.0)
+        self._reconnect_backoff = Backoff(cfg.reconnect_min_s, cfg.reconnect_max_s, jitter=1.0)
         self.stats = LinkStats()
         self.connected = threading.Event()
         self._lock = threading.Lock()                     # guards _direct and _state
@@ -355,7 +355,7 @@ class MqttLink:
             self._next_attempt = now + self._backoff()
 
     def _backoff(self) -> float:
-        delay = self._reconnect.delay(self._attempt, self._rng.random())
+        delay = self._reconnect_backoff.delay(self._attempt, self._rng.random())
         self._attempt += 1
         return delay
 
