@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from enum import StrEnum
 from typing import Any
 
 from agent.cellular import connection, ladder, operators, recovery, rules, session
@@ -33,6 +34,14 @@ SCAN_PROGRESS_S = 10.0        # an operator scan reports how long it has been ru
 PIN_RETRYABLE_CME = (14,)     # SIM busy: the PIN was not consumed
 
 
+class PinState(StrEnum):
+    """A SIM's configured PIN (core.state["cellular"]["pin"])."""
+    PENDING = "pending"          # sent, no answer yet
+    OK = "ok"
+    RETRY = "retry"              # not consumed (SIM busy, port lost): sent again at the next poll asking for it
+    REJECTED = "rejected"        # wrong: never sent again by itself (three wrong PINs block the SIM)
+
+
 class CellularManager:
     def __init__(self, core: Core, config: Config, modem: ModemService, *, power: PowerSwitch | None = None,
                  usb: UsbRebind | None = None, apn_database: ApnDatabase | None = None,
@@ -52,7 +61,7 @@ class CellularManager:
         self.conn = connection.initial(connection.Settings.from_config(self.cfg))
         self._iccids: dict[int, str] = {}
         self._capped: dict[str, Any] = {}             # ICCID -> the usage month in which its cap was reached
-        self._pin: dict[int, str] = {}                # slot -> pending | ok | rejected (never the PIN itself)
+        self._pin: dict[int, PinState] = {}           # slot -> where its PIN stands (never the PIN itself)
         self._scan: dict[str, Any] | None = None
         self._last_scan: dict[str, Any] | None = None
         self._last_switch: dict[str, Any] | None = None
@@ -211,22 +220,22 @@ class CellularManager:
         if m.get("sim_state") != "SIM PIN":
             return
         sim = self.cfg.sim_for(slot)
-        if sim.pin is None or self._pin.get(slot) in ("pending", "rejected"):
+        if sim.pin is None or self._pin.get(slot) in (PinState.PENDING, PinState.REJECTED):
             return
-        self._pin[slot] = "pending"
+        self._pin[slot] = PinState.PENDING
         pin = sim.pin.value
 
         def done(_result, error, now) -> None:
             if error is None:
-                self._pin[slot] = "ok"
+                self._pin[slot] = PinState.OK
                 log.info("cellular: SIM in slot %d unlocked with its configured PIN", slot)
                 self.modem.poll_soon()
             elif isinstance(error, TransportError) or (isinstance(error, AtError) and error.code in PIN_RETRYABLE_CME):
-                self._pin[slot] = "retry"
+                self._pin[slot] = PinState.RETRY
             else:
                 # Never again by itself: three wrong PINs and the SIM wants its PUK. The error text would repeat
                 # the command, PIN included: only its code is logged.
-                self._pin[slot] = "rejected"
+                self._pin[slot] = PinState.REJECTED
                 code = getattr(error, "code", None)
                 log.error("cellular: the SIM in slot %d refused its configured PIN (%s); not retrying", slot,
                           f"+CME ERROR {code}" if code is not None else type(error).__name__)
