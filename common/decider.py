@@ -1,5 +1,5 @@
 """What the pure deciders share — `decide(state, event, now) -> (state, actions)` in agent/failover/policy.py,
-agent/cellular/rules.py, ladder.py and data.py: the inputs every one of them takes and the action that reports.
+agent/cellular/rules.py, ladder.py and connection.py: the inputs every one of them takes and the action that reports.
 
 A decider reads no clock and does no IO: time comes in as `now`, and what should happen goes out as actions that
 its caller carries out. Each decider module re-exports these names, so `ladder.Tick` and `rules.Tick` are one type.

@@ -20,6 +20,7 @@ from enum import StrEnum
 from agent.config import FailoverConfig
 from agent.failover.assess import LinkView, Status, Transition, assess, observe, set_layer
 from agent.linkmon.health import Sample
+from agent.linkmon.schedule import Rate
 from common.decider import Emit, Tick  # noqa: F401  (the shared decider types, also reached as policy.Emit)
 
 
@@ -41,14 +42,6 @@ class Phase(StrEnum):
     RECOVERING = "recovering"
     OUTAGE = "outage"
     DRILL = "drill"
-
-
-class Rate(StrEnum):
-    """How often a link is probed."""
-    FAST = "fast"
-    ACTIVE = "active"
-    TRICKLE = "trickle"
-    OFF = "off"
 
 
 LINKS = tuple(Uplink)
