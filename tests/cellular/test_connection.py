@@ -6,6 +6,7 @@ The SIM in use is slot 1 unless a row says otherwise.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as hst
 
 from tests import tables
 from agent.cellular.connection import (DATA_RETRY_MAX_S, BringUp, BringUpFailed, BroughtUp, CheckAddress, Checked,
@@ -46,10 +47,10 @@ def test_a_registered_modem_gets_its_session_and_its_address_is_reread_every_che
     st = run_table(registered_and_up() + [
         (60.9, Tick(), []),
         (61.0, Tick(), [CheckAddress(1)]),
-        (62.0, Tick(), []),                                           # one check at a time
-        (63.0, Checked(1, "10.1.2.3"), []),                           # same address: nothing to say
-        (121.0, Tick(), [CheckAddress(1)]),
-        (122.0, Checked(1, "10.9.9.9"), [E("data_session", up=True, slot=1, address="10.9.9.9", via="qmi")]),
+        (121.5, Tick(), []),                                          # one check at a time: the first is not back
+        (122.0, Checked(1, "10.1.2.3"), []),                          # same address: nothing to say
+        (122.5, Tick(), [CheckAddress(1)]),
+        (123.0, Checked(1, "10.9.9.9"), [E("data_session", up=True, slot=1, address="10.9.9.9", via="qmi")]),
     ])
     assert view(st) == {"up": True, "slot": 1, "apn": "internet", "apn_source": "database", "address": "10.9.9.9",
                         "via": "qmi", "since": 1_700_000_000.0, "error": None, "flowing": None}
@@ -190,3 +191,56 @@ def test_a_lost_port_is_not_registered_until_a_poll_says_so():
 def test_not_an_input():
     with pytest.raises(TypeError, match="not a connection input"):
         decide(initial(S), object(), 0.0)
+
+
+# ---- properties over random histories ---------------------------------------------------------------------------
+
+EVENTS = hst.sampled_from([
+    Tick(), Tick(), Tick(), HOME, HOME, SEARCHING, Polled("denied", "READY"), Polled(None, "NOT INSERTED"),
+    PollFailed(), Port("port_lost"), Port("port_opened"), Port("unresponsive"), Port("rebooted"),
+    SimSwitch(), SimInUse(1, False), SimInUse(2, False), SimInUse(2, True), Hold(True), Hold(False),
+    Flowing(True), Flowing(False),
+    "result_ok", "result_fail", "result_no_apn", "check_same", "check_new", "check_none", "check_failed",
+])
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(hst.lists(hst.tuples(hst.floats(0.0, 400.0), EVENTS), max_size=80))
+def test_one_job_at_a_time_never_while_switching_held_or_unregistered(steps):
+    st, now = _on_slot(initial(S)), 0.0
+    in_flight = None                                  # the job the modem worker has, as the manager would see it
+    for dt, ev in steps:
+        now += dt
+        if isinstance(ev, str):                       # a job's answer: only for the job in flight
+            if in_flight is None:
+                continue
+            slot = in_flight.slot
+            ev = {"result_ok": BroughtUp(slot, "apn", "sim", "10.0.0.1", "3gpp", wall=now),
+                  "result_fail": BringUpFailed(slot, "boom"),
+                  "result_no_apn": BringUpFailed(slot, "no APN", no_apn=True),
+                  "check_same": Checked(slot, st.session.address), "check_new": Checked(slot, "10.0.0.2"),
+                  "check_none": Checked(slot, None), "check_failed": Checked(slot, None, failed=True)}[ev]
+            if isinstance(in_flight, BringUp) != isinstance(ev, (BroughtUp, BringUpFailed)):
+                continue
+            in_flight = None
+        before = st
+        st, actions = decide(st, ev, now)
+        jobs = [a for a in actions if isinstance(a, (BringUp, CheckAddress))]
+        assert len(jobs) <= 1 and (not jobs or before.job is None), (ev, actions)
+        for job in jobs:
+            in_flight = job
+            assert st.registered and st.job is not None
+            if isinstance(job, BringUp):
+                assert not st.switching and not st.held and job.slot == st.slot
+                assert now >= before.next_try_at
+            else:
+                assert st.session.up and job.slot == st.session.slot
+        for a in actions:
+            if isinstance(a, Emit) and "reason" in a.data:         # a session lost: only one that was up
+                assert before.session.up and not st.session.up
+        kind, since = trouble(st)
+        if st.port_down_since is not None:
+            assert kind == "port_gone"
+        if kind == "data_down":
+            assert not st.no_apn and not st.session.up
+        assert answering(st) == (kind not in ("port_gone", "unresponsive"))
