@@ -30,6 +30,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from common.backoff import Backoff
 from common.decider import Emit, Hold, Tick  # noqa: F401  (the shared decider types, also reached as rules.Emit)
 
 
@@ -78,6 +79,11 @@ class Settings:
     @property
     def preferred(self) -> int:
         return self.slots[0]
+
+    @property
+    def dwell(self) -> Backoff:
+        """min_dwell_s, doubled for every switch that did not help, up to backoff_max_s."""
+        return Backoff(self.min_dwell_s, self.backoff_max_s)
 
     def rule(self, name: str):
         return getattr(self.rules, name)
@@ -172,8 +178,7 @@ class SimState:
     held: bool = False
 
     def dwell_s(self) -> float:
-        s = self.settings
-        return min(s.min_dwell_s * 2 ** self.failed_switches, s.backoff_max_s)
+        return self.settings.dwell.delay(self.failed_switches)
 
     def dwell_until(self) -> float | None:
         return None if self.last_switch_at is None else self.last_switch_at + self.dwell_s()
@@ -316,7 +321,7 @@ def _decide(st: SimState, now: float, actions: list) -> tuple[SimState, list]:
 def _memory_s(s: Settings, failed_switches: int) -> float:
     """How long a slot seen bad is believed bad: twice the dwell in force, so that the slot we just left is not
     retried the moment the dwell on the new one ends."""
-    return min(s.min_dwell_s * 2 ** (failed_switches + 1), s.backoff_max_s)
+    return s.dwell.delay(failed_switches + 1)
 
 
 def _target(st: SimState, severity: int, now: float) -> int | None:
