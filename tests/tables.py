@@ -1,5 +1,6 @@
-"""Table tests of the pure decision functions (failover policy, SIM rules, recovery ladder): rows of
-(now, input, expected actions), run through `step(state, input, now) -> (state, actions)`."""
+"""Table tests of the pure deciders (failover policy, SIM rules, recovery ladder, cellular connection): rows of
+(now, input, expected actions), run through `step(state, input, now) -> (state, actions)`. An expected Emit
+(common/decider.py) lists only the data keys it cares about."""
 from __future__ import annotations
 
 import operator

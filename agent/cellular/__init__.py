@@ -2,8 +2,10 @@
 (docs/cellular.md). `attach(core, config, modem, routes)` wires it to the core; agent/runtime.py calls it.
 
 Modules: rules.py (which SIM, pure), ladder.py (which recovery step, pure), operators.py (which PLMN, pure),
-apn.py (APN database), session.py (data session jobs), recovery.py (ladder steps), manager.py (the wiring),
-settings.py ([cellular] checks). usage.py and sms.py are the data-usage meter and SMS alerts/commands.
+connection.py (the modem's trouble and the data session, pure), apn.py (APN database), session.py (data session
+jobs), recovery.py (ladder steps), manager.py (the wiring), settings.py ([cellular] checks). usage.py is the
+data-usage meter; sms.py the SMS service, with sms_commands.py (numbers, PIN, commands, pure) and sms_alerts.py
+(alert texts and their queue, pure).
 """
 from __future__ import annotations
 

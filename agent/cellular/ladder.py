@@ -18,13 +18,33 @@ commands time out), no_service (SIM ready, not denied, not registered: the SIM r
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Mapping
 
-STEPS = ("reregister", "radio", "reset", "usb", "power")
-AT_STEPS = frozenset({"reregister", "radio", "reset"})
-DISRUPTIVE = frozenset({"reset", "usb", "power"})
-TROUBLES = ("port_gone", "unresponsive", "no_service", "data_down")
+from common.decider import Emit, Hold, Tick  # noqa: F401  (the shared decider types, also reached as ladder.Emit)
+
+
+class Step(StrEnum):
+    """The remedies, mildest first."""
+    REREGISTER = "reregister"
+    RADIO = "radio"
+    RESET = "reset"
+    USB = "usb"
+    POWER = "power"
+
+
+class TroubleKind(StrEnum):
+    PORT_GONE = "port_gone"
+    UNRESPONSIVE = "unresponsive"
+    NO_SERVICE = "no_service"
+    DATA_DOWN = "data_down"
+
+
+STEPS = tuple(Step)
+AT_STEPS = frozenset({Step.REREGISTER, Step.RADIO, Step.RESET})
+DISRUPTIVE = frozenset({Step.RESET, Step.USB, Step.POWER})
+TROUBLES = tuple(TroubleKind)
 HOUR_S = 3600.0
 
 
@@ -32,16 +52,19 @@ HOUR_S = 3600.0
 class LadderSettings:
     enabled: bool = True
     triggers: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(
-        {"port_gone": 60.0, "unresponsive": 30.0, "no_service": 300.0, "data_down": 300.0}))
+        {TroubleKind.PORT_GONE: 60.0, TroubleKind.UNRESPONSIVE: 30.0, TroubleKind.NO_SERVICE: 300.0,
+         TroubleKind.DATA_DOWN: 300.0}))
     windows: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(
-        {"reregister": 60.0, "radio": 60.0, "reset": 120.0, "usb": 120.0, "power": 180.0}))
+        {Step.REREGISTER: 60.0, Step.RADIO: 60.0, Step.RESET: 120.0, Step.USB: 120.0, Step.POWER: 180.0}))
     max_resets_per_hour: int = 4
 
     @classmethod
     def from_config(cls, cfg) -> "LadderSettings":
         return cls(enabled=cfg.enabled,
-                   triggers=MappingProxyType({"port_gone": cfg.port_gone_s, "unresponsive": cfg.unresponsive_s,
-                                              "no_service": cfg.no_service_s, "data_down": cfg.data_down_s}),
+                   triggers=MappingProxyType({TroubleKind.PORT_GONE: cfg.port_gone_s,
+                                              TroubleKind.UNRESPONSIVE: cfg.unresponsive_s,
+                                              TroubleKind.NO_SERVICE: cfg.no_service_s,
+                                              TroubleKind.DATA_DOWN: cfg.data_down_s}),
                    windows=MappingProxyType({step: getattr(cfg, f"{step}_window_s") for step in STEPS}),
                    max_resets_per_hour=cfg.max_resets_per_hour)
 
@@ -50,13 +73,13 @@ class LadderSettings:
 
 @dataclass(frozen=True)
 class Trouble:
-    kind: str | None            # one of TROUBLES, None when the modem is fine
+    kind: TroubleKind | None    # None when the modem is fine
     since: float | None = None
 
 
 @dataclass(frozen=True)
 class StepDone:
-    step: str
+    step: Step
     ok: bool                    # the step was carried out (not: the modem is fine again)
     detail: str = ""            # what was done, or why not ("skipped: ..." when it cannot apply here)
 
@@ -64,33 +87,17 @@ class StepDone:
 @dataclass(frozen=True)
 class Requested:
     """A step asked for by a command (modem_reset): runs now, counts against the hourly bound."""
-    step: str
+    step: Step
     reason: str = "command"
-
-
-@dataclass(frozen=True)
-class Tick:
-    pass
-
-
-@dataclass(frozen=True)
-class Hold:
-    on: bool
 
 
 # ---- actions ----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class RunStep:
-    step: str
+    step: Step
     reason: str
     attempt: int
-
-
-@dataclass(frozen=True)
-class Emit:
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
 
 
 # ---- state ------------------------------------------------------------------------------------------------------
@@ -98,11 +105,11 @@ class Emit:
 @dataclass(frozen=True)
 class LadderState:
     settings: LadderSettings
-    trouble: str | None = None
+    trouble: TroubleKind | None = None
     since: float | None = None
     episode_start: float | None = None
-    episode_trouble: str | None = None  # the trouble that started the episode (others may follow inside it)
-    step: str | None = None             # the step running or run last in this episode
+    episode_trouble: TroubleKind | None = None  # the trouble that started the episode (others may follow inside it)
+    step: Step | None = None            # the step running or run last in this episode
     reason: str | None = None
     running: bool = False
     window_until: float | None = None
@@ -142,7 +149,7 @@ def decide(st: LadderState, event: object, now: float) -> tuple[LadderState, lis
         why = refusal(st, event.step, now)
         if why:
             raise ValueError(why)
-        st = _run(st, event.step, event.reason, now, actions)
+        st = _run(st, Step(event.step), event.reason, now, actions)
     elif isinstance(event, Hold):
         st = replace(st, held=event.on)
     elif not isinstance(event, Tick):
@@ -166,7 +173,7 @@ def _trouble(st: LadderState, t: Trouble, now: float, actions: list) -> LadderSt
         return st
     # A different trouble inside an episode (the port goes away during a reset) continues the same episode.
     since = st.since if st.episode_start is not None and st.since is not None else t.since
-    return replace(st, trouble=t.kind, since=since if since is not None else now)
+    return replace(st, trouble=TroubleKind(t.kind), since=since if since is not None else now)
 
 
 def _done(st: LadderState, d: StepDone, now: float, actions: list) -> LadderState:
@@ -199,8 +206,8 @@ def _advance(st: LadderState, now: float, actions: list) -> LadderState:
         return st
     else:
         step = STEPS[min(STEPS.index(st.step) + 1, len(STEPS) - 1)] if st.step else STEPS[0]
-    if st.trouble == "port_gone" and step in AT_STEPS:
-        step = "usb"                                # no port, no AT command
+    if st.trouble == TroubleKind.PORT_GONE and step in AT_STEPS:
+        step = Step.USB                             # no port, no AT command
     if step in DISRUPTIVE:
         recent = tuple(t for t in st.history if now - t < HOUR_S)
         if len(recent) >= s.max_resets_per_hour:
@@ -214,7 +221,7 @@ def _advance(st: LadderState, now: float, actions: list) -> LadderState:
     return _run(st, step, st.trouble, now, actions)
 
 
-def _run(st: LadderState, step: str, reason: str, now: float, actions: list) -> LadderState:
+def _run(st: LadderState, step: Step, reason: str, now: float, actions: list) -> LadderState:
     attempts = dict(st.attempts)
     attempts[step] = attempts.get(step, 0) + 1
     history = tuple(t for t in st.history if now - t < HOUR_S)

@@ -1,5 +1,6 @@
 """The cellular manager: feeds what the modem, the probers and the usage meter report into the pure deciders
-(rules.py: which SIM; ladder.py: which recovery step; operators.py: which PLMN) and carries out what they decide
+(rules.py: which SIM; ladder.py: which recovery step; operators.py: which PLMN; connection.py: the modem's trouble
+and the data session) and carries out what they decide
 through modem-service jobs and the board. Everything here runs on the core thread; the modem worker and the
 recovery threads post their results back.
 
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from enum import StrEnum
 from typing import Any
 
-from agent.cellular import ladder, operators, recovery, rules, session
+from agent.cellular import connection, ladder, operators, recovery, rules, session
 from agent.cellular.apn import ApnDatabase
 from agent.cellular.settings import plmn_lists
 from agent.config import Config
@@ -29,8 +31,15 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0                  # rule durations, ladder windows and switch timeouts are judged at this granularity
 SCAN_PROGRESS_S = 10.0        # an operator scan reports how long it has been running this often
-DATA_RETRY_MAX_S = 600.0
 PIN_RETRYABLE_CME = (14,)     # SIM busy: the PIN was not consumed
+
+
+class PinState(StrEnum):
+    """A SIM's configured PIN (core.state["cellular"]["pin"])."""
+    PENDING = "pending"          # sent, no answer yet
+    OK = "ok"
+    RETRY = "retry"              # not consumed (SIM busy, port lost): sent again at the next poll asking for it
+    REJECTED = "rejected"        # wrong: never sent again by itself (three wrong PINs block the SIM)
 
 
 class CellularManager:
@@ -49,22 +58,10 @@ class CellularManager:
         self.ops = operators.OperatorState()
         self._plugin_key: tuple | None = None
         self._switch_supported = True
-        # the modem's health as the ladder sees it: since when each trouble holds (None: it does not)
-        self._port_down_since: float | None = None
-        self._fail_since: float | None = None
-        self._unregistered_since: float | None = None
-        self._data_down_since: float | None = None
+        self.conn = connection.initial(connection.Settings.from_config(self.cfg))
         self._iccids: dict[int, str] = {}
         self._capped: dict[str, Any] = {}             # ICCID -> the usage month in which its cap was reached
-        self._pin: dict[int, str] = {}                # slot -> pending | ok | rejected (never the PIN itself)
-        self._data: dict[str, Any] = {"up": False, "slot": None, "apn": None, "apn_source": None, "address": None,
-                                      "via": None, "since": None, "error": None, "flowing": None}
-        self._data_busy = False
-        self._data_next_at = 0.0
-        self._data_failures = 0
-        self._data_checked_at = 0.0
-        self._was_registered = False
-        self._data_no_apn = False
+        self._pin: dict[int, PinState] = {}           # slot -> where its PIN stands (never the PIN itself)
         self._scan: dict[str, Any] | None = None
         self._last_scan: dict[str, Any] | None = None
         self._last_switch: dict[str, Any] | None = None
@@ -85,12 +82,12 @@ class CellularManager:
         core.register_command("operator_scan", self._cmd_operator_scan)
         core.register_command("operator_select", self._cmd_operator_select)
         core.call_every(TICK_S, self._tick, first_in=TICK_S)
+        self._sync_holds(core.now())
         self._publish(core.now())
 
     # ---- life cycle --------------------------------------------------------------------------------------
     def start(self) -> None:
-        if not self.core.state.get("modem", {}).get("connected"):
-            self._port_down_since = self.core.now()
+        self._step_conn(connection.Started(bool(self.core.state.get("modem", {}).get("connected"))), self.core.now())
         self._find_usb_device()
 
     def stop(self) -> None:
@@ -101,7 +98,6 @@ class CellularManager:
     # ---- inputs (core thread) ----------------------------------------------------------------------------
     def _on_status(self, item: ModemStatus, now: float) -> None:
         m = item.status
-        self._port_down_since = self._fail_since = None
         self._clamp_slots(m)
         slot = m.get("sim_slot") or self.sims.active or self.sims.settings.preferred
         if m.get("iccid"):
@@ -111,50 +107,27 @@ class CellularManager:
         self._step_rules(rules.Seen(slot=m.get("sim_slot"), sim_state=m.get("sim_state"),
                                     registration=m.get("registration"), rsrp_dbm=signal.get("rsrp_dbm"),
                                     sinr_db=signal.get("sinr_db"), capped=self._capped_slots()), now)
-        registered = m.get("registration") in rules.REGISTERED
-        if registered and not self._was_registered:
-            self._data_retry_now()               # registered again: a failure from before says nothing now
-        self._was_registered = registered
-        if registered:
-            self._unregistered_since = None
-        elif m.get("sim_state") == "READY" and m.get("registration") in rules.UNREGISTERED:
-            if self._unregistered_since is None:
-                self._unregistered_since = now
-        else:
-            self._unregistered_since = None      # denied, no SIM: the SIM rules' business, not a modem fault
-        if not registered:
-            self._data_lost("not registered", now)
+        self._step_conn(connection.Polled(m.get("registration"), m.get("sim_state")), now)
         self._operators(m, now)
-        self._ensure_data(m, now)
+        self._step_conn(connection.Tick(), now)
         self._ladder_trouble(now)
         self._publish(now)
 
     def _on_port(self, item: ModemPortEvent, now: float) -> None:
-        if item.kind == "port_lost":
-            if self._port_down_since is None:
-                self._port_down_since = now
-            self._fail_since = None
-        elif item.kind == "port_opened":
-            self._port_down_since = None
+        if item.kind == "port_opened":
             self._find_usb_device()
-        elif item.kind == "unresponsive" and self._fail_since is None:
-            self._fail_since = now
-        if item.kind in ("port_lost", "rebooted"):
-            self._step_rules(rules.ModemLost(), now)
-            self._data_lost("modem restarted" if item.kind == "rebooted" else "modem port lost", now)
+        self._step_conn(connection.Port(item.kind), now)
         self._ladder_trouble(now)
         self._publish(now)
 
     def _on_poll_failed(self, item: ModemPollFailed, now: float) -> None:
-        if self._fail_since is None:
-            self._fail_since = now
-            self._step_rules(rules.ModemLost(), now)
+        self._step_conn(connection.PollFailed(), now)
         self._ladder_trouble(now)
 
     def _on_probe(self, r: ProbeResult, now: float) -> None:
         if r.link != "backup":
             return
-        self._data["flowing"] = r.ok
+        self._step_conn(connection.Flowing(r.ok), now)
         self._step_rules(rules.ProbeSeen(r.ok, r.sent_at), now)
 
     def _on_step_finished(self, item: recovery.StepFinished, now: float) -> None:
@@ -178,7 +151,7 @@ class CellularManager:
         self._step_ladder(ladder.Tick(), now)
         if self._busy(now):
             self.modem.poll_soon()           # a switch or a recovery step is waiting to see the modem register
-        self._ensure_data(self.core.state.get("modem", {}), now)
+        self._step_conn(connection.Tick(), now)
         self._publish(now)
 
     # ---- SIM rules ---------------------------------------------------------------------------------------
@@ -192,8 +165,7 @@ class CellularManager:
         self._sync_holds(now)
 
     def _switch(self, slot: int, now: float) -> None:
-        self._data_lost("sim_switch", now)
-        self._data_retry_now()
+        self._step_conn(connection.SimSwitch(), now)
 
         def sent(_result, error, when) -> None:
             if error is not None:
@@ -248,22 +220,22 @@ class CellularManager:
         if m.get("sim_state") != "SIM PIN":
             return
         sim = self.cfg.sim_for(slot)
-        if sim.pin is None or self._pin.get(slot) in ("pending", "rejected"):
+        if sim.pin is None or self._pin.get(slot) in (PinState.PENDING, PinState.REJECTED):
             return
-        self._pin[slot] = "pending"
+        self._pin[slot] = PinState.PENDING
         pin = sim.pin.value
 
         def done(_result, error, now) -> None:
             if error is None:
-                self._pin[slot] = "ok"
+                self._pin[slot] = PinState.OK
                 log.info("cellular: SIM in slot %d unlocked with its configured PIN", slot)
                 self.modem.poll_soon()
             elif isinstance(error, TransportError) or (isinstance(error, AtError) and error.code in PIN_RETRYABLE_CME):
-                self._pin[slot] = "retry"
+                self._pin[slot] = PinState.RETRY
             else:
                 # Never again by itself: three wrong PINs and the SIM wants its PUK. The error text would repeat
                 # the command, PIN included: only its code is logged.
-                self._pin[slot] = "rejected"
+                self._pin[slot] = PinState.REJECTED
                 code = getattr(error, "code", None)
                 log.error("cellular: the SIM in slot %d refused its configured PIN (%s); not retrying", slot,
                           f"+CME ERROR {code}" if code is not None else type(error).__name__)
@@ -271,19 +243,8 @@ class CellularManager:
         self.modem.submit("sim_pin", lambda dev: dev.enter_pin(pin), done)
 
     # ---- recovery ladder ---------------------------------------------------------------------------------
-    def _trouble(self) -> tuple[str | None, float | None]:
-        if self._port_down_since is not None:
-            return "port_gone", self._port_down_since
-        if self._fail_since is not None:
-            return "unresponsive", self._fail_since
-        if self._unregistered_since is not None:
-            return "no_service", self._unregistered_since
-        if self._data_down_since is not None and self.cfg.data:
-            return "data_down", self._data_down_since
-        return None, None
-
     def _ladder_trouble(self, now: float) -> None:
-        kind, since = self._trouble()
+        kind, since = connection.trouble(self.conn)
         if kind != self.ladder.trouble:
             self._step_ladder(ladder.Trouble(kind, since), now)
 
@@ -327,6 +288,13 @@ class CellularManager:
         hold_ladder = self.sims.switching is not None or scanning
         if self.ladder.held != hold_ladder:
             self._step_ladder(ladder.Hold(hold_ladder), now)
+        # no data session is started during a switch nor while the ladder works on the modem
+        slot = self.sims.active if self.sims.active is not None else self.sims.settings.preferred
+        switching = self.sims.switching is not None
+        if (self.conn.slot, self.conn.switching) != (slot, switching):
+            self._step_conn(connection.SimInUse(slot, switching), now)
+        if self.conn.held != self.ladder.running:
+            self._step_conn(connection.Hold(self.ladder.running), now)
 
     def _find_usb_device(self) -> None:
         try:
@@ -412,81 +380,42 @@ class CellularManager:
                 self._select_operator(choice, "leaving a forbidden network")
         self._publish(now)
 
-    # ---- data session ------------------------------------------------------------------------------------
-    def _ensure_data(self, m: dict[str, Any], now: float) -> None:
-        registered = m.get("connected") and m.get("registration") in rules.REGISTERED
-        if not self.cfg.data or not registered:
-            self._data_down_since = None
-            return
-        if self._data["up"] and self._data["slot"] == self.sims.active:
-            self._data_down_since = None
-            if not self._data_busy and now - self._data_checked_at >= self.cfg.data_check_s:
-                self._check_data(now)
-            return
-        if self._data_down_since is None and not self._data_no_apn:
-            self._data_down_since = now
-        if self._data_busy or now < self._data_next_at or self.sims.switching is not None or self.ladder.running:
-            return
-        slot = self.sims.active if self.sims.active is not None else self.sims.settings.preferred
+    # ---- connection: the modem's trouble and the data session ------------------------------------------
+    def _step_conn(self, event: object, now: float) -> None:
+        self.conn, actions = connection.decide(self.conn, event, now)
+        for action in actions:
+            if isinstance(action, connection.BringUp):
+                self._bring_up(action.slot)
+            elif isinstance(action, connection.CheckAddress):
+                self._check_address(action.slot)
+            elif isinstance(action, connection.ModemLost):
+                self._step_rules(rules.ModemLost(), now)
+            elif isinstance(action, connection.Emit):
+                self.core.emit(action.kind, **action.data)
+
+    def _bring_up(self, slot: int) -> None:
         sim = self.cfg.sim_for(slot)
         plan = session.DataPlan(slot=slot, cid=self.cfg.pdp_cid, pdp_type=sim.pdp_type, sim_apn=sim.apn,
-                                status=dict(m))
-        self._data_busy = True
-        self.modem.submit("data_up", lambda dev: session.bring_up(dev, plan, self.apn_database),
-                          lambda result, error, when: self._data_done(plan, result, error, when))
+                                status=dict(self.core.state.get("modem", {})))
+        self.modem.submit(connection.Job.BRING_UP, lambda dev: session.bring_up(dev, plan, self.apn_database),
+                          lambda result, error, when: self._brought_up(slot, result, error, when))
 
-    def _data_done(self, plan: session.DataPlan, result, error, now: float) -> None:
-        self._data_busy = False
-        if error is None and (plan.slot != self.sims.active or self.sims.switching is not None):
-            return                                   # brought up for a SIM we have left meanwhile
+    def _brought_up(self, slot: int, result, error, now: float) -> None:
         if error is not None:
-            self._data_no_apn = isinstance(error, session.NoApn)
-            if self._data_no_apn:
-                self._data_down_since = None     # the configuration's fault: no modem reset will find an APN
-            self._data_failures += 1
-            self._data_next_at = now + min(self.cfg.data_retry_s * 2 ** (self._data_failures - 1), DATA_RETRY_MAX_S)
-            if str(error) != self._data["error"]:     # said once per distinct reason, not every retry
-                self._data["error"] = str(error)
-                self.core.emit("data_session", up=False, slot=plan.slot, apn=None, address=None, error=str(error))
+            self._step_conn(connection.BringUpFailed(slot, str(error), no_apn=isinstance(error, session.NoApn)), now)
             self._publish(now)
             return
         wall, _ = self.core.wall.now()
-        self._data.update(up=True, slot=plan.slot, apn=result["apn"], apn_source=result["apn_source"],
-                          address=result["address"], via=result["via"], since=wall, error=None, flowing=None)
-        self._data_failures, self._data_checked_at, self._data_down_since = 0, now, None
-        self.core.emit("data_session", up=True, slot=plan.slot, apn=result["apn"], apn_source=result["apn_source"],
-                       address=result["address"], via=result["via"])
+        self._step_conn(connection.BroughtUp(slot, result["apn"], result["apn_source"], result["address"],
+                                             result["via"], wall), now)
         self._ladder_trouble(now)
         self._publish(now)
 
-    def _check_data(self, now: float) -> None:
-        self._data_busy = True
-        self._data_checked_at = now
-        slot, cid = self._data["slot"], self.cfg.pdp_cid
-
+    def _check_address(self, slot: int) -> None:
         def done(address, error, when) -> None:
-            self._data_busy = False
-            if not self._data["up"] or self._data["slot"] != slot:
-                return
-            if error is None and address is None:
-                self._data_lost("address lost", when)
-            elif address is not None and address != self._data["address"]:
-                self._data["address"] = address
-                self.core.emit("data_session", up=True, slot=slot, apn=self._data["apn"],
-                               apn_source=self._data["apn_source"], address=address, via=self._data["via"])
+            self._step_conn(connection.Checked(slot, address, failed=error is not None), when)
             self._publish(when)
-        self.modem.submit("data_check", lambda dev: session.check(dev, cid), done)
-
-    def _data_retry_now(self) -> None:
-        self._data_next_at, self._data_failures, self._data["error"], self._data_no_apn = 0.0, 0, None, False
-
-    def _data_lost(self, reason: str, now: float) -> None:
-        if not self._data["up"]:
-            return
-        self.core.emit("data_session", up=False, slot=self._data["slot"], apn=self._data["apn"],
-                       address=self._data["address"], reason=reason)
-        self._data.update(up=False, address=None, since=None, flowing=None)
-        self._data_next_at = 0.0
+        self.modem.submit(connection.Job.CHECK, lambda dev: session.check(dev, self.cfg.pdp_cid), done)
 
     # ---- commands (core thread) --------------------------------------------------------------------------
     def _cmd_sim_switch(self, args: dict[str, Any]) -> Deferred:
@@ -551,7 +480,7 @@ class CellularManager:
     def _busy(self, now: float) -> bool:
         """Waiting to see the modem register (a switch, a recovery step's window): poll it every tick. Not while it
         does not answer: a poll of a hung modem holds the worker for a timeout, and the recovery steps queue there."""
-        if self._port_down_since is not None or self._fail_since is not None:
+        if not connection.answering(self.conn):
             return False
         window = self.ladder.window_until
         return self.sims.switching is not None or self.ladder.running or (window is not None and now < window)
@@ -566,7 +495,7 @@ class CellularManager:
             "ladder_step": ladder_view["step"],
             "ladder": {**ladder_view, "usb_device": self._usb_device, "usb_note": self._usb_note,
                        "power": None if self.power is None else self.power.name},
-            "data": dict(self._data),
+            "data": connection.view(self.conn),
             "operator_mode": self.ops.mode,
             "operator": {"plmn": self.ops.plmn, "name": self.ops.name, "wanted": self.ops.wanted,
                          "pinned": self.ops.pinned},

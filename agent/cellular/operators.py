@@ -11,8 +11,14 @@ Automatic selection unless the SIM has preferred or forbidden PLMN lists (docs/c
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 SETTLE_S = 60.0          # after asking for a PLMN: time for the modem to register (or fall back) before the next
+
+
+class SelectionMode(StrEnum):
+    AUTO = "auto"            # the modem picks (AT+COPS=0)
+    MANUAL = "manual"        # asked for a PLMN, with the modem's automatic fallback (AT+COPS=4)
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class Scan:
 class OperatorState:
     plmn: str | None = None
     name: str | None = None
-    mode: str = "auto"               # "auto" | "manual" (asked for a PLMN, with automatic fallback)
+    mode: SelectionMode = SelectionMode.AUTO
     wanted: str | None = None        # the PLMN last asked for
     pinned: bool = False             # chosen by command: no automatic change
     tried: tuple[str, ...] = ()
@@ -65,7 +71,7 @@ def plan(st: OperatorState, seen: OperatorSeen, now: float, retry_s: float) -> t
         reason = "forbidden" if plmn in forbidden else "preferred"
         started = now if st.round_started is None else st.round_started
         st = replace(st, tried=st.tried + (candidates[0],), round_started=started, next_try_at=now + SETTLE_S,
-                     wanted=candidates[0], mode="manual")
+                     wanted=candidates[0], mode=SelectionMode.MANUAL)
         return st, Select(candidates[0], reason), events
     if plmn in forbidden and (st.last_scan_at is None or now - st.last_scan_at >= retry_s):
         return replace(st, last_scan_at=now, next_try_at=now + SETTLE_S), Scan("forbidden"), events
@@ -87,10 +93,10 @@ def choose(networks: list[dict], preferred: tuple[str, ...], forbidden: tuple[st
 def commanded(st: OperatorState, plmn: str | None) -> OperatorState:
     """operator_select: a PLMN pins the choice; None (auto) gives it back to the automatic policy."""
     if plmn is None:
-        return replace(st, mode="auto", wanted=None, pinned=False, tried=(), round_started=None, next_try_at=0.0)
-    return replace(st, mode="manual", wanted=plmn, pinned=True)
+        return replace(st, mode=SelectionMode.AUTO, wanted=None, pinned=False, tried=(), round_started=None, next_try_at=0.0)
+    return replace(st, mode=SelectionMode.MANUAL, wanted=plmn, pinned=True)
 
 
 def asked(st: OperatorState, plmn: str | None) -> OperatorState:
     """The modem took a selection the policy asked for (after a scan or a Select)."""
-    return replace(st, mode="auto" if plmn is None else "manual", wanted=plmn)
+    return replace(st, mode=SelectionMode.AUTO if plmn is None else SelectionMode.MANUAL, wanted=plmn)

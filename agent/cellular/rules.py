@@ -26,11 +26,26 @@ Times are the agent's monotonic seconds. Events (Emit) carry durations, not time
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Mapping
 
-RULES = ("sim_failure", "registration_denied", "no_registration", "data_cap", "roaming", "data_failing",
-         "weak_signal")
+from common.backoff import Backoff
+from common.decider import Emit, Hold, Tick  # noqa: F401  (the shared decider types, also reached as rules.Emit)
+
+
+class Rule(StrEnum):
+    """The rules, worst first."""
+    SIM_FAILURE = "sim_failure"
+    REGISTRATION_DENIED = "registration_denied"
+    NO_REGISTRATION = "no_registration"
+    DATA_CAP = "data_cap"
+    ROAMING = "roaming"
+    DATA_FAILING = "data_failing"
+    WEAK_SIGNAL = "weak_signal"
+
+
+RULES = tuple(Rule)
 SEVERITY = {rule: len(RULES) - i for i, rule in enumerate(RULES)}      # sim_failure 7 ... weak_signal 1
 
 REGISTERED = ("home", "roaming", "home_sms_only", "roaming_sms_only", "home_csfb_not_preferred",
@@ -65,6 +80,11 @@ class Settings:
     def preferred(self) -> int:
         return self.slots[0]
 
+    @property
+    def dwell(self) -> Backoff:
+        """min_dwell_s, doubled for every switch that did not help, up to backoff_max_s."""
+        return Backoff(self.min_dwell_s, self.backoff_max_s)
+
     def rule(self, name: str):
         return getattr(self.rules, name)
 
@@ -89,11 +109,6 @@ class ProbeSeen:
 
 
 @dataclass(frozen=True)
-class Tick:
-    pass
-
-
-@dataclass(frozen=True)
 class ModemLost:
     """The modem restarted or stopped answering: what it said before is stale (the recovery ladder's business)."""
 
@@ -109,25 +124,13 @@ class ManualSwitch:
     slot: int
 
 
-@dataclass(frozen=True)
-class Hold:
-    """The recovery ladder works on the modem: no rule switches meanwhile."""
-    on: bool
-
-
 # ---- actions ----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class SwitchSim:
     slot: int
     reason: str
-    rule: str | None
-
-
-@dataclass(frozen=True)
-class Emit:
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+    rule: Rule | None
 
 
 # ---- state ------------------------------------------------------------------------------------------------------
@@ -160,7 +163,7 @@ class SimState:
     settings: Settings
     active: int | None = None
     registered: bool = False
-    onsets: Mapping[str, float] = field(default_factory=lambda: _EMPTY)   # rule -> since when its condition holds (active slot)
+    onsets: Mapping[Rule, float] = field(default_factory=lambda: _EMPTY)   # rule -> since when its condition holds (active slot)
     probe_fails: int = 0
     probe_fail_since: float | None = None
     switching: Switching | None = None
@@ -175,8 +178,7 @@ class SimState:
     held: bool = False
 
     def dwell_s(self) -> float:
-        s = self.settings
-        return min(s.min_dwell_s * 2 ** self.failed_switches, s.backoff_max_s)
+        return self.settings.dwell.delay(self.failed_switches)
 
     def dwell_until(self) -> float | None:
         return None if self.last_switch_at is None else self.last_switch_at + self.dwell_s()
@@ -192,7 +194,7 @@ class SimState:
 
     def known_severity(self, slot: int, now: float) -> int:
         if slot in self.capped:
-            return SEVERITY["data_cap"]
+            return SEVERITY[Rule.DATA_CAP]
         k = self.known.get(slot)
         return k.severity if k is not None and now < k.until else 0
 
@@ -237,8 +239,8 @@ def _seen(st: SimState, seen: Seen, now: float, actions: list) -> SimState:
     st = replace(st, registered=registered, capped=frozenset(seen.capped))
     conditions = _conditions(st, seen, slot, registered)
     onsets = {rule: st.onsets.get(rule, now) for rule in conditions}
-    if "data_failing" in conditions and st.probe_fail_since is not None:
-        onsets["data_failing"] = st.probe_fail_since
+    if Rule.DATA_FAILING in conditions and st.probe_fail_since is not None:
+        onsets[Rule.DATA_FAILING] = st.probe_fail_since
     healthy_since = None if conditions else (st.healthy_since if st.healthy_since is not None else now)
     st = replace(st, onsets=MappingProxyType(onsets), healthy_since=healthy_since)
     if healthy_since is not None and now - healthy_since >= s.min_dwell_s:
@@ -249,39 +251,39 @@ def _seen(st: SimState, seen: Seen, now: float, actions: list) -> SimState:
     return st
 
 
-def _conditions(st: SimState, seen: Seen, slot: int, registered: bool) -> set[str]:
+def _conditions(st: SimState, seen: Seen, slot: int, registered: bool) -> set[Rule]:
     s = st.settings
-    out: set[str] = set()
+    out: set[Rule] = set()
     if seen.sim_state is not None and seen.sim_state not in SIM_USABLE:
-        out.add("sim_failure")
+        out.add(Rule.SIM_FAILURE)
     elif seen.sim_state == "READY":
         if seen.registration == "denied":
-            out.add("registration_denied")
+            out.add(Rule.REGISTRATION_DENIED)
         elif seen.registration in UNREGISTERED:
-            out.add("no_registration")
+            out.add(Rule.NO_REGISTRATION)
     if slot in seen.capped:
-        out.add("data_cap")
+        out.add(Rule.DATA_CAP)
     if registered:
         if seen.registration in ROAMING and slot not in s.roaming_allowed:
-            out.add("roaming")
+            out.add(Rule.ROAMING)
         weak = s.rules.weak_signal
         if (seen.rsrp_dbm is not None and seen.rsrp_dbm < weak.rsrp_dbm) or \
                 (seen.sinr_db is not None and seen.sinr_db < weak.sinr_db):
-            out.add("weak_signal")
+            out.add(Rule.WEAK_SIGNAL)
         if st.probe_fails >= s.rules.data_failing.failures:
-            out.add("data_failing")
+            out.add(Rule.DATA_FAILING)
     return out
 
 
 def _probe(st: SimState, p: ProbeSeen) -> SimState:
     onsets = dict(st.onsets)
     if p.ok:
-        onsets.pop("data_failing", None)
+        onsets.pop(Rule.DATA_FAILING, None)
         return replace(st, probe_fails=0, probe_fail_since=None, onsets=MappingProxyType(onsets))
     since = st.probe_fail_since if st.probe_fail_since is not None else p.at
     fails = st.probe_fails + 1
     if st.registered and fails >= st.settings.rules.data_failing.failures:
-        onsets["data_failing"] = since
+        onsets[Rule.DATA_FAILING] = since
     return replace(st, probe_fails=fails, probe_fail_since=since, onsets=MappingProxyType(onsets))
 
 
@@ -319,7 +321,7 @@ def _decide(st: SimState, now: float, actions: list) -> tuple[SimState, list]:
 def _memory_s(s: Settings, failed_switches: int) -> float:
     """How long a slot seen bad is believed bad: twice the dwell in force, so that the slot we just left is not
     retried the moment the dwell on the new one ends."""
-    return min(s.min_dwell_s * 2 ** (failed_switches + 1), s.backoff_max_s)
+    return s.dwell.delay(failed_switches + 1)
 
 
 def _target(st: SimState, severity: int, now: float) -> int | None:
@@ -365,8 +367,8 @@ def _failed(st: SimState, sw: Switching, error: str, severity: int, rule: str, n
 def _timed_out(st: SimState, now: float, actions: list) -> SimState:
     sw = st.switching
     on_target = st.active == sw.to_slot
-    rule = max(st.onsets, key=SEVERITY.__getitem__) if on_target and st.onsets else "no_registration"
-    severity = max(SEVERITY[rule], SEVERITY["no_registration"])     # not registered: at least that bad
+    rule = max(st.onsets, key=SEVERITY.__getitem__) if on_target and st.onsets else Rule.NO_REGISTRATION
+    severity = max(SEVERITY[rule], SEVERITY[Rule.NO_REGISTRATION])     # not registered: at least that bad
     error = (f"slot {sw.to_slot} not registered within {sw.timeout_s:g} s" if on_target
              else f"the modem did not move to slot {sw.to_slot} within {sw.timeout_s:g} s")
     st = _failed(st, sw, error, severity, rule, now, actions)
@@ -380,7 +382,7 @@ def _refused(st: SimState, r: SwitchRefused, now: float, actions: list) -> SimSt
     sw = st.switching
     if sw is None or sw.to_slot != r.slot:
         return st
-    return _failed(st, sw, r.error, SEVERITY["sim_failure"], "switch_refused", now, actions)
+    return _failed(st, sw, r.error, SEVERITY[Rule.SIM_FAILURE], "switch_refused", now, actions)
 
 
 def view(st: SimState, now: float) -> dict[str, Any]:

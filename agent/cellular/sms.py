@@ -20,287 +20,22 @@ Sender numbers can be spoofed: the PIN is what authenticates, the allowlist only
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
-import re
-import time
-from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
+from agent.cellular.sms_alerts import AlertQueue, alert_text, answer_text, clock_text, sms_safe
+from agent.cellular.sms_commands import Verdict, Window, judge, mask_number, normalize_number, redact
 from agent.config import Config
-from agent.config.grammar import normalize_number   # the config checks numbers with it too
 from agent.core import CommandReceived, Core, Event
 from agent.modem_service import ModemPortEvent, ModemService, ModemUrc
+from common.backoff import Backoff
 from modem.parsers.sms import parse_cmti
 
 log = logging.getLogger(__name__)
 
-SMS_CHARS = 160
-HOUR_S = 3600.0
 SEEN_S = 3600.0                 # a message processed is remembered this long (deletion may fail and be retried)
 RETRY_BASE_S = 30.0             # first retry of an SMS the modem could not send; doubles each time
-MAX_PENDING_ALERTS = 20
-MAX_TEXT = 200                  # longer texts are cut before parsing: a command is a few words
-USAGE = "use: status | failover backup|primary|auto | sim 1|2"
-FAILOVER_MODES = {"backup": "force_backup", "primary": "force_primary", "auto": "auto",
-                  "force_backup": "force_backup", "force_primary": "force_primary"}
-REASONS = {"no_answer": "no answer from {targets} targets", "carrier_lost": "link lost", "no_address": "no address",
-           "degraded": "degraded", "manual": "manual", "recovered": "recovered", "drill": "drill"}
-RAT_NAMES = {"GSM": "2G", "UMTS": "3G", "LTE": "4G", "LTE-M": "LTE-M", "NB-IoT": "NB-IoT", "NR5G-NSA": "5G",
-             "NR5G-SA": "5G"}
-# GSM 03.38 extension characters cost two septets; outside the basic set a modem may substitute or refuse.
-_ASCII_SUBST = str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")", "\\": "/", "^": "'", "~": "-", "|": "/",
-                              "`": "'", "\n": " ", "\r": " ", "\t": " "})
-
-
-# ---- numbers and texts, pure ------------------------------------------------------------------------------------
-
-def mask_number(raw: str | None) -> str:
-    """'+33612345678' -> '+33*******78': enough to tell two numbers apart in a log, not to call them."""
-    s = re.sub(r"[^\w+]", "", raw or "")[:24]
-    if not s:
-        return "?"
-    if not re.fullmatch(r"\+?\d+", s):
-        return s[:12]                    # an alphanumeric sender ("Orange") names a company, not a person
-    head = 3 if s.startswith("+") else 2
-    return s[:head] + "*" * max(1, len(s) - head - 2) + s[-2:] if len(s) > head + 2 else "*" * len(s)
-
-
-def redact(text: str, pin: str | None) -> str:
-    """A received text as it may be logged: the PIN position (first word), the PIN anywhere, and every run of 4
-    digits or more replaced by ***; control characters shown as ?, cut to 60 characters."""
-    text = text[:MAX_TEXT]
-    if pin:
-        text = re.sub(re.escape(pin), "***", text, flags=re.I)
-    text = re.sub(r"^\s*\S+", "***", text, count=1)
-    text = re.sub(r"\d{4,}", "***", text)
-    text = "".join(c if c.isprintable() else "?" for c in text)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def sms_safe(text: str, limit: int = SMS_CHARS) -> str:
-    """Printable ASCII of the GSM 7-bit basic set, at most `limit` characters (one SMS)."""
-    text = text.translate(_ASCII_SUBST)
-    text = "".join(c if " " <= c <= "~" else "?" for c in text)
-    text = re.sub(r" {2,}", " ", text).strip()
-    return text if len(text) <= limit else text[:limit - 2] + ".."
-
-
-# ---- commands, pure ----------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Verdict:
-    """What to do with one received SMS: run `command` (with `args`), answer `answer` directly, or reject."""
-    reason: str | None = None            # set: rejected (unknown_number, locked_out, bad_pin, empty, stale)
-    command: str | None = None           # a core command: get_status, failover, sim_switch
-    args: dict[str, Any] | None = None
-    answer: str | None = None            # an authenticated message that is not a command: the help text
-    label: str = ""                      # what was asked, for logs and events (never the PIN)
-
-
-def interpret(words: list[str]) -> Verdict:
-    """The words after the PIN -> a command (already authenticated)."""
-    w = [x.lower() for x in words]
-    if w == ["status"]:
-        return Verdict(command="get_status", args={}, label="status")
-    if len(w) == 2 and w[0] == "failover" and w[1] in FAILOVER_MODES:
-        return Verdict(command="failover", args={"mode": FAILOVER_MODES[w[1]]}, label=f"failover {w[1]}")
-    if len(w) == 2 and w[0] == "sim" and w[1] in ("1", "2"):
-        return Verdict(command="sim_switch", args={"slot": int(w[1])}, label=f"sim {w[1]}")
-    if w in ([], ["help"]):
-        return Verdict(answer=USAGE, label="help")
-    return Verdict(answer=f"unknown command; {USAGE}", label="unknown")
-
-
-def judge(sender: str | None, text: str, allowed: frozenset[str], pin: str | None, locked: bool) -> Verdict:
-    """Authenticate and interpret one SMS. `sender` is normalised (None: not a comparable number)."""
-    if sender is None or sender not in allowed or not pin:
-        return Verdict(reason="unknown_number")
-    if locked:
-        return Verdict(reason="locked_out")
-    words = text[:MAX_TEXT].split()
-    if not words:
-        return Verdict(reason="empty")
-    if not hmac.compare_digest(words[0].encode("utf-8", "replace"), pin.encode("utf-8")):
-        return Verdict(reason="bad_pin")
-    return interpret(words[1:])
-
-
-class Window:
-    """Counts per key over the last `span_s` seconds (rate limits, wrong PINs)."""
-
-    def __init__(self, span_s: float = HOUR_S):
-        self.span_s = span_s
-        self._times: dict[str, deque[float]] = {}
-
-    def count(self, key: str, now: float) -> int:
-        q = self._times.get(key)
-        if q is None:
-            return 0
-        while q and now - q[0] >= self.span_s:
-            q.popleft()
-        return len(q)
-
-    def add(self, key: str, now: float) -> None:
-        self._times.setdefault(key, deque()).append(now)
-
-    def free_at(self, key: str, limit: int, now: float) -> float:
-        """When count(key) drops below `limit` again."""
-        if self.count(key, now) < limit:
-            return now
-        q = self._times[key]
-        return q[len(q) - limit] + self.span_s
-
-
-class AlertQueue:
-    """Alert texts waiting per number: held coalesce_s after the first one to merge a burst (failover followed by
-    a SIM switch), and beyond max_per_hour until the window frees a slot, then sent merged. Pure: takes `now`."""
-
-    def __init__(self, numbers: list[str], max_per_hour: int, coalesce_s: float):
-        self.numbers = numbers
-        self.max_per_hour = max_per_hour
-        self.coalesce_s = coalesce_s
-        self.pending: dict[str, list[tuple[float, str]]] = {n: [] for n in numbers}
-        self.sent = Window()
-        self.dropped = 0
-
-    def add(self, text: str, now: float) -> None:
-        for n in self.numbers:
-            items = self.pending[n]
-            items.append((now, text))
-            if len(items) > MAX_PENDING_ALERTS:
-                del items[0]
-                self.dropped += 1
-
-    def due(self, now: float) -> list[tuple[str, str]]:
-        out = []
-        for n, items in self.pending.items():
-            if not items or now - items[0][0] < self.coalesce_s:
-                continue
-            if self.sent.count(n, now) >= self.max_per_hour:
-                continue
-            self.sent.add(n, now)
-            out.append((n, merge([t for _, t in items])))
-            items.clear()
-        return out
-
-    def next_check(self, now: float) -> float | None:
-        """When due() may next have something: None when nothing is waiting."""
-        times = [max(items[0][0] + self.coalesce_s, self.sent.free_at(n, self.max_per_hour, now))
-                 for n, items in self.pending.items() if items]
-        return min(times) if times else None
-
-
-def merge(texts: list[str]) -> str:
-    """One SMS from several alert texts: the newest that fit, and how many older ones were left out."""
-    if len(texts) == 1:
-        return sms_safe(texts[0])
-    bodies = [t.split(": ", 1)[1] if ": " in t else t for t in texts]
-    head = texts[0].split(": ", 1)[0] + ": " if ": " in texts[0] else ""
-    for skip in range(len(bodies)):
-        kept = bodies[skip:]
-        more = f"(+{skip} earlier) " if skip else ""
-        text = head + more + "; ".join(kept)
-        if len(text) <= SMS_CHARS:
-            return sms_safe(text)
-    return sms_safe(head + (f"(+{len(bodies) - 1} earlier) " if len(bodies) > 1 else "") + bodies[-1])
-
-
-# ---- texts, pure -------------------------------------------------------------------------------------------------
-
-def clock_text(ts: float, source: str) -> str:
-    """'14:02' in the router's local time; '14:02?' when the clock is not synchronised."""
-    return time.strftime("%H:%M", time.localtime(ts)) + ("?" if source == "unsynced" else "")
-
-
-def _duration(seconds: Any) -> str | None:
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-        return None
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
-
-
-def radio_text(modem: dict[str, Any]) -> str:
-    """'4G Orange F -97dBm' from core.state["modem"]."""
-    rat = RAT_NAMES.get(str(modem.get("rat")), modem.get("rat") or "")
-    signal = modem.get("signal") or {}
-    rsrp = signal.get("rsrp_dbm") if isinstance(signal, dict) else None
-    level = f"{rsrp:.0f}dBm" if isinstance(rsrp, (int, float)) and not isinstance(rsrp, bool) else ""
-    parts = [str(p) for p in (rat, modem.get("operator_name"), level) if p]
-    return " ".join(parts) if parts else "no cellular service"
-
-
-def _reason(reason: Any, targets: int) -> str:
-    template = REASONS.get(str(reason))
-    return template.format(targets=targets or "all") if template else str(reason or "?")
-
-
-def _gb(n: Any) -> str:
-    return f"{n / 1e9:.1f}GB" if isinstance(n, (int, float)) and not isinstance(n, bool) else "?"
-
-
-def alert_text(event: Event, device: str, state: dict[str, Any], primary: str = "FIBER", targets: int = 0) -> str:
-    d = event.data
-    at = clock_text(event.ts, event.time_source)
-    modem = state.get("modem") or {}
-    if event.kind == "failover":
-        what = f"{primary} DOWN {at} ({_reason(d.get('reason'), targets)}), on {radio_text(modem)}"
-    elif event.kind == "failback":
-        outage = _duration(d.get("outage_s")) or _duration(d.get("on_backup_s"))
-        what = f"{primary} BACK {at}" + (f" after {outage}" if outage else "")
-        if d.get("reason") not in (None, "recovered"):
-            what += f" ({_reason(d.get('reason'), targets)})"
-    elif event.kind == "sim_switch":
-        to = next((d[k] for k in ("to_slot", "slot", "to") if d.get(k) is not None), "?")
-        what = f"SIM SWITCH {at} to slot {to}" + (f" ({d['reason']})" if d.get("reason") else "") + \
-            (f", on {radio_text(modem)}" if modem.get("registration") in ("home", "roaming") else "")
-    elif event.kind == "data_cap_reached":
-        what = f"DATA CAP {at} slot {d.get('slot', '?')}: {_gb(d.get('used_bytes'))} of {_gb(d.get('cap_bytes'))}"
-    elif event.kind == "data_cap_warning":
-        what = f"DATA WARNING {at} slot {d.get('slot', '?')}: {_gb(d.get('used_bytes'))} of {_gb(d.get('cap_bytes'))}"
-    else:
-        small = ", ".join(f"{k}={v}" for k, v in d.items() if isinstance(v, (str, int, float)) and len(str(v)) < 24)
-        what = f"{event.kind.upper()} {at}" + (f" {small}" if small else "")
-    return sms_safe(f"relais {device}: {what}")
-
-
-def status_text(state: dict[str, Any], device: str, now_text: str) -> str:
-    fo = state.get("failover") or {}
-    modem = state.get("modem") or {}
-    usage = (state.get("cellular") or {}).get("usage") or {}
-    parts = [f"relais {device} {now_text}:"]
-    if fo:
-        parts.append(f"on {fo.get('active_uplink', '?')}, mode {fo.get('mode', '?')}, {fo.get('state', '?')};")
-    links = fo.get("links") or {}
-    for link in ("primary", "backup"):
-        info = links.get(link)
-        if isinstance(info, dict):
-            parts.append(f"{link} {info.get('status', '?')};")
-    sim = f"SIM{modem.get('sim_slot')}" if modem.get("sim_slot") else "SIM"
-    parts.append(f"{sim} {radio_text(modem)};")
-    if usage.get("total_bytes") is not None:
-        cap = f"/{_gb(usage['cap_bytes'])}" if usage.get("cap_bytes") else ""
-        parts.append(f"data {_gb(usage['total_bytes'])}{cap}")
-    return sms_safe(" ".join(parts))
-
-
-def answer_text(label: str, answer: dict[str, Any], state: dict[str, Any], device: str, now_text: str) -> str:
-    """The SMS answer to a command from the core's reply {"ok": ..., "result" | "error": ...}."""
-    if not answer.get("ok"):
-        return sms_safe(f"relais {device}: {label}: error: {answer.get('error', '?')}")
-    result = answer.get("result")
-    if label == "status":
-        return status_text(result if isinstance(result, dict) else state, device, now_text)
-    if isinstance(result, dict):
-        shown = ", ".join(f"{k} {v}" for k, v in result.items() if isinstance(v, (str, int, float, bool)))
-    else:
-        shown = str(result) if result is not None else ""
-    return sms_safe(f"relais {device}: {label}: ok" + (f", {shown}" if shown else ""))
+SEND_BACKOFF = Backoff(RETRY_BASE_S, RETRY_BASE_S * 2 ** 9)   # uncapped in effect: send_retries is at most 10
 
 
 # ---- the service (core thread) -----------------------------------------------------------------------------------
@@ -360,7 +95,7 @@ class SmsService:
                 log.info("SMS %s sent to %s (mr %s)", kind, mask_number(number), result)
                 return
             if attempt < self.cfg.send_retries:
-                delay = RETRY_BASE_S * 2 ** attempt
+                delay = SEND_BACKOFF.delay(attempt)
                 log.warning("SMS %s to %s not sent (%s); retry in %.0f s", kind, mask_number(number), error, delay)
                 self.core.call_later(delay, lambda now: self._send(number, text, kind, attempt + 1))
                 return

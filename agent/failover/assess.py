@@ -10,6 +10,7 @@ and failing over on it is a separate choice (FailoverConfig.failover_when_degrad
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from agent.config import FailoverConfig
 from agent.linkmon.health import LinkHealth, Sample, failures_needed
@@ -20,12 +21,19 @@ RESTORE_RTT_RATIO = 0.8
 QUALITY_EVERY_S = 1.0       # degraded is about the last 15 s: judging it once a second is plenty (and cheap)
 
 
+class Status(StrEnum):
+    UNKNOWN = "unknown"
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
 @dataclass(frozen=True)
 class LinkView:
     health: LinkHealth = LinkHealth()
     layer_up: bool | None = None          # carrier and address; None until netlink has said
     layer_reason: str = ""
-    status: str = "unknown"               # unknown | up | degraded | down
+    status: Status = Status.UNKNOWN
     since: float = 0.0                    # when status last changed
     reason: str = ""                      # why it is down or degraded
     down_started: float | None = None     # first sign of the last outage: first failed probe, or carrier loss
@@ -36,12 +44,12 @@ class LinkView:
 
 @dataclass(frozen=True)
 class Transition:
-    old: str
-    new: str
+    old: Status
+    new: Status
 
 
 def observe(view: LinkView, sample: Sample, now: float, history_s: float) -> LinkView:
-    if view.status == "down" and not sample.ok:
+    if view.status == Status.DOWN and not sample.ok:
         sample = replace(sample, outage=True)
     return replace(view, health=view.health.add(sample, now, history_s))
 
@@ -52,7 +60,7 @@ def set_layer(view: LinkView, up: bool, reason: str) -> LinkView:
 
 def assess(view: LinkView, now: float, cfg: FailoverConfig) -> tuple[LinkView, Transition | None]:
     new = _judge(view, now, cfg)
-    if new is None and view.status in ("up", "degraded") and (
+    if new is None and view.status in (Status.UP, Status.DEGRADED) and (
             view.quality_at is None or now - view.quality_at >= QUALITY_EVERY_S):
         view = replace(view, quality_at=now)
         new = _judge_quality(view, now, cfg)
@@ -60,38 +68,38 @@ def assess(view: LinkView, now: float, cfg: FailoverConfig) -> tuple[LinkView, T
         return view, None
     status, reason, started = new
     changed = replace(view, status=status, since=now, reason=reason)
-    if status == "down":
+    if status == Status.DOWN:
         changed = replace(changed, down_started=started, up_since=None, healthy_since=None,
                           health=view.health.mark_outage(started if started is not None else now))
-    elif status == "up":
+    elif status == Status.UP:
         changed = replace(changed, healthy_since=now,
-                          up_since=now if view.status in ("down", "unknown") else view.up_since)
+                          up_since=now if view.status in (Status.DOWN, Status.UNKNOWN) else view.up_since)
     return changed, Transition(view.status, status)
 
 
-def _judge(view: LinkView, now: float, cfg: FailoverConfig) -> tuple[str, str, float | None] | None:
+def _judge(view: LinkView, now: float, cfg: FailoverConfig) -> tuple[Status, str, float | None] | None:
     """(status, reason, outage start) if the status should change or be confirmed, else None."""
     health = view.health
     if view.layer_up is False:
         run = health.failure_run(health.dead_targets())
         started = min(now, run.first_at) if run.first_at is not None and run.last_ok_at is not None else now
-        return ("down", view.layer_reason or "carrier_lost", started)
-    if view.status == "down":
+        return (Status.DOWN, view.layer_reason or "carrier_lost", started)
+    if view.status == Status.DOWN:
         answers = sum(1 for s in health.since(view.since) if s.ok)
-        return ("up", "", None) if answers >= cfg.recover_successes else None
+        return (Status.UP, "", None) if answers >= cfg.recover_successes else None
     dead = health.dead_targets()
     run = health.failure_run(dead)
     need = failures_needed(health.loss_estimate(dead, leave_out=run.count), cfg.false_down_probability, cfg.min_failures,
                            cfg.max_failures)
     reference = run.last_ok_at if run.last_ok_at is not None else run.first_at
     if run.count >= need and reference is not None and now - reference >= cfg.down_window_s:
-        return ("down", "no_answer", run.first_at)
-    if view.status == "unknown":
-        return ("up", "", None) if any(ok for _, _, ok, _ in health.counts) else None
+        return (Status.DOWN, "no_answer", run.first_at)
+    if view.status == Status.UNKNOWN:
+        return (Status.UP, "", None) if any(ok for _, _, ok, _ in health.counts) else None
     return None
 
 
-def _judge_quality(view: LinkView, now: float, cfg: FailoverConfig) -> tuple[str, str, float | None] | None:
+def _judge_quality(view: LinkView, now: float, cfg: FailoverConfig) -> tuple[Status, str, float | None] | None:
     health = view.health
     dead = health.dead_targets()
     start = max(now - cfg.degraded_window_s, view.up_since if view.up_since is not None else now)
@@ -100,14 +108,14 @@ def _judge_quality(view: LinkView, now: float, cfg: FailoverConfig) -> tuple[str
         return None
     loss_pct = 100.0 * (health.typical_loss(start, dead) or 0.0)
     rtt = stats.rtt_ms
-    if view.status == "up":
+    if view.status == Status.UP:
         if loss_pct >= cfg.degraded_loss_pct:
-            return ("degraded", f"loss {loss_pct:.0f}%", None)
+            return (Status.DEGRADED, f"loss {loss_pct:.0f}%", None)
         if rtt is not None and rtt >= cfg.degraded_rtt_ms:
-            return ("degraded", f"rtt {rtt:.0f} ms", None)
+            return (Status.DEGRADED, f"rtt {rtt:.0f} ms", None)
         return None
-    if view.status == "degraded":
+    if view.status == Status.DEGRADED:
         if loss_pct <= cfg.degraded_loss_pct * RESTORE_RATIO and (rtt is None or
                                                                    rtt <= cfg.degraded_rtt_ms * RESTORE_RTT_RATIO):
-            return ("up", "", None)
+            return (Status.UP, "", None)
     return None

@@ -24,7 +24,7 @@ from agent.linkmon.netlink import NetlinkWatcher
 from agent.linkmon.netns import enter_netns
 from agent.linkmon.prober import LinkProber
 from agent.linkmon.routecheck import check_route
-from agent.linkmon.schedule import Intervals
+from agent.linkmon.schedule import Intervals, Rate
 from agent.linkmon.targets import parse_target
 from board.routes import RouteBackend, RouteError
 
@@ -62,7 +62,7 @@ class FailoverController:
         self.policy, self._initial_actions = initial(Settings(config.failover, probes.history_s), core.now())
         self._layer: dict[str, dict[str, Any]] = {link: {"carrier": UNKNOWN, "address": UNKNOWN, "posted": None}
                                                    for link in LINKS}
-        self._rates = {link: "off" for link in LINKS}
+        self._rates = {link: Rate.OFF for link in LINKS}
         self._route_checker = route_checker
         self._route_errors: dict[str, str] = {}
         self._reconcile_pending = False

@@ -14,15 +14,38 @@ Times are the agent's monotonic clock; events carry them as `*_mono` keys, the c
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from agent.config import FailoverConfig
-from agent.failover.assess import LinkView, Transition, assess, observe, set_layer
+from agent.failover.assess import LinkView, Status, Transition, assess, observe, set_layer
 from agent.linkmon.health import Sample
+from agent.linkmon.schedule import Rate
+from common.decider import Emit, Tick  # noqa: F401  (the shared decider types, also reached as policy.Emit)
 
-LINKS = ("primary", "backup")
-MODES = ("auto", "force_primary", "force_backup")
+
+class Uplink(StrEnum):
+    PRIMARY = "primary"
+    BACKUP = "backup"
+
+
+class Mode(StrEnum):
+    AUTO = "auto"
+    FORCE_PRIMARY = "force_primary"
+    FORCE_BACKUP = "force_backup"
+
+
+class Phase(StrEnum):
+    PRIMARY = "primary"
+    DEGRADED = "degraded"
+    BACKUP = "backup"
+    RECOVERING = "recovering"
+    OUTAGE = "outage"
+    DRILL = "drill"
+
+
+LINKS = tuple(Uplink)
+MODES = tuple(Mode)
 MAX_PENALTY = 10
 
 
@@ -42,11 +65,6 @@ class LinkLayer:
     link: str
     up: bool                     # carrier, admin up and an address
     reason: str = ""             # when down: carrier_lost | admin_down | no_address | no_interface
-
-
-@dataclass(frozen=True)
-class Tick:
-    pass
 
 
 @dataclass(frozen=True)
@@ -71,25 +89,19 @@ class RouteChecked:
 
 @dataclass(frozen=True)
 class Prefer:
-    uplink: str
+    uplink: Uplink
 
 
 @dataclass(frozen=True)
 class Standby:
-    uplink: str
+    uplink: Uplink
     up: bool
 
 
 @dataclass(frozen=True)
 class ProbeRate:
     link: str
-    rate: str                    # fast | active | trickle | off
-
-
-@dataclass(frozen=True)
-class Emit:
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+    rate: Rate
 
 
 @dataclass(frozen=True)
@@ -117,9 +129,9 @@ class Drill:
 class PolicyState:
     settings: Settings
     since: float
-    mode: str = "auto"
-    phase: str = "primary"
-    active: str = "primary"
+    mode: Mode = Mode.AUTO
+    phase: Phase = Phase.PRIMARY
+    active: Uplink = Uplink.PRIMARY
     primary: LinkView = LinkView()
     backup: LinkView = LinkView()
     backup_standby_up: bool = True
@@ -132,7 +144,7 @@ class PolicyState:
     drill: Drill | None = None
 
     def link(self, name: str) -> LinkView:
-        return self.primary if name == "primary" else self.backup
+        return self.primary if name == Uplink.PRIMARY else self.backup
 
     def hold_down_s(self, now: float) -> float:
         cfg = self.settings.failover
@@ -147,26 +159,26 @@ def effective_penalty(st: PolicyState, now: float) -> int:
 def initial(settings: Settings, now: float) -> tuple[PolicyState, list]:
     hot = settings.failover.standby == "hot"
     st = PolicyState(settings=settings, since=now, backup_standby_up=hot)
-    return st, [Standby("backup", hot), Prefer("primary"), ProbeRate("primary", "fast"),
-                ProbeRate("backup", "trickle" if hot else "off")]
+    return st, [Standby(Uplink.BACKUP, hot), Prefer(Uplink.PRIMARY), ProbeRate(Uplink.PRIMARY, Rate.FAST),
+                ProbeRate(Uplink.BACKUP, Rate.TRICKLE if hot else Rate.OFF)]
 
 
 def drill_refusal(st: PolicyState) -> str | None:
     """Why a drill cannot start now, or None."""
     if st.drill is not None:
         return "a drill is already running"
-    if st.mode != "auto":
+    if st.mode != Mode.AUTO:
         return f"mode is {st.mode}; set it back to auto first"
-    if st.active != "primary" or st.phase != "primary":
+    if st.active != Uplink.PRIMARY or st.phase != Phase.PRIMARY:
         return f"the primary is not healthy and active (state {st.phase}): no drill during trouble"
-    if backup_status(st) == "down":
+    if backup_status(st) == Status.DOWN:
         return "the backup is down"
     return None
 
 
 def backup_status(st: PolicyState) -> str:
     """The backup's status as far as decisions go: a cold backup that is switched off is not known down."""
-    return st.backup.status if st.backup_standby_up else "unknown"
+    return st.backup.status if st.backup_standby_up else Status.UNKNOWN
 
 
 # ---- decide ---------------------------------------------------------------------------------------------------
@@ -174,7 +186,7 @@ def backup_status(st: PolicyState) -> str:
 def decide(st: PolicyState, event: object, now: float) -> tuple[PolicyState, list]:
     actions: list = []
     if isinstance(event, Probe):
-        if event.link == "backup" and not st.backup_standby_up:
+        if event.link == Uplink.BACKUP and not st.backup_standby_up:
             return st, actions   # a late result from before the cold backup was switched off
         sample = Sample(event.at, event.target, event.ok, event.rtt_ms)
         st = _with_link(st, event.link, observe(st.link(event.link), sample, now, st.settings.history_s))
@@ -190,7 +202,7 @@ def decide(st: PolicyState, event: object, now: float) -> tuple[PolicyState, lis
             raise ValueError(f"unknown mode {event.mode!r} (known: {', '.join(MODES)})")
         if st.drill is not None:
             st = _end_drill(st, now, actions, ok=False, reason="manual override")
-        st = replace(st, mode=event.mode)
+        st = replace(st, mode=Mode(event.mode))
     elif isinstance(event, StartDrill):
         refusal = drill_refusal(st)
         if refusal:
@@ -206,30 +218,30 @@ def decide(st: PolicyState, event: object, now: float) -> tuple[PolicyState, lis
 
 
 def _with_link(st: PolicyState, name: str, view: LinkView) -> PolicyState:
-    return replace(st, primary=view) if name == "primary" else replace(st, backup=view)
+    return replace(st, primary=view) if name == Uplink.PRIMARY else replace(st, backup=view)
 
 
 def _assess(st: PolicyState, name: str, now: float, actions: list) -> PolicyState:
-    if name == "backup" and not st.backup_standby_up:
+    if name == Uplink.BACKUP and not st.backup_standby_up:
         return st
     view, change = assess(st.link(name), now, st.settings.failover)
     st = _with_link(st, name, view)
     if change is not None:
         _report(name, view, change, now, actions)
-        if name == "primary" and change.new == "down" and st.phase == "recovering" and st.mode == "auto":
+        if name == Uplink.PRIMARY and change.new == Status.DOWN and st.phase == Phase.RECOVERING and st.mode == Mode.AUTO:
             st = _flap(st, now)
     return st
 
 
 def _report(name: str, view: LinkView, change: Transition, now: float, actions: list) -> None:
-    if change.new == "down":
+    if change.new == Status.DOWN:
         actions.append(Emit("link_down", {"link": name, "reason": view.reason, "started_mono": view.down_started,
                                           "detect_s": _since(now, view.down_started)}))
-    elif change.new == "degraded":
+    elif change.new == Status.DEGRADED:
         actions.append(Emit("link_degraded", {"link": name, "reason": view.reason}))
-    elif change.new == "up" and change.old in ("down", "degraded"):
+    elif change.new == Status.UP and change.old in (Status.DOWN, Status.DEGRADED):
         data = {"link": name, "was": change.old}
-        if change.old == "down":
+        if change.old == Status.DOWN:
             data["down_s"] = _since(now, view.down_started)
         actions.append(Emit("link_restored", data))
 
@@ -241,43 +253,43 @@ def _flap(st: PolicyState, now: float) -> PolicyState:
 def _route(st: PolicyState, now: float, actions: list) -> tuple[PolicyState, list]:
     p, b = st.primary.status, backup_status(st)
     if st.drill is not None:
-        if p == "down":   # a real outage during the drill: stay on the backup, as a failover
+        if p == Status.DOWN:   # a real outage during the drill: stay on the backup, as a failover
             st = _end_drill(st, now, actions, ok=False, reason="primary lost during the drill", stay=True)
             return _failover(st, now, actions, st.primary.reason, st.primary.down_started), actions
-        if b == "down":
+        if b == Status.DOWN:
             return _end_drill(st, now, actions, ok=False, reason="backup down"), actions
         if now >= st.drill.until:
             return _end_drill(st, now, actions, ok=None, reason="completed"), actions
-        if not st.drill.checking and b == "up":
+        if not st.drill.checking and b == Status.UP:
             actions.append(CheckRoute())
             st = replace(st, drill=replace(st.drill, checking=True))
         return st, actions
-    if st.mode == "force_backup":
-        if st.active != "backup":
+    if st.mode == Mode.FORCE_BACKUP:
+        if st.active != Uplink.BACKUP:
             st = _failover(st, now, actions, "manual", now)
-        return _phase(st, "backup", now), actions
-    if st.mode == "force_primary":
-        if st.active != "primary":
+        return _phase(st, Phase.BACKUP, now), actions
+    if st.mode == Mode.FORCE_PRIMARY:
+        if st.active != Uplink.PRIMARY:
             st = _failback(st, now, actions, "manual")
         return _phase(st, _primary_phase(p), now), actions
-    if st.active == "primary":
-        if p == "down" and b != "down":
+    if st.active == Uplink.PRIMARY:
+        if p == Status.DOWN and b != Status.DOWN:
             return _failover(st, now, actions, st.primary.reason, st.primary.down_started), actions
-        if p == "degraded" and st.settings.failover.failover_when_degraded and b == "up":
+        if p == Status.DEGRADED and st.settings.failover.failover_when_degraded and b == Status.UP:
             return _failover(st, now, actions, "degraded", st.primary.since), actions
-        phase = "outage" if p == "down" else _primary_phase(p)
+        phase = Phase.OUTAGE if p == Status.DOWN else _primary_phase(p)
         return _phase(st, phase, now), actions
-    if p == "up" and st.primary.healthy_since is not None and now - st.primary.healthy_since >= st.hold_down_s(now):
+    if p == Status.UP and st.primary.healthy_since is not None and now - st.primary.healthy_since >= st.hold_down_s(now):
         return _failback(st, now, actions, "recovered"), actions
-    if p == "up":
-        return _phase(st, "recovering", now), actions
-    if b == "down" and p == "degraded":
+    if p == Status.UP:
+        return _phase(st, Phase.RECOVERING, now), actions
+    if b == Status.DOWN and p == Status.DEGRADED:
         return _failback(st, now, actions, "backup_down"), actions
-    return _phase(st, "outage" if b == "down" else "backup", now), actions
+    return _phase(st, Phase.OUTAGE if b == Status.DOWN else Phase.BACKUP, now), actions
 
 
 def _primary_phase(p: str) -> str:
-    return {"degraded": "degraded", "down": "outage"}.get(p, "primary")
+    return {Status.DEGRADED: Phase.DEGRADED, Status.DOWN: Phase.OUTAGE}.get(p, Phase.PRIMARY)
 
 
 def _phase(st: PolicyState, phase: str, now: float) -> PolicyState:
@@ -286,41 +298,41 @@ def _phase(st: PolicyState, phase: str, now: float) -> PolicyState:
 
 def _switch_to_backup(st: PolicyState, actions: list) -> PolicyState:
     if not st.backup_standby_up:
-        actions.append(Standby("backup", True))
+        actions.append(Standby(Uplink.BACKUP, True))
         st = replace(st, backup_standby_up=True, backup=LinkView())
-    actions += [Prefer("backup"), ProbeRate("backup", "active")]
-    return replace(st, active="backup")
+    actions += [Prefer(Uplink.BACKUP), ProbeRate(Uplink.BACKUP, Rate.ACTIVE)]
+    return replace(st, active=Uplink.BACKUP)
 
 
 def _switch_to_primary(st: PolicyState, actions: list) -> PolicyState:
-    actions.append(Prefer("primary"))
+    actions.append(Prefer(Uplink.PRIMARY))
     if st.settings.failover.standby == "cold":
-        actions += [ProbeRate("backup", "off"), Standby("backup", False)]
+        actions += [ProbeRate(Uplink.BACKUP, Rate.OFF), Standby(Uplink.BACKUP, False)]
         st = replace(st, backup_standby_up=False)
     else:
-        actions.append(ProbeRate("backup", "trickle"))
-    return replace(st, active="primary")
+        actions.append(ProbeRate(Uplink.BACKUP, Rate.TRICKLE))
+    return replace(st, active=Uplink.PRIMARY)
 
 
 def _failover(st: PolicyState, now: float, actions: list, reason: str, started: float | None) -> PolicyState:
     automatic = reason != "manual"
     if automatic and st.last_failback_at is not None and now - st.last_failback_at <= st.settings.failover.flap_window_s:
         st = _flap(st, now)
-    was_on_backup = st.active == "backup"
+    was_on_backup = st.active == Uplink.BACKUP
     if not was_on_backup:
         st = _switch_to_backup(st, actions)
     actions.append(Emit("failover", {
         "from": "primary", "to": "backup", "reason": reason, "started_mono": started,
         "detect_s": _since(now, started) if automatic else None, "standby": st.settings.failover.standby,
         "hold_down_s": st.hold_down_s(now)}))
-    return replace(st, phase="backup", since=now, failover_at=now, outage_started=started, outage_reason=reason)
+    return replace(st, phase=Phase.BACKUP, since=now, failover_at=now, outage_started=started, outage_reason=reason)
 
 
 def _failback(st: PolicyState, now: float, actions: list, reason: str) -> PolicyState:
     healthy = st.primary.healthy_since
     outage_s = None   # how long the primary was out; none for a manual switch or a primary still not healthy
     if st.outage_reason != "manual" and healthy is not None and st.outage_started is not None and \
-            st.primary.status == "up":
+            st.primary.status == Status.UP:
         outage_s = max(0.0, healthy - st.outage_started)
     st = _switch_to_primary(st, actions)
     actions.append(Emit("failback", {
@@ -336,12 +348,12 @@ def _start_drill(st: PolicyState, duration_s: float, now: float) -> tuple[Policy
     st = _switch_to_backup(st, actions)
     # the route check proves traffic takes the backup: at once when it is up, else (cold standby, just switched
     # on) as soon as it answers
-    ready = backup_status(st) == "up"
+    ready = backup_status(st) == Status.UP
     if ready:
         actions.append(CheckRoute())
     actions.append(Emit("drill_started", {"duration_s": duration_s}))
     drill = Drill(started=now, until=now + duration_s, checking=ready)
-    return replace(st, phase="drill", since=now, drill=drill), actions
+    return replace(st, phase=Phase.DRILL, since=now, drill=drill), actions
 
 
 def _end_drill(st: PolicyState, now: float, actions: list, ok: bool | None, reason: str,

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from agent.linkmon.inputs import ProbeResult
 from agent.linkmon.methods import Binding, ProbeFailed, ProbeOptions, probe, resolved
 from agent.linkmon.netns import enter_netns
-from agent.linkmon.schedule import Intervals, ProbeSchedule
+from agent.linkmon.schedule import Intervals, ProbeSchedule, Rate
 from agent.linkmon.targets import Target
 
 log = logging.getLogger(__name__)
@@ -37,13 +37,13 @@ class LinkProber:
         self._post = post
         self._netns = netns
         self._clock = clock
-        self._rate = "off"
+        self._rate = Rate.OFF
         self._source: str | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # enough workers for every probe that can be waiting at the fastest rate, plus slack
-        fastest = min(intervals.gap("fast", len(targets)), intervals.gap("active", len(targets)))
+        fastest = min(intervals.gap(Rate.FAST, len(targets)), intervals.gap(Rate.ACTIVE, len(targets)))
         self._workers = math.ceil(options.timeout_s / fastest) + SPARE_WORKERS
         self.sent = 0   # read by tests and the state; written by the scheduler thread only
 
@@ -78,7 +78,7 @@ class LinkProber:
             log.error("prober %s: cannot enter network namespace %r: %s", self.link, self._netns, e)
             return
         self._options = resolved(self._options)
-        schedule = ProbeSchedule(list(self._targets), self._intervals, "off", self._clock())
+        schedule = ProbeSchedule(list(self._targets), self._intervals, Rate.OFF, self._clock())
         with ThreadPoolExecutor(self._workers, thread_name_prefix=f"probe-{self.link}",
                                 initializer=enter_netns, initargs=(self._netns,)) as pool:
             while not self._stop.is_set():

@@ -10,8 +10,17 @@ Pure: the prober thread and the simulated lab (tests, benchmark) run the same sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-RATES = ("fast", "active", "trickle", "off")
+
+class Rate(StrEnum):
+    FAST = "fast"
+    ACTIVE = "active"
+    TRICKLE = "trickle"
+    OFF = "off"
+
+
+RATES = tuple(Rate)
 
 
 @dataclass(frozen=True)
@@ -22,25 +31,25 @@ class Intervals:
 
     def gap(self, rate: str, n_targets: int) -> float | None:
         """Seconds between two consecutive probes on the link, None when off."""
-        if rate == "fast":
+        if rate == Rate.FAST:
             return self.fast / n_targets
-        if rate == "active":
+        if rate == Rate.ACTIVE:
             return self.active / n_targets
-        if rate == "trickle":
+        if rate == Rate.TRICKLE:
             return self.trickle
-        if rate == "off":
+        if rate == Rate.OFF:
             return None
         raise ValueError(f"unknown probe rate {rate!r} (known: {', '.join(RATES)})")
 
 
 class ProbeSchedule:
-    def __init__(self, targets: list[str] | tuple[str, ...], intervals: Intervals, rate: str = "off",
+    def __init__(self, targets: list[str] | tuple[str, ...], intervals: Intervals, rate: str = Rate.OFF,
                  now: float = 0.0):
         if not targets:
             raise ValueError("no targets")
         self.targets = tuple(targets)
         self.intervals = intervals
-        self.rate = "off"
+        self.rate = Rate.OFF
         self._next_at: float | None = None
         self._turn = 0
         self.set_rate(rate, now)

@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable
 
 from agent.linkmon.inputs import AddressChanged, CarrierChanged, ProbeResult, RouteCheckDone
-from agent.linkmon.schedule import Intervals
+from agent.linkmon.schedule import Intervals, Rate
 
 
 class SimulatedUplinks:
@@ -55,7 +55,7 @@ class SimulatedProber:
         self._uplinks, self._targets, self._post, self._clock = uplinks, targets, post, clock
         self._intervals = intervals
         self._timeout_s = timeout_s
-        self._rate = "off"
+        self._rate = Rate.OFF
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

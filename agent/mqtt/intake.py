@@ -10,7 +10,6 @@ Body: {"id": str|int, "args": {...}} (args optional), plus "ts", "nonce", "sig" 
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,9 +65,8 @@ class CommandIntake:
     _ids: OrderedDict[str, _Remembered] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def take(self, topic: str, payload: bytes, wall_now: float, mono_now: float | None = None
-             ) -> Accepted | Refusal | Repeat:
-        mono_now = time.monotonic() if mono_now is None else mono_now
+    def take(self, topic: str, payload: bytes, wall_now: float, mono_now: float) -> Accepted | Refusal | Repeat:
+        """wall_now checks a signature's timestamp; mono_now (the core's clock) ages the remembered command ids."""
         name = self.topics.command_name(topic)
         if name is None:
             return Refusal("foreign_topic", f"not this device's command topic: {topic[:120]!r}")

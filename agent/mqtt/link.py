@@ -34,6 +34,7 @@ from paho.mqtt.properties import Properties
 from agent.config import MqttConfig
 from agent.mqtt.outbox import Outbox
 from agent.mqtt.topics import Topics
+from common.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,6 @@ STABLE_SESSION_S = 60.0       # a session that lasted this long resets the recon
 MAX_INBOUND_PACKET = 65536 + 512   # MQTT 5: the broker drops bigger commands instead of sending them
 RECEIVE_MAXIMUM = 8           # MQTT 5: at most this many unacknowledged commands in flight towards us
 UNSUPPORTED_PROTOCOL = 0x84   # CONNACK reason code (MQTT 5)
-
-
-def backoff_delay(attempt: int, min_s: float, max_s: float, rng: random.Random) -> float:
-    """Exponential backoff with jitter: a fleet that lost its broker does not come back all in the same second."""
-    cap = min(max_s, min_s * (2 ** min(attempt, 30)))
-    return rng.uniform(min(min_s, cap), cap)
 
 
 @dataclass
@@ -97,6 +92,8 @@ class MqttLink:
         self._clock = clock
         self._poll_s = min(poll_s, cfg.keepalive / 20)   # keepalive checks run at least 20 times per period
         self._rng = random.Random()
+        # full jitter: a fleet that lost its broker does not come back all in the same second
+        self._reconnect_backoff = Backoff(cfg.reconnect_min_s, cfg.reconnect_max_s, jitter=1.0)
         self.stats = LinkStats()
         self.connected = threading.Event()
         self._lock = threading.Lock()                     # guards _direct and _state
@@ -358,7 +355,7 @@ class MqttLink:
             self._next_attempt = now + self._backoff()
 
     def _backoff(self) -> float:
-        delay = backoff_delay(self._attempt, self.cfg.reconnect_min_s, self.cfg.reconnect_max_s, self._rng)
+        delay = self._reconnect_backoff.delay(self._attempt, self._rng.random())
         self._attempt += 1
         return delay
 

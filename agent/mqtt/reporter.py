@@ -148,7 +148,7 @@ class Reporter:
     # ---- commands ----------------------------------------------------------------------------------------
     def _on_message(self, topic: str, payload: bytes, properties: Any) -> None:
         """On the link thread: decode and check, then hand over to the core (or refuse)."""
-        outcome = self.intake.take(topic, payload, self.core.wall.now()[0])
+        outcome = self.intake.take(topic, payload, self.core.wall.now()[0], self.core.now())
         if isinstance(outcome, Accepted):
             self.core.post(CommandReceived(outcome.name, outcome.args, self._replier(outcome), origin="mqtt"))
         elif isinstance(outcome, Repeat):

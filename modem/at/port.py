@@ -5,7 +5,7 @@ submit and wait. The engine is touched under one lock; URC handlers run on the I
 handler may issue commands of its own (it must not wait for them there: it would wait on its own thread).
 
 When the port is lost (read/write fails, device node gone) every command in flight or queued fails at once with
-TransportError, and the port is reopened with exponential backoff (tenacity) until it returns. The path reopened
+TransportError, and the port is reopened with exponential backoff (common/backoff.py) until it returns. The path reopened
 is the stable one: /dev/ttyUSB2 may come back as /dev/ttyUSB5, its /dev/serial/by-id/ link stays the same.
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 import serial
-from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential, wait_random
 
+from common.backoff import Backoff
 from modem.at.engine import AtEngine, Done, Failed, Rebooted, Response, Send, Unsolicited
 from modem.at.errors import AtTimeout, ModemError, TransportError, redact_bytes as _redact
 from modem.at.urc import UrcRegistry
@@ -32,6 +32,7 @@ EventHandler = Callable[[str, str], None]  # (kind, detail); kinds: port_opened,
 
 UNRESPONSIVE_AFTER = 3
 WRITE_TIMEOUT_S = 2.0
+REOPEN_FIRST_S = 0.05   # the first retry to open a lost port; doubled on each failure up to reopen_max_s
 PARK_S = 0.05           # how often the parked IO thread looks whether callers are done (URC latency when idle)                     # consecutive timeouts before the modem is reported unresponsive
 BY_ID = Path("/dev/serial/by-id")
 
@@ -86,6 +87,8 @@ class AtPort:
         self.engine = AtEngine(urcs)
         self.on_event = on_event or (lambda kind, detail: None)
         self.reopen_max_s = reopen_max_s
+        # No jitter: one local device, nobody else to fall out of step with.
+        self._reopen_backoff = Backoff(REOPEN_FIRST_S, reopen_max_s)
         self._clock = clock
         self._lock = threading.Lock()
         self._serial: serial.Serial | None = None
@@ -295,25 +298,17 @@ class AtPort:
         return data
 
     def _reopen(self) -> bool:
-        attempts = 0
-
-        def before_sleep(state) -> None:
-            nonlocal attempts
-            attempts += 1
-            if attempts in (1, 10) or attempts % 60 == 0:
-                log.warning("%s: cannot open (%s), retrying", self.path, state.outcome.exception())
-
-        retrying = Retrying(
-            retry=retry_if_exception_type((serial.SerialException, OSError)),
-            wait=wait_exponential(multiplier=0.05, min=0.05, max=self.reopen_max_s) + wait_random(0, 0.05),
-            stop=lambda state: self._stop.is_set(),
-            sleep=self._stop.wait,
-            before_sleep=before_sleep,
-        )
-        try:
-            ser = retrying(self._open)
-        except RetryError:
-            return False          # stopped while waiting for the port
+        attempt = 0
+        while True:
+            try:
+                ser = self._open()
+                break
+            except (serial.SerialException, OSError) as e:
+                attempt += 1
+                if attempt in (1, 10) or attempt % 60 == 0:
+                    log.warning("%s: cannot open (%s), retrying", self.path, e)
+            if self._stop.wait(self._reopen_backoff.delay(attempt - 1)):
+                return False      # stopped while waiting for the port
         if self._stop.is_set():
             ser.close()
             return False

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.cellular.sms import (USAGE, AlertQueue, Verdict, alert_text, answer_text, judge, mask_number, merge,
-                                normalize_number, redact, sms_safe, status_text)
+from agent.cellular.sms_alerts import AlertQueue, alert_text, answer_text, merge, sms_safe, status_text
+from agent.cellular.sms_commands import USAGE, Verdict, judge, mask_number, normalize_number, redact
 from agent.config import ConfigError, from_dict
 from agent.core import Event
 from modem import decode
