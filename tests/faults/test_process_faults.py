@@ -15,7 +15,6 @@ import os
 import signal
 import sqlite3
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ STORY = [("failover", {"reason": "blackhole", "to": "backup"}), ("test_event", {
          ("test_event", {}), ("failback", {"to": "primary"}), ("test_event", {})]
 
 
-def _child(storage: Path, accepted: Path, kill_at: int, tag: str) -> None:
+def _child(storage: Path, accepted: Path, kill_at: int, tag: str, count_file: Path | None = None) -> None:
     """Runs in the forked child: never returns (os._exit)."""
     statements = 0
     real_connect = sqlite3.connect
@@ -61,6 +60,8 @@ def _child(storage: Path, accepted: Path, kill_at: int, tag: str) -> None:
                 out.write(f"{tag}{i}\n")             # emit() returned: accepted
                 out.flush()
         reporter.close()
+        if count_file is not None:
+            count_file.write_text(str(statements))
         os._exit(0 if kill_at == 0 else 3)
     except BaseException:
         import traceback
@@ -82,24 +83,10 @@ def run_child(storage: Path, accepted: Path, kill_at: int, tag: str) -> tuple[st
 
 def count_statements(tmp_path: Path) -> int:
     """Statements of one uninterrupted run: the number of write points to sweep."""
-    storage, accepted = tmp_path / "count", tmp_path / "count.txt"
-    counter = tmp_path / "n"
+    counter = tmp_path / "statements"
     pid = os.fork()
     if pid == 0:
-        n = 0
-        real_connect = sqlite3.connect
-
-        def connect(*args, **kwargs):
-            conn = real_connect(*args, **kwargs)
-
-            def tick(sql):
-                nonlocal n
-                n += 1
-                counter.write_text(str(n))
-            conn.set_trace_callback(tick)
-            return conn
-        sqlite3.connect = connect
-        _child(storage, accepted, 0, "c")
+        _child(tmp_path / "count", tmp_path / "count.txt", 0, "c", counter)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     return int(counter.read_text())
@@ -124,8 +111,6 @@ def outages(storage: Path) -> list[tuple]:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_kill9_at_every_write_point(tmp_path):
-    if threading.active_count() > 1:
-        pass    # fork copies only this thread; the child uses nothing of the others
     points = count_statements(tmp_path)
     assert points > 20, points                           # the schema and every event's transaction
     start = time.perf_counter()
@@ -146,14 +131,15 @@ def test_kill9_at_every_write_point(tmp_path):
         assert not missing, f"kill before statement {k}: accepted events lost: {missing}"
         seqs = [e["seq"] for e in events]
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), (k, seqs)
-        # The restarted run opened and closed an outage of its own; the killed run's, if its failover was accepted
-        # and its failback not, is still open (a restart does not invent an end).
+        # An outage the killed run opened and did not close stays open across the restart (a restart does not
+        # invent an end): the restarted run's failover extends it and its failback closes it. One the killed run
+        # closed stays closed, and the restarted run has its own. (The ledger may be one step ahead of "accepted":
+        # a kill between the ledger's commit and emit() returning.)
         rows = outages(storage)
         a_failover, a_failback = "a0" in tags, "a4" in tags
-        assert len(rows) == 1 + a_failover, (k, rows)
-        if a_failover:
-            assert (rows[0][1] is not None) == a_failback, (k, rows)
-            worst_open += not a_failback
+        assert len(rows) == 2 if a_failback else len(rows) in (1, 2), (k, rows)
+        assert all(end is not None for _, end in rows), (k, rows)
+        worst_open += a_failover and not a_failback
     took = time.perf_counter() - start
     Outcome("process", "kill -9 at every write point", f"{points} write points swept (schema included), each "
             f"killed then restarted: every accepted event kept, seq never reused; {worst_open} runs left an open "
