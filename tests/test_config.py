@@ -248,13 +248,20 @@ def test_an_apn_database_written_must_exist(tmp_path):
         f'[cellular] apn_database: expected a readable file, got "{tmp_path / "x.xml"}" (no such file)'
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file whatever its mode")
 def test_an_unreadable_key_is_named(tmp_path):
     key = tmp_path / "device.key"
     key.write_text("KEY")
     key.chmod(0)
-    assert error({"mqtt": {"tls": True, "ca": str(key)}}) == \
-        f'[mqtt] ca: expected a readable file, got "{key}" (not readable by this user)'
+    script = ("from agent.config import ConfigError, from_dict\n"
+              "try:\n    from_dict({'mqtt': {'tls': True, 'ca': %r}})\n"
+              "except ConfigError as e:\n    print(e)\n" % str(key))
+    # Root reads any file whatever its mode: as root, drop every capability (CAP_DAC_OVERRIDE included) the way a
+    # service user without them is, in a subprocess; as another user, just run it.
+    prefix = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all"] if os.geteuid() == 0 else []
+    done = subprocess.run(prefix + [sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.strip() == \
+        f'<dict>: [mqtt] ca: expected a readable file, got "{key}" (not readable by this user)', done.stderr
 
 
 def test_storage_dir_must_be_a_writable_directory(tmp_path):
