@@ -389,3 +389,13 @@ def test_any_file_gives_a_config_or_one_clear_line(tmp_path, lines):
         load(path)
     except ConfigError as e:
         assert str(e).startswith(f"{path}: ") and "\n" not in str(e).rstrip("\n")
+
+
+@pytest.mark.parametrize("key", ["storage.dir", "mqtt.ca"])
+def test_a_path_the_system_refuses_is_one_line(key):
+    # Found by `make fuzz` (config): a 300-character name made Path.exists() raise ENAMETOOLONG.
+    section, name = key.split(".")
+    raw = {section: {name: "x" * 300}}
+    if section == "mqtt":
+        raw["mqtt"]["tls"] = True
+    assert "(File name too long)" in error(raw)

@@ -230,9 +230,12 @@ def _apply(marker, hint, value, shown: str) -> None:
             raise Invalid(marker.expected, f"{shown} ({e})") from None
         if ok is False:
             raise Invalid(marker.expected, shown)
-    elif isinstance(marker, File):
-        if value:
-            _check_file(value)
+    elif isinstance(marker, (File, WritableDir)) and value:
+        try:
+            (_check_file if isinstance(marker, File) else _check_dir)(value)
+        except OSError as e:        # a name too long, a loop of links, an I/O error: said, never raised
+            expected = "a readable file" if isinstance(marker, File) else "a writable directory"
+            raise Invalid(expected, f"{show(value)} ({e.strerror or type(e).__name__})") from None
     elif isinstance(marker, WritableDir):
         _check_dir(value)
 
