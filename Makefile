@@ -71,3 +71,13 @@ clean:
 .PHONY: fuzz
 fuzz: $(TSTAMP)
 	$(BIN)/python -m tests.fuzz.run --count $(or $(FUZZ_COUNT),100000)
+
+# the fault catalogue alone, its table printed (see BENCHMARKS.md, "Fault catalogue"); make test runs it too
+.PHONY: test-faults
+test-faults: $(TSTAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/faults $(PYTEST_ARGS)
+
+# a day of a site's life replayed at speed, MQTT up and down (see BENCHMARKS.md, "Soak"); about 5 minutes
+.PHONY: soak
+soak: $(TSTAMP)
+	$(BIN)/python -m tests.soak.soak --hours $(or $(SOAK_HOURS),24)
