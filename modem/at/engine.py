@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from modem.at import commands, results
 from modem.at.errors import AtTimeout, BusyError, ModemError, ModemRestarted
@@ -77,8 +77,11 @@ class Rebooted:
 class AtEngine:
     MAX_QUEUE = 32                       # behind a hung modem, refusing is better than piling up
 
-    def __init__(self, urcs: UrcRegistry | None = None):
+    def __init__(self, urcs: UrcRegistry | None = None, timeout_for: Callable[[str], float] | None = None):
         self.urcs = urcs or UrcRegistry()
+        # How long each command may take: the modem's vendor plugin knows (set by modem.device); the engine
+        # itself knows no vendor.
+        self.timeout_for: Callable[[str], float] = timeout_for or commands.no_policy
         self.framer = LineFramer()
         self._queue: collections.deque[Request] = collections.deque()
         self.current: Request | None = None
@@ -95,7 +98,7 @@ class AtEngine:
             prefixes = (expect,)
         else:
             prefixes = tuple(expect) if expect else None
-        return Request(command=command, timeout=timeout if timeout is not None else commands.default_timeout(command),
+        return Request(command=command, timeout=timeout if timeout is not None else self.timeout_for(command),
                        expect=prefixes, body=body, token=token)
 
     def submit(self, request: Request, now: float) -> list:

@@ -78,13 +78,13 @@ class _Waiter:
 class AtPort:
     def __init__(self, path: str, baud: int = 115200, *, urcs: UrcRegistry | None = None,
                  on_event: EventHandler | None = None, reopen_max_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, timeout_for: Callable[[str], float] | None = None):
         self.configured_path = path
         self.path = stable_path(path)
         if self.path != path:
             log.info("using stable name %s for %s", self.path, path)
         self.baud = baud
-        self.engine = AtEngine(urcs)
+        self.engine = AtEngine(urcs, timeout_for)
         self.on_event = on_event or (lambda kind, detail: None)
         self.reopen_max_s = reopen_max_s
         self._clock = clock
@@ -139,6 +139,14 @@ class AtPort:
 
     def on_urc(self, pattern: str, handler: Callable[[str], None] | None, *, regex: bool = False) -> None:
         self.engine.urcs.add(pattern, handler, regex=regex)
+
+    def set_timeout_policy(self, timeout_for: Callable[[str], float]) -> None:
+        """Who says how long a command may take (a vendor plugin's timeout_for): used when command() gets none."""
+        self.engine.timeout_for = timeout_for
+
+    def set_vendor_urcs(self, prefixes: tuple[str, ...]) -> None:
+        """The unsolicited line prefixes of this modem's vendor, checked before the 3GPP ones."""
+        self.engine.urcs.set_vendor_prefixes(prefixes)
 
     def set_catch_all(self, handler: Callable[[str], None] | None) -> None:
         self.engine.urcs.catch_all = handler

@@ -7,9 +7,11 @@ from modem.at.engine import AtEngine, Done, Failed, Rebooted, Send, Unsolicited
 from modem.at.errors import AtError, AtTimeout, BusyError, ModemRestarted, TransportError
 
 
-def run(command: str, reply: bytes, **kw):
-    """Submit one command at t=0, feed the reply; return (outcomes of feed, engine)."""
+def run(command: str, reply: bytes, urc_prefixes: tuple[str, ...] = (), **kw):
+    """Submit one command at t=0, feed the reply; return (outcomes of feed, engine). urc_prefixes: the vendor's
+    unsolicited lines, as its plugin would register them."""
     e = AtEngine()
+    e.urcs.set_vendor_prefixes(urc_prefixes)
     sent = e.submit(e.make_request(command, token="t", **kw), now=0.0)
     assert sent == [Send(command.encode() + b"\r")]
     return e.feed(reply, now=0.1), e
@@ -44,7 +46,8 @@ def test_urc_mid_command_goes_to_urc_never_into_reply(urc):
 
 
 def test_urc_between_raw_identity_lines_quectel_ati():
-    outs, _ = run("ATI", b"ATI\r\r\nQuectel\r\nRM500Q-GL\r\n+QIND: \"csq\",20,99\r\nRevision: RM500QGLABR11A06M4G\r\n\r\nOK\r\n")
+    outs, _ = run("ATI", b"ATI\r\r\nQuectel\r\nRM500Q-GL\r\n+QIND: \"csq\",20,99\r\nRevision: RM500QGLABR11A06M4G\r\n\r\nOK\r\n",
+                  urc_prefixes=("+QIND:",))
     assert done(outs).lines == ["Quectel", "RM500Q-GL", "Revision: RM500QGLABR11A06M4G"]
 
 
@@ -110,10 +113,12 @@ def test_late_final_after_timeout_is_dropped_not_given_to_next():
     assert e.feed(b"+CSQ: 9,99\r\nOK\r\n", 5.1) == [Unsolicited("+CSQ: 9,99")]
 
 
-@pytest.mark.parametrize("command, seconds", [("AT+COPS=?", 180), ("AT+COPS=0", 180), ("AT+CFUN=1,1", 15),
-                                              ("AT+CSQ", 5), ("AT+CGACT=1,1", 150)])
-def test_default_timeouts_from_vendor_manuals(command, seconds):
-    assert AtEngine().make_request(command).timeout == seconds
+def test_timeout_comes_from_the_policy_the_engine_is_given():
+    # The engine knows no vendor: whoever knows the modem (modem.device, from its plugin) says how long.
+    assert AtEngine().make_request("AT+COPS=?").timeout == 5.0
+    e = AtEngine(timeout_for=lambda command: 180.0 if command.startswith("AT+COPS=") else 2.0)
+    assert (e.make_request("AT+COPS=?").timeout, e.make_request("AT+CSQ").timeout) == (180.0, 2.0)
+    assert e.make_request("AT+COPS=?", timeout=7.0).timeout == 7.0
 
 
 def test_reboot_mid_command_fails_it_at_once_and_is_reported():

@@ -74,6 +74,84 @@ def test_quectel_sim_switch_and_timeouts():
     assert q.timeout_for("AT+CSQ") == q.default_timeout
 
 
+# (vendor, command, seconds): the vendor's own entry first, then the generic 3GPP table, then the 5 s default.
+TIMEOUTS = [
+    ("generic", "AT+COPS=?", 180.0), ("generic", "AT+COPS=0", 180.0), ("generic", 'AT+COPS=1,2,"20801"', 180.0),
+    ("generic", "AT+COPS?", 5.0), ("generic", "AT+CFUN=1,1", 15.0), ("generic", "AT+CFUN?", 5.0),
+    ("generic", "AT+CGACT=1,1", 150.0), ("generic", "AT+CGATT=1", 140.0), ("generic", 'AT+CMGS="+33612345678"', 120.0),
+    ("generic", 'AT+CMGL="ALL"', 30.0), ("generic", "AT+CSQ", 5.0), ("generic", "AT+QSCAN=3,1", 5.0),
+    ("quectel", 'AT+QENG="servingcell"', 3.0), ("quectel", 'at+qeng="NEIGHBOURCELL"', 5.0),
+    ("quectel", "AT+QSCAN=3,1", 180.0), ("quectel", "AT+QUIMSLOT=2", 15.0), ("quectel", "AT+QUIMSLOT?", 5.0),
+    ("quectel", "AT+QDSIM=1", 15.0), ("quectel", "AT+QPOWD=1", 60.0), ("quectel", "AT+QNETDEVCTL=1,1,1", 30.0),
+    ("quectel", "AT+CFUN=1,1", 15.0), ("quectel", "AT+CGACT=1,1", 150.0), ("quectel", "AT+CSQ", 5.0),
+    ("simcom", "AT+CPSI?", 3.0), ("simcom", "AT+CGATT=1", 75.0), ("simcom", "AT+COPS=?", 180.0),
+    ("sierra", "AT!RESET", 30.0), ("sierra", "AT!GSTATUS?", 5.0), ("sierra", "AT+CFUN=1,1", 15.0),
+    ("telit", "AT#RFSTS", 5.0), ("telit", "AT#CSURVC", 180.0), ("telit", "AT#CSURV=0", 180.0),
+    ("telit", "AT#REBOOT", 30.0), ("telit", "AT+CGACT=1,1", 150.0),
+    ("huawei", "AT^SYSINFOEX", 3.0), ("huawei", "AT^HCSQ?", 3.0), ("huawei", "AT+CFUN=1,1", 15.0),
+    ("ublox", "AT+CFUN=1,1", 180.0), ("ublox", "AT+CFUN=0", 180.0), ("ublox", "AT+CFUN?", 5.0),
+    ("ublox", "AT+UCGED?", 5.0), ("ublox", "AT+UBANDSEL=800,1800", 10.0), ("ublox", "AT+COPS=?", 180.0),
+    ("fibocom", "AT+XCESQ?", 3.0), ("fibocom", "AT+CGATT=1", 140.0), ("fibocom", "AT+GTDUALSIM=1", 5.0),
+]
+
+
+@pytest.mark.parametrize("vendor, command, seconds", TIMEOUTS)
+def test_timeout_for_vendor_then_generic(vendor, command, seconds):
+    assert vendors.get(vendor).timeout_for(command) == seconds
+
+
+def test_every_vendor_is_covered_by_the_timeout_table():
+    assert {v for v, _, _ in TIMEOUTS} == set(vendors.NAMES)
+
+
+def test_device_gives_the_port_its_plugins_timeouts_and_urcs(tmp_path):
+    # No modem needed: the port is never started; what matters is what its engine was told.
+    from modem.at import AtPort
+    from modem.device import ModemDevice
+
+    port = AtPort(str(tmp_path / "ttyUSB2"))
+    dev = ModemDevice(port, "u-blox")
+    assert port.engine.make_request("AT+CFUN=1,1").timeout == 180.0
+    assert port.engine.make_request("AT+CSQ").timeout == 5.0
+    assert port.engine.urcs.is_urc("+UUSIMSTAT: 1") and not port.engine.urcs.is_urc('+QIND: "csq",20,99')
+    assert port.engine.urcs.is_urc("+CEREG: 1")                 # the 3GPP ones stay
+    dev._use(vendors.get("quectel"))
+    assert port.engine.make_request("AT+CFUN=1,1").timeout == 15.0
+    assert port.engine.urcs.is_urc('+QIND: "csq",20,99') and not port.engine.urcs.is_urc("+UUSIMSTAT: 1")
+
+
+def test_unidentified_modem_knows_every_vendors_urcs(tmp_path):
+    from modem.at import AtPort
+    from modem.device import ModemDevice
+
+    port = AtPort(str(tmp_path / "ttyUSB2"))
+    ModemDevice(port)                                          # vendor auto: not identified yet
+    for line in ('+QIND: "csq",20,99', "^HCSQ: \"LTE\",50,40,120,20", "+UUSIMSTAT: 1", "#QSS: 1", "+XCESQI: 1"):
+        assert port.engine.urcs.is_urc(line), line
+
+
+@pytest.mark.parametrize("name", vendors.NAMES)
+def test_vendor_urcs_come_before_the_generic_ones(name):
+    plugin = vendors.get(name)
+    prefixes = plugin.urc_prefixes()
+    assert prefixes[:len(plugin.vendor_urc_prefixes)] == plugin.vendor_urc_prefixes
+    assert "+CREG:" in prefixes and len(set(prefixes)) == len(prefixes)
+
+
+def test_generic_urcs_name_no_vendor():
+    from modem.at.urc import DEFAULT_URC_PREFIXES
+    vendor_owned = {p for name in vendors.NAMES for p in vendors.get(name).vendor_urc_prefixes}
+    assert not vendor_owned & set(DEFAULT_URC_PREFIXES)
+
+
+def test_iccid_and_network_time_commands_are_the_plugins():
+    assert vendors.get("quectel").iccid_commands == ("AT+QCCID",)
+    assert vendors.get("telit").iccid_commands == ("AT#CCID", "AT+ICCID")
+    assert "AT+CRSM=176,12258,0,0,10" in vendors.get("generic").iccid_commands
+    assert vendors.get("quectel").network_time_commands[0] == "AT+CTZU=3"
+    assert vendors.get("simcom").network_time_commands == ("AT+CTZU=1",)
+
+
 def test_generic_has_no_sim_switch():
     assert vendors.get("generic").sim_switch_command(2) is None
 
