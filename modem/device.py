@@ -63,14 +63,14 @@ class ModemDevice:
         self.port = port
         self.vendor_hint = None if vendor in (None, "auto") else vendor
         self.plugin: VendorPlugin = vendors.get(self.vendor_hint or "generic")
-        self._use(self.plugin)
+        self.use_plugin(self.plugin)
         if self.vendor_hint is None:
             # Until identify() names the vendor, the modem may be any of them: know all their URCs.
             self.port.set_vendor_urcs(vendors.every_vendor_urc_prefix())
         self.identity: dict[str, Any] = {}
         self._unsupported: set[str] = set()   # commands this modem answered ERROR to: don't ask again
 
-    def _use(self, plugin: VendorPlugin) -> None:
+    def use_plugin(self, plugin: VendorPlugin) -> None:
         """Make `plugin` this modem's: the port takes its timeouts and knows its unsolicited lines."""
         self.plugin = plugin
         self.port.set_timeout_policy(plugin.timeout_for)
@@ -118,7 +118,7 @@ class ModemDevice:
                     ident[key] = result[key]
         if self.vendor_hint is None:
             detected = vendors.detect(manufacturer=ident.get("manufacturer"), model=ident.get("model"))
-            self._use(detected)
+            self.use_plugin(detected)
         ident["vendor"] = self.plugin.name
         self.identity = ident
         return dict(ident)

@@ -115,7 +115,7 @@ def test_device_gives_the_port_its_plugins_timeouts_and_urcs(tmp_path):
     assert port.engine.make_request("AT+CSQ").timeout == 5.0
     assert port.engine.urcs.is_urc("+UUSIMSTAT: 1") and not port.engine.urcs.is_urc('+QIND: "csq",20,99')
     assert port.engine.urcs.is_urc("+CEREG: 1")                 # the 3GPP ones stay
-    dev._use(vendors.get("quectel"))
+    dev.use_plugin(vendors.get("quectel"))
     assert port.engine.make_request("AT+CFUN=1,1").timeout == 15.0
     assert port.engine.urcs.is_urc('+QIND: "csq",20,99') and not port.engine.urcs.is_urc("+UUSIMSTAT: 1")
 

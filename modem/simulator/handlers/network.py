@@ -177,7 +177,7 @@ def _cgatt(e: Modem, cmd: Command) -> Reply | list[str]:
         if not m.registered:
             return Reply([], delay=e.timing.manual_fail, after=_raise(CmeError(30)))
         return []
-    return Reply([], delay=e.timing.pdp, after=e._drop_data)
+    return Reply([], delay=e.timing.pdp, after=e.drop_data)
 
 
 def _raise(err: AtError) -> Callable[[], None]:
