@@ -74,6 +74,8 @@ class VendorPlugin:
     prefix_parsers: Mapping[str, Parser] = field(default_factory=lambda: MappingProxyType({}))
     # Response prefixes whose consecutive lines are one answer (a multi-line report), not separate URCs.
     multiline_prefixes: tuple[str, ...] = ()
+    # timeout_for() answers, by command: an agent sends the same few dozen commands all day
+    _timeout_cache: dict[str, float] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def match_score(self, manufacturer: str | None = None, model: str | None = None,
                     usb_id: str | tuple[int, int] | None = None) -> int:
@@ -91,7 +93,12 @@ class VendorPlugin:
     def timeout_for(self, command: str) -> float:
         """How long `command` may take on this modem: the vendor's entry, else the generic 3GPP one, else the
         default. Within a table the longest matching prefix wins ('+QENG="servingcell"' over '+QENG')."""
-        return _timeout_for(self.timeouts, self.default_timeout, normalize_command(command) or "")
+        seconds = self._timeout_cache.get(command)
+        if seconds is None:
+            seconds = _timeout_for(self.timeouts, self.default_timeout, normalize_command(command) or "")
+            if len(self._timeout_cache) < 512:      # bounded: commands with arguments are many
+                self._timeout_cache[command] = seconds
+        return seconds
 
     def urc_prefixes(self) -> tuple[str, ...]:
         """Every unsolicited line prefix of this modem, the vendor's first (ModemManager prepends them too)."""
