@@ -35,6 +35,9 @@ GENERIC_TIMEOUTS: Mapping[str, float] = frozen({
     "+CMGL": 30.0,             # a full SIM's worth of messages
 })
 
+# Unsolicited lines after which the modem's SIM / registration status is worth reading again.
+GENERIC_STATUS_URC_PREFIXES = ("+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:", "+CPIN:", "+CFUN:")
+
 # ICCID queries a 3GPP modem of unknown make may answer, tried in order.
 GENERIC_ICCID_COMMANDS = ("AT+CCID", "AT+QCCID", "AT+CICCID", "AT+ICCID", "AT+CRSM=176,12258,0,0,10")
 
@@ -68,6 +71,8 @@ class VendorPlugin:
     default_timeout: float = DEFAULT_TIMEOUT_S
     # Prefixes of this vendor's unsolicited lines, registered before the generic ones once the plugin is chosen.
     vendor_urc_prefixes: tuple[str, ...] = ()
+    # This vendor's unsolicited lines that say the SIM or registration changed (checked after the generic ones).
+    vendor_status_urc_prefixes: tuple[str, ...] = ()
     # This vendor's parsers, keyed like modem.decoder.COMMANDS ('+QENG="servingcell"', "+X=*" for any set form),
     # and by response prefix ("+QENG") for unsolicited lines and commands not in the first table.
     parsers: Mapping[str, Parser] = field(default_factory=lambda: MappingProxyType({}))
@@ -103,6 +108,10 @@ class VendorPlugin:
     def urc_prefixes(self) -> tuple[str, ...]:
         """Every unsolicited line prefix of this modem, the vendor's first (ModemManager prepends them too)."""
         return self.vendor_urc_prefixes + tuple(p for p in GENERIC_URC_PREFIXES if p not in self.vendor_urc_prefixes)
+
+    def status_changed_by(self, line: str) -> bool:
+        """Whether an unsolicited line says the SIM or the registration changed (status worth re-reading)."""
+        return line.startswith(GENERIC_STATUS_URC_PREFIXES) or line.startswith(self.vendor_status_urc_prefixes)
 
     def sim_slot_commands(self, model: str | None = None) -> tuple[str | None, str | None]:
         """(query, switch format) for this model: the family's unless sim_slot_models names the model."""

@@ -34,6 +34,7 @@ PLUGIN = VendorPlugin(
                      "+QPOWD": 60.0, "+QNETDEVCTL=": 30.0}),
     vendor_urc_prefixes=("RDY", "+QIND:", "+QUSIM:", "+QNETDEVSTATUS:", "+QSIMSTAT:", "+QNITZ:", "POWERED DOWN",
                          "SMS DONE", "PB DONE"),
+    vendor_status_urc_prefixes=("+QUSIM:",),
     parsers=frozen({
         '+QENG="servingcell"': q.parse_qeng_servingcell, '+QENG="neighbourcell"': q.parse_qeng_neighbourcell,
         '+QENG="neighborcell"': q.parse_qeng_neighbourcell,

@@ -152,6 +152,15 @@ def test_iccid_and_network_time_commands_are_the_plugins():
     assert vendors.get("simcom").network_time_commands == ("AT+CTZU=1",)
 
 
+@pytest.mark.parametrize("vendor, line, changed", [
+    ("generic", "+CEREG: 5", True), ("generic", "+CPIN: NOT READY", True), ("generic", "+CSQ: 20,99", False),
+    ("generic", "+QUSIM: 1", False), ("quectel", "+QUSIM: 1", True), ("quectel", "+CREG: 1", True),
+    ("quectel", '+QIND: "csq",20,99', False),
+])
+def test_status_changing_urcs(vendor, line, changed):
+    assert vendors.get(vendor).status_changed_by(line) is changed
+
+
 def test_generic_has_no_sim_switch():
     assert vendors.get("generic").sim_switch_command(2) is None
 
