@@ -143,3 +143,34 @@ def test_the_graph_sees_lazy_and_relative_imports(tmp_path, monkeypatch):
     assert graph["modem.sub.b"] == {"modem.a"} and graph["modem.a"] == {"modem.sub.b"}
     assert [sorted(c) for c in strongly_connected(graph) if len(c) > 1] == [["modem.a", "modem.sub.b"]]
     assert graph["modem.c"] == {"agent.x"}
+
+
+# Inside modem/, each part may import only the parts listed before it: the AT engine knows no vendor, the parsers
+# no engine, the plugins no decoder. The simulator imports nothing else of modem/: sharing code with what it
+# tests would let a bug agree with itself.
+MODEM_LAYERS = ("modem.bands", "modem.at", "modem.parsers", "modem.vendors", "modem.decoder", "modem.device",
+                "modem.decode_cli", "modem")
+
+
+def _modem_part(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def test_modem_layering():
+    graph = import_graph()
+    wrong = []
+    for module, targets in graph.items():
+        if not module.startswith("modem"):
+            continue
+        part = _modem_part(module)
+        for target in targets:
+            other = _modem_part(target)
+            if not target.startswith("modem") or other == part:
+                continue
+            if part == "modem.simulator" or other == "modem.simulator":
+                wrong.append(f"{module} -> {target}")
+            elif part not in MODEM_LAYERS or other not in MODEM_LAYERS:
+                wrong.append(f"{module} -> {target} (a part of modem/ missing from MODEM_LAYERS)")
+            elif MODEM_LAYERS.index(other) >= MODEM_LAYERS.index(part):
+                wrong.append(f"{module} -> {target}")
+    assert wrong == []
