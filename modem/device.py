@@ -65,8 +65,7 @@ class ModemDevice:
         self.plugin: VendorPlugin = vendors.get(self.vendor_hint or "generic")
         self.use_plugin(self.plugin)
         if self.vendor_hint is None:
-            # Until identify() names the vendor, the modem may be any of them: know all their URCs.
-            self.port.set_vendor_urcs(vendors.every_vendor_urc_prefix())
+            self._unknown_vendor()
         self.identity: dict[str, Any] = {}
         self._unsupported: set[str] = set()   # commands this modem answered ERROR to: don't ask again
 
@@ -75,6 +74,11 @@ class ModemDevice:
         self.plugin = plugin
         self.port.set_timeout_policy(plugin.timeout_for)
         self.port.set_vendor_urcs(plugin.vendor_urc_prefixes)
+
+    def _unknown_vendor(self) -> None:
+        """Until a plugin claims the modem it may be any vendor's: know all their URCs (a Quectel's +QIND amid
+        the answer to ATI must not be taken as part of it)."""
+        self.port.set_vendor_urcs(vendors.every_vendor_urc_prefix())
 
     # ---- low level --------------------------------------------------------------------------------------
     def at(self, command: str, timeout: float | None = None, **kwargs) -> list[str]:
@@ -119,6 +123,8 @@ class ModemDevice:
         if self.vendor_hint is None:
             detected = vendors.detect(manufacturer=ident.get("manufacturer"), model=ident.get("model"))
             self.use_plugin(detected)
+            if not detected.match_score(ident.get("manufacturer"), ident.get("model")):
+                self._unknown_vendor()
         ident["vendor"] = self.plugin.name
         self.identity = ident
         return dict(ident)

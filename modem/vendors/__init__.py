@@ -40,8 +40,7 @@ def all_plugins() -> list[VendorPlugin]:
 
 
 def every_vendor_urc_prefix() -> tuple[str, ...]:
-    """The unsolicited line prefixes of every vendor: what a modem of unknown make may send before it is
-    identified (a Quectel's +QIND amid the answer to ATI must not be taken as part of it)."""
+    """The unsolicited line prefixes of every vendor: what a modem of unknown make may send."""
     seen: dict[str, None] = {}
     for plugin in all_plugins():
         seen.update(dict.fromkeys(plugin.vendor_urc_prefixes))

@@ -170,3 +170,38 @@ def test_vendor_parsers_are_used_by_decode():
     line = ['+QENG: "servingcell","NOCONN","LTE","FDD",460,11,E0B70B,374,100,1,5,5,5F0C,-80,-6,-53,30,39']
     assert decode('AT+QENG="servingcell"', line, "quectel")["band"] == "B1"
     assert decode('AT+QENG="servingcell"', line, "no-such-vendor")["band"] == "B1"   # unknown vendor: generic
+
+
+class _ScriptedPort:
+    """Answers identity commands from a table; records what the device tells the port about its modem."""
+
+    def __init__(self, answers: dict[str, list[str]]):
+        self.answers, self.vendor_urcs, self.timeout_for = answers, (), None
+
+    def set_timeout_policy(self, timeout_for):
+        self.timeout_for = timeout_for
+
+    def set_vendor_urcs(self, prefixes):
+        self.vendor_urcs = tuple(prefixes)
+
+    def command(self, command, timeout=None, **kwargs):
+        from modem.at import AtError, Response
+        if command not in self.answers:
+            raise AtError(command, "ERROR", "ERROR")
+        return Response(command, self.answers[command], "OK")
+
+
+@pytest.mark.parametrize("answers, vendor, knows_qind, knows_uusimstat", [
+    ({"AT+CGMI": ["Quectel"], "AT+CGMM": ["RM500Q-GL"]}, "quectel", True, False),
+    ({"AT+CGMI": ["u-blox"], "AT+CGMM": ["SARA-R410M-02B"]}, "ublox", False, True),
+    # ZTE: no plugin claims it, so it may send any vendor's URCs (a rebadged module often does)
+    ({"AT+CGMI": ["ZTE INCORPORATED"], "AT+CGMM": ["MF627"]}, "generic", True, True),
+])
+def test_identify_tells_the_port_the_vendors_urcs(answers, vendor, knows_qind, knows_uusimstat):
+    from modem.device import ModemDevice
+    port = _ScriptedPort(answers)
+    dev = ModemDevice(port)
+    assert "+QIND:" in port.vendor_urcs and "+UUSIMSTAT:" in port.vendor_urcs    # before identify: any vendor
+    assert dev.identify()["vendor"] == vendor
+    assert ("+QIND:" in port.vendor_urcs, "+UUSIMSTAT:" in port.vendor_urcs) == (knows_qind, knows_uusimstat)
+    assert port.timeout_for == dev.plugin.timeout_for
