@@ -31,9 +31,9 @@ traffic = logging.getLogger("relais.at")   # AT lines at DEBUG: `relais -vv`
 
 EventHandler = Callable[[str, str], None]  # (kind, detail); kinds: port_opened, port_lost, rebooted, unresponsive
 
-UNRESPONSIVE_AFTER = 3
+UNRESPONSIVE_AFTER = 3  # consecutive timeouts before the modem is reported unresponsive
 WRITE_TIMEOUT_S = 2.0
-PARK_S = 0.05           # how often the parked IO thread looks whether callers are done (URC latency when idle)                     # consecutive timeouts before the modem is reported unresponsive
+PARK_S = 0.05           # how often the parked IO thread looks whether callers are done (URC latency when idle)
 BY_ID = Path("/dev/serial/by-id")
 
 
