@@ -205,3 +205,37 @@ def test_identify_tells_the_port_the_vendors_urcs(answers, vendor, knows_qind, k
     assert dev.identify()["vendor"] == vendor
     assert ("+QIND:" in port.vendor_urcs, "+UUSIMSTAT:" in port.vendor_urcs) == (knows_qind, knows_uusimstat)
     assert port.timeout_for == dev.plugin.timeout_for
+
+
+def test_every_parser_is_registered_once():
+    # One registry: a command key lives in the generic table or in one plugin, never in two places.
+    from modem.decoder import COMMANDS, PREFIXES
+    for attr, generic in (("parsers", COMMANDS), ("prefix_parsers", PREFIXES)):
+        homes: dict[str, list[str]] = {key: ["generic table"] for key in generic}
+        for name in vendors.NAMES:
+            for key in getattr(vendors.get(name), attr):
+                homes.setdefault(key, []).append(name)
+        assert {k: v for k, v in homes.items() if len(v) > 1} == {}, attr
+
+
+# real captures, also in test_simcom_sierra_telit.py / test_quectel.py
+_CPSI_SIM7600 = ["+CPSI: LTE,Online,460-11,0x5A1E,187214780,257,EUTRAN-BAND3,1850,5,5,-94,-850,-545,15"]
+_QENG_NEIGHBOURS_RM520N = ['+QENG: "neighbourcell intra","LTE",275,280,-14,-99,-67,-,-,-,-,-,-',
+                           '+QENG: "neighbourcell intra","LTE",275,34,-20,-105,-76,-,-,-,-,-,-']
+
+
+@pytest.mark.parametrize("command, lines, vendor, key, value", [
+    # a vendor command decodes with its vendor, with another vendor named, and with none
+    ("AT+CPSI?", _CPSI_SIM7600,
+     "simcom", "band", "B3"),
+    ("AT+CPSI?", _CPSI_SIM7600,
+     "quectel", "band", "B3"),
+    ("AT+CPSI?", _CPSI_SIM7600,
+     None, "band", "B3"),
+    (None, _QENG_NEIGHBOURS_RM520N, None, "cells", None),          # unsolicited: by prefix, Quectel's
+    (None, _QENG_NEIGHBOURS_RM520N, "simcom", "cells", None),
+])
+def test_lookup_order_finds_vendor_parsers_whoever_asks(command, lines, vendor, key, value):
+    from modem import decode
+    result = decode(command, lines, vendor)
+    assert key in result and (value is None or result[key] == value), result
