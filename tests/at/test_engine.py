@@ -224,3 +224,16 @@ def test_line_noise_glued_before_the_answer_is_cut_off():
 def test_line_noise_glued_before_the_echo_of_a_raw_command():
     outs, _ = run("ATI", b"%&#ATI\r\r\nQuectel\r\nEC25\r\n\r\nOK\r\n")
     assert done(outs).lines == ["Quectel", "EC25"]
+
+
+def test_vendor_urc_prefixes_sit_between_handlers_and_defaults_and_are_replaced():
+    from modem.at.urc import UrcRegistry
+    r = UrcRegistry()
+    seen: list[str] = []
+    r.add("+QIND: \"csq\"", seen.append)               # a handler someone registered: it wins
+    r.set_vendor_prefixes(("+QIND:", "RDY"))
+    assert r.dispatch('+QIND: "csq",20,99') is not None and r.is_urc("+QIND: 1") and r.is_urc("RDY")
+    assert r.is_urc("+CEREG: 1")                        # the 3GPP defaults stay
+    r.set_vendor_prefixes(("^HCSQ:",))                  # another vendor's: the previous ones go
+    assert not r.is_urc("+QIND: 1") and r.is_urc('^HCSQ: "LTE",50,40,120,20')
+    assert r.is_urc('+QIND: "csq",20,99')               # the handler was not the vendor's to remove
