@@ -62,7 +62,6 @@ class ModemJobDone:
     on_done: Callable[[Any, ModemError | None, float], None] | None
 
 
-_REGISTRATION_URCS = ("+CREG:", "+CGREG:", "+CEREG:", "+C5GREG:", "+CPIN:", "+QUSIM:", "+CFUN:")
 _WATCHED = ("registration", "operator_name", "mcc", "mnc", "rat", "sim_slot", "sim_state")
 
 
@@ -235,7 +234,7 @@ class ModemService:
 
     def _on_urc(self, line: str) -> None:
         self.core.post(ModemUrc(line))
-        if line.startswith(_REGISTRATION_URCS):
+        if self.device.plugin.status_changed_by(line):     # which URCs say so is the vendor plugin's
             self.poll_soon()
 
     # ---- core thread ------------------------------------------------------------------------------------

@@ -26,23 +26,28 @@ Output keys (a key the response does not carry is left out; a value the modem ma
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable
 
-from modem.parsers import (clock, fibocom, huawei, ident, network, quectel, registration, sierra, signal, simcom,
-                           sms, telit, ublox)
+from modem import vendors
+from modem.at.commands import normalize_command
+from modem.parsers import clock, ident, network, registration, signal, sms
 
 Parser = Callable[[list[str]], dict]
 MAX_LINES = 2000
 MAX_LINE_LEN = 4096
 MAX_PARTS = 64          # commands on one AT line; modems cap the line near 500 characters anyway
 
-# Normalised command -> parser. Keys are what normalize_command() returns; "+X=*" matches any set form.
+# The generic 3GPP parsers: normalised command -> parser. Keys are what normalize_command() returns; "+X=*" matches
+# any set form. A vendor's own commands are its plugin's (modem/vendors/*.py `parsers`); find_parser() says the
+# order in which the two are looked up.
 COMMANDS: dict[str, Parser] = {
     "I": ident.parse_ati, "I0": ident.parse_ati, "I1": ident.parse_ati, "+GMI": ident.parse_cgmi,
     "+CGMI": ident.parse_cgmi, "+CGMI?": ident.parse_cgmi, "+CGMM": ident.parse_cgmm, "+GMM": ident.parse_cgmm,
-    "+CGMR": ident.parse_cgmr, "+GMR": ident.parse_cgmr, "+QGMR": ident.parse_cgmr, "+CGSN": ident.parse_cgsn,
+    "+CGMR": ident.parse_cgmr, "+GMR": ident.parse_cgmr, "+CGSN": ident.parse_cgsn,
     "+CGSN=*": ident.parse_cgsn, "+GSN": ident.parse_cgsn, "+CIMI": ident.parse_cimi,
+    # every vendor's spelling of the ICCID query answers the same way
     "+CCID": ident.parse_iccid, "+CCID?": ident.parse_iccid, "+QCCID": ident.parse_iccid,
     "+ICCID": ident.parse_iccid, "+CICCID": ident.parse_iccid, "^ICCID?": ident.parse_iccid,
     "^ICCID": ident.parse_iccid, "#CCID": ident.parse_iccid, "!ICCID?": ident.parse_iccid,
@@ -53,33 +58,9 @@ COMMANDS: dict[str, Parser] = {
     "+CEREG?": registration.parse_registration, "+C5GREG?": registration.parse_registration,
     "+CCLK?": clock.parse_cclk, "%CCLK?": clock.parse_cclk, "+CMGR=*": sms.parse_cmgr, "+CMGL": sms.parse_cmgl,
     "+CMGL=*": sms.parse_cmgl, "+CMGS=*": sms.parse_cmgs,
-    # Quectel
-    '+QENG="servingcell"': quectel.parse_qeng_servingcell,
-    '+QENG="neighbourcell"': quectel.parse_qeng_neighbourcell,
-    '+QENG="neighborcell"': quectel.parse_qeng_neighbourcell,
-    "+QNWINFO": quectel.parse_qnwinfo, "+QCAINFO": quectel.parse_qcainfo, "+QCSQ": quectel.parse_qcsq,
-    "+QRSRP": quectel.parse_qrsrp, "+QSINR": quectel.parse_qsinr, "+QRSSI": quectel.parse_qrssi,
-    "+QSCAN": quectel.parse_qscan, "+QSCAN=*": quectel.parse_qscan, "+QUIMSLOT?": quectel.parse_quimslot,
-    "+QDSIM?": quectel.parse_qdsim, "+QSIMSTAT?": quectel.parse_qsimstat,
-    # SIMCom
-    "+CPSI?": simcom.parse_cpsi,
-    # Sierra
-    "!GSTATUS?": sierra.parse_gstatus, "!GSTATUS": sierra.parse_gstatus, "!LTEINFO?": sierra.parse_lteinfo,
-    "!LTEINFO": sierra.parse_lteinfo,
-    # Telit
-    "#RFSTS": telit.parse_rfsts, "#SERVINFO": telit.parse_servinfo, "#MONI": telit.parse_moni,
-    "#CSURVC": telit.parse_csurvc, "#CSURV": telit.parse_csurvc, "#QSS?": telit.parse_qss, "#BND?": telit.parse_bnd,
-    "#SIMSELECT?": telit.parse_simselect,
-    # Huawei
-    "^HCSQ?": huawei.parse_hcsq, "^SYSINFOEX": huawei.parse_sysinfoex, "^SYSINFO": huawei.parse_sysinfo,
-    # u-blox
-    "+UCGED?": ublox.parse_ucged, "+UBANDSEL?": ublox.parse_ubandsel,
-    "+UACT?": ublox.parse_uact,
-    # Fibocom / Intel XMM
-    "+XCESQ?": fibocom.parse_xcesq, "+XCESQ": fibocom.parse_xcesq, "+GTDUALSIM?": fibocom.parse_gtdualsim,
 }
 
-# Response / URC prefix -> parser, for unsolicited lines and for commands not in COMMANDS.
+# The generic response / URC prefix -> parser, for unsolicited lines and for commands no table knows.
 PREFIXES: dict[str, Parser] = {
     "+CREG": registration.parse_registration, "+CGREG": registration.parse_registration,
     "+CEREG": registration.parse_registration, "+C5GREG": registration.parse_registration,
@@ -87,20 +68,38 @@ PREFIXES: dict[str, Parser] = {
     "+CCID": ident.parse_iccid, "+QCCID": ident.parse_iccid, "+ICCID": ident.parse_iccid,
     "^ICCID": ident.parse_iccid, "#CCID": ident.parse_iccid, "!ICCID": ident.parse_iccid,
     "+CICCID": ident.parse_iccid, "+CRSM": ident.parse_crsm_iccid,
-    "+QENG": quectel.parse_qeng_servingcell, "+QNWINFO": quectel.parse_qnwinfo, "+QCAINFO": quectel.parse_qcainfo,
-    "+QCSQ": quectel.parse_qcsq, "+QRSRP": quectel.parse_qrsrp, "+QSINR": quectel.parse_qsinr,
-    "+QRSSI": quectel.parse_qrssi, "+QSCAN": quectel.parse_qscan, "+QUIMSLOT": quectel.parse_quimslot,
-    "+QDSIM": quectel.parse_qdsim, "+QSIMSTAT": quectel.parse_qsimstat,
-    "+CPSI": simcom.parse_cpsi, "!GSTATUS": sierra.parse_gstatus, "!LTEINFO": sierra.parse_lteinfo,
-    "#RFSTS": telit.parse_rfsts, "#SERVINFO": telit.parse_servinfo, "#MONI": telit.parse_moni,
-    "#QSS": telit.parse_qss, "#BND": telit.parse_bnd,
-    "^HCSQ": huawei.parse_hcsq, "^SYSINFOEX": huawei.parse_sysinfoex, "^SYSINFO": huawei.parse_sysinfo,
-    "+UCGED": ublox.parse_ucged, "+UBANDSEL": ublox.parse_ubandsel, "+XCESQ": fibocom.parse_xcesq,
-    "+UACT": ublox.parse_uact,
-    "+GTDUALSIM": fibocom.parse_gtdualsim, "#SIMSELECT": telit.parse_simselect,
     "+CCLK": clock.parse_cclk, "+CTZV": clock.parse_ctz, "+CTZE": clock.parse_ctz, "+CTZEU": clock.parse_ctz,
     "+CMTI": sms.parse_cmti, "+CMGS": sms.parse_cmgs, "+CMGR": sms.parse_cmgr, "+CMGL": sms.parse_cmgl,
 }
+
+
+@functools.lru_cache(maxsize=16)   # one per vendor name a process uses
+def command_table(vendor: str | None = None) -> dict[str, Parser]:
+    """Command key -> parser as find_parser() sees it for `vendor` (a canonical plugin name or None)."""
+    return _merged(vendor, "parsers", COMMANDS)
+
+
+@functools.lru_cache(maxsize=16)
+def prefix_table(vendor: str | None = None) -> dict[str, Parser]:
+    """Response prefix -> parser in the same order as command_table()."""
+    return _merged(vendor, "prefix_parsers", PREFIXES)
+
+
+@functools.lru_cache(maxsize=1)
+def _multiline_prefixes() -> frozenset[str]:
+    return frozenset(p for plugin in vendors.all_plugins() for p in plugin.multiline_prefixes)
+
+
+def _merged(vendor: str | None, attr: str, generic: dict[str, Parser]) -> dict[str, Parser]:
+    """The named vendor's plugin, then the generic table, then every other plugin: a command only one vendor
+    spells is decoded whoever asks (a capture from an unknown modem, `relais modem decode` without --vendor)."""
+    named = [getattr(vendors.get(vendor), attr)] if vendor else []
+    table: dict[str, Parser] = {}
+    for layer in named + [generic] + [getattr(p, attr) for p in vendors.all_plugins()]:
+        for key, parser in layer.items():
+            table.setdefault(key, parser)
+    return table
+
 
 _FINAL_OK = {"OK", "CONNECT", "NO CARRIER", "NO DIALTONE", "BUSY", "NO ANSWER", "RING"}
 _FINAL_ERR = re.compile(r"^(?:\+CME ERROR|\+CMS ERROR|\+EXT ERROR)\s*:?\s*(.*)$", re.I)
@@ -110,29 +109,6 @@ _CMD_RE = re.compile(r"^([+^!#$%*&]?[A-Za-z][A-Za-z0-9_]*|[+^!#$%*&]?\d+)(.*)$",
 _SIM_COMMANDS = ("+CPIN", "+CIMI", "+CCID", "+QCCID", "+ICCID", "+CICCID", "^ICCID", "#CCID", "!ICCID", "+CRSM")
 
 
-def normalize_command(command: str | None) -> str | None:
-    """'AT+QENG="servingcell"' -> '+QENG="servingcell"', 'at+csq' -> '+CSQ', 'ATI' -> 'I', 'AT+COPS=?' ->
-    '+COPS=?'. Names are uppercased; quoted arguments lowercased; spaces outside quotes removed."""
-    if command is None:
-        return None
-    s = str(command).strip().strip("\r\n")
-    if not s:
-        return None
-    if s[:2].upper() == "AT":
-        s = s[2:]
-    out, in_q = [], False
-    for ch in s:
-        if ch == '"':
-            in_q = not in_q
-            out.append(ch)
-        elif in_q:
-            out.append(ch.lower())
-        elif not ch.isspace():
-            out.append(ch.upper())
-    s = "".join(out)
-    return s or None
-
-
 def _command_key(norm: str) -> tuple[str, str]:
     m = _CMD_RE.match(norm)
     if not m:
@@ -140,7 +116,16 @@ def _command_key(norm: str) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 
+def _vendor_key(vendor: str | None) -> str | None:
+    """The canonical plugin name, so that "Quectel" and "quectel-rm500q" share one cached table."""
+    try:
+        return vendors.get(vendor).name if vendor else None
+    except KeyError:
+        return None
+
+
 def find_parser(command: str | None, vendor: str | None = None) -> Parser | None:
+    """The one parser lookup: the vendor plugin's parsers, the generic 3GPP table, then every other plugin's."""
     norm = normalize_command(command)
     if norm is None:
         return None
@@ -152,19 +137,10 @@ def find_parser(command: str | None, vendor: str | None = None) -> Parser | None
         candidates += [name]
     elif suffix == "":
         candidates += [name + "?"]
-    if vendor:
-        try:
-            from modem import vendors
-            plugin = vendors.get(vendor)
-        except KeyError:
-            plugin = None
-        if plugin is not None:
-            for key in candidates:
-                if key in plugin.parsers:
-                    return plugin.parsers[key]
+    table = command_table(_vendor_key(vendor))
     for key in candidates:
-        if key in COMMANDS:
-            return COMMANDS[key]
+        if key in table:
+            return table[key]
     # vendor spellings of the ICCID query not listed above: %XICCID (Nordic), ^SCID (Cinterion),
     # +SQNCCID (Sequans), +ZGETICCID (ZTE), +CICCID ...
     if "CCID" in name or name.endswith("SCID"):
@@ -228,14 +204,15 @@ def _prefix(line: str) -> str | None:
     return m.group(1).upper() if m else None
 
 
-def _decode_by_prefix(lines: list[str]) -> dict:
+def _decode_by_prefix(lines: list[str], vendor: str | None) -> dict:
     """Group consecutive lines by prefix (lines without one stay with the group before) and parse each group."""
+    parsers = prefix_table(vendor)
+    multiline = _multiline_prefixes()
     groups: list[tuple[str, list[str]]] = []
     for line in lines:
         p = _prefix(line)
-        if p is not None and p in PREFIXES:
-            if groups and groups[-1][0] == p and p in ("+QENG", "+QCAINFO", "+CPSI", "+QNWINFO", "+QCSQ",
-                                                         "+QRSRP", "+QSINR", "+QRSSI", "+QSCAN", "#MONI"):
+        if p is not None and p in parsers:
+            if groups and groups[-1][0] == p and p in multiline:
                 groups[-1][1].append(line)
             else:
                 groups.append((p, [line]))
@@ -243,10 +220,7 @@ def _decode_by_prefix(lines: list[str]) -> dict:
             groups[-1][1].append(line)
     results = []
     for p, group in groups:
-        parser = PREFIXES[p]
-        if p == "+QENG" and any("neighbourcell" in g.lower() for g in group):
-            parser = quectel.parse_qeng_neighbourcell
-        parsed = parser(group)
+        parsed = parsers[p](group)
         if parsed:
             results.append(parsed)
     if not results:
@@ -307,6 +281,7 @@ def _decode(command, lines, vendor) -> dict:
     raw = _as_lines(lines)
     raw = _strip_echo(raw, norm)
     info, cme = _final(raw)
+    vendor = _vendor_key(vendor)
     parts = split_compound(norm)
     if len(parts) > MAX_PARTS:
         return {"error": f"command line with {len(parts)} commands (at most {MAX_PARTS})"}
@@ -423,7 +398,7 @@ def _decode_info(norm: str | None, info: list[str], vendor) -> dict:
     if parser is not None:
         result = parser(info)
     if not result:
-        result = _decode_by_prefix(info)
+        result = _decode_by_prefix(info, vendor)
     if not result:
         if not info:
             return {"error": "empty response" if norm else "no lines"}

@@ -22,12 +22,6 @@ from modem.vendors.base import VendorPlugin
 
 log = logging.getLogger(__name__)
 
-# ICCID commands differ per vendor; generic modems answer one of these.
-ICCID_COMMANDS = {
-    "quectel": ("AT+QCCID",), "simcom": ("AT+CICCID",), "sierra": ("AT!ICCID?",), "telit": ("AT#CCID", "AT+ICCID"),
-    "huawei": ("AT^ICCID?",), "ublox": ("AT+CCID",), "fibocom": ("AT+CCID", "AT+ICCID"),
-}
-GENERIC_ICCID = ("AT+CCID", "AT+QCCID", "AT+CICCID", "AT+ICCID", "AT+CRSM=176,12258,0,0,10")
 REGISTRATION_COMMANDS = ("AT+C5GREG?", "AT+CEREG?", "AT+CGREG?", "AT+CREG?")
 _REGISTERED = ("home", "roaming")
 PDP_TYPES = ("IP", "IPV6", "IPV4V6")
@@ -69,13 +63,26 @@ class ModemDevice:
         self.port = port
         self.vendor_hint = None if vendor in (None, "auto") else vendor
         self.plugin: VendorPlugin = vendors.get(self.vendor_hint or "generic")
+        self.use_plugin(self.plugin)
+        if self.vendor_hint is None:
+            self._unknown_vendor()
         self.identity: dict[str, Any] = {}
         self._unsupported: set[str] = set()   # commands this modem answered ERROR to: don't ask again
 
+    def use_plugin(self, plugin: VendorPlugin) -> None:
+        """Make `plugin` this modem's: the port takes its timeouts and knows its unsolicited lines."""
+        self.plugin = plugin
+        self.port.set_timeout_policy(plugin.timeout_for)
+        self.port.set_vendor_urcs(plugin.vendor_urc_prefixes)
+
+    def _unknown_vendor(self) -> None:
+        """Until a plugin claims the modem it may be any vendor's: know all their URCs (a Quectel's +QIND amid
+        the answer to ATI must not be taken as part of it)."""
+        self.port.set_vendor_urcs(vendors.every_vendor_urc_prefix())
+
     # ---- low level --------------------------------------------------------------------------------------
     def at(self, command: str, timeout: float | None = None, **kwargs) -> list[str]:
-        if timeout is None:
-            timeout = self._vendor_timeout(command)
+        """Send one command; its timeout is the plugin's (AtPort's timeout policy) unless given."""
         return self.port.command(command, timeout=timeout, **kwargs).lines
 
     def query(self, command: str) -> dict[str, Any] | None:
@@ -96,11 +103,6 @@ class ModemDevice:
             return None
         return result
 
-    def _vendor_timeout(self, command: str) -> float | None:
-        from modem.decoder import normalize_command
-        key = normalize_command(command)
-        return self.plugin.timeouts.get(key) if key else None
-
     # ---- identity ---------------------------------------------------------------------------------------
     def initialize(self) -> None:
         """Settings every later parse relies on. Each is optional: an old firmware's ERROR is not fatal."""
@@ -119,7 +121,10 @@ class ModemDevice:
                 if result.get(key) and not ident.get(key):
                     ident[key] = result[key]
         if self.vendor_hint is None:
-            self.plugin = vendors.detect(manufacturer=ident.get("manufacturer"), model=ident.get("model"))
+            detected = vendors.detect(manufacturer=ident.get("manufacturer"), model=ident.get("model"))
+            self.use_plugin(detected)
+            if not detected.match_score(ident.get("manufacturer"), ident.get("model")):
+                self._unknown_vendor()
         ident["vendor"] = self.plugin.name
         self.identity = ident
         return dict(ident)
@@ -135,7 +140,7 @@ class ModemDevice:
             out["sim_slot"] = slot.get("sim_slot")
         if out["sim_state"] == "NOT INSERTED":
             return out
-        for command in ICCID_COMMANDS.get(self.plugin.name, GENERIC_ICCID):
+        for command in self.plugin.iccid_commands:
             iccid = (self.query(command) or {}).get("iccid")
             if iccid:
                 out["iccid"] = iccid
@@ -273,12 +278,10 @@ class ModemDevice:
     # ---- network time -----------------------------------------------------------------------------------
     def enable_network_time(self) -> str | None:
         """Let the network's time (NITZ) set the modem clock and report zone changes (+CTZE / +CTZV).
-        Returns the +CTZU command the modem took, None when it takes none.
-
-        Quectel documents AT+CTZU=3 as "update LOCAL time to RTC"; with 1 some of its firmware keeps UTC in the
-        clock while +CCLK? still prints the zone, which would put us off by the zone. Others: the 27.007 value 1."""
+        Returns the +CTZU command the modem took, None when it takes none. Which forms to try is the plugin's
+        (Quectel wants its own value first; others the 27.007 value 1)."""
         taken = None
-        for command in ("AT+CTZU=3", "AT+CTZU=1") if self.plugin.name == "quectel" else ("AT+CTZU=1",):
+        for command in self.plugin.network_time_commands:
             try:
                 self.at(command)
             except AtError:

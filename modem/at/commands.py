@@ -1,45 +1,51 @@
-"""What to expect from a command: its timeout and the prefix of its response lines.
+"""What to expect from a command: its canonical name (normalize_command) and the prefix of its response lines.
 
-Timeouts are the maximum response times from vendor manuals (Quectel's AT manuals give them per command;
-SIMCom and Telit agree within a few seconds). A plain query answers within 300 ms on every modem we know;
-5 s leaves room for a modem busy with a network procedure without waiting forever on a hung one.
+How long a command may take is the vendor plugin's (modem/vendors: the 3GPP table, extended per vendor); the
+engine and port stay vendor-free and take a `timeout_for` policy from whoever knows the modem.
 """
 from __future__ import annotations
 
 import functools
 import re
 
+# A plain query answers within 300 ms on every modem we know; 5 s leaves room for a modem busy with a network
+# procedure without waiting forever on a hung one. Used when no policy knows the command better.
 DEFAULT_TIMEOUT_S = 5.0
 
-# First match wins: specific forms before general ones.
-_TIMEOUTS: list[tuple[re.Pattern, float]] = [(re.compile(p, re.IGNORECASE), t) for p, t in [
-    (r"^AT\+COPS=\?", 180.0),          # network scan: Quectel 180 s
-    (r"^AT\+COPS=", 180.0),            # manual / automatic registration
-    (r"^AT\+QSCAN", 180.0),
-    (r"^AT\+CGACT=", 150.0),           # PDP activation: Quectel 150 s
-    (r"^AT\+CGATT=", 140.0),
-    (r"^AT\+QNETDEVCTL=", 30.0),
-    (r"^AT\+CFUN=", 15.0),             # radio on/off, reset
-    (r"^AT\+CMGS", 120.0),             # SMS send over the air
-    (r"^AT\+CMGL", 30.0),              # a full SIM's worth of messages
-    (r"^AT\+(QUIMSLOT|QDSIM)=", 15.0),  # SIM slot switch re-reads the SIM
-    (r"^AT\+(CPIN|CLCK|CPWD)", 5.0),
-    (r"^AT\+QPOWD", 60.0),
-]]
+
+def no_policy(command: str) -> float:
+    """The timeout policy of a port nobody has told about its modem."""
+    return DEFAULT_TIMEOUT_S
+
+
+def normalize_command(command: str | None) -> str | None:
+    """'AT+QENG="servingcell"' -> '+QENG="servingcell"', 'at+csq' -> '+CSQ', 'ATI' -> 'I', 'AT+COPS=?' ->
+    '+COPS=?'. Names are uppercased; quoted arguments lowercased; spaces outside quotes removed."""
+    if command is None:
+        return None
+    s = str(command).strip().strip("\r\n")
+    if not s:
+        return None
+    if s[:2].upper() == "AT":
+        s = s[2:]
+    out, in_q = [], False
+    for ch in s:
+        if ch == '"':
+            in_q = not in_q
+            out.append(ch)
+        elif in_q:
+            out.append(ch.lower())
+        elif not ch.isspace():
+            out.append(ch.upper())
+    s = "".join(out)
+    return s or None
+
 
 # Commands whose answer lines carry no "+CMD:" prefix (identity, SMS text bodies, vendor multi-line reports).
 _RAW = re.compile(
     r"^AT(I\d*|\+C?G(SN|MI|MM|MR)|\+CIMI|\+CCID|\+QCCID|\+CICCID|\^ICCID|#CCID|\+ICCID|\+CMGR|\+CMGL|!.*|&V|\+GCAP)",
     re.IGNORECASE)
 _PREFIX = re.compile(r"^([+^#$%*!][A-Z0-9]+)", re.IGNORECASE)
-
-
-@functools.lru_cache(maxsize=512)   # an agent sends the same few dozen commands all day
-def default_timeout(command: str) -> float:
-    for pattern, seconds in _TIMEOUTS:
-        if pattern.match(command):
-            return seconds
-    return DEFAULT_TIMEOUT_S
 
 
 @functools.lru_cache(maxsize=512)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from modem.at import commands, results
 from modem.at.errors import AtTimeout, BusyError, ModemError, ModemRestarted, redact
@@ -77,8 +77,11 @@ class Rebooted:
 class AtEngine:
     MAX_QUEUE = 32                       # behind a hung modem, refusing is better than piling up
 
-    def __init__(self, urcs: UrcRegistry | None = None):
+    def __init__(self, urcs: UrcRegistry | None = None, timeout_for: Callable[[str], float] | None = None):
         self.urcs = urcs or UrcRegistry()
+        # How long each command may take: the modem's vendor plugin knows (set by modem.device); the engine
+        # itself knows no vendor.
+        self.timeout_for: Callable[[str], float] = timeout_for or commands.no_policy
         self.framer = LineFramer()
         self._queue: collections.deque[Request] = collections.deque()
         self.current: Request | None = None
@@ -95,7 +98,7 @@ class AtEngine:
             prefixes = (expect,)
         else:
             prefixes = tuple(expect) if expect else None
-        return Request(command=command, timeout=timeout if timeout is not None else commands.default_timeout(command),
+        return Request(command=command, timeout=timeout if timeout is not None else self.timeout_for(command),
                        expect=prefixes, body=body, token=token)
 
     def submit(self, request: Request, now: float) -> list:
@@ -206,3 +209,23 @@ class AtEngine:
             out.append(Failed(self._queue.popleft().token, error))
         self.framer.reset()
         return out
+
+
+class EngineSettings:
+    """What a port lets its owner set on its engine; the pty port (port.py) and the in-process one (loopback.py)
+    share it, so a ModemDevice sets them up the same way whatever the transport."""
+    engine: AtEngine
+
+    def on_urc(self, pattern: str, handler: Callable[[str], None] | None, *, regex: bool = False) -> None:
+        self.engine.urcs.add(pattern, handler, regex=regex)
+
+    def set_timeout_policy(self, timeout_for: Callable[[str], float]) -> None:
+        """Who says how long a command may take (a vendor plugin's timeout_for): used when command() gets none."""
+        self.engine.timeout_for = timeout_for
+
+    def set_vendor_urcs(self, prefixes: tuple[str, ...]) -> None:
+        """The unsolicited line prefixes of this modem's vendor, checked before the 3GPP ones."""
+        self.engine.urcs.set_vendor_prefixes(prefixes)
+
+    def set_catch_all(self, handler: Callable[[str], None] | None) -> None:
+        self.engine.urcs.catch_all = handler

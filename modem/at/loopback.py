@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Callable, Protocol
 
-from modem.at.engine import AtEngine, Done, Failed, Rebooted, Response, Send, Unsolicited
+from modem.at.engine import AtEngine, Done, EngineSettings, Failed, Rebooted, Response, Send, Unsolicited
 from modem.at.errors import AtTimeout, ModemError, TransportError
 from modem.at.port import UNRESPONSIVE_AFTER, EventHandler, _redact, traffic
 from modem.at.urc import UrcRegistry
@@ -51,7 +51,7 @@ class _Answer:
         self.result, self.done = result, True
 
 
-class LoopbackPort:
+class LoopbackPort(EngineSettings):
     def __init__(self, wire: Wire, *, clock: Callable[[], float], wait: Wait, urcs: UrcRegistry | None = None,
                  on_event: EventHandler | None = None):
         self.wire = wire
@@ -92,12 +92,6 @@ class LoopbackPort:
 
     def wait_connected(self, timeout: float) -> bool:
         return self._open or self._wait(lambda: self._open, timeout)
-
-    def on_urc(self, pattern: str, handler: Callable[[str], None] | None, *, regex: bool = False) -> None:
-        self.engine.urcs.add(pattern, handler, regex=regex)
-
-    def set_catch_all(self, handler: Callable[[str], None] | None) -> None:
-        self.engine.urcs.catch_all = handler
 
     def command(self, command: str, timeout: float | None = None, **kwargs) -> Response:
         """As AtPort.command: the answer, or AtError, AtTimeout, TransportError, BusyError."""

@@ -21,7 +21,7 @@ from typing import Callable
 import serial
 
 from common.backoff import Backoff
-from modem.at.engine import AtEngine, Done, Failed, Rebooted, Response, Send, Unsolicited
+from modem.at.engine import AtEngine, Done, EngineSettings, Failed, Rebooted, Response, Send, Unsolicited
 from modem.at.errors import AtTimeout, ModemError, TransportError, redact_bytes as _redact
 from modem.at.urc import UrcRegistry
 
@@ -30,10 +30,10 @@ traffic = logging.getLogger("relais.at")   # AT lines at DEBUG: `relais -vv`
 
 EventHandler = Callable[[str, str], None]  # (kind, detail); kinds: port_opened, port_lost, rebooted, unresponsive
 
-UNRESPONSIVE_AFTER = 3
+UNRESPONSIVE_AFTER = 3  # consecutive timeouts before the modem is reported unresponsive
 WRITE_TIMEOUT_S = 2.0
 REOPEN_FIRST_S = 0.05   # the first retry to open a lost port; doubled on each failure up to reopen_max_s
-PARK_S = 0.05           # how often the parked IO thread looks whether callers are done (URC latency when idle)                     # consecutive timeouts before the modem is reported unresponsive
+PARK_S = 0.05           # how often the parked IO thread looks whether callers are done (URC latency when idle)
 BY_ID = Path("/dev/serial/by-id")
 
 
@@ -75,16 +75,16 @@ class _Waiter:
         return self.lock.acquire(timeout=timeout)
 
 
-class AtPort:
+class AtPort(EngineSettings):
     def __init__(self, path: str, baud: int = 115200, *, urcs: UrcRegistry | None = None,
                  on_event: EventHandler | None = None, reopen_max_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, timeout_for: Callable[[str], float] | None = None):
         self.configured_path = path
         self.path = stable_path(path)
         if self.path != path:
             log.info("using stable name %s for %s", self.path, path)
         self.baud = baud
-        self.engine = AtEngine(urcs)
+        self.engine = AtEngine(urcs, timeout_for)
         self.on_event = on_event or (lambda kind, detail: None)
         self.reopen_max_s = reopen_max_s
         # No jitter: one local device, nobody else to fall out of step with.
@@ -138,12 +138,6 @@ class AtPort:
 
     def wait_connected(self, timeout: float) -> bool:
         return self._opened.wait(timeout)
-
-    def on_urc(self, pattern: str, handler: Callable[[str], None] | None, *, regex: bool = False) -> None:
-        self.engine.urcs.add(pattern, handler, regex=regex)
-
-    def set_catch_all(self, handler: Callable[[str], None] | None) -> None:
-        self.engine.urcs.catch_all = handler
 
     # ---- commands ---------------------------------------------------------------------------------------
     def command(self, command: str, timeout: float | None = None, **kwargs) -> Response:

@@ -7,7 +7,7 @@ import sys
 import threading
 
 from modem.simulator import control
-from modem.simulator.engine import FAULTS
+from modem.simulator.faults import FAULTS
 from modem.simulator.personalities import PERSONALITIES
 
 FAULT_HELP = ("hang SECONDS|forever, garbage [BYTES], urc-storm [N], reboot SECONDS, sim-remove SLOT, "

@@ -1,7 +1,7 @@
 """What the simulated modems are: one data table per personality, plus the radio environment they live in.
 
 A personality is data (identity strings, URCs, slots, features) and a vendor *family* whose few proprietary
-commands live in modem/simulator/vendors.py; the engine (modem/simulator/engine.py) is shared by all of them.
+commands live in modem/simulator/handlers/; the engine (modem/simulator/engine.py) is shared by all of them.
 
 Where the strings come from (captures and manuals found in public repositories; see SOURCES below each table).
 Identity values are documentation-style: real operators' MCC/MNC, IMEIs with a valid Luhn digit but a made-up
@@ -113,7 +113,7 @@ SIM_SFR = SimCard(iccid=luhn_complete("893310000087654321"), imsi="2081098765432
 @dataclass(frozen=True)
 class Personality:
     name: str
-    family: str                      # vendor handler set in modem/simulator/vendors.py
+    family: str                      # vendor handler set in modem/simulator/handlers/<family>.py
     description: str
     manufacturer: str                # AT+CGMI text
     model: str                       # AT+CGMM text

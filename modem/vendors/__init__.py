@@ -39,6 +39,14 @@ def all_plugins() -> list[VendorPlugin]:
     return [get(n) for n in NAMES]
 
 
+def every_vendor_urc_prefix() -> tuple[str, ...]:
+    """The unsolicited line prefixes of every vendor: what a modem of unknown make may send."""
+    seen: dict[str, None] = {}
+    for plugin in all_plugins():
+        seen.update(dict.fromkeys(plugin.vendor_urc_prefixes))
+    return tuple(seen)
+
+
 def detect(manufacturer: str | None = None, model: str | None = None,
            usb_id: str | tuple[int, int] | None = None) -> VendorPlugin:
     """Pick the plugin from +CGMI/ATI manufacturer, +CGMM model and/or USB "VID:PID"; generic otherwise."""

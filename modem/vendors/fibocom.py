@@ -1,4 +1,5 @@
 """Fibocom L8x0 (Intel XMM), FM150/FM350, NL668."""
+from modem.parsers import fibocom as f
 from modem.vendors.base import VendorPlugin, frozen
 
 PLUGIN = VendorPlugin(
@@ -8,8 +9,12 @@ PLUGIN = VendorPlugin(
     usb_vendor_ids=(0x2CB7,),
     serving_cell_commands=("AT+COPS?", "AT+CEREG?", "AT+CREG?"),
     signal_commands=("AT+XCESQ?", "AT+CESQ", "AT+CSQ"),
+    iccid_commands=("AT+CCID", "AT+ICCID"),
     sim_slot_query="AT+GTDUALSIM?",
     sim_slot_switch="AT+GTDUALSIM={index}",       # 0-based; the modem drops registration and re-reads the SIM
     sim_slots=2,
-    timeouts=frozen({"+XCESQ?": 3.0, "+COPS=?": 180.0, "+COPS": 180.0, "+CFUN": 15.0}),
+    timeouts=frozen({"+XCESQ?": 3.0}),
+    vendor_urc_prefixes=("+XCESQI:",),
+    parsers=frozen({"+XCESQ?": f.parse_xcesq, "+XCESQ": f.parse_xcesq, "+GTDUALSIM?": f.parse_gtdualsim}),
+    prefix_parsers=frozen({"+XCESQ": f.parse_xcesq, "+GTDUALSIM": f.parse_gtdualsim}),
 )

@@ -1,4 +1,5 @@
 """Huawei ME909/ME906/MU709/E3372 (stick mode)/MH5000."""
+from modem.parsers import huawei as h
 from modem.vendors.base import VendorPlugin, frozen
 
 PLUGIN = VendorPlugin(
@@ -8,5 +9,10 @@ PLUGIN = VendorPlugin(
     usb_vendor_ids=(0x12D1,),
     serving_cell_commands=("AT^SYSINFOEX", "AT^HCSQ?", "AT+COPS?", "AT+CEREG?"),
     signal_commands=("AT^HCSQ?", "AT+CSQ"),
-    timeouts=frozen({"^SYSINFOEX": 3.0, "^HCSQ?": 3.0, "+COPS=?": 180.0, "+COPS": 180.0, "+CFUN": 15.0}),
+    iccid_commands=("AT^ICCID?",),
+    timeouts=frozen({"^SYSINFOEX": 3.0, "^HCSQ?": 3.0}),
+    vendor_urc_prefixes=("^MODE:", "^RSSI:", "^HCSQ:", "^SRVST:", "^SIMST:", "^NDISSTAT:", "^BOOT:",
+                         "^DSFLOWRPT:"),
+    parsers=frozen({"^HCSQ?": h.parse_hcsq, "^SYSINFOEX": h.parse_sysinfoex, "^SYSINFO": h.parse_sysinfo}),
+    prefix_parsers=frozen({"^HCSQ": h.parse_hcsq, "^SYSINFOEX": h.parse_sysinfoex, "^SYSINFO": h.parse_sysinfo}),
 )

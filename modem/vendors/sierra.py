@@ -9,8 +9,11 @@ PLUGIN = VendorPlugin(
     usb_vendor_ids=(0x1199,),
     serving_cell_commands=("AT!GSTATUS?", "AT!LTEINFO?", "AT+COPS?", "AT+CEREG?"),
     signal_commands=("AT!GSTATUS?", "AT+CSQ"),
+    iccid_commands=("AT!ICCID?",),
     # Sierra has no AT SIM-slot switch on the EM/MC modules (slot selection is done via QMI/UIM).
-    timeouts=frozen({"!GSTATUS?": 5.0, "!LTEINFO?": 5.0, "+COPS=?": 180.0, "+COPS": 180.0,
-                     "!RESET": 30.0, "+CFUN": 15.0}),
-    parsers=frozen({"!GSTATUS?": s.parse_gstatus, "!LTEINFO?": s.parse_lteinfo}),
+    timeouts=frozen({"!GSTATUS?": 5.0, "!LTEINFO?": 5.0, "!RESET": 30.0}),
+    vendor_urc_prefixes=("!PCINFO:",),
+    parsers=frozen({"!GSTATUS?": s.parse_gstatus, "!GSTATUS": s.parse_gstatus, "!LTEINFO?": s.parse_lteinfo,
+                    "!LTEINFO": s.parse_lteinfo}),
+    prefix_parsers=frozen({"!GSTATUS": s.parse_gstatus, "!LTEINFO": s.parse_lteinfo}),
 )

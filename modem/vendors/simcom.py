@@ -9,6 +9,10 @@ PLUGIN = VendorPlugin(
     usb_vendor_ids=(0x1E0E,),
     serving_cell_commands=("AT+CPSI?", "AT+COPS?", "AT+CEREG?"),
     signal_commands=("AT+CPSI?", "AT+CSQ"),
-    timeouts=frozen({"+CPSI?": 3.0, "+COPS=?": 180.0, "+COPS": 180.0, "+CFUN": 15.0, "+CGATT": 75.0}),
+    iccid_commands=("AT+CICCID",),
+    timeouts=frozen({"+CPSI?": 3.0, "+CGATT=": 75.0}),
+    vendor_urc_prefixes=("+SIMCARD:", "+CPSI:", "SMS DONE", "PB DONE"),
     parsers=frozen({"+CPSI?": s.parse_cpsi}),
+    prefix_parsers=frozen({"+CPSI": s.parse_cpsi}),
+    multiline_prefixes=("+CPSI",),
 )

@@ -7,9 +7,11 @@ from modem.at.engine import AtEngine, Done, Failed, Rebooted, Send, Unsolicited
 from modem.at.errors import AtError, AtTimeout, BusyError, ModemRestarted, TransportError
 
 
-def run(command: str, reply: bytes, **kw):
-    """Submit one command at t=0, feed the reply; return (outcomes of feed, engine)."""
+def run(command: str, reply: bytes, urc_prefixes: tuple[str, ...] = (), **kw):
+    """Submit one command at t=0, feed the reply; return (outcomes of feed, engine). urc_prefixes: the vendor's
+    unsolicited lines, as its plugin would register them."""
     e = AtEngine()
+    e.urcs.set_vendor_prefixes(urc_prefixes)
     sent = e.submit(e.make_request(command, token="t", **kw), now=0.0)
     assert sent == [Send(command.encode() + b"\r")]
     return e.feed(reply, now=0.1), e
@@ -44,7 +46,8 @@ def test_urc_mid_command_goes_to_urc_never_into_reply(urc):
 
 
 def test_urc_between_raw_identity_lines_quectel_ati():
-    outs, _ = run("ATI", b"ATI\r\r\nQuectel\r\nRM500Q-GL\r\n+QIND: \"csq\",20,99\r\nRevision: RM500QGLABR11A06M4G\r\n\r\nOK\r\n")
+    outs, _ = run("ATI", b"ATI\r\r\nQuectel\r\nRM500Q-GL\r\n+QIND: \"csq\",20,99\r\nRevision: RM500QGLABR11A06M4G\r\n\r\nOK\r\n",
+                  urc_prefixes=("+QIND:",))
     assert done(outs).lines == ["Quectel", "RM500Q-GL", "Revision: RM500QGLABR11A06M4G"]
 
 
@@ -110,10 +113,12 @@ def test_late_final_after_timeout_is_dropped_not_given_to_next():
     assert e.feed(b"+CSQ: 9,99\r\nOK\r\n", 5.1) == [Unsolicited("+CSQ: 9,99")]
 
 
-@pytest.mark.parametrize("command, seconds", [("AT+COPS=?", 180), ("AT+COPS=0", 180), ("AT+CFUN=1,1", 15),
-                                              ("AT+CSQ", 5), ("AT+CGACT=1,1", 150)])
-def test_default_timeouts_from_vendor_manuals(command, seconds):
-    assert AtEngine().make_request(command).timeout == seconds
+def test_timeout_comes_from_the_policy_the_engine_is_given():
+    # The engine knows no vendor: whoever knows the modem (modem.device, from its plugin) says how long.
+    assert AtEngine().make_request("AT+COPS=?").timeout == 5.0
+    e = AtEngine(timeout_for=lambda command: 180.0 if command.startswith("AT+COPS=") else 2.0)
+    assert (e.make_request("AT+COPS=?").timeout, e.make_request("AT+CSQ").timeout) == (180.0, 2.0)
+    assert e.make_request("AT+COPS=?", timeout=7.0).timeout == 7.0
 
 
 def test_reboot_mid_command_fails_it_at_once_and_is_reported():
@@ -241,3 +246,15 @@ def test_a_restart_during_the_pin_command_does_not_show_the_pin():
     outs = engine.feed(b"RDY\r\n", 0.1)
     failed = [o for o in outs if isinstance(o, Failed)]
     assert failed and "48151623" not in str(failed[0].error) and "restarted" in str(failed[0].error)
+
+def test_vendor_urc_prefixes_sit_between_handlers_and_defaults_and_are_replaced():
+    from modem.at.urc import UrcRegistry
+    r = UrcRegistry()
+    seen: list[str] = []
+    r.add("+QIND: \"csq\"", seen.append)               # a handler someone registered: it wins
+    r.set_vendor_prefixes(("+QIND:", "RDY"))
+    assert r.dispatch('+QIND: "csq",20,99') is not None and r.is_urc("+QIND: 1") and r.is_urc("RDY")
+    assert r.is_urc("+CEREG: 1")                        # the 3GPP defaults stay
+    r.set_vendor_prefixes(("^HCSQ:",))                  # another vendor's: the previous ones go
+    assert not r.is_urc("+QIND: 1") and r.is_urc('^HCSQ: "LTE",50,40,120,20')
+    assert r.is_urc('+QIND: "csq",20,99')               # the handler was not the vendor's to remove

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from modem import vendors
 from modem.at import AtError, AtPort, AtTimeout, TransportError
 from modem.device import ModemDevice
 from modem.simulator import Simulator
@@ -28,6 +29,7 @@ def port(sim):
     p = AtPort(sim.link if hasattr(sim, "link") else sim._link, on_event=lambda k, d: events.append((k, d)),
                reopen_max_s=0.2)
     p.events = events
+    p.set_vendor_urcs(vendors.get("quectel").vendor_urc_prefixes)   # the simulated modem's; ModemDevice does this
     p.start(wait_open_s=5)
     yield p
     p.close()

@@ -5,7 +5,10 @@ import json
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from modem import decode, decode_cli
-from modem.decoder import COMMANDS, PREFIXES
+from modem.decoder import command_table, prefix_table
+
+# Every parser, generic and every vendor plugin's: the merged views of the one registry.
+COMMANDS, PREFIXES = command_table(), prefix_table()
 
 TOKENS = st.sampled_from(["0", "1", "2", "5", "7", "11", "13", "99", "255", "-32768", "32767", "-", "--", "", "FFFF",
                           "0x1A2B", "1a2b", "-94", "-850", "12.5", "-14.0", '"LTE"', '"FDD"', '"NR5G-NSA"',
