@@ -28,8 +28,8 @@ METRICS: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
 )
 RTT_FLOOR_MS = 5.0   # below this an RTT change is noise whatever its percentage (2 -> 3 ms is +50 %)
 
-# What does not republish a part of the retained state by itself: numbers (RTTs, losses, counters, timestamps,
-# decaying penalties change all the time and travel as telemetry) and these subtrees. Their current values are in
+# What does not republish a part of the retained state by itself: numbers, or their absence (RTTs, losses, counters,
+# timestamps, decaying penalties change all the time and travel as telemetry) and these subtrees. Their current values are in
 # the part whenever it is published.
 VOLATILE_KEYS = frozenset({"signal", "targets", "usage", "reason"})
 # ...except these numbers, which name a thing rather than measure it: a SIM switch must show at once.
@@ -143,7 +143,11 @@ def _strip(value: Any, key: str = "") -> Any:
         return {k: _strip(v, k) for k, v in value.items() if k not in VOLATILE_KEYS}
     if isinstance(value, list):
         return [_strip(v) for v in value]
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and key not in SIGNIFICANT_NUMBERS:
+    if key in SIGNIFICANT_NUMBERS:
+        return value
+    # A measurement and its absence are one thing here: a trickle-probed backup link's RTT comes and goes (None
+    # when the window holds no reply) and must not republish its part each time.
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return "#"
     return value
 

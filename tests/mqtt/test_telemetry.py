@@ -94,6 +94,11 @@ def test_state_fingerprint_ignores_numbers_and_volatile_subtrees():
     b["failover"]["links"]["primary"]["probes_sent"] += 50
     b["modem"]["signal"]["cell_id"] = "1A2C"
     assert fingerprint(a) == fingerprint(b)
+    b["failover"]["links"]["primary"]["rtt_ms"] = None     # no reply in the window: a measurement, missing
+    assert fingerprint(a) == fingerprint(b)
+    b["modem"]["model"] = None                             # words that disappear are a change
+    assert fingerprint(a) != fingerprint(b)
+    b["modem"]["model"] = "RM500Q-GL"
     b["failover"]["active_uplink"] = "backup"
     assert fingerprint(a) != fingerprint(b)
 
