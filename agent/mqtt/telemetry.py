@@ -1,5 +1,5 @@
-"""What to send and when: telemetry by exception with deadbands plus a slow heartbeat, and the retained state on
-change. Pure decision code: `now` comes in as a parameter, nothing here reads a clock or does IO.
+"""What to send and when: telemetry by exception with deadbands plus a slow heartbeat, and each part of the retained
+state within seconds of a significant change. Pure decision code: `now` comes in as a parameter, nothing here reads a clock or does IO.
 
 Why smoothing before the deadbands: a parked router's RSRP wobbles by a few dB from one reading to the next; a
 deadband on raw readings would fire on that noise all day. An EWMA (time constant `smoothing_s`) keeps real trends
@@ -28,9 +28,9 @@ METRICS: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
 )
 RTT_FLOOR_MS = 5.0   # below this an RTT change is noise whatever its percentage (2 -> 3 ms is +50 %)
 
-# What does not republish a part of the retained state by itself: numbers, or their absence (RTTs, losses, counters,
-# timestamps, decaying penalties change all the time and travel as telemetry) and these subtrees. Their current values are in
-# the part whenever it is published.
+# What does not republish a part of the retained state by itself: numbers, or their absence (RTTs, losses,
+# counters, timestamps, decaying penalties change all the time and travel as telemetry) and these subtrees. Their
+# current values are in the part whenever it is published.
 VOLATILE_KEYS = frozenset({"signal", "targets", "usage", "reason"})
 # ...except these numbers, which name a thing rather than measure it: a SIM switch must show at once.
 SIGNIFICANT_NUMBERS = frozenset({"sim_slot", "active_slot", "preferred_slot", "slot", "to_slot", "from_slot"})
