@@ -1,4 +1,7 @@
+import copy
 import random
+
+import pytest
 
 from agent.mqtt.telemetry import (STATE_MAX_HOLD_S, Deadbands, StateGate, TelemetryGate, crossed, extract,
                                   fingerprint)
@@ -156,3 +159,62 @@ def test_a_flapping_part_is_capped_by_its_bucket_and_does_not_hold_back_the_othe
                 assert t - 50_000 <= STATE_MAX_HOLD_S
     assert 4 * 24 <= counts["failover"] <= 4 * 24 + 10
     assert counts["modem"] == 2
+
+
+# The list of significant changes, each in the shape its owner keeps (agent/modem_service.py,
+# agent/failover/controller.py, agent/cellular/), and the minor ones that must stay telemetry's business.
+PARTS = {
+    "modem": {"connected": True, "sim_slot": 1, "sim_state": "READY", "registration": "home",
+              "operator_name": "Orange F", "mcc": "208", "mnc": "01", "cell_id": "1A2B3C4",
+              "signal": {"rsrp_dbm": -95, "sinr_db": 13, "band": "B3"}},
+    "failover": {"state": "normal", "active_uplink": "primary", "since": 1.7e9, "hold_down_s": 10.0,
+                 "links": {"backup": {"status": "up", "up": True, "rtt_ms": 45.0, "loss": 0.0, "probes_sent": 9,
+                                      "probe_rate": "trickle", "reason": "", "targets": {"1.1.1.1": {"sent": 3}}}}},
+    "cellular": {"active_slot": 1, "switching": None, "data": {"up": True, "slot": 1, "since": 1.7e9},
+                 "usage": {"rx_bytes": 10, "slot": 1}, "dwell_left_s": None},
+}
+
+
+def changed(part: str, path: tuple, value) -> tuple[str, str]:
+    new = copy.deepcopy(PARTS[part])
+    node = new
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return fingerprint(PARTS[part]), fingerprint(new)
+
+
+@pytest.mark.parametrize("part, path, value", [
+    ("failover", ("active_uplink",), "backup"),
+    ("failover", ("state",), "failed_over"),
+    ("failover", ("links", "backup", "status"), "down"),
+    ("modem", ("sim_slot",), 2),
+    ("modem", ("registration",), "not_registered"),
+    ("modem", ("operator_name",), "SFR"),
+    ("modem", ("mnc",), "10"),
+    ("modem", ("connected",), False),
+    ("cellular", ("active_slot",), 2),
+    ("cellular", ("data", "up"), False),
+    ("cellular", ("switching",), {"from_slot": 1, "to_slot": 2, "reason": "registration_denied"}),
+])
+def test_a_significant_change_changes_its_parts_fingerprint(part, path, value):
+    before, after = changed(part, path, value)
+    assert before != after
+
+
+@pytest.mark.parametrize("part, path, value", [
+    ("modem", ("signal", "rsrp_dbm"), -97),                 # signal: telemetry, with its deadband
+    ("modem", ("signal", "band"), "B7"),
+    ("failover", ("since",), 1.7e9 + 0.004),
+    ("failover", ("hold_down_s",), 9.5),
+    ("failover", ("links", "backup", "rtt_ms"), None),      # no reply in the window of a trickle-probed link
+    ("failover", ("links", "backup", "loss"), 0.02),
+    ("failover", ("links", "backup", "probes_sent"), 10),
+    ("failover", ("links", "backup", "targets"), {}),
+    ("cellular", ("usage", "rx_bytes"), 10**6),             # counters
+    ("cellular", ("data", "since"), 1.8e9),
+    ("cellular", ("dwell_left_s",), 42.0),
+])
+def test_a_minor_change_leaves_its_parts_fingerprint_alone(part, path, value):
+    before, after = changed(part, path, value)
+    assert before == after
