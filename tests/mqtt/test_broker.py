@@ -1,5 +1,5 @@
-"""Against a real Mosquitto: birth and will, retained state, command round trips, error replies, store-and-forward
-across a broker restart, seq across agent restarts."""
+"""Against a real Mosquitto: birth and will, retained state parts (also after a broker restart), command round trips,
+error replies, store-and-forward across a broker restart, seq across agent restarts."""
 from __future__ import annotations
 
 import json
@@ -144,6 +144,30 @@ def test_events_made_while_the_broker_is_down_arrive_in_order_after_it_returns(t
                 time.sleep(0.05)
             assert agent.reporter.outbox.count() == 0                 # removed after PUBACK
         fleet.close()
+    finally:
+        broker.stop()
+
+
+def test_a_broker_that_lost_its_retained_messages_gets_every_state_part_back(tmp_path, config_for):
+    """No persistence: a restarted broker knows nothing. At the reconnect every part is published again, with
+    what changed while the broker was away."""
+    from tests.mqtt.broker import Broker, require_mosquitto
+    require_mosquitto()
+    broker = Broker(tmp_path / "broker").start()
+    try:
+        state = {"modem": MODEM_STATE, "failover": {"state": "normal", "active_uplink": "primary"}}
+        with Agent(config_for(broker), state=state) as agent:
+            with Fleet(broker, client_id="before", subscribe="relais/v1/dev-1/state/#") as fleet:
+                fleet.wait_for(lambda m: m.topic.endswith("/state/failover"), 10, "the failover part")
+            broker.stop()
+            agent.on_core(lambda now: agent.core.state["modem"].update(sim_slot=2, iccid="8933150319000000002"))
+            broker.start()
+            with Fleet(broker, client_id="after", subscribe="relais/v1/dev-1/state/#") as fleet:
+                modem = fleet.wait_for(lambda m: m.topic.endswith("/state/modem")
+                                       and m.doc()["state"]["modem"]["sim_slot"] == 2, 20, "the new modem part")
+                failover = fleet.wait_for(lambda m: m.topic.endswith("/state/failover"), 10, "the failover part")
+            assert modem.doc()["state"]["modem"]["iccid"] == "8933150319000000002"
+            assert failover.doc()["state"]["failover"]["active_uplink"] == "primary"   # unchanged, sent again
     finally:
         broker.stop()
 
