@@ -2,8 +2,8 @@
 
 On the core thread: domain events and telemetry go into the outbox (durable when the sink returns), each part of
 the state snapshot (one per top-level key) is handed to the link when it changed significantly, commands run and
-their replies are handed to the link. On the link
-thread (agent/mqtt/link.py): everything that touches the network. The core thread never waits for the network.
+their replies are handed to the link. On the link thread (agent/mqtt/link.py): everything that touches the
+network. The core thread never waits for the network.
 """
 from __future__ import annotations
 
