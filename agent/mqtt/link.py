@@ -98,8 +98,8 @@ class MqttLink:
         self.connected = threading.Event()
         self._lock = threading.Lock()                     # guards _direct and _state
         self._direct: collections.deque[_Direct] = collections.deque()
-        self._state: bytes | None = None
-        self._state_dirty = False
+        self._state: dict[str, bytes] = {}               # retained state parts: topic -> latest payload
+        self._state_dirty: set[str] = set()               # topics to (re)publish at the next pump
         self._stop = threading.Event()
         self._reconnect = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
@@ -146,11 +146,12 @@ class MqttLink:
             self._direct.append(_Direct(topic, payload, qos, retain))
         self.wake()
 
-    def set_state(self, payload: bytes) -> None:
-        """The retained state snapshot; only the latest matters, it is (re)published at every connect."""
+    def set_state(self, topic: str, payload: bytes) -> None:
+        """A retained state part; only the latest per topic matters, every part is (re)published at every
+        connect (the broker may have lost it; it may have changed while we were away)."""
         with self._lock:
-            self._state = payload
-            self._state_dirty = True
+            self._state[topic] = payload
+            self._state_dirty.add(topic)
         self.wake()
 
     # ---- the link thread ---------------------------------------------------------------------------------
@@ -380,8 +381,7 @@ class MqttLink:
         client.publish(self.topics.status, b"online", qos=1, retain=True)
         client.subscribe(self.topics.commands, qos=1)
         with self._lock:
-            if self._state is not None:
-                self._state_dirty = True
+            self._state_dirty.update(self._state)
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: list, props: Any) -> None:
         refused = [r for r in reasons if getattr(r, "is_failure", False)]
@@ -448,12 +448,10 @@ class MqttLink:
         if s is None or s.up_since is None or s.client.socket() is None:
             return
         with self._lock:
-            state = self._state if self._state_dirty else None
-            self._state_dirty = False
-            direct = list(self._direct)
+            state = [_Direct(t, self._state[t], 1, True) for t in sorted(self._state_dirty)]
+            self._state_dirty.clear()
+            direct = state + list(self._direct)
             self._direct.clear()
-        if state is not None:
-            direct.insert(0, _Direct(self.topics.state, state, 1, True))
         for i, d in enumerate(direct):
             info = self._publish(s, d.topic, d.payload, d.qos, d.retain)
             if info is None:   # connection gone: keep the rest for the next one

@@ -1,8 +1,9 @@
 """The reporter: wires the core to the central broker.
 
-On the core thread: domain events and telemetry go into the outbox (durable when the sink returns), the state
-snapshot is handed to the link when it changed, commands run and their replies are handed to the link. On the link
-thread (agent/mqtt/link.py): everything that touches the network. The core thread never waits for the network.
+On the core thread: domain events and telemetry go into the outbox (durable when the sink returns), each part of
+the state snapshot (one per top-level key) is handed to the link when it changed significantly, commands run and
+their replies are handed to the link. On the link thread (agent/mqtt/link.py): everything that touches the
+network. The core thread never waits for the network.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from agent.mqtt.link import MqttLink
 from agent.mqtt.nonces import NonceStore
 from agent.mqtt.outbox import SCHEMA, Outbox
 from agent.mqtt.telemetry import Deadbands, StateGate, TelemetryGate, extract, fingerprint
-from agent.mqtt.topics import Topics
+from agent.mqtt.topics import Topics, is_topic_level
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Reporter:
                                        self.cfg.telemetry_min_interval_s, self.cfg.telemetry_max_per_hour,
                                        self.cfg.telemetry_smoothing_s)
         self.state_gate = StateGate(self.cfg.state_debounce_s, self.cfg.state_max_per_hour)
+        self._bad_parts: set[str] = set()
         self.rejections = RejectionLimiter()
 
         core.add_sink(self._on_event)
@@ -86,7 +88,11 @@ class Reporter:
         core.register_command("set_config", lambda args: handlers.set_config(args, self.config, self._apply_live))
         core.register_command("at", lambda args: handlers.at_command(args, self.cfg, send_at))
         core.call_every(self.cfg.telemetry_check_s, self._telemetry_tick)
-        core.call_every(max(0.05, min(1.0, self.cfg.state_debounce_s / 2)), self._state_tick)
+        # Checked often enough that a part is handed to the link within a quarter of its debounce, at most 0.5 s.
+        core.call_every(max(0.05, min(0.5, self.cfg.state_debounce_s / 4)), self._state_tick)
+        # Versions before the per-part topics kept the whole snapshot retained on `…/state`: clear it once per
+        # start (an empty retained message deletes it) so that a `state/#` subscriber never sees a stale copy.
+        self.link.send(self.topics.state, b"", retain=True)
         if self.db.reset_reason:
             reason = self.db.reset_reason
             core.call_later(0, lambda now: core.emit("storage_reset", store="mqtt", detail=reason))
@@ -120,7 +126,6 @@ class Reporter:
         body = {"kind": event.kind, "data": codec.to_plain(event.data)}
         self.outbox.add("event", self.topics.event, 1,
                         lambda seq: self._encode(seq, event.ts, event.time_source, body))
-        self.state_gate.poke(self.core.now())   # something happened: the retained state follows
         if event.kind in ROUTE_CHANGES:
             self.link.reconnect()
         else:
@@ -139,11 +144,27 @@ class Reporter:
         self.link.wake()
 
     def _state_tick(self, now: float) -> None:
-        plain = codec.to_plain(self.core.state)
-        if not self.state_gate.observe(fingerprint(plain), now):
+        plain = {name: codec.to_plain(value) for name, value in self.core.state.items() if self._part_ok(name)}
+        due = self.state_gate.observe({name: fingerprint(value) for name, value in plain.items()}, now)
+        if not due:
             return
         ts, source = self.core.wall.now()
-        self.link.set_state(self._encode(self.outbox.next_seq(), ts, source, {"state": plain}))
+        for name in due:
+            topic = self.topics.state_part(name)
+            if name in plain:   # {"state": {part: value}}: a fleet merges every part's "state" into one view
+                self.link.set_state(topic, self._encode(self.outbox.next_seq(), ts, source,
+                                                        {"state": {name: plain[name]}}))
+            else:               # the part left the state: an empty retained message deletes it on the broker
+                self.link.set_state(topic, b"")
+
+    def _part_ok(self, name: str) -> bool:
+        """A top-level key becomes a topic level: one that cannot be is left out (said once, not every tick)."""
+        if is_topic_level(name):
+            return True
+        if name not in self._bad_parts:
+            self._bad_parts.add(name)
+            log.error("state part %r cannot be a topic level; not published (get_status still has it)", name)
+        return False
 
     # ---- commands ----------------------------------------------------------------------------------------
     def _on_message(self, topic: str, payload: bytes, properties: Any) -> None:

@@ -1,5 +1,5 @@
-"""What to send and when: telemetry by exception with deadbands plus a slow heartbeat, and the retained state on
-change. Pure decision code: `now` comes in as a parameter, nothing here reads a clock or does IO.
+"""What to send and when: telemetry by exception with deadbands plus a slow heartbeat, and each part of the retained
+state within seconds of a significant change. Pure decision code: `now` comes in as a parameter, nothing here reads a clock or does IO.
 
 Why smoothing before the deadbands: a parked router's RSRP wobbles by a few dB from one reading to the next; a
 deadband on raw readings would fire on that noise all day. An EWMA (time constant `smoothing_s`) keeps real trends
@@ -28,12 +28,12 @@ METRICS: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
 )
 RTT_FLOOR_MS = 5.0   # below this an RTT change is noise whatever its percentage (2 -> 3 ms is +50 %)
 
-# What does not republish the retained state by itself: every number (RTTs, losses, counters, timestamps, decaying
-# penalties change all the time and travel as telemetry; a number that matters, like the SIM slot, changes with an
-# event, and every event republishes the state) and these subtrees. Their current values are in the snapshot
-# whenever it is published.
+# What does not republish a part of the retained state by itself: numbers, or their absence (RTTs, losses,
+# counters, timestamps, decaying penalties change all the time and travel as telemetry) and these subtrees. Their
+# current values are in the part whenever it is published.
 VOLATILE_KEYS = frozenset({"signal", "targets", "usage", "reason"})
-
+# ...except these numbers, which name a thing rather than measure it: a SIM switch must show at once.
+SIGNIFICANT_NUMBERS = frozenset({"sim_slot", "active_slot", "preferred_slot", "slot", "to_slot", "from_slot"})
 
 def extract(state: dict[str, Any]) -> dict[str, float]:
     out: dict[str, float] = {}
@@ -134,58 +134,86 @@ class TelemetryGate:
 
 
 def fingerprint(state: Any) -> str:
-    """The state's shape and words without numbers and volatile subtrees: equal = nothing worth republishing."""
+    """The state's shape and words without measurements and volatile subtrees: equal = nothing worth republishing."""
     return json.dumps(_strip(state), sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _strip(value: Any) -> Any:
+def _strip(value: Any, key: str = "") -> Any:
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+        return {k: _strip(v, k) for k, v in value.items() if k not in VOLATILE_KEYS}
     if isinstance(value, list):
         return [_strip(v) for v in value]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if key in SIGNIFICANT_NUMBERS:
+        return value
+    # A measurement and its absence are one thing here: a trickle-probed backup link's RTT comes and goes (None
+    # when the window holds no reply) and must not republish its part each time.
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return "#"
     return value
 
 
-class StateGate:
-    """Publish the state once it has been still for `debounce_s` (a failover changes several keys in a burst),
-    at the latest 5 x debounce_s after the first unpublished change; `poke()` (an event happened) counts as a
-    change. A token bucket (`per_hour`, burst of as many) bounds what a state that never settles can cost."""
+STATE_MAX_HOLD_S = 3.0   # a part that keeps changing goes out at the latest this long after its first change
+STATE_BURST = 10         # publications a part may make in a row before its hourly rate applies
 
-    def __init__(self, debounce_s: float, per_hour: float = 4.0):
+
+@dataclass
+class _Part:
+    published: str | None = None        # the fingerprint last handed out for publication
+    current: str | None = None
+    changed_at: float = 0.0
+    pending_since: float | None = None  # first change not yet published
+    tokens: float = float(STATE_BURST)
+    tokens_at: float | None = None
+
+
+class StateGate:
+    """Which parts of the retained state (one per top-level key of core.state) are due for publication.
+
+    A part is due once it has been still for `debounce_s` (a failover or a SIM switch changes several keys in a
+    burst: one message), at the latest max(STATE_MAX_HOLD_S, debounce_s) after its first unpublished change, so a
+    significant change reaches the broker within seconds whatever else moves. Each part has its own token bucket
+    (a burst of STATE_BURST, then `per_hour`): a flapping link cannot cost more than that, and cannot delay the
+    other parts. A part held back by its bucket stays pending and goes out, with its latest value, as soon as a
+    token is back."""
+
+    def __init__(self, debounce_s: float, per_hour: float = 4.0, burst: int = STATE_BURST):
         self.debounce_s = debounce_s
         self.per_hour = per_hour
-        self._published: str | None = None
-        self._current: str | None = None
-        self._changed_at = 0.0
-        self._pending_since: float | None = None
-        self._poked = False
-        self._tokens = per_hour
-        self._tokens_at: float | None = None
+        self.burst = burst
+        self._parts: dict[str, _Part] = {}
 
-    def poke(self, now: float) -> None:
-        self._poked = True
-        self._changed_at = now
+    def observe(self, parts: dict[str, str | None], now: float) -> list[str]:
+        """Feed every part's current fingerprint (None: the part is gone); returns the names due now, sorted."""
+        due = []
+        for name in sorted(set(parts) | set(self._parts)):
+            fp = parts.get(name)
+            part = self._parts.get(name)
+            if part is None:
+                part = self._parts[name] = _Part(tokens=float(self.burst))
+            if self._due(part, fp, now):
+                due.append(name)
+            if fp is None and part.published is None:
+                del self._parts[name]   # gone, and its deletion handed out: forget it
+        return due
 
-    def observe(self, fp: str, now: float) -> bool:
-        if fp != self._current:
-            self._current = fp
-            self._changed_at = now
-        if fp == self._published and not self._poked:
-            self._pending_since = None
+    def _due(self, part: _Part, fp: str | None, now: float) -> bool:
+        if fp != part.current:
+            part.current = fp
+            part.changed_at = now
+        if fp == part.published:
+            part.pending_since = None
             return False
-        if self._pending_since is None:
-            self._pending_since = now
-        if now - self._changed_at < self.debounce_s and now - self._pending_since < 5 * self.debounce_s:
+        if part.pending_since is None:
+            part.pending_since = now
+        hold = max(STATE_MAX_HOLD_S, self.debounce_s)
+        if now - part.changed_at < self.debounce_s and now - part.pending_since < hold:
             return False
-        if self._tokens_at is not None:
-            self._tokens = min(self.per_hour, self._tokens + (now - self._tokens_at) * self.per_hour / 3600.0)
-        self._tokens_at = now
-        if self._tokens < 1.0:
-            return False        # stays pending: published as soon as a token is back, with the latest state
-        self._tokens -= 1.0
-        self._published = fp
-        self._pending_since = None
-        self._poked = False
+        if part.tokens_at is not None:
+            part.tokens = min(float(self.burst), part.tokens + (now - part.tokens_at) * self.per_hour / 3600.0)
+        part.tokens_at = now
+        if part.tokens < 1.0:
+            return False        # stays pending: published as soon as a token is back, with the latest value
+        part.tokens -= 1.0
+        part.published = fp
+        part.pending_since = None
         return True

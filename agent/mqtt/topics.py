@@ -1,4 +1,4 @@
-"""Topic names: relais/v1/<device_id>/{status,state,telemetry,event,cmd/<name>,reply/<id>}.
+"""Topic names: relais/v1/<device_id>/{status,state/<part>,telemetry,event,cmd/<name>,reply/<id>}.
 
 One device, one subtree: a broker ACL can then grant each device exactly its own subtree with a single pattern
 (packaging/mosquitto/acl), and fleet-side consumers on a cluster (EMQX, VerneMQ, HiveMQ) can share the load with
@@ -41,7 +41,13 @@ class Topics:
 
     @property
     def state(self) -> str:
+        """Where versions before the per-part topics kept the whole snapshot: cleared at start, see state_part."""
         return f"{self.base}/state"
+
+    def state_part(self, part: str) -> str:
+        """One retained topic per top-level key of the state (`modem`, `failover` ...): a change in one part
+        costs only that part on the wire. Fleet side: subscribe to `<base>/state/#`."""
+        return f"{self.base}/state/{part}"
 
     @property
     def telemetry(self) -> str:

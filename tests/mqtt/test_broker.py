@@ -1,5 +1,5 @@
-"""Against a real Mosquitto: birth and will, retained state, command round trips, error replies, store-and-forward
-across a broker restart, seq across agent restarts."""
+"""Against a real Mosquitto: birth and will, retained state parts (also after a broker restart), command round trips,
+error replies, store-and-forward across a broker restart, seq across agent restarts."""
 from __future__ import annotations
 
 import json
@@ -32,7 +32,7 @@ def test_birth_retained_state_with_modem_data_and_last_will(broker, tmp_path):
         proc = agent_process(path)
         try:
             fleet.wait_for(lambda m: m.topic == "relais/v1/dev-1/status" and m.payload == b"online", 20, "birth")
-            state = fleet.wait_for(lambda m: m.topic == "relais/v1/dev-1/state", 20, "state")
+            state = fleet.wait_for(lambda m: m.topic == "relais/v1/dev-1/state/modem", 20, "state")
             assert state.payload[:1] != b"{"                       # CBOR by default
             doc = cbor2.loads(state.payload)
             assert doc["device_id"] == "dev-1" and doc["time_source"] == "ntp"
@@ -49,7 +49,7 @@ def test_birth_retained_state_with_modem_data_and_last_will(broker, tmp_path):
     with Fleet(broker, client_id="late") as late:
         status = late.wait_for(lambda m: m.topic == "relais/v1/dev-1/status", 10, "retained status")
         assert status.retain and status.payload == b"offline"
-        state = late.wait_for(lambda m: m.topic == "relais/v1/dev-1/state", 10, "retained state")
+        state = late.wait_for(lambda m: m.topic == "relais/v1/dev-1/state/modem", 10, "retained state")
         assert state.retain and cbor2.loads(state.payload)["state"]["modem"]["imei"] == "867698040000001"
 
 
@@ -148,6 +148,30 @@ def test_events_made_while_the_broker_is_down_arrive_in_order_after_it_returns(t
         broker.stop()
 
 
+def test_a_broker_that_lost_its_retained_messages_gets_every_state_part_back(tmp_path, config_for):
+    """No persistence: a restarted broker knows nothing. At the reconnect every part is published again, with
+    what changed while the broker was away."""
+    from tests.mqtt.broker import Broker, require_mosquitto
+    require_mosquitto()
+    broker = Broker(tmp_path / "broker").start()
+    try:
+        state = {"modem": MODEM_STATE, "failover": {"state": "normal", "active_uplink": "primary"}}
+        with Agent(config_for(broker), state=state) as agent:
+            with Fleet(broker, client_id="before", subscribe="relais/v1/dev-1/state/#") as fleet:
+                fleet.wait_for(lambda m: m.topic.endswith("/state/failover"), 10, "the failover part")
+            broker.stop()
+            agent.on_core(lambda now: agent.core.state["modem"].update(sim_slot=2, iccid="8933150319000000002"))
+            broker.start()
+            with Fleet(broker, client_id="after", subscribe="relais/v1/dev-1/state/#") as fleet:
+                modem = fleet.wait_for(lambda m: m.topic.endswith("/state/modem")
+                                       and m.doc()["state"]["modem"]["sim_slot"] == 2, 20, "the new modem part")
+                failover = fleet.wait_for(lambda m: m.topic.endswith("/state/failover"), 10, "the failover part")
+            assert modem.doc()["state"]["modem"]["iccid"] == "8933150319000000002"
+            assert failover.doc()["state"]["failover"]["active_uplink"] == "primary"   # unchanged, sent again
+    finally:
+        broker.stop()
+
+
 def test_seq_keeps_growing_across_agent_restarts(broker, config_for):
     cfg = config_for(broker)
     with Fleet(broker) as fleet:
@@ -161,8 +185,8 @@ def test_seq_keeps_growing_across_agent_restarts(broker, config_for):
                 while (len(fleet.events("dev-1", "test_event")) < 3 * (round_ + 1) or agent.reporter.outbox.count()
                        ) and time.monotonic() < deadline:
                     time.sleep(0.05)   # all acknowledged: nothing in flight to be sent again next round
-        seqs = [m.doc()["seq"] for m in fleet.messages
-                if m.topic != "relais/v1/dev-1/status" and "/cmd/" not in m.topic]
+        seqs = [m.doc()["seq"] for m in fleet.messages   # (an empty payload clears a retained topic: no seq)
+                if m.payload and m.topic != "relais/v1/dev-1/status" and "/cmd/" not in m.topic]
         events = fleet.events("dev-1", "test_event")
         assert [(e["data"]["round"], e["data"]["n"]) for e in events] == [(r, n) for r in range(2) for n in range(3)]
         first = [e["seq"] for e in events[:3]] + [fleet.reply("dev-1", "r0")["seq"]]

@@ -71,7 +71,7 @@ def test_tls_client_certificate_state_and_commands(tls_broker, pki, config_for):
     with fleet_tls(tls_broker, pki) as fleet, Agent(cfg, state={"modem": MODEM_STATE}) as agent:
         assert agent.reporter.link.connected.wait(15), agent.reporter.link.stats
         fleet.wait_for(lambda m: m.topic == "relais/v1/dev-a/status" and m.payload == b"online", 10, "birth")
-        state = fleet.wait_for(lambda m: m.topic == "relais/v1/dev-a/state", 10, "state").doc()
+        state = fleet.wait_for(lambda m: m.topic == "relais/v1/dev-a/state/modem", 10, "state").doc()
         assert state["state"]["modem"]["model"] == "RM500Q-GL"
         assert fleet.command("dev-a", "get_status", fmt="cbor")["ok"]
         agent.emit("test_event", over="tls")

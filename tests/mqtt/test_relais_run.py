@@ -30,9 +30,11 @@ def test_relais_run_reports_the_modem_answers_commands_and_leaves_a_will(broker,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             fleet.wait_for(lambda m: m.topic == "relais/v1/site-7/status" and m.payload == b"online", 30, "birth")
-            state = fleet.wait_for(lambda m: m.topic == "relais/v1/site-7/state"
-                                   and m.doc()["state"].get("modem", {}).get("imei") == personality.imei,
+            state = fleet.wait_for(lambda m: m.topic == "relais/v1/site-7/state/modem"
+                                   and m.doc()["state"]["modem"].get("imei") == personality.imei,
                                    30, "state with the modem's identity").doc()["state"]
+            state.update(fleet.wait_for(lambda m: m.topic == "relais/v1/site-7/state/failover", 30,
+                                        "the failover part").doc()["state"])
             assert state["modem"]["registration"] == "home" and state["modem"]["iccid"]
             assert state["failover"]["active_uplink"] == "primary"
             status = fleet.command("site-7", "get_status", timeout=20)

@@ -1,6 +1,10 @@
+import copy
 import random
 
-from agent.mqtt.telemetry import (Deadbands, StateGate, TelemetryGate, crossed, extract, fingerprint)
+import pytest
+
+from agent.mqtt.telemetry import (STATE_MAX_HOLD_S, Deadbands, StateGate, TelemetryGate, crossed, extract,
+                                  fingerprint)
 
 
 def state(rsrp=-95.0, rtt=12.0, loss=0.0, rx=0):
@@ -93,36 +97,124 @@ def test_state_fingerprint_ignores_numbers_and_volatile_subtrees():
     b["failover"]["links"]["primary"]["probes_sent"] += 50
     b["modem"]["signal"]["cell_id"] = "1A2C"
     assert fingerprint(a) == fingerprint(b)
+    b["failover"]["links"]["primary"]["rtt_ms"] = None     # no reply in the window: a measurement, missing
+    assert fingerprint(a) == fingerprint(b)
+    b["modem"]["model"] = None                             # words that disappear are a change
+    assert fingerprint(a) != fingerprint(b)
+    b["modem"]["model"] = "RM500Q-GL"
     b["failover"]["active_uplink"] = "backup"
     assert fingerprint(a) != fingerprint(b)
 
 
-def test_state_gate_debounces_a_burst():
+def test_the_sim_slot_is_a_significant_number():
+    a = {"modem": {"sim_slot": 1, "registration": "home"}, "cellular": {"active_slot": 1, "usage": {"slot": 1}}}
+    b = {"modem": {"sim_slot": 2, "registration": "home"}, "cellular": {"active_slot": 1, "usage": {"slot": 1}}}
+    assert fingerprint(a["modem"]) != fingerprint(b["modem"])
+    b = {"modem": {"sim_slot": 1, "registration": "home"}, "cellular": {"active_slot": 2, "usage": {"slot": 2}}}
+    assert fingerprint(a["cellular"]) != fingerprint(b["cellular"])
+    b["cellular"]["active_slot"] = 1                       # the usage subtree's own slot is telemetry's business
+    assert fingerprint(a["cellular"]) == fingerprint(b["cellular"])
+
+
+def test_state_gate_debounces_a_burst_per_part():
     g = StateGate(2.0)
-    assert not g.observe("a", 0.0)
-    assert g.observe("a", 2.0)
-    assert not g.observe("a", 3.0)                     # unchanged: nothing to publish
-    assert not g.observe("b", 10.0)
-    assert not g.observe("c", 11.0)                    # still moving
-    assert g.observe("c", 13.0)
-    for t in range(20, 31):                            # changes every second for ever: at most 5 x debounce
-        published = g.observe(f"x{t}", float(t))
-        if published:
+    assert g.observe({"modem": "a", "failover": "f"}, 0.0) == []
+    assert g.observe({"modem": "a", "failover": "f"}, 2.0) == ["failover", "modem"]
+    assert g.observe({"modem": "a", "failover": "f"}, 3.0) == []          # unchanged: nothing to publish
+    assert g.observe({"modem": "b", "failover": "f"}, 10.0) == []
+    assert g.observe({"modem": "c", "failover": "f"}, 11.0) == []         # still moving
+    assert g.observe({"modem": "c", "failover": "f"}, 13.0) == ["modem"]  # only the part that changed
+
+
+def test_a_part_that_keeps_changing_goes_out_within_the_hold():
+    g = StateGate(2.0)
+    g.observe({"modem": "start"}, 0.0)
+    g.observe({"modem": "start"}, 2.0)
+    due_at = None
+    for tenth in range(100, 200):                      # a new value every 0.5 s for ever
+        t = tenth / 10
+        if g.observe({"modem": f"x{tenth // 5}"}, t):
+            due_at = t
             break
-    assert t == 30
+    assert due_at == 10.0 + STATE_MAX_HOLD_S
 
 
-def test_an_event_republishes_the_state_even_when_only_numbers_changed():
-    g = StateGate(2.0)
-    g.observe("a", 0.0)
-    assert g.observe("a", 2.0)
-    g.poke(10.0)
-    assert not g.observe("a", 11.0)
-    assert g.observe("a", 12.0)
-    assert not g.observe("a", 20.0)
+def test_a_part_that_leaves_the_state_is_handed_out_once_for_deletion():
+    g = StateGate(1.0)
+    g.observe({"sms": "s"}, 0.0)
+    assert g.observe({"sms": "s"}, 1.0) == ["sms"]
+    assert g.observe({}, 5.0) == []
+    assert g.observe({}, 6.0) == ["sms"]
+    assert g.observe({}, 20.0) == []
 
 
-def test_a_state_that_never_settles_is_capped_by_the_bucket():
-    g = StateGate(2.0, per_hour=4)
-    published = sum(g.observe(f"x{t // 10}", float(t)) for t in range(0, 86400, 1))   # a new value every 10 s
-    assert 4 * 24 <= published <= 4 * 24 + 4
+def test_a_flapping_part_is_capped_by_its_bucket_and_does_not_hold_back_the_others():
+    g = StateGate(2.0, per_hour=4, burst=10)
+    counts = {"failover": 0, "modem": 0}
+    for t in range(0, 86400):                           # failover flaps every 10 s all day
+        parts = {"failover": f"x{(t // 10) % 2}", "modem": "slot1" if t < 50_000 else "slot2"}
+        for name in g.observe(parts, float(t)):
+            counts[name] += 1
+            if name == "modem" and t >= 50_000:
+                assert t - 50_000 <= STATE_MAX_HOLD_S
+    assert 4 * 24 <= counts["failover"] <= 4 * 24 + 10
+    assert counts["modem"] == 2
+
+
+# The list of significant changes, each in the shape its owner keeps (agent/modem_service.py,
+# agent/failover/controller.py, agent/cellular/), and the minor ones that must stay telemetry's business.
+PARTS = {
+    "modem": {"connected": True, "sim_slot": 1, "sim_state": "READY", "registration": "home",
+              "operator_name": "Orange F", "mcc": "208", "mnc": "01", "cell_id": "1A2B3C4",
+              "signal": {"rsrp_dbm": -95, "sinr_db": 13, "band": "B3"}},
+    "failover": {"state": "normal", "active_uplink": "primary", "since": 1.7e9, "hold_down_s": 10.0,
+                 "links": {"backup": {"status": "up", "up": True, "rtt_ms": 45.0, "loss": 0.0, "probes_sent": 9,
+                                      "probe_rate": "trickle", "reason": "", "targets": {"1.1.1.1": {"sent": 3}}}}},
+    "cellular": {"active_slot": 1, "switching": None, "data": {"up": True, "slot": 1, "since": 1.7e9},
+                 "usage": {"rx_bytes": 10, "slot": 1}, "dwell_left_s": None},
+}
+
+
+def changed(part: str, path: tuple, value) -> tuple[str, str]:
+    new = copy.deepcopy(PARTS[part])
+    node = new
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return fingerprint(PARTS[part]), fingerprint(new)
+
+
+@pytest.mark.parametrize("part, path, value", [
+    ("failover", ("active_uplink",), "backup"),
+    ("failover", ("state",), "failed_over"),
+    ("failover", ("links", "backup", "status"), "down"),
+    ("modem", ("sim_slot",), 2),
+    ("modem", ("registration",), "not_registered"),
+    ("modem", ("operator_name",), "SFR"),
+    ("modem", ("mnc",), "10"),
+    ("modem", ("connected",), False),
+    ("cellular", ("active_slot",), 2),
+    ("cellular", ("data", "up"), False),
+    ("cellular", ("switching",), {"from_slot": 1, "to_slot": 2, "reason": "registration_denied"}),
+])
+def test_a_significant_change_changes_its_parts_fingerprint(part, path, value):
+    before, after = changed(part, path, value)
+    assert before != after
+
+
+@pytest.mark.parametrize("part, path, value", [
+    ("modem", ("signal", "rsrp_dbm"), -97),                 # signal: telemetry, with its deadband
+    ("modem", ("signal", "band"), "B7"),
+    ("failover", ("since",), 1.7e9 + 0.004),
+    ("failover", ("hold_down_s",), 9.5),
+    ("failover", ("links", "backup", "rtt_ms"), None),      # no reply in the window of a trickle-probed link
+    ("failover", ("links", "backup", "loss"), 0.02),
+    ("failover", ("links", "backup", "probes_sent"), 10),
+    ("failover", ("links", "backup", "targets"), {}),
+    ("cellular", ("usage", "rx_bytes"), 10**6),             # counters
+    ("cellular", ("data", "since"), 1.8e9),
+    ("cellular", ("dwell_left_s",), 42.0),
+])
+def test_a_minor_change_leaves_its_parts_fingerprint_alone(part, path, value):
+    before, after = changed(part, path, value)
+    assert before == after
