@@ -10,6 +10,7 @@ import json
 import sys
 from typing import IO
 
+from modem import vendors
 from modem.decoder import decode
 
 MAX_BATCH_LINE = 1 << 20      # a longer input line is answered with an error, not read into a parser
@@ -20,6 +21,12 @@ def _dump(obj: dict) -> str:
 
 
 def _safe_decode(command, lines, vendor) -> dict:
+    # The library reads an unknown vendor as "any": a person who typed --vendor nokia must hear that it means nothing.
+    if vendor and vendor.strip():
+        try:
+            vendors.get(vendor)
+        except KeyError:
+            return {"error": f"unknown vendor {vendor[:40]!r} (known: {', '.join(vendors.NAMES)})"}
     try:
         return decode(command, lines, vendor)
     except Exception as e:   # a parser bug must cost one line, not the batch

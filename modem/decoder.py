@@ -148,6 +148,22 @@ def find_parser(command: str | None, vendor: str | None = None) -> Parser | None
     return None
 
 
+def _truncation(lines) -> str | None:
+    """What _as_lines leaves out of `lines`, in words; None when nothing."""
+    if isinstance(lines, bytes):
+        lines = lines.decode("utf-8", "replace")
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    if not isinstance(lines, (list, tuple)):
+        return None
+    said = []
+    if len(lines) > MAX_LINES:
+        said.append(f"only the first {MAX_LINES} of {len(lines)} lines decoded")
+    if any(isinstance(x, (str, bytes)) and len(x) > MAX_LINE_LEN for x in lines[:MAX_LINES]):
+        said.append(f"lines longer than {MAX_LINE_LEN} characters cut")
+    return "; ".join(said) or None
+
+
 def _as_lines(lines) -> list[str]:
     if lines is None:
         return []
@@ -263,9 +279,14 @@ def _sanitize(value):
 
 def decode(command, lines, vendor=None) -> dict:
     """Decode the lines of one response to `command` (None: the lines are unsolicited). Never raises for bad
-    modem input; an input it cannot make sense of gives {"error": "..."}."""
+    modem input; an input it cannot make sense of gives {"error": "..."}. An input past MAX_LINES lines or with
+    lines past MAX_LINE_LEN characters is decoded from what fits, and the result says so under "truncated"."""
     try:
-        return _decode(command, lines, vendor)
+        result = _decode(command, lines, vendor)
+        cut = _truncation(lines)
+        if cut:
+            result["truncated"] = cut
+        return result
     except (TypeError, ValueError) as e:
         return {"error": str(e)}
     except Exception as e:      # a parser bug must not take the caller down; the property tests hunt these

@@ -24,6 +24,8 @@ def parse_csq(lines: list[str]) -> dict:
     fields = split_fields(body)
     rssi = to_int(fields[0]) if fields else None
     ber = to_int(fields[1]) if len(fields) > 1 else None
+    if rssi is None:
+        return {}           # "+CSQ: abc" is not an answer with unknown values (that is 99,99): cannot decode
     return {"rssi_dbm": csq_rssi_dbm(rssi), "ber": ber if ber is not None and 0 <= ber <= 7 else None}
 
 
@@ -41,6 +43,8 @@ def parse_cesq(lines: list[str]) -> dict:
     if body is None:
         return {}
     f = [to_int(x) for x in split_fields(body)] + [None] * 9
+    if all(x is None for x in f):
+        return {}           # no number at all: not an answer (an unknown value is 99 or 255, a number)
     out = {
         "rssi_dbm": level(f[0], 0, 63, -111, 1),
         "ber": f[1] if f[1] is not None and 0 <= f[1] <= 7 else None,

@@ -88,3 +88,28 @@ def test_relais_entry_point_batch_subprocess():
     answers = [json.loads(x) for x in proc.stdout.splitlines()]
     assert len(answers) == 3
     assert answers[0]["rsrp_dbm"] == -79 and "error" in answers[1] and "error" in answers[2]
+
+
+# ---- issue 10, defect 9: nothing silently ignored, nothing silently cut ------------------------------------
+def test_an_unknown_vendor_is_an_error_not_ignored():
+    rc, out = run("+CSQ: 20,99\n", command="AT+CSQ", vendor="nokia")
+    assert rc == 1 and json.loads(out)["error"].startswith("unknown vendor 'nokia' (known: quectel")
+    rc, out = run("+CSQ: 20,99\n", command="AT+CSQ", vendor="Quectel")     # a known one, any case
+    assert rc == 0
+
+
+def test_letters_where_numbers_belong_are_an_error():
+    for command, line in (("AT+CSQ", "+CSQ: abc"), ("AT+CSQ", "+CSQ: ,"), ("AT+CESQ", "+CESQ: a,b,c,d,e,f")):
+        rc, out = run(line + "\n", command=command)
+        assert rc == 1 and "cannot decode" in json.loads(out)["error"], (line, out)
+    rc, out = run("+CSQ: 99,99\n", command="AT+CSQ")        # unknown values are an answer
+    assert rc == 0 and json.loads(out) == {"rssi_dbm": None, "ber": None}
+
+
+def test_what_is_cut_is_said():
+    rc, out = run("+CSQ: 20,99\n" * 2500, command="AT+CSQ")
+    assert rc == 0 and json.loads(out)["truncated"] == "only the first 2000 of 2500 lines decoded"
+    rc, out = run("+CSQ: 20,99" + " " * 5000 + "\n", command="AT+CSQ")
+    assert json.loads(out)["truncated"] == "lines longer than 4096 characters cut"
+    rc, out = run("+CSQ: 20,99\n", command="AT+CSQ")
+    assert "truncated" not in json.loads(out)
