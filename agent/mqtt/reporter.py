@@ -15,7 +15,7 @@ from typing import Any, Callable
 from agent.config import Config, ConfigError
 from agent.core import CommandReceived, Core, Event
 from agent.mqtt import codec, handlers
-from agent.storage import Db
+from agent.storage import Db, announce
 from agent.mqtt.intake import Accepted, CommandIntake, Repeat
 from agent.mqtt.link import MqttLink
 from agent.mqtt.nonces import NonceStore
@@ -87,9 +87,7 @@ class Reporter:
         core.register_command("at", lambda args: handlers.at_command(args, self.cfg, send_at))
         core.call_every(self.cfg.telemetry_check_s, self._telemetry_tick)
         core.call_every(max(0.05, min(1.0, self.cfg.state_debounce_s / 2)), self._state_tick)
-        if self.db.reset_reason:
-            reason = self.db.reset_reason
-            core.call_later(0, lambda now: core.emit("storage_reset", store="mqtt", detail=reason))
+        announce(core, self.db, "mqtt")
 
     @staticmethod
     def _deadbands(cfg) -> Deadbands:
@@ -128,7 +126,10 @@ class Reporter:
 
     def _telemetry_tick(self, now: float) -> None:
         self.core.state["mqtt"] = {"protocol": self.link.stats.protocol, "outbox_pending": self.outbox.count(),
-                                   "evicted": self.outbox.evicted}
+                                   "evicted": self.outbox.evicted, "in_memory": self.outbox.in_memory}
+        dropped = self.outbox.take_drops()
+        if dropped:   # the disk took nothing for so long that memory overflowed: say what was lost
+            self.core.emit("outbox_dropped", **dropped, memory_max=self.outbox.memory_max)
         due = self.telemetry.observe(extract(self.core.state), now)
         if due is None:
             return
