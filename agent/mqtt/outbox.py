@@ -14,12 +14,16 @@
   reset of a corrupt file: it is reserved in blocks, and the reservation is written both in the file and in a tiny
   side file next to it (`mqtt.db.seq`) that a reset does not touch. A message outside the outbox (state, replies)
   costs a disk write only once per block, and that write is also never waited for.
+  A run whose disk took no write at all (full, read-only) cannot leave its reservation behind, so a start also
+  begins no lower than the wall clock in milliseconds: the next run still starts above every seq that run sent
+  (unless it sent more than 1000 messages a second on average, or the clock at the next start is behind).
 """
 from __future__ import annotations
 
 import logging
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -61,7 +65,8 @@ def seq_file(db: Db) -> Path:
 
 
 class Outbox:
-    def __init__(self, db: Db, max_messages: int = 10000, memory_max: int | None = None):
+    def __init__(self, db: Db, max_messages: int = 10000, memory_max: int | None = None,
+                 wall: Callable[[], float] = time.time):
         self.db = db
         self.max_messages = max_messages
         self.memory_max = memory_max if memory_max is not None else max_messages
@@ -75,7 +80,7 @@ class Outbox:
         self._count = 0                                 # rows on disk (acknowledged or not)
         self._batch = FLUSH_BATCH                       # halved after a failed flush: a nearly full disk takes a few
         self._flushing = False                          # a flush began and has not committed
-        self._next = self._reserved = self._high_water()
+        self._next = self._reserved = max(self._high_water(), int(wall() * 1000))
         db.add_flusher(self._flush)
         db.on_open(self._opened)
         if db.conn is not None:

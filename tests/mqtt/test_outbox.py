@@ -152,6 +152,30 @@ def test_acknowledged_while_locked_is_not_sent_again_nor_left_on_disk(tmp_path):
     assert on_disk(path) == stored[1:] + held[1:]
 
 
+def test_seq_survives_the_reset_of_a_corrupt_file(tmp_path):
+    path = tmp_path / "o.db"
+    box = Outbox(Db(path, SCHEMA), wall=lambda: 0.0)     # a clock at 1970 (no RTC): only storage remembers
+    sent = add(box, "event", SEQ_BLOCK + 6)
+    box.db.close()
+    path.write_bytes(b"flash went bad" * 300)
+    db = Db(path, SCHEMA)
+    assert db.reset_reason
+    assert min(add(Outbox(db, wall=lambda: 0.0), "event", 1)) > max(sent)
+
+
+def test_a_run_whose_disk_took_nothing_still_cannot_make_seq_go_back(tmp_path):
+    (tmp_path / "flash").write_text("not a directory: no write of any kind can succeed")
+    path = tmp_path / "flash" / "o.db"
+    clock = [1_000_000.0]
+    box = Outbox(Db(path, SCHEMA), wall=lambda: clock[0])
+    first = add(box, "event", 3 * SEQ_BLOCK)             # sent from memory, no reservation on disk
+    box.db.close()
+    clock[0] += 2.0                                      # a restart: systemd's RestartSec
+    again = Outbox(Db(path, SCHEMA), wall=lambda: clock[0])
+    assert min(add(again, "event", 1)) > max(first)
+    again.db.close()
+
+
 def test_a_file_that_cannot_be_opened_is_not_moved_and_says_why(tmp_path):
     (tmp_path / "flash").write_text("a file where the storage dir should be")
     db = Db(tmp_path / "flash" / "o.db", SCHEMA)
@@ -172,6 +196,16 @@ def test_nonces_survive_a_restart_and_expire_with_the_window(tmp_path):
     assert not store.remember("nonce-0001", 1000.0, 1020.0, 300)
     assert store.remember("nonce-0002", 2000.0, 2000.0, 300)         # prunes nonce-0001 (stamped too long ago)
     assert store.db.query("SELECT nonce FROM nonces") == [("nonce-0002",)]
+
+
+def test_nonces_are_still_checked_while_the_file_is_locked(tmp_path):
+    path = tmp_path / "o.db"
+    store = NonceStore(Db(path, SCHEMA))
+    assert store.remember("nonce-0001", 1000.0, 1000.0, 300)
+    with Locked(path):
+        assert not store.remember("nonce-0001", 1000.0, 1005.0, 300)   # on disk: still a replay
+        assert store.remember("nonce-0002", 1005.0, 1005.0, 300)       # kept in memory
+        assert not store.remember("nonce-0002", 1005.0, 1006.0, 300)
 
 
 WRITER = """
