@@ -19,6 +19,7 @@ from agent.mqtt.config_update import dump_toml
 from agent.status_file import StatusFile
 from tests.faults.storage_faults import (Outcome, eventually, fill, locked_by_another_process, remount, tmpfs,
                                          unfill)
+from tests.mqtt.conftest import broker  # noqa: F401  (the fixture)
 
 
 def config_at(tmp_path: Path, store: Path, name: str = "dev-s"):
@@ -71,6 +72,7 @@ def assert_seq_increasing(messages: list[dict]) -> None:
 
 
 # ---- defect 1: a healthy file is not "corrupt" -------------------------------------------------------------
+@pytest.mark.root
 def test_full_disk_at_start_keeps_the_healthy_file_and_its_unsent_events(tmp_path, caplog):
     with tmpfs(tmp_path / "flash", "1m") as store:
         config = config_at(tmp_path, store)
@@ -122,6 +124,7 @@ def test_a_really_corrupt_file_is_set_aside_evented_and_seq_never_goes_back(tmp_
 
 
 # ---- defect 2: a small storage -----------------------------------------------------------------------------
+@pytest.mark.root
 def test_a_200_kib_storage_starts_and_keeps_the_newest_events(tmp_path, caplog):
     from agent.runtime import build
     with tmpfs(tmp_path / "flash", "200k") as store:
@@ -146,6 +149,7 @@ def test_a_200_kib_storage_starts_and_keeps_the_newest_events(tmp_path, caplog):
 
 
 # ---- defect 3: a disk that fills while running ------------------------------------------------------------
+@pytest.mark.root
 def test_events_wait_in_memory_while_the_disk_is_full_and_reach_it_later(tmp_path, caplog):
     with tmpfs(tmp_path / "flash", "1m") as store:
         config = config_at(tmp_path, store)
@@ -210,6 +214,7 @@ def test_a_locked_file_never_blocks_the_core_and_loses_nothing(tmp_path):
 
 
 # ---- defect 5: read-only, or not a directory at all --------------------------------------------------------
+@pytest.mark.root
 def test_a_read_only_storage_runs_on_memory_without_traceback_or_false_reset(tmp_path, caplog):
     with tmpfs(tmp_path / "flash", "1m") as store:
         config = config_at(tmp_path, store)
@@ -281,3 +286,93 @@ def test_a_worker_thread_that_dies_stops_the_agent_with_a_non_zero_status(tmp_pa
         supervisor.close()
     Outcome("worker thread died", f"agent stops with exit {EXIT_THREAD_DIED}: the service manager restarts it",
             0, 0, None, ["thread_died"]).report()
+
+
+# ---- end to end: the agent process, a broker, a fault at start, a restart ----------------------------------
+def agent_process(config: Path, tag: str, accepted: Path):
+    import subprocess
+    import sys
+    from tests.mqtt.kill9 import REPO
+    return subprocess.Popen([sys.executable, "-m", "tests.mqtt.agent_proc", "--config", str(config), "--emit-every",
+                             "0.05", "--tag", tag, "--accepted", str(accepted)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=open(accepted.with_name(f"agent-{tag}.log"), "w"))
+
+
+def stop(proc) -> None:
+    import signal
+    import subprocess
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        raise AssertionError("the agent did not stop within 15 s of SIGTERM (see agent-*.log)") from None
+
+
+@pytest.mark.mosquitto
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["locked", "full", "read-only"])
+def test_an_agent_started_on_a_faulty_storage_loses_nothing_and_seq_never_goes_back(fault, broker, tmp_path):
+    """The agent process starts on a locked / full / read-only storage and emits events; the broker must get every
+    accepted one. The fault is then repaired and the agent restarted: it goes on above every seq it sent."""
+    import contextlib
+    import signal
+    from agent.mqtt.outbox import SCHEMA
+    from agent.storage import Db
+    from tests.mqtt.conftest import write_config
+    from tests.mqtt.fleet import Fleet
+    if fault != "locked":
+        from tests.faults.storage_faults import require_root
+        require_root()
+    device = "dev-f"
+    store = tmp_path / f"store-{device}"
+    config = write_config(tmp_path, broker, device)
+    accepted = tmp_path / "accepted.txt"
+    with contextlib.ExitStack() as stack:
+        if fault == "locked":
+            for name in ("mqtt.db", "ledger.db"):
+                Db(store / name, SCHEMA).close()
+            stack.enter_context(locked_by_another_process(store / "mqtt.db"))
+            stack.enter_context(locked_by_another_process(store / "ledger.db"))
+        else:
+            stack.enter_context(tmpfs(store, "1m"))
+            Db(store / "mqtt.db", SCHEMA).close()
+            fill(store) if fault == "full" else remount(store, "ro")
+        with Fleet(broker, client_id="fleet-f", subscribe=f"relais/v1/{device}/#") as fleet:
+            proc = agent_process(config, "a", accepted)
+            try:
+                eventually(lambda: len(fleet.events(device, "test_event")) >= 20, what="events from run a")
+                assert fleet.events(device, "storage_unavailable"), "the fault was not evented"
+            finally:
+                stop(proc)
+            first = fleet.events(device, "test_event")
+            if fault == "full":
+                unfill(store)
+            elif fault == "read-only":
+                remount(store, "rw")
+            stack.pop_all().close() if fault == "locked" else None
+            proc = agent_process(config, "b", accepted)
+            t0 = time.monotonic()
+            try:
+                eventually(lambda: any(e["data"]["tag"].startswith("b-") for e in fleet.events(device, "test_event")),
+                           what="events from run b")
+                recovery = time.monotonic() - t0
+                eventually(lambda: sum(e["data"]["tag"].startswith("b-") for e in fleet.events(device, "test_event"))
+                           >= 10, what="more events from run b")
+                tags = accepted.read_text().split("\n")[:-1]
+                eventually(lambda: set(tags) <= {e["data"]["tag"] for e in fleet.events(device, "test_event")},
+                           what="every accepted event delivered")
+            finally:
+                stop(proc)
+            events = fleet.events(device, "test_event")
+    delivered = {e["data"]["tag"] for e in events}
+    lost = sorted(set(tags) - delivered)
+    assert lost == []
+    top_a = max(e["seq"] for e in first)
+    assert min(e["seq"] for e in events if e["data"]["tag"].startswith("b-")) > top_a
+    for run in ("a-", "b-"):
+        seqs = [e["seq"] for e in events if e["data"]["tag"].startswith(run)]
+        assert seqs == sorted(seqs)
+    Outcome(f"agent process, {fault} at start", "ran on memory, delivered, restarted above the last seq",
+            len(tags), len(lost), recovery, ["storage_unavailable"]).report()
