@@ -31,6 +31,7 @@ from typing import Callable, Iterator
 log = logging.getLogger(__name__)
 
 CORRUPTION = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+RETRY_ON_SAME_CONNECTION = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL"})
 OPEN_BUSY_TIMEOUT_S = 1.0      # at start only, before the core runs: a brief lock by a backup tool is waited out
 LOCK_WAIT_S = 0.1              # the core waits at most this for our own lock (held for one short transaction)
 RETRY_MIN_S, RETRY_MAX_S = 0.5, 10.0
@@ -214,8 +215,18 @@ class Db:
             self.lock.release()
 
     def failed(self, e: BaseException) -> None:
-        """A write failed: remember why (one log line per new reason) and let the writer retry."""
+        """A write failed: remember why (one log line per new reason) and let the writer retry. A lock or a full
+        disk passes on the same connection; anything else (read-only, I/O error) may be stuck in it — SQLite keeps
+        a file it opened read-only read-only — so the retry opens the file afresh."""
         self.faults += 1
+        if getattr(e, "sqlite_errorname", "") not in RETRY_ON_SAME_CONNECTION:
+            with self.lock:
+                if self.conn is not None:
+                    try:
+                        self.conn.close()
+                    except sqlite3.Error:
+                        pass
+                    self.conn = None
         problem = describe(e)
         if problem != self.problem:
             log.warning("storage: writing %s failed (%s); keeping the writes in memory and retrying",
