@@ -108,8 +108,9 @@ class Runtime:
             if not db.flush():
                 outbox = getattr(self.parts.get(name), "outbox", None)
                 held = outbox.in_memory if outbox is not None else db.queued
-                log.error("storage: %s: %d write(s) could not reach the disk (%s) and are lost at this exit",
-                          db.path, held, db.problem)
+                if held:
+                    log.error("storage: %s: %d write(s) could not reach the disk (%s) and are lost at this exit",
+                              db.path, held, db.problem)
         supervisor = self.parts.get("supervisor")
         if supervisor is not None:
             supervisor.close()
@@ -136,6 +137,8 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     from board.routes import open_backend
 
     try:
+        if Path(config.storage.dir).exists() and not Path(config.storage.dir).is_dir():
+            raise NotADirectoryError(20, "not a directory")
         Path(config.storage.dir).mkdir(parents=True, exist_ok=True)
     except OSError as e:   # each store says it runs on memory (agent/storage.py); this is the one line why
         log.error("[storage] dir %s cannot be used (%s): running on memory, nothing survives a restart",

@@ -41,7 +41,7 @@ class StatusFile:
         try:
             write_atomically(self.path, text)
         except OSError as e:   # disk full, read-only: `relais status` shows the last state written
-            problem = e.strerror or str(e)
+            problem = "not a directory" if isinstance(e, FileExistsError) else (e.strerror or str(e))
             if problem != self._failing:
                 log.warning("status file %s not written (%s); retrying every %.0f s", self.path, problem,
                             WRITE_EVERY_S)

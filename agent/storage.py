@@ -78,6 +78,7 @@ class Db:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._closed = False
         self.reopen()
 
     # ---- opening -----------------------------------------------------------------------------------------
@@ -262,6 +263,8 @@ class Db:
 
     def flush(self) -> bool:
         """Write everything waiting in memory, one attempt. True when nothing is left waiting."""
+        if self._closed:
+            return not self._queue
         if self.conn is None and not self.reopen():
             return False
         try:
@@ -319,9 +322,10 @@ class Db:
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(5.0)
-        if self._queue or self._flushers:
+        if (self._queue or self._flushers) and not self._closed:
             self.flush()
         with self.lock:
+            self._closed = True
             if self.conn is not None:
                 self.conn.close()
                 self.conn = None
