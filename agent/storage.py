@@ -35,8 +35,12 @@ RETRY_ON_SAME_CONNECTION = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FU
 OPEN_BUSY_TIMEOUT_S = 1.0      # at start only, before the core runs: a brief lock by a backup tool is waited out
 LOCK_WAIT_S = 0.1              # the core waits at most this for our own lock (held for one short transaction)
 RETRY_MIN_S, RETRY_MAX_S = 0.5, 10.0
-WAL_CHECKPOINT_PAGES = 16      # small WAL: a router's storage may be a few hundred KiB (SQLite's default is 4 MB)
-WAL_SIZE_LIMIT = 64 * 1024
+# Small files: a router's storage may be a few hundred KiB. SQLite's defaults (4 KiB pages, a WAL checkpointed at
+# 4 MB) make three empty files ~180 KiB with their WAL; 1 KiB pages, a checkpoint every 32 pages and a WAL cut back to
+# nothing after each checkpoint keep them ~120 KiB, most of it the three 32 KiB shared-memory files WAL needs.
+PAGE_SIZE = 1024
+WAL_CHECKPOINT_PAGES = 32
+WAL_SIZE_LIMIT = 0
 
 
 class StorageUnavailable(Exception):
@@ -113,6 +117,7 @@ class Db:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                timeout=OPEN_BUSY_TIMEOUT_S)
         try:
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")   # takes effect only for a new, empty file
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
