@@ -180,6 +180,27 @@ def test_events_wait_in_memory_while_the_disk_is_full_and_reach_it_later(tmp_pat
             "returned", 23, 23 - len(tags), recovery, ["storage_unavailable"]).report()
 
 
+def test_memory_overflow_drops_oldest_telemetry_first_and_says_so(tmp_path):
+    store = tmp_path / "flash"
+    agent = Agent(config_at(tmp_path, store))
+    box = agent.reporter.outbox
+    box.memory_max = 20
+    with locked_by_another_process(store / "mqtt.db"):
+        for i in range(10):
+            box.add("telemetry", agent.reporter.topics.telemetry, 0, lambda seq: b"{}")
+        agent.emit(15)                                     # over 20 with the storage events: telemetry goes
+        events = len([m for m in agent.sent() if "kind" in m])
+        assert events >= 15 and box.in_memory == 20
+        agent.reporter._telemetry_tick(agent.core.now())
+        agent.core.drain()
+        dropped = agent.events("outbox_dropped")
+        assert [d["data"] for d in dropped] == [{"telemetry": 10 + events - 20, "memory_max": 20}]
+        assert agent.tags() == list(range(15))
+    agent.close()
+    Outcome("memory overflow (disk refusing for long)", "oldest telemetry dropped first, counted, evented", 15, 0,
+            None, ["outbox_dropped"]).report()
+
+
 # ---- defect 4: a file locked by another process -----------------------------------------------------------
 class Decide:
     """Stands for the failover decision: an input the core must handle promptly whatever storage does."""
