@@ -271,6 +271,9 @@ class Outbox:
         seqs = list(seqs)
         with self._mem:
             on_disk = [s for s in seqs if self._unsaved.pop(s, None) is None]
+            if self._flushing:
+                # A flush may be writing these very rows now: delete them after it (a no-op if it did not).
+                self._unremoved.update(s for s in seqs if s not in on_disk)
         if not on_disk:
             return
 

@@ -82,7 +82,7 @@ def locked_by_another_process(db_file: Path) -> Iterator[subprocess.Popen]:
         proc.wait(10)
 
 
-def eventually(predicate, timeout: float = 20.0, what: str = "") -> float:
+def eventually(predicate, timeout: float = 60.0, what: str = "") -> float:
     """Waits for something to happen (never to prove that something does not); returns how long it took."""
     t0 = time.monotonic()
     while not predicate():
