@@ -144,7 +144,8 @@ class Outbox:
             write_atomically(seq_file(self.db), f"{reserved}\n")
         except OSError:
             pass   # the database write below is the other copy; the Db logs the fault once
-        self.db.write(lambda conn: self._write_reservation(conn, reserved))
+        if not self.db.try_write(lambda conn: self._write_reservation(conn, reserved)):
+            self.db.wake()   # the flusher writes the latest reservation with the rows it puts on disk
 
     @staticmethod
     def _write_reservation(conn: sqlite3.Connection, reserved: int) -> None:
