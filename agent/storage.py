@@ -83,6 +83,7 @@ class Db:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._identity: tuple[int, int] | None = None   # (device, inode) of the file we have open
         self.reopen()
 
     # ---- opening -----------------------------------------------------------------------------------------
@@ -106,6 +107,7 @@ class Db:
             return False
         with self.lock:
             self.conn = conn
+            self._identity = self._stat()
         if self.problem is not None:
             log.warning("storage: %s is usable again (was: %s)", self.path, self.problem)
         self._set_problem(None)
@@ -158,6 +160,38 @@ class Db:
                              f"kept as {aside.name}")
         self.aside = aside
 
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def vanished(self) -> bool:
+        """The file we have open is no longer at its path (deleted, or replaced, under the agent): whatever is
+        written to it now would be gone at the next start. A stat, cheap enough before every write."""
+        return self.conn is not None and self._identity is not None and self._stat() != self._identity
+
+    def _restore_vanished(self) -> None:
+        """Copy what the open handle still holds (the deleted inode, its WAL included) into a new file at the
+        path, then use that file. Under the lock."""
+        old = self.conn
+        log.error("storage: %s was deleted or replaced under the agent; restoring it from the open handle", self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("-wal", "-shm"):   # leftovers of the old file must not be applied to the new one
+            try:
+                os.unlink(f"{self.path}{suffix}")
+            except FileNotFoundError:
+                pass
+        copy = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            old.backup(copy)
+        finally:
+            copy.close()
+        old.close()
+        self.conn = None
+        self._identity = None
+
     def _unavailable(self, problem: str) -> None:
         self.faults += 1
         if problem != self.problem:
@@ -209,6 +243,10 @@ class Db:
         if not self.lock.acquire(timeout=LOCK_WAIT_S):
             return False
         try:
+            if self.vanished():
+                self._set_problem("the file was deleted under the agent")
+                self._start_writer()
+                return False
             with self.transaction() as conn:
                 fn(conn)
             return True
@@ -270,6 +308,13 @@ class Db:
         """Write everything waiting in memory, one attempt. True when nothing is left waiting."""
         if self._closed:
             return not self._queue
+        if self.vanished():
+            with self.lock:
+                try:
+                    self._restore_vanished()
+                except (sqlite3.Error, OSError) as e:
+                    self.failed(e)
+                    return False
         if self.conn is None and not self.reopen():
             return False
         try:

@@ -201,6 +201,29 @@ def test_memory_overflow_drops_oldest_telemetry_first_and_says_so(tmp_path):
             None, ["outbox_dropped"]).report()
 
 
+def test_a_file_deleted_under_the_agent_is_restored_with_what_it_held(tmp_path):
+    import sqlite3
+    store = tmp_path / "flash"
+    agent = Agent(config_at(tmp_path, store))
+    agent.emit(5)
+    for p in store.glob("mqtt.db*"):                      # rm /var/lib/relais/mqtt.db*
+        p.unlink()
+    agent.emit(3, start=5)                                 # seen at once: these wait in memory
+    recovery = eventually(lambda: flushed(agent) and (store / "mqtt.db").exists(), what="the file is restored")
+    assert agent.tags() == list(range(8))
+    assert_seq_increasing(agent.sent())
+    conn = sqlite3.connect(store / "mqtt.db")
+    try:
+        on_disk = [json.loads(p)["data"]["tag"] for (p,) in conn.execute(
+            "SELECT payload FROM outbox ORDER BY seq") if json.loads(p).get("kind") == "test_event"]
+    finally:
+        conn.close()
+    assert on_disk == list(range(8))                       # in the new file, not only in a deleted inode
+    agent.close()
+    Outcome("deleted under the agent", "restored from the open handle, memory written to the new file", 8, 0,
+            recovery, ["storage_unavailable", "storage_recovered"]).report()
+
+
 # ---- defect 4: a file locked by another process -----------------------------------------------------------
 class Decide:
     """Stands for the failover decision: an input the core must handle promptly whatever storage does."""
