@@ -11,6 +11,8 @@ Storage faults are normal on a router's flash, and they are not all the same:
   another process say nothing about the data in the file, and setting it aside would lose it.
 - Any other fault makes the file *unavailable*: `problem` says why in one line, the owner keeps what it must write
   in memory, and a writer thread (started on the first fault) retries with backoff until the disk takes it.
+- A file deleted or replaced under the agent (an operator's `rm`) is noticed before the next write (its inode
+  changed) and restored from the handle still open on the old one, so nothing written so far is lost with it.
 - Nobody waits on SQLite's busy handler (busy timeout 0): a file locked by another process fails at once, so the
   core thread, which also decides failovers, is never held up by storage. `write()` is the non-blocking way in.
 """
