@@ -16,8 +16,10 @@ weaker evidence and the report says so. Durations come from the monotonic clock 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,7 @@ from typing import Any
 from agent.config import Config
 from agent.core import CommandError, Core, Event
 from agent.mqtt.codec import to_plain
-from agent.storage import Db
+from agent.storage import Db, StorageUnavailable, announce
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ MAX_LIMIT = 1000
 
 @dataclass(frozen=True)
 class Outage:
-    id: int
+    id: int | None            # None: not on disk yet (the storage writer puts it there when the disk takes it)
     start: float
     start_source: str
     end: float | None
@@ -71,10 +73,21 @@ class Outage:
 
 
 class Ledger:
+    """Writes go through `Db.write`: on disk at once when the disk takes them, else queued in order for the storage
+    writer; the open outage is kept in memory, so the core thread never waits for (or fails on) the disk."""
+
     def __init__(self, db: Db, core: Core | None = None):
         self.db = db
         self.core = core
-        self._open_mono: dict[int, float] = {}   # outage id -> core monotonic time at which it opened (this run)
+        self._current = self._read_current()
+        self._current_mono: float | None = None   # core monotonic time at which the open outage opened (this run)
+
+    def _read_current(self) -> Outage | None:
+        try:
+            rows = self.db.query(f"SELECT {_COLS} FROM outages WHERE end IS NULL ORDER BY id DESC LIMIT 1")
+        except (StorageUnavailable, sqlite3.Error):
+            return None   # the Db has said why; an outage open before this start cannot be closed from here
+        return Outage(*self._row(rows[0])) if rows else None
 
     # ---- events (core thread) ----------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -94,7 +107,7 @@ class Ledger:
 
     def opened(self, event: Event, mono: float | None) -> Outage | None:
         data = event.data
-        if self.current() is not None:
+        if self._current is not None:
             log.info("failover while an outage is open (%s): same outage", data.get("reason"))
             return None
         # The failover controller says `started_at` (first failed probe, wall clock); `outage_start` is accepted too.
@@ -107,20 +120,26 @@ class Ledger:
         # the operator's downtime: the fiber was fine.
         drill = bool(data.get("drill")) or cause in ("drill", "manual")
         uplink = str(data.get("to") or data.get("uplink") or "backup")
-        with self.db.transaction() as conn:
+        outage = Outage(None, float(start), start_source, None, None, None, None, cause, uplink, drill)
+        ids: list[int] = []
+
+        def insert(conn: sqlite3.Connection) -> None:
             cur = conn.execute("INSERT INTO outages (start, start_source, cause, uplink, drill) VALUES (?,?,?,?,?)",
-                               (float(start), start_source, cause, uplink, int(drill)))
-            oid = cur.lastrowid
-        if mono is not None:
-            self._open_mono[oid] = mono - (event.ts - float(start))
-        return self.get(oid)
+                               (outage.start, start_source, cause, uplink, int(drill)))
+            ids.append(cur.lastrowid)
+
+        if self.db.write(insert) and ids:
+            outage = dataclasses.replace(outage, id=ids[0])
+        self._current = outage
+        self._current_mono = None if mono is None else mono - (event.ts - float(start))
+        return outage
 
     def closed(self, event: Event, mono: float | None) -> Outage | None:
-        current = self.current()
+        current = self._current
         if current is None:
             log.warning("failback without an open outage: nothing to close")
             return None
-        opened_mono = self._open_mono.pop(current.id, None)
+        opened_mono, self._current_mono = self._current_mono, None
         outage_s = event.data.get("outage_s")
         end = event.ts
         if isinstance(outage_s, (int, float)) and not isinstance(outage_s, bool) and outage_s >= 0:
@@ -132,25 +151,28 @@ class Ledger:
             duration, basis = max(0.0, mono - opened_mono), "monotonic"
         else:
             duration, basis = max(0.0, event.ts - current.start), "wall"
-        with self.db.transaction() as conn:
-            conn.execute("UPDATE outages SET end=?, end_source=?, duration_s=?, duration_basis=? WHERE id=?",
-                         (end, event.time_source, duration, basis, current.id))
-        return self.get(current.id)
+        # The open row is the newest without an end; its id may not be known yet (written later, in order).
+        values = (end, event.time_source, duration, basis)
+        self.db.write(lambda conn: conn.execute(
+            "UPDATE outages SET end=?, end_source=?, duration_s=?, duration_basis=? WHERE id = "
+            "(SELECT id FROM outages WHERE end IS NULL ORDER BY id DESC LIMIT 1)", values))
+        self._current = None
+        return dataclasses.replace(current, end=end, end_source=event.time_source, duration_s=duration,
+                                   duration_basis=basis)
 
     def drill(self, event: Event) -> None:
         ok = event.data.get("ok")
-        with self.db.transaction() as conn:
-            conn.execute("INSERT INTO drills (ts, time_source, ok, data) VALUES (?,?,?,?)",
-                         (event.ts, event.time_source, None if ok is None else int(bool(ok)),
-                          json.dumps(to_plain(event.data), sort_keys=True)))
+        values = (event.ts, event.time_source, None if ok is None else int(bool(ok)),
+                  json.dumps(to_plain(event.data), sort_keys=True))
+        self.db.write(lambda conn: conn.execute("INSERT INTO drills (ts, time_source, ok, data) VALUES (?,?,?,?)",
+                                                values))
 
     # ---- queries -----------------------------------------------------------------------------------------
     def get(self, oid: int) -> Outage:
         return Outage(*self._row(self.db.query(f"SELECT {_COLS} FROM outages WHERE id=?", (oid,))[0]))
 
     def current(self) -> Outage | None:
-        rows = self.db.query(f"SELECT {_COLS} FROM outages WHERE end IS NULL ORDER BY id DESC LIMIT 1")
-        return Outage(*self._row(rows[0])) if rows else None
+        return self._current
 
     @staticmethod
     def _row(row: tuple) -> tuple:
@@ -202,7 +224,10 @@ class Ledger:
             raise CommandError(f"limit: expected an integer 1..{MAX_LIMIT}")
         if since >= until:
             raise CommandError("since must be before until")
-        return self.report(since, until, limit)
+        try:
+            return self.report(since, until, limit)
+        except (StorageUnavailable, sqlite3.Error) as e:
+            raise CommandError(f"report: the ledger file cannot be read now ({e})") from None
 
 
 _COLS = "id, start, start_source, end, end_source, duration_s, duration_basis, cause, uplink, drill"
@@ -268,7 +293,5 @@ def attach(core: Core, config: Config) -> Ledger:
     ledger = Ledger(Db(Path(config.storage.dir) / "ledger.db", SCHEMA), core)
     core.add_sink(ledger.on_event)
     core.register_command("report", ledger.report_command)
-    if ledger.db.reset_reason:
-        reason = ledger.db.reset_reason
-        core.call_later(0, lambda now: core.emit("storage_reset", store="ledger", detail=reason))
+    announce(core, ledger.db, "ledger")
     return ledger

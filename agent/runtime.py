@@ -21,6 +21,45 @@ from agent.core import Core, WallClock
 
 log = logging.getLogger(__name__)
 
+SUPERVISE_EVERY_S = 1.0
+EXIT_THREAD_DIED = 70   # EX_SOFTWARE: systemd (Restart=always) / procd (respawn) start a fresh agent
+
+
+class ThreadSupervisor:
+    """No worker thread may die silently. A thread that ends with an exception (a bug, an input nobody foresaw)
+    leaves the agent without a modem, a prober or its MQTT link while it still looks alive. The owners of threads
+    that may end on purpose end them without an exception, so an exception is always a failure: it is logged as one
+    line, and the supervision check (a core timer) stops the agent with a non-zero exit code so that the service
+    manager restarts it. Exit rather than restart in place: a fresh process rebuilds every part from its
+    configuration, which is the one recovery path that is tested."""
+
+    def __init__(self, core: Core, on_death) -> None:
+        self._core = core
+        self._on_death = on_death
+        self._dead: list[str] = []
+        self._previous_hook = threading.excepthook
+        threading.excepthook = self._hook
+        core.call_every(SUPERVISE_EVERY_S, self.check, first_in=SUPERVISE_EVERY_S)
+
+    def _hook(self, args) -> None:
+        name = args.thread.name if args.thread is not None else "?"
+        if args.exc_type is SystemExit:
+            return
+        # The traceback is for the developer: kept in the log, once; the line after it is for the operator.
+        self._previous_hook(args)
+        self._dead.append(f"{name} ({args.exc_type.__name__}: {args.exc_value})")
+
+    def check(self, now: float) -> None:
+        if self._dead:
+            dead, self._dead = list(self._dead), []
+            log.error("thread %s died; exiting with status %d so that the service manager restarts relais",
+                      ", ".join(dead), EXIT_THREAD_DIED)
+            self._on_death(dead)
+
+    def close(self) -> None:
+        if threading.excepthook == self._hook:
+            threading.excepthook = self._previous_hook
+
 
 # Parts with threads or state to flush, in the order they start; they stop in reverse (the reporter still
 # publishes what the cellular part says while stopping; usage writes its last counts).
@@ -32,6 +71,7 @@ class Runtime:
     config: Config
     core: Core
     parts: dict[str, Any] = field(default_factory=dict)
+    exit_code: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __getattr__(self, name: str) -> Any:
@@ -58,10 +98,36 @@ class Runtime:
         routes = self.parts.get("routes")
         if routes is not None:
             routes.close()
+        self._last_flush()
+
+    def _last_flush(self) -> None:
+        """What waits in memory for a disk that did not take it gets one last try; what is still left is named."""
+        for name in ("reporter", "ledger", "usage"):
+            db = getattr(self.parts.get(name), "db", None)
+            if db is None or not hasattr(db, "flush"):
+                continue
+            if not db.flush():
+                outbox = getattr(self.parts.get(name), "outbox", None)
+                held = outbox.in_memory if outbox is not None else db.queued
+                if held:
+                    log.error("storage: %s: %d write(s) could not reach the disk (%s) and are lost at this exit",
+                              db.path, held, db.problem)
+        supervisor = self.parts.get("supervisor")
+        if supervisor is not None:
+            supervisor.close()
 
     def run(self) -> None:
         """Run the core on this thread until stop() (from a signal handler or another thread)."""
         self.core.run(self._stop)
+
+    def supervise(self) -> ThreadSupervisor:
+        """From now on a worker thread dying ends run() with exit_code EXIT_THREAD_DIED."""
+        def died(threads: list[str]) -> None:
+            self.core.emit("thread_died", threads=threads, exit_code=EXIT_THREAD_DIED)
+            self.exit_code = EXIT_THREAD_DIED
+            self._stop.set()
+        self.parts["supervisor"] = supervisor = ThreadSupervisor(self.core, died)
+        return supervisor
 
 
 def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
@@ -71,7 +137,13 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     from agent.modem_service import ModemService
     from board.routes import open_backend
 
-    Path(config.storage.dir).mkdir(parents=True, exist_ok=True)
+    try:
+        if Path(config.storage.dir).exists() and not Path(config.storage.dir).is_dir():
+            raise NotADirectoryError(20, "not a directory")
+        Path(config.storage.dir).mkdir(parents=True, exist_ok=True)
+    except OSError as e:   # each store says it runs on memory (agent/storage.py); this is the one line why
+        log.error("[storage] dir %s cannot be used (%s): running on memory, nothing survives a restart",
+                  config.storage.dir, e.strerror or e)
     core = Core(wall=WallClock())
     rt = Runtime(config=config, core=core)
     core.state["device"] = {"id": config.device.id, "site": config.device.site}
@@ -141,6 +213,7 @@ def run_agent(args) -> int:
                 config.board.backend)
     from agent import systemd
     systemd.attach_watchdog(rt.core)
+    rt.supervise()
     rt.start()
     systemd.notify("READY=1")
     try:
@@ -148,4 +221,4 @@ def run_agent(args) -> int:
     finally:
         systemd.notify("STOPPING=1")
         rt.stop()
-    return 0
+    return rt.exit_code

@@ -6,12 +6,15 @@ is not worn out by a chatty radio; reading it needs no running broker and no pri
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from agent.config import write_atomically
 from agent.core import Core
+
+log = logging.getLogger(__name__)
 
 WRITE_EVERY_S = 1.0
 
@@ -21,6 +24,7 @@ class StatusFile:
         self.core = core
         self.path = path
         self._last = ""
+        self._failing: str | None = None   # why the last write failed: said once, not every second
         core.call_every(WRITE_EVERY_S, self._write, first_in=WRITE_EVERY_S)
         core.add_sink(self._remember_event)
         self._events: list[dict[str, Any]] = []
@@ -32,9 +36,21 @@ class StatusFile:
     def _write(self, now: float) -> None:
         text = json.dumps({"state": self.core.state, "recent_events": self._events}, default=str, sort_keys=True,
                           indent=1)
-        if text != self._last:
+        if text == self._last:
+            return
+        try:
             write_atomically(self.path, text)
-            self._last = text
+        except OSError as e:   # disk full, read-only: `relais status` shows the last state written
+            problem = "not a directory" if isinstance(e, FileExistsError) else (e.strerror or str(e))
+            if problem != self._failing:
+                log.warning("status file %s not written (%s); retrying every %.0f s", self.path, problem,
+                            WRITE_EVERY_S)
+                self._failing = problem
+            return
+        if self._failing is not None:
+            log.warning("status file %s written again", self.path)
+            self._failing = None
+        self._last = text
 
     def stop(self) -> None:
         self._write(self.core.now())

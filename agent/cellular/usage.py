@@ -24,8 +24,10 @@ callable returning Counters (attach_usage(read_counters=...)).
 """
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +36,7 @@ from typing import Any, Callable
 from agent.config import Config
 from agent.core import CommandError, Core, Event
 from agent.modem_service import ModemStatus
-from agent.storage import Db
+from agent.storage import Db, StorageUnavailable, announce
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +205,7 @@ class UsageMeter:
         core.add_sink(self._on_event)
         core.register_command("data_usage", self._cmd_usage)
         core.call_every(self.cfg.sample_s, self.sample, first_in=0.0)
-        if self.db.reset_reason:
-            reason = self.db.reset_reason
-            core.call_later(0, lambda now: core.emit("storage_reset", store="usage", detail=reason))
+        announce(core, self.db, "usage")
 
     # ---- API ----------------------------------------------------------------------------------------------
     def month_bytes(self, iccid: str, period: str | None = None) -> int:
@@ -343,8 +343,8 @@ class UsageMeter:
         key = (iccid, period)
         totals = self.totals.get(key)
         if totals is None:
-            rows = self.db.query("SELECT rx_bytes, tx_bytes, slot, warned_at, cap_reached_at FROM usage "
-                                 "WHERE iccid=? AND period=?", key)
+            rows = self._read("SELECT rx_bytes, tx_bytes, slot, warned_at, cap_reached_at FROM usage "
+                              "WHERE iccid=? AND period=?", key)
             if rows:
                 totals = Totals(*rows[0])
             elif create:
@@ -354,8 +354,15 @@ class UsageMeter:
             self.totals[key] = totals
         return totals
 
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """A file that cannot be read now counts as empty: the counting goes on in memory (Db says why)."""
+        try:
+            return self.db.query(sql, params)
+        except (StorageUnavailable, sqlite3.Error):
+            return []
+
     def _load(self) -> None:
-        rows = self.db.query("SELECT boot_id, interface, ifindex, rx_raw, tx_raw, pending_rx, pending_tx "
+        rows = self._read("SELECT boot_id, interface, ifindex, rx_raw, tx_raw, pending_rx, pending_tx "
                              "FROM counters WHERE id=1")
         if not rows:
             return
@@ -370,11 +377,13 @@ class UsageMeter:
             self.last = Counters(-1, 0, 0)
 
     def _write(self, ts: float, source: str) -> None:
-        with self.db.transaction() as conn:
-            for key in self.dirty:
-                if key == ("", ""):
-                    continue
-                t = self.totals[key]
+        # A snapshot of the values, written now or (disk full, locked) later by the storage writer, in order:
+        # each write holds whole totals, so a late one never undoes a newer one.
+        totals = [(key, dataclasses.replace(self.totals[key])) for key in self.dirty if key != ("", "")]
+        last, pending = self.last, list(self.pending)
+
+        def write(conn) -> None:
+            for key, t in totals:
                 conn.execute(
                     "INSERT INTO usage (iccid, period, slot, rx_bytes, tx_bytes, updated, updated_source, warned_at,"
                     " cap_reached_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (iccid, period) DO UPDATE SET "
@@ -382,12 +391,13 @@ class UsageMeter:
                     "updated=excluded.updated, updated_source=excluded.updated_source, "
                     "warned_at=excluded.warned_at, cap_reached_at=excluded.cap_reached_at",
                     (key[0], key[1], t.slot, t.rx, t.tx, ts, source, t.warned_at, t.cap_reached_at))
-            last = self.last
             conn.execute(
                 "INSERT OR REPLACE INTO counters (id, boot_id, interface, ifindex, rx_raw, tx_raw, pending_rx, "
                 "pending_tx) VALUES (1,?,?,?,?,?,?,?)",
                 (self.boot_id, self.interface, None if last is None else last.ifindex,
-                 None if last is None else last.rx, None if last is None else last.tx, *self.pending))
+                 None if last is None else last.rx, None if last is None else last.tx, *pending))
+
+        self.db.write(write)
         self.dirty.clear()
 
     def stop(self) -> None:
@@ -435,7 +445,10 @@ class UsageMeter:
         self.sample(self.core.now(), force_write=True)    # the answer includes what is not on flash yet
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = self.db.query(sql + " ORDER BY period DESC, iccid LIMIT 240", tuple(params))
+        try:
+            rows = self.db.query(sql + " ORDER BY period DESC, iccid LIMIT 240", tuple(params))
+        except (StorageUnavailable, sqlite3.Error) as e:
+            raise CommandError(f"data_usage: the usage file cannot be read now ({e})") from None
         return {"current": dict(self.core.state["cellular"]["usage"]),
                 "periods": [{"iccid": i, "period": p, "slot": s, "rx_bytes": rx, "tx_bytes": tx,
                              "total_bytes": rx + tx, "cap_reached_at": c} for i, p, s, rx, tx, c in rows]}

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from agent.config import Config, ConfigError
 from agent.core import CommandReceived, Core, Event
 from agent.mqtt import codec, handlers
-from agent.storage import Db
+from agent.storage import Db, announce
 from agent.mqtt.intake import Accepted, CommandIntake, Repeat
 from agent.mqtt.link import MqttLink
 from agent.mqtt.nonces import NonceStore
@@ -93,9 +93,7 @@ class Reporter:
         # Versions before the per-part topics kept the whole snapshot retained on `…/state`: clear it once per
         # start (an empty retained message deletes it) so that a `state/#` subscriber never sees a stale copy.
         self.link.send(self.topics.state, b"", retain=True)
-        if self.db.reset_reason:
-            reason = self.db.reset_reason
-            core.call_later(0, lambda now: core.emit("storage_reset", store="mqtt", detail=reason))
+        announce(core, self.db, "mqtt")
 
     @staticmethod
     def _deadbands(cfg) -> Deadbands:
@@ -133,7 +131,10 @@ class Reporter:
 
     def _telemetry_tick(self, now: float) -> None:
         self.core.state["mqtt"] = {"protocol": self.link.stats.protocol, "outbox_pending": self.outbox.count(),
-                                   "evicted": self.outbox.evicted}
+                                   "evicted": self.outbox.evicted, "in_memory": self.outbox.in_memory}
+        dropped = self.outbox.take_drops()
+        if dropped:   # the disk took nothing for so long that memory overflowed: say what was lost
+            self.core.emit("outbox_dropped", **dropped, memory_max=self.outbox.memory_max)
         due = self.telemetry.observe(extract(self.core.state), now)
         if due is None:
             return
