@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from agent import config
 from agent.config import Config, ConfigError, from_dict, load
-from agent.config.schema import File, WritableDir, check
+from agent.config.schema import File, check
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,7 +145,7 @@ def test_every_default_passes_its_own_constraints():
                 continue
             hint = hints[f.name]
             markers = typing.get_args(hint)[1:] if typing.get_origin(hint) is typing.Annotated else ()
-            if default is None or any(isinstance(m, (File, WritableDir)) for m in markers) or f.name == "slot":
+            if default is None or any(isinstance(m, File) for m in markers) or f.name == "slot":
                 continue   # paths depend on the machine; a SimConfig's slot is always given
             raw = list(default) if isinstance(default, tuple) else default
             assert check(hint, raw) == default, (cls.__name__, f.name)
@@ -264,30 +264,14 @@ def test_an_unreadable_key_is_named(tmp_path):
         f'<dict>: [mqtt] ca: expected a readable file, got "{key}" (not readable by this user)', done.stderr
 
 
-def test_storage_dir_must_be_a_writable_directory(tmp_path):
+def test_storage_dir_only_refuses_empty(tmp_path):
+    # A dir that is a file, read-only or full is a storage fault the agent runs through on memory
+    # (tests/faults/test_storage.py); refusing to start would leave the site without failover.
     assert from_dict({"storage": {"dir": str(tmp_path)}}).storage.dir == str(tmp_path)
-    assert from_dict({"storage": {"dir": str(tmp_path / "a" / "b")}})    # created at start, parents too
     a_file = tmp_path / "file"
     a_file.write_text("")
-    assert error({"storage": {"dir": str(a_file)}}) == \
-        f'[storage] dir: expected a writable directory, got "{a_file}" (not a directory)'
-    assert error({"storage": {"dir": str(a_file / "db")}}) == \
-        f'[storage] dir: expected a writable directory, got "{a_file / "db"}" ({a_file} is not a directory)'
-
-
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root to mount a read-only fs")
-def test_a_read_only_storage_dir_is_named(tmp_path):
-    # A read-only mount in a private mount namespace: what a router's flash looks like after an fs error.
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    script = (f"mount -t tmpfs -o ro tmpfs {ro} && {sys.executable} -c "
-              f"\"from agent.config import from_dict, ConfigError\n"
-              f"try:\n from_dict({{'storage': {{'dir': '{ro}'}}}})\n"
-              f"except ConfigError as e:\n print(e)\"")
-    out = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, cwd=ROOT,
-                         timeout=60)
-    assert out.stdout.strip() == f'<dict>: [storage] dir: expected a writable directory, got "{ro}" (not writable)', \
-        out.stderr
+    assert from_dict({"storage": {"dir": str(a_file)}}).storage.dir == str(a_file)
+    assert error({"storage": {"dir": ""}}).startswith("[storage] dir: expected")
 
 
 def test_a_modem_port_not_there_yet_is_fine():
@@ -391,7 +375,7 @@ def test_any_file_gives_a_config_or_one_clear_line(tmp_path, lines):
         assert str(e).startswith(f"{path}: ") and "\n" not in str(e).rstrip("\n")
 
 
-@pytest.mark.parametrize("key", ["storage.dir", "mqtt.ca"])
+@pytest.mark.parametrize("key", ["mqtt.ca", "mqtt.cert"])
 def test_a_path_the_system_refuses_is_one_line(key):
     # Found by `make fuzz` (config): a 300-character name made Path.exists() raise ENAMETOOLONG.
     section, name = key.split(".")

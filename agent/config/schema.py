@@ -102,11 +102,6 @@ class File:
     """A file the agent will read (certificate, key, database): "" = not set; else it must exist and be readable."""
 
 
-@dataclass(frozen=True)
-class WritableDir:
-    """A directory the agent writes to: a directory it can write, or one it can create (missing parents too)."""
-
-
 # ---- checking ---------------------------------------------------------------------------------------------------
 
 def check(hint, value, secret: bool = False):
@@ -230,14 +225,11 @@ def _apply(marker, hint, value, shown: str) -> None:
             raise Invalid(marker.expected, f"{shown} ({e})") from None
         if ok is False:
             raise Invalid(marker.expected, shown)
-    elif isinstance(marker, (File, WritableDir)) and value:
+    elif isinstance(marker, File) and value:
         try:
-            (_check_file if isinstance(marker, File) else _check_dir)(value)
+            _check_file(value)
         except OSError as e:        # a name too long, a loop of links, an I/O error: said, never raised
-            expected = "a readable file" if isinstance(marker, File) else "a writable directory"
-            raise Invalid(expected, f"{show(value)} ({e.strerror or type(e).__name__})") from None
-    elif isinstance(marker, WritableDir):
-        _check_dir(value)
+            raise Invalid("a readable file", f"{show(value)} ({e.strerror or type(e).__name__})") from None
 
 
 def _check_file(path: str) -> None:
@@ -248,23 +240,6 @@ def _check_file(path: str) -> None:
         raise Invalid("a readable file", f"{show(path, limit=None)} (not a file)")
     if not os.access(p, os.R_OK):
         raise Invalid("a readable file", f"{show(path, limit=None)} (not readable by this user)")
-
-
-def _check_dir(path: str) -> None:
-    p = Path(path)
-    if p.exists():
-        if not p.is_dir():
-            raise Invalid("a writable directory", f"{show(path, limit=None)} (not a directory)")
-        if not os.access(p, os.W_OK | os.X_OK):   # also False on a read-only mount (EROFS), even for root
-            raise Invalid("a writable directory", f"{show(path, limit=None)} (not writable)")
-        return
-    parent = p.absolute().parent               # the agent creates it, and missing parents: one must be writable
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise Invalid("a writable directory", f"{show(path, limit=None)} ({parent} is not a directory)")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise Invalid("a writable directory", f"{show(path, limit=None)} (missing, and {parent} is not writable)")
 
 
 def _num(x: float) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from agent.config.schema import (Check, File, Invalid, NonEmpty, OneOf, Pattern, Range, Renamed, Secret,
-                                 WritableDir, show)
+                                 show)
 
 # Shared constraints, named once.
 Positive = Annotated[float, Range(0, lo_open=True)]          # a duration or threshold that must be above 0
@@ -126,7 +126,9 @@ class BoardConfig:
 
 @dataclass(frozen=True)
 class StorageConfig:
-    dir: Annotated[str, NonEmpty(), WritableDir()] = "/var/lib/relais"
+    # Only "" is refused here: a storage dir that is read-only, full or a file is a fault the agent lives through
+    # (it runs on memory and says so, agent/storage.py), not a reason to leave the site without failover.
+    dir: Annotated[str, NonEmpty()] = "/var/lib/relais"
 
 
 @dataclass(frozen=True)
