@@ -9,14 +9,12 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-OUTCOMES: list["Outcome"] = []
-
+from tests.faults import catalogue
 
 def require_root() -> None:
     if os.geteuid() != 0:
@@ -92,18 +90,7 @@ def eventually(predicate, timeout: float = 60.0, what: str = "") -> float:
     return time.monotonic() - t0
 
 
-@dataclass
-class Outcome:
-    """One line of the fault catalogue (printed, and collected for BENCHMARKS.md)."""
-    scenario: str
-    behaviour: str
-    emitted: int
-    lost: int
-    recovery_s: float | None
-    events: list[str] = field(default_factory=list)
-
-    def report(self) -> None:
-        OUTCOMES.append(self)
-        rec = "-" if self.recovery_s is None else f"{self.recovery_s:.2f} s"
-        print(f"\n[fault] storage/{self.scenario}: {self.behaviour}; events accepted {self.emitted}, lost {self.lost}, "
-              f"recovery {rec}; evented: {', '.join(self.events) or '-'}")
+def Outcome(scenario: str, behaviour: str, emitted: int, lost: int, recovery_s: float | None,
+            events: list[str] | None = None) -> catalogue.Outcome:
+    """A line of the fault catalogue (tests/faults/catalogue.py) in the storage category."""
+    return catalogue.Outcome("storage", scenario, behaviour, emitted, lost, recovery_s, list(events or []))

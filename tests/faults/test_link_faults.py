@@ -82,6 +82,6 @@ def test_flapping(agent):
     assert switches <= 3, switches
     back = a.time_until(lambda: on(a, "primary"), 600)
     assert back is not None
-    record(a, mark, "fiber flapping (3 s up / 3 s down, 2 min)", f"{switches} switches in 2 min (dampened); "
+    record(a, mark, "fiber flapping (3 s up / 3 s down, 2 min)", f"{switches} switch{'es' if switches != 1 else ''} in 2 min (dampened); "
            f"back on the fiber {back:.0f} s after it settled", back)
     assert failovers >= 1
