@@ -84,24 +84,32 @@ def _same_name(provider: str, operator: str | None) -> bool:
 
 
 def _load(path: str) -> dict[tuple[str, str], list[_Provider]]:
+    # Streamed, each provider cleared once indexed: the whole tree would cost ~5 MB of RSS that the allocator
+    # keeps after it is freed, for a file read once.
+    index: dict[tuple[str, str], list[_Provider]] = {}
+    order = 0
     try:
-        root = ET.parse(path).getroot()
+        for _, node in ET.iterparse(path):
+            if node.tag == "country":
+                node.clear()
+            if node.tag != "provider":
+                continue
+            gsm = node.find("gsm")
+            if gsm is not None:
+                ids = [(n.get("mcc", ""), n.get("mnc", "")) for n in gsm.findall("network-id")]
+                name = (node.findtext("name") or "").strip()
+                provider = _Provider(name=name, primary=node.get("primary") == "true",
+                                     first_id=ids[0] if ids else None, order=order,
+                                     apns=tuple(_internet_apns(gsm, name)))
+                for network in dict.fromkeys(ids):
+                    index.setdefault(network, []).append(provider)
+            order += 1
+            node.clear()
     except FileNotFoundError:
         raise ApnError(f"no APN database at {path} (Debian package mobile-broadband-provider-info); "
                        f"or set apn in a [[cellular.sim]] table") from None
     except (OSError, ET.ParseError) as e:
         raise ApnError(f"APN database {path} unreadable: {e}; set apn in a [[cellular.sim]] table") from None
-    index: dict[tuple[str, str], list[_Provider]] = {}
-    for order, node in enumerate(root.iter("provider")):
-        gsm = node.find("gsm")
-        if gsm is None:
-            continue
-        ids = [(n.get("mcc", ""), n.get("mnc", "")) for n in gsm.findall("network-id")]
-        name = (node.findtext("name") or "").strip()
-        provider = _Provider(name=name, primary=node.get("primary") == "true", first_id=ids[0] if ids else None,
-                             order=order, apns=tuple(_internet_apns(gsm, name)))
-        for network in dict.fromkeys(ids):
-            index.setdefault(network, []).append(provider)
     return index
 
 
