@@ -126,9 +126,27 @@ def _simulated_links(config: Config, core: Core, uplinks, routes) -> dict[str, A
             "route_checker": SimulatedRouteCheck(uplinks, routes, interfaces)}
 
 
+def needs_tls(config: Config) -> bool:
+    """Whether this configuration speaks TLS anywhere: the MQTT link or an https:// probe target."""
+    from agent.linkmon.targets import parse_target
+    return config.mqtt.tls or any(parse_target(t, config.probes.method).tls for t in config.probes.targets)
+
+
+def without_openssl() -> None:
+    """Keep OpenSSL (libcrypto and libssl, ~4.6 MB of RSS) out of a process that speaks no TLS. paho, http.client
+    and urllib import ssl and hashlib whether they use them or not; with _ssl and _hashlib unavailable they do
+    without (their imports are guarded) and hashlib uses Python's own SHA-256 (signed commands, SMS de-duplication).
+    Call before anything imports them. The configuration is read once per process: a set_config turning TLS on
+    takes effect at the restart, with OpenSSL."""
+    for name in ("_ssl", "_hashlib"):
+        sys.modules.setdefault(name, None)   # None: `import name` raises ImportError; already loaded: kept
+
+
 def run_agent(args) -> int:
     try:
         config = configuration.load(args.config)
+        if not needs_tls(config):
+            without_openssl()
         rt = build(config)
     except ConfigError as e:
         print(f"relais: {e}", file=sys.stderr)

@@ -60,7 +60,7 @@ class FailoverController:
         self.interfaces = {"primary": config.board.primary_interface, "backup": config.board.cellular_interface}
         self.targets = [parse_target(t, probes.method) for t in probes.targets]
         if probers is None:   # our own probers: import their methods' modules now (simulated ones need none)
-            load_probe_modules({t.method for t in self.targets})
+            load_probe_modules(self.targets)
         icmp_raw = {"raw": True, "datagram": False}.get(probes.icmp_socket)   # None: decided per namespace
         self.options = ProbeOptions(timeout_s=probes.timeout_s, icmp_raw=icmp_raw, dns_name=probes.dns_name)
         intervals = Intervals(probes.interval_s, probes.backup_interval_s, probes.trickle_interval_s)

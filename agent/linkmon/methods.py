@@ -21,10 +21,10 @@ from dataclasses import dataclass, replace
 
 from agent.linkmon.targets import Target
 
-# icmplib (it imports asyncio), http.client and ssl are imported only for the probe methods configured (load()):
-# together they cost ~10 MB of RSS, which an agent probing only over TCP or DNS (or the simulated board) should
-# not pay.
-MODULES = {"icmp": ("icmplib",), "http": ("http.client", "ssl")}
+# icmplib (it imports asyncio), http.client and ssl are imported only for the probes configured (load()): together
+# they cost ~10 MB of RSS, which an agent probing only over TCP or DNS (or the simulated board) should not pay; ssl
+# only for https:// targets (without TLS the agent may run without OpenSSL: agent.runtime.without_openssl).
+MODULES = {"icmp": ("icmplib",), "http": ("http.client",)}
 
 _icmp_ids = itertools.count(os.getpid() & 0xFFFF)
 _icmp_lock = threading.Lock()
@@ -52,10 +52,10 @@ def resolved(opts: "ProbeOptions") -> "ProbeOptions":
     return opts if opts.icmp_raw is not None else replace(opts, icmp_raw=icmp_raw_needed())
 
 
-def load(methods) -> None:
-    """Import what these probe methods need now, at start, rather than within the first probe's deadline."""
-    for method in methods:
-        for name in MODULES.get(method, ()):
+def load(targets) -> None:
+    """Import what probing these targets needs now, at start, rather than within the first probe's deadline."""
+    for target in targets:
+        for name in MODULES.get(target.method, ()) + (("ssl",) if target.tls else ()):
             importlib.import_module(name)
 
 
@@ -176,7 +176,6 @@ def is_dns_response(data: bytes, ident: int) -> bool:
 @functools.cache
 def _bound_http_connection() -> type:
     import http.client
-    import ssl
 
     class _BoundHTTPConnection(http.client.HTTPConnection):
         def __init__(self, host: str, port: int, timeout: float, binding: Binding, tls: bool):
@@ -191,6 +190,7 @@ def _bound_http_connection() -> type:
                 sock.settimeout(self.timeout)
                 sock.connect((self.host, self.port))
                 if self._tls:
+                    import ssl
                     sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
             except BaseException:
                 sock.close()
@@ -204,7 +204,11 @@ def probe_http(target: Target, binding: Binding, opts: ProbeOptions) -> float:
     """GET a generate_204-style URL: only 204 is an answer. A captive portal (200, 302) means the link is not
     giving us the internet, which is the point of the probe."""
     import http.client
-    import ssl
+    if target.tls:
+        import ssl
+        tls_errors: type[Exception] | tuple = ssl.SSLError
+    else:
+        tls_errors = ()   # matches nothing: plain http needs no OpenSSL
     conn = _bound_http_connection()(target.host, target.port, opts.timeout_s, binding, target.tls)
     start = time.monotonic()
     try:
@@ -216,7 +220,7 @@ def probe_http(target: Target, binding: Binding, opts: ProbeOptions) -> float:
         return (time.monotonic() - start) * 1000
     except TimeoutError:
         raise ProbeFailed("timeout") from None
-    except ssl.SSLError as e:
+    except tls_errors as e:
         raise ProbeFailed(f"tls: {e.reason or e}") from None
     except (OSError, http.client.HTTPException) as e:
         raise ProbeFailed(_why(e) if isinstance(e, OSError) else f"http: {type(e).__name__}") from None

@@ -21,7 +21,6 @@ import os
 import random
 import select
 import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +33,11 @@ from paho.mqtt.properties import Properties
 from agent.config import MqttConfig
 from agent.mqtt.outbox import Outbox
 from agent.mqtt.topics import Topics
+
+try:
+    import ssl
+except ImportError:   # a process without OpenSSL (agent.runtime.without_openssl): tls = false, never used
+    ssl = None
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +249,7 @@ class MqttLink:
         proto = "5" if self._protocol == mqtt.MQTTv5 else "3.1.1"
         try:
             client = self._new_client()
-        except (OSError, ssl.SSLError, ValueError) as e:   # unreadable certificate or key: say which
+        except (OSError, ValueError) as e:   # unreadable certificate or key (ssl.SSLError is an OSError): say which
             self._failed(f"TLS setup: {e}", proto)
             return
         try:
@@ -256,7 +260,7 @@ class MqttLink:
                 client.connect(cfg.host, port, cfg.keepalive, clean_start=True, properties=props)
             else:
                 client.connect(cfg.host, port, cfg.keepalive)
-        except (OSError, ssl.SSLError, ValueError) as e:
+        except (OSError, ValueError) as e:   # ssl.SSLError included
             self._failed(f"{cfg.host}:{port}: {e}", proto)
             try:
                 client.socket() and client.socket().close()
