@@ -126,10 +126,14 @@ def _simulated_links(config: Config, core: Core, uplinks, routes) -> dict[str, A
             "route_checker": SimulatedRouteCheck(uplinks, routes, interfaces)}
 
 
-def needs_tls(config: Config) -> bool:
-    """Whether this configuration speaks TLS anywhere: the MQTT link or an https:// probe target."""
+def needs_openssl(config: Config) -> bool:
+    """Whether this agent loads OpenSSL anyway: to speak TLS (the MQTT link, an https:// probe target), or because
+    pyroute2 imports ssl (real links: the netlink watcher and the iproute2 backend; usage counters read in a
+    network namespace). What is left is the simulated board without TLS: the demo, `relais run` on the simulator."""
     from agent.linkmon.targets import parse_target
-    return config.mqtt.tls or any(parse_target(t, config.probes.method).tls for t in config.probes.targets)
+    simulated = config.board.backend in ("simulated", "sim")
+    return (config.mqtt.tls or any(parse_target(t, config.probes.method).tls for t in config.probes.targets)
+            or not simulated or bool(config.board.netns))
 
 
 def without_openssl() -> None:
@@ -145,7 +149,7 @@ def without_openssl() -> None:
 def run_agent(args) -> int:
     try:
         config = configuration.load(args.config)
-        if not needs_tls(config):
+        if not needs_openssl(config):
             without_openssl()
         rt = build(config)
     except ConfigError as e:
