@@ -20,15 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("asyncio", "pyroute2", "icmplib", "sdbus", "sdbus_block", "ssl", "_ssl", "_hashlib", "cbor2",
          "statistics")
 
-# What `relais run` does (agent.runtime.run_agent): load, keep OpenSSL out when nothing needs TLS, build.
+# What `relais run` does (agent.runtime.run_agent): build without OpenSSL unless the configuration needs it.
 BUILD = """
-import json, sys
+import contextlib, json, sys
 from agent import config
 from agent.runtime import build, needs_openssl, without_openssl
 cfg = config.from_dict(json.loads(sys.argv[1]), source="test")
-if not needs_openssl(cfg):
-    without_openssl()
-build(cfg)
+with contextlib.nullcontext() if needs_openssl(cfg) else without_openssl():
+    build(cfg)
 print(json.dumps(sorted(m for m in json.loads(sys.argv[2]) if sys.modules.get(m) is not None)))
 """
 
@@ -67,6 +66,24 @@ def test_openssl_stays_out_only_of_the_simulated_board_without_tls(tmp_path):
     assert needs_openssl(from_dict({**base, "mqtt": {"tls": True}}))
     assert needs_openssl(from_dict({**base, "board": {"backend": "simulated", "netns": "uplinks"}}))
     assert needs_openssl(from_dict({**base, "board": {"backend": "iproute2"}}))
+
+
+def test_openssl_can_still_load_after_the_build(tmp_path):
+    """A set_config for real links is validated in the running agent: pyroute2 (which imports ssl) must load."""
+    child = f"""
+import sys
+from agent import config
+from agent.runtime import build, without_openssl
+with without_openssl():
+    build(config.from_dict({{"board": {{"backend": "simulated"}}, "storage": {{"dir": {str(tmp_path)!r}}},
+                             "mqtt": {{"port": 1}}}}))
+assert sys.modules.get("_ssl") is None and sys.modules.get("_hashlib") is None
+config.from_dict({{"board": {{"backend": "iproute2"}}, "storage": {{"dir": {str(tmp_path)!r}}}}})
+print(sys.modules.get("ssl") is not None, sys.modules.get("pyroute2") is not None)
+"""
+    proc = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True"]
 
 
 def test_relais_run_maps_no_openssl(tmp_path):
