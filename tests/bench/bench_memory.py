@@ -108,7 +108,8 @@ class Lab:
             conf.write_text(f"user root\nallow_anonymous true\npersistence false\nlistener {self.port} 127.0.0.1\n")
             self.procs.append(subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                                stderr=subprocess.DEVNULL))
-            self.broker = f"mosquitto on 127.0.0.1:{self.port}"
+            if listening(self.port, 5.0):
+                self.broker = f"mosquitto on 127.0.0.1:{self.port}"
         self.tty = self.dir / "ttyUSB2"
         self.procs.append(subprocess.Popen([sys.executable, "-m", "agent.cli", "sim", "--vendor", VENDOR,
                                             "--link", str(self.tty)], cwd=REPO, env=child_env(),
@@ -133,6 +134,17 @@ class Lab:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def listening(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 def stop(p: subprocess.Popen) -> None:
     if p.poll() is None:
         p.terminate()
@@ -145,8 +157,10 @@ def stop(p: subprocess.Popen) -> None:
 
 def run_agent(lab: Lab, seconds: float) -> dict:
     """`relais run` for `seconds`; RSS/PSS at its first probe (approximated by 1 s), after 1 minute and at the end."""
-    agent = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--config", str(lab.config)], cwd=REPO,
-                             env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = lab.dir / "run.log"   # a file, not a pipe: 10 minutes of warnings must not fill a pipe and block it
+    with log.open("w") as err:
+        agent = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--config", str(lab.config)],
+                                 cwd=REPO, env=child_env(), stdout=subprocess.DEVNULL, stderr=err)
     lab.procs.append(agent)
     t0 = time.monotonic()
     marks = {"start (1 s)": 1.0, "end": seconds}
@@ -157,7 +171,7 @@ def run_agent(lab: Lab, seconds: float) -> dict:
         for label, at in sorted(marks.items(), key=lambda kv: kv[1]):
             while time.monotonic() - t0 < at:
                 if agent.poll() is not None:
-                    raise SystemExit(f"relais run exited ({agent.returncode}): {agent.stderr.read()[-2000:]}")
+                    raise SystemExit(f"relais run exited ({agent.returncode}): {log.read_text()[-2000:]}")
                 time.sleep(min(1.0, max(0.01, at - (time.monotonic() - t0))))
                 samples.append((round(time.monotonic() - t0, 1), *memory_kb(agent.pid)))
             result[label] = memory_kb(agent.pid)
@@ -190,9 +204,11 @@ def first_probe(lab: Lab, runs: int) -> list[float]:
 
 def replay_day(lab: Lab, scale: float) -> dict:
     config = lab.write_config("day")
-    p = subprocess.Popen([sys.executable, "-m", "tests.mqtt.agent_proc", "--config", str(config),
-                          "--time-scale", str(scale), "--day", "1"], cwd=REPO, env=child_env(),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = lab.dir / "day.log"
+    with log.open("w") as err:
+        p = subprocess.Popen([sys.executable, "-m", "tests.mqtt.agent_proc", "--config", str(config),
+                              "--time-scale", str(scale), "--day", "1"], cwd=REPO, env=child_env(),
+                             stdout=subprocess.DEVNULL, stderr=err)
     lab.procs.append(p)
     t0 = time.monotonic()
     samples: list[tuple[float, int, int]] = []
@@ -207,7 +223,7 @@ def replay_day(lab: Lab, scale: float) -> dict:
     finally:
         stop(p)
     if p.returncode not in (0, -15) or not samples:
-        raise SystemExit(f"agent_proc failed ({p.returncode}): {p.stderr.read()[-2000:]}")
+        raise SystemExit(f"agent_proc failed ({p.returncode}): {log.read_text()[-2000:]}")
     hour = next(s for s in samples if s[0] >= day_s / 24)
     last = samples[-1]
     return {"scale": scale, "replayed_h": round(last[0] * scale / 3600, 1), "rss_1h_kb": hour[1],
