@@ -179,6 +179,7 @@ def run_agent(lab: Lab, seconds: float) -> dict:
         stop(agent)
     result["seconds"] = seconds
     result["peak_rss_kb"] = max(s[1] for s in samples)
+    result["samples"] = samples   # (seconds, RSS kB, PSS kB), about one a second: the whole curve, in --json
     return result
 
 
