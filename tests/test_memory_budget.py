@@ -86,6 +86,25 @@ print(sys.modules.get("ssl") is not None, sys.modules.get("pyroute2") is not Non
     assert proc.stdout.split() == ["True", "True"]
 
 
+def test_mqtt_without_openssl_survives_a_read_that_would_block():
+    """paho imported without ssl names ssl.SSLWantReadError in its plain socket reads: agent.mqtt.link gives it
+    exception classes nothing raises, or the first EAGAIN would end the connection with an AttributeError."""
+    child = """
+import socket
+from agent.runtime import without_openssl
+with without_openssl():
+    from agent.mqtt.link import mqtt
+ours, theirs = socket.socketpair()
+ours.setblocking(False)
+client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+client._sock = ours     # a connected client with nothing to read
+print(client.loop_read() in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN))   # not an AttributeError
+"""
+    proc = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True"]
+
+
 def test_relais_run_maps_no_openssl(tmp_path):
     """The real command: once it has written its status file (every part built and started), libssl and
     libcrypto are not among its mappings."""

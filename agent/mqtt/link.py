@@ -23,6 +23,7 @@ import select
 import socket
 import threading
 import time
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -36,8 +37,19 @@ from agent.mqtt.topics import Topics
 
 try:
     import ssl
-except ImportError:   # a process without OpenSSL (agent.runtime.without_openssl): tls = false, never used
+except ImportError:   # built without OpenSSL (agent.runtime.without_openssl): tls = false, never used
     ssl = None
+
+
+class _NeverRaised(Exception):
+    pass
+
+
+if mqtt.ssl is None:
+    # paho imported without ssl still names ssl.SSLWantReadError / SSLWantWriteError in the except clauses of its
+    # plain socket reads and writes: without these, the first EAGAIN would end the connection (AttributeError).
+    mqtt.ssl = types.SimpleNamespace(SSLWantReadError=_NeverRaised, SSLWantWriteError=_NeverRaised,
+                                     SSLError=_NeverRaised, CertificateError=_NeverRaised)
 
 log = logging.getLogger(__name__)
 
