@@ -41,8 +41,8 @@ bench-at: $(TSTAMP)
 bench-routes: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_routes
 
-# all of them, about 12 minutes; bench-failover and bench-routes need root
-bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover
+# all of them, about 25 minutes; bench-failover and bench-routes need root
+bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover bench-memory
 
 .PHONY: bench-mqtt
 bench-mqtt: $(TSTAMP)
@@ -81,3 +81,9 @@ test-faults: $(TSTAMP)
 .PHONY: soak
 soak: $(TSTAMP)
 	$(BIN)/python -m tests.soak.soak --hours $(or $(SOAK_HOURS),24)
+
+# RSS of `relais run` on the simulator at start, 1 min and 10 min, first probe, growth over a replayed day, import
+# costs; about 13 minutes (see BENCHMARKS.md, "Memory"). BENCH_ARGS="--minutes 1" for a quicker look.
+.PHONY: bench-memory
+bench-memory: $(TSTAMP)
+	$(BIN)/python -m tests.bench.bench_memory $(BENCH_ARGS)

@@ -6,13 +6,14 @@ core; nothing here makes decisions.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from agent import config as configuration
 from agent.config import Config, ConfigError
@@ -200,10 +201,39 @@ def _simulated_links(config: Config, core: Core, uplinks, routes) -> dict[str, A
             "route_checker": SimulatedRouteCheck(uplinks, routes, interfaces)}
 
 
+def needs_openssl(config: Config) -> bool:
+    """Whether this agent loads OpenSSL anyway: to speak TLS (the MQTT link, an https:// probe target), or because
+    pyroute2 imports ssl (real links: the netlink watcher and the iproute2 backend; usage counters read in a
+    network namespace). What is left is the simulated board without TLS: `relais run` on the simulator."""
+    from agent.linkmon.targets import parse_target
+    simulated = config.board.backend in ("simulated", "sim")
+    return (config.mqtt.tls or any(parse_target(t, config.probes.method).tls for t in config.probes.targets)
+            or not simulated or bool(config.board.netns))
+
+
+@contextlib.contextmanager
+def without_openssl() -> Iterator[None]:
+    """Build the agent without loading OpenSSL (libcrypto and libssl, ~4.6 MB of RSS). paho, http.client and urllib
+    import ssl and hashlib whether they use them or not; while _ssl and _hashlib are unimportable they do without
+    (their imports are guarded) and hashlib settles on Python's own SHA-256 (signed commands, SMS de-duplication).
+    Afterwards they are importable again: whatever needs OpenSSL later (validating a set_config for real links)
+    loads it then. Only for a configuration that needs_openssl() says speaks no TLS."""
+    blocked = [name for name in ("_ssl", "_hashlib") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None   # `import name` raises ImportError
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
 def run_agent(args) -> int:
     try:
         config = configuration.load(args.config)
-        rt = build(config)
+        with contextlib.nullcontext() if needs_openssl(config) else without_openssl():
+            rt = build(config)
     except ConfigError as e:
         print(f"relais: {e}", file=sys.stderr)
         return 2

@@ -7,8 +7,9 @@ the candidates are ranked: primary="true" first, then the provider named like th
 providers whose *first* network id is the one asked for (the network's owner), then file order. The first internet APN of the best provider wins; MMS/WAP-only APNs
 never do.
 
-The file (360 KB) is parsed once, lazily, on the first lookup: that runs on the modem worker thread, never on
-the core. A missing file is a clear ApnError telling how to get it or to set the APN by hand.
+The file (360 KB) is read on the first lookup of each network, keeping only that network's providers (a whole
+index would hold ~0.8 MB for networks a router never sees): that runs on the modem worker thread, never on the
+core. A missing file is a clear ApnError telling how to get it or to set the APN by hand.
 """
 from __future__ import annotations
 
@@ -46,13 +47,13 @@ class ApnDatabase:
     def __init__(self, path: str = DEFAULT_PATH):
         self.path = path
         self._lock = threading.Lock()
-        self._index: dict[tuple[str, str], list[_Provider]] | None = None
+        self._networks: dict[tuple[str, str], list[_Provider]] = {}   # the networks asked for so far
 
     def lookup(self, mcc: str, mnc: str, name: str | None = None) -> Apn | None:
         """The internet APN for a network, None when the database knows no provider with one. `name`: the
         operator's name as the network gives it (+COPS), which picks the owner among the MVNOs sharing its id."""
         network = (str(mcc), str(mnc))
-        ranked = sorted(self._providers().get(network, ()),
+        ranked = sorted(self._providers(network),
                         key=lambda p: (not p.primary, not _same_name(p.name, name), p.first_id != network, p.order))
         for provider in ranked:
             if provider.apns:
@@ -71,11 +72,11 @@ class ApnDatabase:
                 return mcc, mnc, apn
         return None
 
-    def _providers(self) -> dict[tuple[str, str], list[_Provider]]:
+    def _providers(self, network: tuple[str, str]) -> list[_Provider]:
         with self._lock:
-            if self._index is None:
-                self._index = _load(self.path)
-            return self._index
+            if network not in self._networks:
+                self._networks[network] = _load(self.path, network)
+            return self._networks[network]
 
 
 def _same_name(provider: str, operator: str | None) -> bool:
@@ -83,26 +84,33 @@ def _same_name(provider: str, operator: str | None) -> bool:
     return bool(a and b) and (a in b or b in a)
 
 
-def _load(path: str) -> dict[tuple[str, str], list[_Provider]]:
+def _load(path: str, network: tuple[str, str]) -> list[_Provider]:
+    """The providers claiming `network`, in file order. Streamed, each provider cleared once read, and only the
+    network asked for is kept: the whole tree would cost ~5 MB of RSS (kept by the allocator once freed), an index
+    of every network ~0.8 MB, for the one or two networks a router ever asks about."""
+    found: list[_Provider] = []
+    order = 0
     try:
-        root = ET.parse(path).getroot()
+        for _, node in ET.iterparse(path):
+            if node.tag == "country":
+                node.clear()
+            if node.tag != "provider":
+                continue
+            gsm = node.find("gsm")
+            if gsm is not None:
+                ids = [(n.get("mcc", ""), n.get("mnc", "")) for n in gsm.findall("network-id")]
+                if network in ids:
+                    name = (node.findtext("name") or "").strip()
+                    found.append(_Provider(name=name, primary=node.get("primary") == "true", first_id=ids[0],
+                                           order=order, apns=tuple(_internet_apns(gsm, name))))
+            order += 1
+            node.clear()
     except FileNotFoundError:
         raise ApnError(f"no APN database at {path} (Debian package mobile-broadband-provider-info); "
                        f"or set apn in a [[cellular.sim]] table") from None
     except (OSError, ET.ParseError) as e:
         raise ApnError(f"APN database {path} unreadable: {e}; set apn in a [[cellular.sim]] table") from None
-    index: dict[tuple[str, str], list[_Provider]] = {}
-    for order, node in enumerate(root.iter("provider")):
-        gsm = node.find("gsm")
-        if gsm is None:
-            continue
-        ids = [(n.get("mcc", ""), n.get("mnc", "")) for n in gsm.findall("network-id")]
-        name = (node.findtext("name") or "").strip()
-        provider = _Provider(name=name, primary=node.get("primary") == "true", first_id=ids[0] if ids else None,
-                             order=order, apns=tuple(_internet_apns(gsm, name)))
-        for network in dict.fromkeys(ids):
-            index.setdefault(network, []).append(provider)
-    return index
+    return found
 
 
 def _internet_apns(gsm: ET.Element, provider: str):

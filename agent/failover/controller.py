@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.config import Config
 from agent.core import CommandError, Core
@@ -20,13 +20,16 @@ from agent.failover.policy import (LINKS, MODES, CheckRoute, Emit, LinkLayer, Po
                                    drill_refusal, effective_penalty, initial)
 from agent.linkmon.inputs import AddressChanged, CarrierChanged, ProbeResult, RouteCheckDone, RoutesChanged
 from agent.linkmon.methods import ProbeOptions, resolved
-from agent.linkmon.netlink import NetlinkWatcher
+from agent.linkmon.methods import load as load_probe_modules
 from agent.linkmon.netns import enter_netns
 from agent.linkmon.prober import LinkProber
 from agent.linkmon.routecheck import check_route
 from agent.linkmon.schedule import Intervals, Rate
 from agent.linkmon.targets import parse_target
 from board.routes import RouteBackend, RouteError
+
+if TYPE_CHECKING:
+    from agent.linkmon.netlink import NetlinkWatcher
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,12 @@ ROUTES_SETTLE_S = 0.3   # a burst of route notifications (ours included) is chec
 DRILL_DEFAULT_S = 60.0
 DRILL_LIMITS_S = (5.0, 3600.0)
 UNKNOWN = "?"           # carrier or address not reported yet (an address of None means "has none")
+
+
+def _netlink_watcher(*args, **kwargs) -> NetlinkWatcher:
+    # Imported here: pyroute2 costs ~22 MB of RSS, and the simulated board (its own watcher) never needs it.
+    from agent.linkmon.netlink import NetlinkWatcher
+    return NetlinkWatcher(*args, **kwargs)
 
 
 class FailoverController:
@@ -50,13 +59,15 @@ class FailoverController:
         self.netns = config.board.netns   # probers and netlink work where the route backend does
         self.interfaces = {"primary": config.board.primary_interface, "backup": config.board.cellular_interface}
         self.targets = [parse_target(t, probes.method) for t in probes.targets]
+        if probers is None:   # our own probers: import their methods' modules now (simulated ones need none)
+            load_probe_modules(self.targets)
         icmp_raw = {"raw": True, "datagram": False}.get(probes.icmp_socket)   # None: decided per namespace
         self.options = ProbeOptions(timeout_s=probes.timeout_s, icmp_raw=icmp_raw, dns_name=probes.dns_name)
         intervals = Intervals(probes.interval_s, probes.backup_interval_s, probes.trickle_interval_s)
         self.probers = probers if probers is not None else {
             link: LinkProber(link, iface, self.targets, intervals, self.options, core.post, netns=self.netns)
             for link, iface in self.interfaces.items()}
-        self.watcher = watcher if watcher is not None else NetlinkWatcher(
+        self.watcher = watcher if watcher is not None else _netlink_watcher(
             list(self.interfaces.values()), core.post, netns=self.netns)
         self.policy: PolicyState
         self.policy, self._initial_actions = initial(Settings(config.failover, probes.history_s), core.now())

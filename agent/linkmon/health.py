@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import statistics
 from dataclasses import dataclass
 
 DEAD_TARGET_MIN_SAMPLES = 10   # a target that failed this many times while others answered is dead, not the link
@@ -118,7 +117,7 @@ class LinkHealth:
     def typical_loss(self, since: float, dead: frozenset[str] = frozenset()) -> float | None:
         """The median of the targets' loss rates since `since`: one bad target does not make the link look bad."""
         rates = [st.lost / st.sent for st in self.target_stats(since, dead).values() if st.alive and st.sent >= 3]
-        return statistics.median(rates) if rates else None
+        return _median(rates) if rates else None
 
     def target_stats(self, since: float, dead: frozenset[str] = frozenset()) -> dict[str, TargetStats]:
         by_target: dict[str, list[Sample]] = {}
@@ -161,9 +160,16 @@ def _stats(samples: list[Sample] | tuple[Sample, ...]) -> WindowStats:
     return WindowStats(
         sent=len(samples),
         lost=sum(1 for s in samples if not s.ok),
-        rtt_ms=statistics.median(rtts) if rtts else None,
-        jitter_ms=statistics.fmean(diffs) if diffs else None,
+        rtt_ms=_median(rtts) if rtts else None,
+        jitter_ms=math.fsum(diffs) / len(diffs) if diffs else None,
     )
+
+
+def _median(values: list[float]) -> float:
+    # statistics.median, without the ~0.4 MB of RSS that importing statistics (fractions, decimal) costs
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _round(x: float | None, digits: int = 1) -> float | None:

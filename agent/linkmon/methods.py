@@ -8,21 +8,23 @@ match on that source address). Blocking, with a deadline: the prober runs them o
 from __future__ import annotations
 
 import errno
-import http.client
+import functools
+import importlib
 import itertools
 import os
 import secrets
 import socket
-import ssl
 import struct
 import threading
 import time
 from dataclasses import dataclass, replace
 
-from icmplib import ICMPRequest, ICMPv4Socket
-from icmplib.exceptions import ICMPError, ICMPLibError, SocketPermissionError, TimeoutExceeded
-
 from agent.linkmon.targets import Target
+
+# icmplib (it imports asyncio), http.client and ssl are imported only for the probes configured (load()): together
+# they cost ~10 MB of RSS, which an agent probing only over TCP or DNS (or the simulated board) should not pay; ssl
+# only for https:// targets (without TLS the agent may run without OpenSSL: agent.runtime.without_openssl).
+MODULES = {"icmp": ("icmplib",), "http": ("http.client",)}
 
 _icmp_ids = itertools.count(os.getpid() & 0xFFFF)
 _icmp_lock = threading.Lock()
@@ -50,6 +52,13 @@ def resolved(opts: "ProbeOptions") -> "ProbeOptions":
     return opts if opts.icmp_raw is not None else replace(opts, icmp_raw=icmp_raw_needed())
 
 
+def load(targets) -> None:
+    """Import what probing these targets needs now, at start, rather than within the first probe's deadline."""
+    for target in targets:
+        for name in MODULES.get(target.method, ()) + (("ssl",) if target.tls else ()):
+            importlib.import_module(name)
+
+
 def icmp_raw_needed(group_range_file: str = "/proc/sys/net/ipv4/ping_group_range") -> bool:
     """Datagram ICMP sockets work when our group is inside net.ipv4.ping_group_range (per network namespace)."""
     try:
@@ -73,6 +82,8 @@ def bind(sock: socket.socket, binding: Binding) -> None:
 
 
 def probe_icmp(target: Target, binding: Binding, opts: ProbeOptions) -> float:
+    from icmplib import ICMPRequest, ICMPv4Socket
+    from icmplib.exceptions import ICMPError, ICMPLibError, SocketPermissionError, TimeoutExceeded
     with _icmp_lock:
         ident, seq = next(_icmp_ids) & 0xFFFF, 0
     try:
@@ -162,30 +173,43 @@ def is_dns_response(data: bytes, ident: int) -> bool:
     return rid == ident and bool(flags & 0x8000)
 
 
-class _BoundHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, timeout: float, binding: Binding, tls: bool):
-        super().__init__(host, port, timeout=timeout)
-        self._binding = binding
-        self._tls = tls
+@functools.cache
+def _bound_http_connection() -> type:
+    import http.client
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            bind(sock, self._binding)
-            sock.settimeout(self.timeout)
-            sock.connect((self.host, self.port))
-            if self._tls:
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
+    class _BoundHTTPConnection(http.client.HTTPConnection):
+        def __init__(self, host: str, port: int, timeout: float, binding: Binding, tls: bool):
+            super().__init__(host, port, timeout=timeout)
+            self._binding = binding
+            self._tls = tls
+
+        def connect(self) -> None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                bind(sock, self._binding)
+                sock.settimeout(self.timeout)
+                sock.connect((self.host, self.port))
+                if self._tls:
+                    import ssl
+                    sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+            except BaseException:
+                sock.close()
+                raise
+            self.sock = sock
+
+    return _BoundHTTPConnection
 
 
 def probe_http(target: Target, binding: Binding, opts: ProbeOptions) -> float:
     """GET a generate_204-style URL: only 204 is an answer. A captive portal (200, 302) means the link is not
     giving us the internet, which is the point of the probe."""
-    conn = _BoundHTTPConnection(target.host, target.port, opts.timeout_s, binding, target.tls)
+    import http.client
+    if target.tls:
+        import ssl
+        tls_errors: type[Exception] | tuple = ssl.SSLError
+    else:
+        tls_errors = ()   # matches nothing: plain http needs no OpenSSL
+    conn = _bound_http_connection()(target.host, target.port, opts.timeout_s, binding, target.tls)
     start = time.monotonic()
     try:
         conn.request("GET", target.path, headers={"User-Agent": "relais-probe", "Connection": "close"})
@@ -196,7 +220,7 @@ def probe_http(target: Target, binding: Binding, opts: ProbeOptions) -> float:
         return (time.monotonic() - start) * 1000
     except TimeoutError:
         raise ProbeFailed("timeout") from None
-    except ssl.SSLError as e:
+    except tls_errors as e:
         raise ProbeFailed(f"tls: {e.reason or e}") from None
     except (OSError, http.client.HTTPException) as e:
         raise ProbeFailed(_why(e) if isinstance(e, OSError) else f"http: {type(e).__name__}") from None

@@ -13,9 +13,9 @@ import json
 import math
 from typing import Any
 
-import cbor2
-
 from agent.config import Secret
+
+# cbor2 is imported where it is used: an agent sending JSON loads it (~1 MB of RSS) only for a CBOR command.
 
 MAX_DEPTH = 16   # deeper than any message of ours; bounds recursion on hostile input
 
@@ -52,6 +52,7 @@ def to_plain(value: Any, depth: int = 0) -> Any:
 
 def encode(obj: Any, fmt: str) -> bytes:
     if fmt == "cbor":
+        import cbor2
         return cbor2.dumps(obj)
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
@@ -76,6 +77,7 @@ def decode_map(payload: bytes) -> tuple[str, dict[str, Any]]:
         if fmt == "json":
             doc = json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
         else:
+            import cbor2
             stream = io.BytesIO(payload)
             doc = cbor2.CBORDecoder(stream, tag_hook=_reject_tag).decode()
             if stream.tell() != len(payload):

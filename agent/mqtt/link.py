@@ -21,9 +21,9 @@ import os
 import random
 import select
 import socket
-import ssl
 import threading
 import time
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -35,6 +35,22 @@ from agent.config import MqttConfig
 from agent.mqtt.outbox import Outbox
 from agent.mqtt.topics import Topics
 from common.backoff import Backoff
+
+try:
+    import ssl
+except ImportError:   # built without OpenSSL (agent.runtime.without_openssl): tls = false, never used
+    ssl = None
+
+
+class _NeverRaised(Exception):
+    pass
+
+
+if mqtt.ssl is None:
+    # paho imported without ssl still names ssl.SSLWantReadError / SSLWantWriteError in the except clauses of its
+    # plain socket reads and writes: without these, the first EAGAIN would end the connection (AttributeError).
+    mqtt.ssl = types.SimpleNamespace(SSLWantReadError=_NeverRaised, SSLWantWriteError=_NeverRaised,
+                                     SSLError=_NeverRaised, CertificateError=_NeverRaised)
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +259,7 @@ class MqttLink:
         proto = "5" if self._protocol == mqtt.MQTTv5 else "3.1.1"
         try:
             client = self._new_client()
-        except (OSError, ssl.SSLError, ValueError) as e:   # unreadable certificate or key: say which
+        except (OSError, ValueError) as e:   # unreadable certificate or key (ssl.SSLError is an OSError): say which
             self._failed(f"TLS setup: {e}", proto)
             return
         try:
@@ -254,7 +270,7 @@ class MqttLink:
                 client.connect(cfg.host, port, cfg.keepalive, clean_start=True, properties=props)
             else:
                 client.connect(cfg.host, port, cfg.keepalive)
-        except (OSError, ssl.SSLError, ValueError) as e:
+        except (OSError, ValueError) as e:   # ssl.SSLError included
             self._failed(f"{cfg.host}:{port}: {e}", proto)
             try:
                 client.socket() and client.socket().close()
