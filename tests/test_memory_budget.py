@@ -69,7 +69,7 @@ def test_openssl_stays_out_only_of_the_simulated_board_without_tls(tmp_path):
 
 
 def test_openssl_can_still_load_after_the_build(tmp_path):
-    """A set_config for real links is validated in the running agent: pyroute2 (which imports ssl) must load."""
+    """A set_config for real links makes the running agent open them: pyroute2 (which imports ssl) must load."""
     child = f"""
 import sys
 from agent import config
@@ -78,7 +78,8 @@ with without_openssl():
     build(config.from_dict({{"board": {{"backend": "simulated"}}, "storage": {{"dir": {str(tmp_path)!r}}},
                              "mqtt": {{"port": 1}}}}))
 assert sys.modules.get("_ssl") is None and sys.modules.get("_hashlib") is None
-config.from_dict({{"board": {{"backend": "iproute2"}}, "storage": {{"dir": {str(tmp_path)!r}}}}})
+from board.routes import backend_class
+backend_class("iproute2")            # what opening real links after a set_config loads: pyroute2, and with it ssl
 print(sys.modules.get("ssl") is not None, sys.modules.get("pyroute2") is not None)
 """
     proc = subprocess.run([sys.executable, "-c", child], cwd=ROOT, capture_output=True, text=True, timeout=60)
