@@ -210,22 +210,3 @@ class AtEngine:
         self.framer.reset()
         return out
 
-
-class EngineSettings:
-    """What a port lets its owner set on its engine; the pty port (port.py) and the in-process one (loopback.py)
-    share it, so a ModemDevice sets them up the same way whatever the transport."""
-    engine: AtEngine
-
-    def on_urc(self, pattern: str, handler: Callable[[str], None] | None, *, regex: bool = False) -> None:
-        self.engine.urcs.add(pattern, handler, regex=regex)
-
-    def set_timeout_policy(self, timeout_for: Callable[[str], float]) -> None:
-        """Who says how long a command may take (a vendor plugin's timeout_for): used when command() gets none."""
-        self.engine.timeout_for = timeout_for
-
-    def set_vendor_urcs(self, prefixes: tuple[str, ...]) -> None:
-        """The unsolicited line prefixes of this modem's vendor, checked before the 3GPP ones."""
-        self.engine.urcs.set_vendor_prefixes(prefixes)
-
-    def set_catch_all(self, handler: Callable[[str], None] | None) -> None:
-        self.engine.urcs.catch_all = handler

@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 from typing import Callable, Protocol
 
-from modem.at.engine import AtEngine, Done, EngineSettings, Failed, Rebooted, Response, Send, Unsolicited
-from modem.at.errors import AtTimeout, ModemError, TransportError
-from modem.at.port import UNRESPONSIVE_AFTER, EventHandler, _redact, traffic
+from modem.at.engine import AtEngine, Response, Send
+from modem.at.errors import AtTimeout, ModemError, TransportError, redact_bytes as _redact
+from modem.at.portbase import EventHandler, PortBase, traffic
 from modem.at.urc import UrcRegistry
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class _Answer:
         self.result, self.done = result, True
 
 
-class LoopbackPort(EngineSettings):
+class LoopbackPort(PortBase):
     def __init__(self, wire: Wire, *, clock: Callable[[], float], wait: Wait, urcs: UrcRegistry | None = None,
                  on_event: EventHandler | None = None):
         self.wire = wire
@@ -167,27 +167,3 @@ class LoopbackPort(EngineSettings):
                 except OSError as e:
                     self._lost(f"write failed: {e}")
         self._deliver(outs)
-
-    def _deliver(self, outs: list) -> None:
-        for out in outs:
-            if isinstance(out, (Done, Failed)):
-                out.token.set(out.response if isinstance(out, Done) else out.error)
-                self._count_timeouts(out)
-            elif isinstance(out, Unsolicited):
-                handler = self.engine.urcs.dispatch(out.line)
-                if handler is not None:
-                    try:
-                        handler(out.line)
-                    except Exception:
-                        log.exception("URC handler failed on %r", out.line)
-            elif isinstance(out, Rebooted):
-                log.warning("%s: modem restarted (%s)", self.path, out.reason)
-                self.on_event("rebooted", out.reason)
-
-    def _count_timeouts(self, out) -> None:
-        if isinstance(out, Failed) and isinstance(out.error, AtTimeout):
-            self._timeouts_in_row += 1
-            if self._timeouts_in_row == UNRESPONSIVE_AFTER:
-                self.on_event("unresponsive", f"{UNRESPONSIVE_AFTER} commands in a row timed out")
-        elif isinstance(out, Done) or (isinstance(out, Failed) and not isinstance(out.error, TransportError)):
-            self._timeouts_in_row = 0

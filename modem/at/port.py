@@ -21,16 +21,13 @@ from typing import Callable
 import serial
 
 from common.backoff import Backoff
-from modem.at.engine import AtEngine, Done, EngineSettings, Failed, Rebooted, Response, Send, Unsolicited
+from modem.at.engine import AtEngine, Response, Send
 from modem.at.errors import AtTimeout, ModemError, TransportError, redact_bytes as _redact
+from modem.at.portbase import EventHandler, PortBase, traffic
 from modem.at.urc import UrcRegistry
 
 log = logging.getLogger(__name__)
-traffic = logging.getLogger("relais.at")   # AT lines at DEBUG: `relais -vv`
 
-EventHandler = Callable[[str, str], None]  # (kind, detail); kinds: port_opened, port_lost, rebooted, unresponsive
-
-UNRESPONSIVE_AFTER = 3  # consecutive timeouts before the modem is reported unresponsive
 WRITE_TIMEOUT_S = 2.0
 REOPEN_FIRST_S = 0.05   # the first retry to open a lost port; doubled on each failure up to reopen_max_s
 PARK_S = 0.05           # how often the parked IO thread looks whether callers are done (URC latency when idle)
@@ -75,7 +72,7 @@ class _Waiter:
         return self.lock.acquire(timeout=timeout)
 
 
-class AtPort(EngineSettings):
+class AtPort(PortBase):
     def __init__(self, path: str, baud: int = 115200, *, urcs: UrcRegistry | None = None,
                  on_event: EventHandler | None = None, reopen_max_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic, timeout_for: Callable[[str], float] | None = None):
@@ -354,31 +351,6 @@ class AtPort(EngineSettings):
                 except (serial.SerialException, OSError, TypeError) as e:
                     self._broken = True
                     log.debug("%s: write failed: %s", self.path, e)
-
-    def _deliver(self, outs: list) -> None:
-        """Called without the lock: wakes callers and runs URC handlers."""
-        for out in outs:
-            if isinstance(out, (Done, Failed)):
-                out.token.set(out.response if isinstance(out, Done) else out.error)
-                self._count_timeouts(out)
-            elif isinstance(out, Unsolicited):
-                handler = self.engine.urcs.dispatch(out.line)
-                if handler is not None:
-                    try:
-                        handler(out.line)
-                    except Exception:
-                        log.exception("URC handler failed on %r", out.line)
-            elif isinstance(out, Rebooted):
-                log.warning("%s: modem restarted (%s)", self.path, out.reason)
-                self.on_event("rebooted", out.reason)
-
-    def _count_timeouts(self, out) -> None:
-        if isinstance(out, Failed) and isinstance(out.error, AtTimeout):
-            self._timeouts_in_row += 1
-            if self._timeouts_in_row == UNRESPONSIVE_AFTER:
-                self.on_event("unresponsive", f"{UNRESPONSIVE_AFTER} commands in a row timed out")
-        elif isinstance(out, Done) or (isinstance(out, Failed) and not isinstance(out.error, TransportError)):
-            self._timeouts_in_row = 0
 
 
 def _write_all(fd: int, data: bytes, timeout: float) -> None:

@@ -94,7 +94,7 @@ def test_tls_with_a_certificate_the_agent_does_not_trust(tmp_path, pki, config_f
 def test_acl_denial_keeps_the_events(tmp_path, config_for):  # noqa: F811
     require_mosquitto()
     deny = tmp_path / "deny.acl"
-    deny.write_text(f"user fleet\ntopic readwrite relais/#\n\npattern read relais/v1/%c/cmd/#\n")
+    deny.write_text("user fleet\ntopic readwrite relais/#\n\npattern read relais/v1/%c/cmd/#\n")
     broker = Broker(tmp_path / "broker", acl=deny, extra="allow_anonymous true\n").start()
     try:
         with Agent(config_for(broker, DEVICE)) as agent:
