@@ -87,3 +87,9 @@ soak: $(TSTAMP)
 .PHONY: bench-memory
 bench-memory: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_memory $(BENCH_ARGS)
+
+# OpenWrt package without the SDK: dist/relais_<version>-1_all.ipk (see packaging/README.md, "OpenWrt"). Needs
+# the venv only for pip, which fetches the two vendored pure-Python wheels once into build/openwrt/wheels.
+.PHONY: openwrt
+openwrt: $(STAMP)
+	$(BIN)/python packaging/openwrt/build_ipk.py
