@@ -151,6 +151,24 @@ def test_packaged_relais_runs_from_the_package_alone(ipk, tmp_path):
     assert all(path.startswith(str(vendor)) for path in out)
 
 
+@pytest.mark.slow
+def test_packaged_relais_runs_the_demo_on_the_simulator(ipk, tmp_path):
+    """The unpacked package's own launcher, agent and vendored cbor2/icmplib (first on its path); pyserial,
+    paho-mqtt and pyroute2 from this interpreter, as OpenWrt's python3-* packages would give them."""
+    outer = _members(ipk.read_bytes())
+    with tarfile.open(fileobj=io.BytesIO(outer["./data.tar.gz"][1]), mode="r:gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    probe = ("import runpy, sys; sys.argv = [sys.argv[1], 'demo', '--fast']\n"
+             "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+             "finally:\n    import agent, cbor2; print('from', agent.__file__, cbor2.__file__)")
+    proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "usr/bin/relais")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "relais demo: all steps passed" in proc.stdout
+    sources = proc.stdout.rsplit("from ", 1)[1].split()
+    assert all(path.startswith(str(tmp_path / "usr/lib/relais")) for path in sources), sources
+
+
 def test_a_wheel_that_does_not_match_its_pin_is_refused(tmp_path, capsys):
     name, version, _ = build_ipk.read_vendor_pins()[0]
     wheels = tmp_path / "wheels"
