@@ -69,7 +69,7 @@ def _parse_url(text: str) -> Target:
 
 
 def _port(text: str, port_text: str, what: str = "target") -> int:
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:   # not "²"
         raise ValueError(f"{what} {text!r}: port {port_text!r} is not 1..65535")
     return int(port_text)
 

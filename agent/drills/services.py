@@ -18,6 +18,7 @@ unreachable (ICMP)", "certificate: ...").
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import struct
@@ -86,15 +87,18 @@ def sip_options(host: str, port: int, local: tuple[str, int], call_id: str, bran
 def sip_status(data: bytes, call_id: str) -> str | None:
     """"SIP/2.0 200 OK" when `data` is a SIP response to our request (its Call-ID), else None: a datagram that
     is not SIP, or answers another request, is not the server answering us."""
-    head = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace").split("\r\n")
+    # lines end in CRLF, but a bare LF must not smuggle a second line into the detail that gets logged
+    head = [line.rstrip("\r") for line in data.decode("utf-8", "replace").split("\n")]
     status = head[0].split(" ", 2)
-    if len(status) < 2 or status[0] != "SIP/2.0" or not (len(status[1]) == 3 and status[1].isdigit()):
+    if len(status) < 2 or status[0] != "SIP/2.0" or not re.fullmatch(r"[1-6][0-9][0-9]", status[1]):
         return None
     for line in head[1:]:
+        if not line:
+            break            # the body follows
         name, _, value = line.partition(":")
         if name.strip().lower() in ("call-id", "i") and value.strip() != call_id:
             return None
-    return head[0].strip()[:80]
+    return "".join(c if c.isprintable() else "?" for c in head[0].strip()[:80])
 
 
 def _datagram_exchange(target: ServiceTarget, binding: Binding, timeout_s: float, payload, answers) -> str:

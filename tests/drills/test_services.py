@@ -68,7 +68,11 @@ def test_the_options_request_carries_what_rfc_3261_requires():
     (b"SIP/2.0 200 OK\r\nCall-ID: another\r\n\r\n", None),    # an answer to someone else's request
     (b"HTTP/1.1 200 OK\r\n\r\n", None),
     (b"SIP/2.0 OK\r\n\r\n", None),
+    ("SIP/2.0 ²²² OK\r\n\r\n".encode(), None),
+    (b"SIP/2.0 200 OK\r\nCall-ID: c1\r\n\r\nCall-ID: body", "SIP/2.0 200 OK"),      # the body is not a header
     (b"\xff\xfe garbage", None),
+    (b"SIP/2.0 200 OK\nCall-ID: c1\n\n", "SIP/2.0 200 OK"),             # bare LF: still one line
+    (b"SIP/2.0 200 O\x1bK\r\n\r\n", "SIP/2.0 200 O?K"),                # no terminal escapes in the log
     (b"", None),
 ])
 def test_only_a_sip_status_line_for_our_call_is_an_answer(data, expected):
@@ -175,7 +179,7 @@ def test_https_missing_ca_file_is_one_line(tmp_path):
 
 # ---- bad input --------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("target", ["", "ftp:1.2.3.4:21", "tcp:1.2.3.4", "sip:voip.example.fr", "udp:1.2.3.4:0",
+@pytest.mark.parametrize("target", ["", "udp:1.2.3.4:²", "ftp:1.2.3.4:21", "tcp:1.2.3.4", "sip:voip.example.fr", "udp:1.2.3.4:0",
                                     "dns:9.9.9.9:53", "https://"])
 def test_a_bad_target_is_a_failed_check_with_one_line(target):
     result = check(target, LOCAL, TIMEOUT_S)
@@ -186,3 +190,28 @@ def test_a_bad_target_is_a_failed_check_with_one_line(target):
 def test_a_missing_interface_is_a_failed_check_naming_it():
     result = check("tcp:127.0.0.1:9", Binding(interface="nosuch0"), TIMEOUT_S)
     assert not result.ok and result.detail.startswith("cannot bind to nosuch0: ")
+
+
+# ---- untrusted input: anything a config or a server sends ------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st   # noqa: E402  (only these tests use it)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=40),
+                 st.builds(lambda k, r: f"{k}:{r}", st.sampled_from(["sip", "tcp", "udp", "dns", "https", "http"]),
+                           st.text(alphabet="0123456789.:/abc-_[]@", max_size=30))))
+def test_any_check_text_parses_or_is_one_line(text):
+    try:
+        target = parse_service_check(text)
+    except ValueError as e:
+        assert str(e).startswith("check ") and "\n" not in str(e)
+    else:
+        assert target.kind in ("sip", "tcp", "udp", "dns", "https") and 0 < target.port < 65536
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_datagram_is_a_sip_answer_or_not_never_an_error(data):
+    status = sip_status(data, "c1")
+    assert status is None or (status.startswith("SIP/2.0 ") and "\n" not in status)
