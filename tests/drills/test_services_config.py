@@ -63,3 +63,15 @@ def test_a_service_table_is_declarative():
     with pytest.raises(ConfigError, match="unknown kind"):
         from_dict({"services": [{"name": "A", "check": "gopher:1.2.3.4:70"}]})
     assert ServiceConfig(name="A", check="sip:192.0.2.5").check == "sip:192.0.2.5"
+
+
+def test_set_config_replaces_the_services_and_refuses_a_bad_one(tmp_path):
+    from agent.mqtt.config_update import apply
+    path = tmp_path / "relais.toml"
+    path.write_text('[[services]]\nname = "Téléphonie"\ncheck = "sip:192.0.2.5"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[services #1\] check: .*no port"):
+        apply(path, {"services": [{"name": "VPN", "check": "udp:192.0.2.7"}]})
+    assert [s.name for s in load(path).services] == ["Téléphonie"]      # the file untouched
+    _, changed = apply(path, {"services": [{"name": "VPN", "check": "udp:192.0.2.7:1194"}]})
+    assert changed == ["services"]
+    assert [(s.name, s.check) for s in load(path).services] == [("VPN", "udp:192.0.2.7:1194")]
