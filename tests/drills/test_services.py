@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from agent.drills.services import Binding, check, parse_service_check, sip_options, sip_status
+from agent.drills.services import Binding, ServiceResult, check, parse_service_check, sip_options, sip_status
 from tests.drills.servers import (HttpsServer, UdpResponder, make_ca, make_server_cert, sip_reply,
                                   udp_socket)
 
@@ -169,6 +169,13 @@ def test_https_refuses_a_certificate_from_another_ca(https, tls):
     assert not result.ok and result.detail.startswith("certificate: ")
     assert "issuer" in result.detail
     assert not https.peers, "no request was sent over an unverified connection"
+
+
+def test_https_server_silent_after_connect_times_out(tls):
+    with socket.create_server(("127.0.0.1", 0)) as silent:      # the kernel accepts; nobody speaks TLS
+        result, took = timed(f"https://127.0.0.1:{silent.getsockname()[1]}/", ca_file=str(tls["ca"]))
+    assert result == ServiceResult(False, None, f"no answer within {TIMEOUT_S:g} s")
+    assert TIMEOUT_S <= took < TIMEOUT_S + 0.5
 
 
 def test_https_missing_ca_file_is_one_line(tmp_path):
