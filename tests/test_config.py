@@ -93,7 +93,12 @@ def test_every_section_declares_constraints():
         return any("Annotated" in repr(h) or "Literal" in repr(h) for h in hints.values())
     for f in dataclasses.fields(Config):
         if f.name != "source":
-            assert constrained(typing.get_type_hints(Config)[f.name]), f.name
+            assert constrained(_table_class(typing.get_type_hints(Config)[f.name])), f.name
+
+
+def _table_class(hint):
+    """A section's class; for an array of tables ([[services]]), its item's."""
+    return typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else hint
 
 
 # ---- NaN and infinity, for every float key of every section (issue 10, defect 7) --------------------------------
@@ -150,8 +155,9 @@ def test_every_default_passes_its_own_constraints():
             raw = list(default) if isinstance(default, tuple) else default
             assert check(hint, raw) == default, (cls.__name__, f.name)
     for f in dataclasses.fields(Config):
-        if f.name != "source":
-            walk(typing.get_type_hints(Config)[f.name])
+        hint = typing.get_type_hints(Config)[f.name]
+        if f.name != "source" and dataclasses.is_dataclass(hint):   # [[services]] items have no defaults to check
+            walk(hint)
     from_dict({})   # and their cross-key checks
 
 
@@ -338,8 +344,9 @@ def raw_configs(draw):
     raw = {}
     for name in draw(st.lists(st.sampled_from(sorted(SECTIONS) + ["bogus"]), max_size=4, unique=True)):
         cls = SECTIONS.get(name)
-        keys = [f.name for f in dataclasses.fields(cls)] if cls else ["x"]
-        raw[name] = draw(st.dictionaries(st.sampled_from(keys + ["typo"]), values, max_size=5))
+        keys = [f.name for f in dataclasses.fields(_table_class(cls))] if cls else ["x"]
+        table = st.dictionaries(st.sampled_from(keys + ["typo"]), values, max_size=5)
+        raw[name] = draw(st.lists(table, max_size=3) if cls is not _table_class(cls) else table)
     return raw
 
 

@@ -5,9 +5,9 @@ A config file is input from outside: every problem is a ConfigError of one line,
 router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so they never print.
 
     schema.py     the constraint markers (Range, NonEmpty, Pattern, File...) and the one check() that applies them
-    sections.py   [device] [modem] [board] [storage] [probes] [failover] [mqtt] [time] [usage]
+    sections.py   [device] [modem] [board] [storage] [probes] [failover] [mqtt] [time] [usage] [[services]]
     cellular.py   [cellular] and [sms]
-    grammar.py    probe targets and phone numbers, parsed by the loader and again by the probers and the SMS code
+    grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
     atomic.py     write_atomically(), for set_config and the status file
 
@@ -24,7 +24,7 @@ from agent.config.cellular import (CellularConfig, DataPathRule, LadderConfig, S
 from agent.config.loader import ConfigError, build, read_toml
 from agent.config.schema import Secret
 from agent.config.sections import (BoardConfig, DeviceConfig, FailoverConfig, ModemConfig, MqttConfig, ProbesConfig,
-                                   StorageConfig, TimeConfig, UsageConfig)
+                                   ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Config:
     usage: UsageConfig = field(default_factory=UsageConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     time: TimeConfig = field(default_factory=TimeConfig)
+    services: tuple[ServiceConfig, ...] = ()    # [[services]]: checked through the backup by drills
     source: str = "<defaults>"
 
 
@@ -53,5 +54,5 @@ def from_dict(raw: dict, source: str = "<dict>") -> Config:
 
 __all__ = ["Config", "ConfigError", "Secret", "load", "from_dict", "write_atomically",
            "DeviceConfig", "ModemConfig", "BoardConfig", "StorageConfig", "ProbesConfig", "FailoverConfig",
-           "MqttConfig", "TimeConfig", "UsageConfig", "CellularConfig", "SmsConfig", "SimConfig", "SimRule",
+           "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig", "SimRule",
            "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig"]

@@ -68,18 +68,18 @@ def _parse_url(text: str) -> Target:
                   path=url.path or "/", tls=tls)
 
 
-def _port(text: str, port_text: str) -> int:
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"target {text!r}: port {port_text!r} is not 1..65535")
+def _port(text: str, port_text: str, what: str = "target") -> int:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:   # not "²"
+        raise ValueError(f"{what} {text!r}: port {port_text!r} is not 1..65535")
     return int(port_text)
 
 
-def _ipv4(text: str, host: str) -> None:
+def _ipv4(text: str, host: str, what: str = "target", named: str = "http targets") -> None:
     try:
         ipaddress.IPv4Address(host)
     except ValueError:
-        raise ValueError(f"target {text!r}: {host!r} is not an IPv4 address (names are only allowed in http "
-                         f"targets: resolving one would use whichever link is active)") from None
+        raise ValueError(f"{what} {text!r}: {host!r} is not an IPv4 address (names are only allowed in {named}: "
+                         f"resolving one would use whichever link is active)") from None
 
 
 # ---- phone numbers ----------------------------------------------------------------------------------------------
@@ -103,3 +103,71 @@ def normalize_number(raw: str | None, country_code: str = "", bare_international
     if not digits.isdigit() or not 6 <= len(digits) <= 15:     # E.164: at most 15 digits
         return None
     return "+" + digits
+
+
+# ---- critical-service checks ([[services]] check, run by agent.drills.services) ---------------------------------
+#
+#     sip:192.0.2.5             sip:192.0.2.5:5070      (SIP OPTIONS over UDP, port 5060 by default)
+#     tcp:192.0.2.5:443         udp:192.0.2.5:1194      (the port is required: there is no sensible default)
+#     dns:9.9.9.9               dns:9.9.9.9:example.org (asks for A of the name, example.com by default)
+#     https://intranet.example.fr/health                (GET; 2xx or 3xx with a valid certificate)
+#
+# Hosts follow the probe targets' rule, for the same reason: a check run through the backup must not first resolve
+# a name over whichever link is active. Only https:// takes names (its certificate names the host anyway).
+
+SERVICE_KINDS = ("sip", "tcp", "udp", "dns", "https")
+SERVICE_DEFAULT_PORTS = {"sip": 5060, "dns": 53, "https": 443}
+DEFAULT_DNS_NAME = "example.com"
+_DNS_NAME = re.compile(r"(?=.{1,253}\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
+                       r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?")
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    text: str          # as written in the config
+    kind: str          # sip | tcp | udp | dns | https
+    host: str
+    port: int
+    path: str = "/"    # https: path and query
+    dns_name: str = DEFAULT_DNS_NAME
+
+
+def parse_service_check(text: str) -> ServiceTarget:
+    """A ServiceTarget, or ValueError whose message (after "check ...: ") says what is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"check {text!r}: empty")
+    text = text.strip()
+    kind, sep, rest = text.partition(":")
+    if kind == "https":
+        return _parse_https(text)
+    if kind == "http":
+        raise ValueError(f"check {text!r}: plain http is not checked, use https:// (a valid certificate is part "
+                         f"of the service working)")
+    if not sep or kind not in SERVICE_KINDS:
+        raise ValueError(f"check {text!r}: unknown kind {kind!r} (sip:, tcp:, udp:, dns: or https://)")
+    if kind == "dns":
+        host, _, name = rest.partition(":")
+        _ipv4(text, host, "check", "https checks")
+        if name and (name.isdigit() or not _DNS_NAME.fullmatch(name)):
+            raise ValueError(f"check {text!r}: {name!r} is not a domain name to ask for")
+        return ServiceTarget(text, kind, host, SERVICE_DEFAULT_PORTS["dns"], dns_name=name or DEFAULT_DNS_NAME)
+    host, colon, port_text = rest.partition(":")
+    if not colon and kind in ("tcp", "udp"):
+        raise ValueError(f"check {text!r}: no port ({kind}:HOST:PORT)")
+    _ipv4(text, host, "check", "https checks")
+    port = _port(text, port_text, "check") if colon else SERVICE_DEFAULT_PORTS[kind]
+    return ServiceTarget(text, kind, host, port)
+
+
+def _parse_https(text: str) -> ServiceTarget:
+    try:
+        url = urlsplit(text)
+        port = url.port
+    except ValueError as e:
+        raise ValueError(f"check {text!r}: {e}") from None
+    if url.scheme != "https" or not text.startswith("https://"):
+        raise ValueError(f"check {text!r}: not an https:// URL")
+    if not url.hostname:
+        raise ValueError(f"check {text!r}: no host")
+    path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+    return ServiceTarget(text, "https", url.hostname, port or SERVICE_DEFAULT_PORTS["https"], path=path)

@@ -39,6 +39,10 @@ def build(root: type, raw: dict, source: str):
     for name, value in raw.items():
         if name not in sections:
             raise ConfigError(f"{source}: [{_name(name)}]: {_unknown(name, sections, 'section')}")
+        item = _table_list_item(hints[name])
+        if item is not None:                   # [[services]]
+            values[name] = _tables(item, value, name, source)
+            continue
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}]: expected a table, got {show(value)}")
         values[name] = _table(hints[name], value, name, source)
@@ -82,6 +86,28 @@ def _value(hint, value, section: str, key: str, source: str, default=None):
         return check(hint, value)
     except Invalid as e:
         raise ConfigError(f"{source}: [{section}] {key}: {e}") from None
+
+
+def _table_list_item(hint):
+    """The item class when `hint` is tuple[SomeDataclass, ...] (an array of tables), else None."""
+    if typing.get_origin(hint) is tuple:
+        return _dataclass(typing.get_args(hint)[0])
+    return None
+
+
+def _tables(item: type, value, name: str, source: str) -> tuple:
+    """A top-level array of tables; an item class's UNIQUE fields may not repeat (names are keys elsewhere)."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{source}: [[{name}]]: expected tables ([[{name}]]), got {show(value)}")
+    built = tuple(_table(item, v, f"{name} #{i + 1}", source) for i, v in enumerate(value))
+    for key in getattr(item, "UNIQUE", ()):
+        seen: set = set()
+        for i, obj in enumerate(built):
+            if getattr(obj, key) in seen:
+                raise ConfigError(f"{source}: [{name} #{i + 1}] {key}: expected a {key} no other [[{name}]] has, "
+                                  f"got {show(getattr(obj, key))} again")
+            seen.add(getattr(obj, key))
+    return built
 
 
 def _default(f: dataclasses.Field):

@@ -298,3 +298,26 @@ class UsageConfig:
     def cap_bytes(self, slot: int | None) -> int | None:
         mb = {1: self.cap_slot1_mb, 2: self.cap_slot2_mb}.get(slot or 0, 0.0)
         return int(mb * 1_000_000) if mb > 0 else None
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """One [[services]] table: a service the business depends on, checked through the backup by each drill
+    (docs/drills.md). The name is the service's key in the ledger and the report."""
+    UNIQUE = ("name",)    # the loader refuses two tables with the same name
+    name: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{1,64}", "1 to 64 characters without control characters"),
+                    NonEmpty()] = ""
+    check: Annotated[str, NonEmpty()] = ""
+    ca: Annotated[str, File()] = ""     # https: trust this CA file instead of the system's
+
+    def validate(self) -> None:
+        if not self.name.strip():
+            raise invalid("name", "a name for the service", self.name)
+        from agent.config.grammar import parse_service_check   # imported here: brings ipaddress, urllib.parse
+        try:
+            target = parse_service_check(self.check)
+        except ValueError as e:
+            raise Invalid("sip:IP[:PORT], tcp:IP:PORT, udp:IP:PORT, dns:IP[:NAME] or https://...",
+                          f"{show(self.check)} ({str(e).partition(': ')[2]})", key="check") from None
+        if self.ca and target.kind != "https":
+            raise invalid("ca", 'nothing ("") for a check other than https://', self.ca)
