@@ -2,7 +2,8 @@
 
 Written atomically (temp file + rename) at most once a second and only when the state changed, so a flash card
 is not worn out by a chatty radio; reading it needs no running broker and no privileges (0644: the state holds no
-configuration and no secret, only counts and what the modem and links report).
+configuration and no secret, only counts and what the modem and links report; a Secret that got in anyway is
+written as "***").
 
 While the state stays the same the file is only touched every TOUCH_EVERY_S, so its age says whether the agent is
 still alive: `relais status` calls a file older than STALE_AFTER_S a snapshot of a stopped (or hung) agent.
@@ -36,6 +37,8 @@ class StatusFile:
         self.path = path
         self._last = ""
         self._touched = 0.0
+        from agent.mqtt.codec import to_plain   # here, not at the top: `relais status` need not load MQTT code
+        self._plain = to_plain
         self._failing: str | None = None   # why the last write failed: said once, not every second
         core.call_every(WRITE_EVERY_S, self._write, first_in=WRITE_EVERY_S)
         core.add_sink(self._remember_event)
@@ -46,7 +49,9 @@ class StatusFile:
                                          "data": event.data}])[-20:]
 
     def _write(self, now: float) -> None:
-        text = json.dumps({"state": self.core.state, "recent_events": self._events}, default=str, sort_keys=True,
+        # the MQTT codec's to_plain: a Secret would otherwise be written as its real content (json writes a str
+        # subclass's characters), a NaN as the non-JSON `NaN`
+        text = json.dumps(self._plain({"state": self.core.state, "recent_events": self._events}), sort_keys=True,
                           indent=1)
         if text == self._last:
             if now - self._touched >= TOUCH_EVERY_S:

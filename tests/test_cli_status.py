@@ -66,3 +66,17 @@ def test_the_agent_writes_status_0644_and_keeps_it_fresh_while_nothing_changes(t
     assert path.stat().st_mtime == 0             # state unchanged, not yet due: the flash is left alone
     run_for(3)
     assert time.time() - path.stat().st_mtime < STALE_AFTER_S
+
+
+def test_a_secret_in_the_state_is_written_masked(tmp_path):
+    from agent.config import Secret
+    clock = FakeClock()
+    core = Core(monotonic=clock)
+    path = tmp_path / "status.json"
+    core.state["mqtt"] = {"password": Secret("hunter2-PIN-1234"), "rtt": float("nan")}
+    status_file = StatusFile(core, path)
+    status_file.stop()                           # writes once more, now
+    text = path.read_text()
+    assert "hunter2" not in text
+    doc = json.loads(text)
+    assert doc["state"]["mqtt"] == {"password": "***", "rtt": None}
