@@ -25,6 +25,8 @@ def port_holders(port: str, proc: Path = Path("/proc")) -> list[tuple[int, str]]
         device = os.path.realpath(port, strict=True)
     except OSError:
         return []                                  # opening it will say what is wrong
+    if not device.startswith(("/dev/tty", "/dev/pts/")):
+        return []                                  # not a serial port (/dev/null, a file): nobody competes for it
     pts_index = device.rsplit("/", 1)[1] if device.startswith("/dev/pts/") else None
     holders = []
     for pid_dir in proc.iterdir():
