@@ -50,7 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("status", help="show the running agent's state (reads [storage] dir/status.json)",
                         epilog="exit codes: 0 the agent's current state; 1 no status file, or not readable; "
-                               "3 the file is a stale snapshot (the agent is not running?)")
+                               "3 a snapshot of an agent that stopped or is not running")
     sp.add_argument("--storage", default="/var/lib/relais", help="the agent's [storage] dir")
     sp.add_argument("--json", action="store_true")
 

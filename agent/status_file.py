@@ -48,11 +48,13 @@ class StatusFile:
         self._events = (self._events + [{"kind": event.kind, "ts": event.ts, "time_source": event.time_source,
                                          "data": event.data}])[-20:]
 
-    def _write(self, now: float) -> None:
+    def _write(self, now: float, stopped: bool = False) -> None:
         # the MQTT codec's to_plain: a Secret would otherwise be written as its real content (json writes a str
         # subclass's characters), a NaN as the non-JSON `NaN`
-        text = json.dumps(self._plain({"state": self.core.state, "recent_events": self._events}), sort_keys=True,
-                          indent=1)
+        doc = {"state": self.core.state, "recent_events": self._events}
+        if stopped:
+            doc["stopped"] = True      # `relais status` says so at once, not after STALE_AFTER_S
+        text = json.dumps(self._plain(doc), sort_keys=True, indent=1)
         if text == self._last:
             if now - self._touched >= TOUCH_EVERY_S:
                 self._touch(now)
@@ -81,7 +83,7 @@ class StatusFile:
         self._touched = now
 
     def stop(self) -> None:
-        self._write(self.core.now())
+        self._write(self.core.now(), stopped=True)
 
 
 def render(status: dict[str, Any]) -> str:
@@ -134,12 +136,15 @@ def _link(info: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def staleness(mtime: float, now: float) -> str | None:
-    """None while the agent keeps the file fresh, else the line to put above the snapshot."""
+def staleness(mtime: float, now: float, stopped: bool = False) -> str | None:
+    """None while the agent keeps the file fresh, else the line to put above the snapshot. `stopped`: the agent
+    said so in its last write (a crash or a hang cannot: the file's age tells those)."""
     age = now - mtime
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(mtime))
+    if stopped:
+        return f"as of {when}, {_ago(max(age, 0.0))}: the agent stopped"
     if age <= STALE_AFTER_S:        # also a file from the future: a clock stepped back is not a dead agent
         return None
-    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(mtime))
     return f"as of {when}, {_ago(age)}: the agent is not running? (it refreshes this file every " \
            f"{TOUCH_EVERY_S:.0f} s)"
 
@@ -169,7 +174,7 @@ def run_status(args) -> int:
         print(f"relais status: {path} is not a relais status file (expected a JSON object, got "
               f"{type(status).__name__})", file=sys.stderr)
         return EXIT_NO_STATUS
-    stale = staleness(mtime, time.time())
+    stale = staleness(mtime, time.time(), stopped=status.get("stopped") is True)
     if args.json:
         print(json.dumps(status))
         if stale:                   # stdout stays one JSON object for scripts; the exit code says it too

@@ -80,3 +80,13 @@ def test_a_secret_in_the_state_is_written_masked(tmp_path):
     assert "hunter2" not in text
     doc = json.loads(text)
     assert doc["state"]["mqtt"] == {"password": "***", "rtt": None}
+
+
+def test_a_stopped_agent_is_said_at_once(tmp_path):
+    core = Core(monotonic=FakeClock())
+    core.state["device"] = {"id": "dev-1"}
+    StatusFile(core, tmp_path / "status.json").stop()
+    r = status(tmp_path)
+    assert r.returncode == EXIT_STALE
+    assert r.stdout.splitlines()[0].endswith("s ago: the agent stopped")
+    assert "relais dev-1" in r.stdout
