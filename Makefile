@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: setup setup-test demo test test-fast bench bench-at bench-routes clean
+.PHONY: setup setup-test demo test test-fast bench bench-at bench-routes clean bin-link
 
 # .venv is rebuilt when pyproject.toml changes. `make setup` does only this.
 $(STAMP): pyproject.toml
@@ -21,13 +21,26 @@ $(TSTAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
-setup: $(STAMP)
+setup: $(STAMP) bin-link
 setup-test: $(TSTAMP)
 
-demo: $(STAMP)
+# `relais` on PATH, as the README's commands say it. As root: a link in /usr/local/bin, made where there is none or
+# where one to another checkout's .venv is (never over a file of someone else's, e.g. a packaged relais);
+# otherwise the exact line that puts it on PATH.
+BIN_LINK ?= /usr/local/bin/relais
+bin-link: $(STAMP)
+	@if [ "$$(id -u)" = 0 ] && { ! [ -e $(BIN_LINK) -o -L $(BIN_LINK) ] || \
+	     readlink $(BIN_LINK) | grep -q '/\.venv/bin/relais$$'; }; then \
+	  ln -sfn $(CURDIR)/$(BIN)/relais $(BIN_LINK) && echo "relais: $(BIN_LINK) -> $(CURDIR)/$(BIN)/relais"; \
+	else \
+	  echo "relais: $(CURDIR)/$(BIN)/relais is not on PATH ($(BIN_LINK) is not ours, or not root); to use it:"; \
+	  echo "  export PATH=\"$(CURDIR)/$(BIN):\$$PATH\""; \
+	fi
+
+demo: setup
 	$(BIN)/relais demo
 
-test: $(TSTAMP)
+test: $(TSTAMP) bin-link
 	@packaging/debian-deps.sh test $(PYTHON)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

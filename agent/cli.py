@@ -7,9 +7,19 @@ import logging
 import sys
 
 
+def _version() -> str:
+    """From the installed package's metadata, so it is the version pip and the .deb installed, not a copy."""
+    from importlib import metadata
+    try:
+        return metadata.version("relais")
+    except metadata.PackageNotFoundError:   # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="relais", description="Backup-WAN agent for LTE/5G modems")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for AT traffic)")
+    p.add_argument("--version", action="version", version=f"relais {_version()}")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     sp = sub.add_parser("sim", help="run the built-in modem simulator on a pty")
@@ -38,7 +48,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--vendor", default="quectel-rm500q")
     sp.add_argument("--fast", action="store_true", help="no pauses between steps")
 
-    sp = sub.add_parser("status", help="show the running agent's state (reads [storage] dir/status.json)")
+    sp = sub.add_parser("status", help="show the running agent's state (reads [storage] dir/status.json)",
+                        epilog="exit codes: 0 the agent's current state; 1 no status file, or not readable; "
+                               "3 a snapshot of an agent that stopped or is not running")
     sp.add_argument("--storage", default="/var/lib/relais", help="the agent's [storage] dir")
     sp.add_argument("--json", action="store_true")
 

@@ -1,12 +1,18 @@
 """The agent's state on disk, for the people on site: `relais status` on the serial console reads it.
 
 Written atomically (temp file + rename) at most once a second and only when the state changed, so a flash card
-is not worn out by a chatty radio; reading it needs no running broker and no privileges.
+is not worn out by a chatty radio; reading it needs no running broker and no privileges (0644: the state holds no
+configuration and no secret, only counts and what the modem and links report; a Secret that got in anyway is
+written as "***").
+
+While the state stays the same the file is only touched every TOUCH_EVERY_S, so its age says whether the agent is
+still alive: `relais status` calls a file older than STALE_AFTER_S a snapshot of a stopped (or hung) agent.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +23,12 @@ from agent.core import Core
 log = logging.getLogger(__name__)
 
 WRITE_EVERY_S = 1.0
+TOUCH_EVERY_S = 30.0
+STALE_AFTER_S = 3 * TOUCH_EVERY_S    # three missed touches: not a slow disk, a stopped agent
+MODE = 0o644
+
+# `relais status` exit codes (documented in its --help and the README)
+EXIT_LIVE, EXIT_NO_STATUS, EXIT_STALE = 0, 1, 3
 
 
 class StatusFile:
@@ -24,6 +36,9 @@ class StatusFile:
         self.core = core
         self.path = path
         self._last = ""
+        self._touched = 0.0
+        from agent.mqtt.codec import to_plain   # here, not at the top: `relais status` need not load MQTT code
+        self._plain = to_plain
         self._failing: str | None = None   # why the last write failed: said once, not every second
         core.call_every(WRITE_EVERY_S, self._write, first_in=WRITE_EVERY_S)
         core.add_sink(self._remember_event)
@@ -33,13 +48,19 @@ class StatusFile:
         self._events = (self._events + [{"kind": event.kind, "ts": event.ts, "time_source": event.time_source,
                                          "data": event.data}])[-20:]
 
-    def _write(self, now: float) -> None:
-        text = json.dumps({"state": self.core.state, "recent_events": self._events}, default=str, sort_keys=True,
-                          indent=1)
+    def _write(self, now: float, stopped: bool = False) -> None:
+        # the MQTT codec's to_plain: a Secret would otherwise be written as its real content (json writes a str
+        # subclass's characters), a NaN as the non-JSON `NaN`
+        doc = {"state": self.core.state, "recent_events": self._events}
+        if stopped:
+            doc["stopped"] = True      # `relais status` says so at once, not after STALE_AFTER_S
+        text = json.dumps(self._plain(doc), sort_keys=True, indent=1)
         if text == self._last:
+            if now - self._touched >= TOUCH_EVERY_S:
+                self._touch(now)
             return
         try:
-            write_atomically(self.path, text)
+            write_atomically(self.path, text, mode=MODE)
         except OSError as e:   # disk full, read-only: `relais status` shows the last state written
             problem = "not a directory" if isinstance(e, FileExistsError) else (e.strerror or str(e))
             if problem != self._failing:
@@ -51,9 +72,18 @@ class StatusFile:
             log.warning("status file %s written again", self.path)
             self._failing = None
         self._last = text
+        self._touched = now
+
+    def _touch(self, now: float) -> None:
+        try:
+            os.utime(self.path)        # the wall clock: the reader compares the file's mtime with its own
+        except OSError:                # gone or read-only: the next change rewrites it, or the write says why
+            self._last = ""
+            return
+        self._touched = now
 
     def stop(self) -> None:
-        self._write(self.core.now())
+        self._write(self.core.now(), stopped=True)
 
 
 def render(status: dict[str, Any]) -> str:
@@ -106,24 +136,49 @@ def _link(info: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def staleness(mtime: float, now: float, stopped: bool = False) -> str | None:
+    """None while the agent keeps the file fresh, else the line to put above the snapshot. `stopped`: the agent
+    said so in its last write (a crash or a hang cannot: the file's age tells those)."""
+    age = now - mtime
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(mtime))
+    if stopped:
+        return f"as of {when}, {_ago(max(age, 0.0))}: the agent stopped"
+    if age <= STALE_AFTER_S:        # also a file from the future: a clock stepped back is not a dead agent
+        return None
+    return f"as of {when}, {_ago(age)}: the agent is not running? (it refreshes this file every " \
+           f"{TOUCH_EVERY_S:.0f} s)"
+
+
+def _ago(age: float) -> str:
+    for unit, seconds in (("day", 86400), ("h", 3600), ("min", 60)):
+        if age >= seconds:
+            n = int(age // seconds)
+            return f"{n} {unit}{'s' if unit == 'day' and n > 1 else ''} ago"
+    return f"{int(age)} s ago"
+
+
 def run_status(args) -> int:
     import sys
     path = Path(args.storage) / "status.json"
     try:
         status = json.loads(path.read_text())
+        mtime = path.stat().st_mtime
     except FileNotFoundError:
         print(f"relais status: no {path} (is the agent running with [storage] dir = {args.storage}?)",
               file=sys.stderr)
-        return 1
+        return EXIT_NO_STATUS
     except (OSError, ValueError) as e:
         print(f"relais status: cannot read {path}: {e}", file=sys.stderr)
-        return 1
+        return EXIT_NO_STATUS
     if not isinstance(status, dict):
         print(f"relais status: {path} is not a relais status file (expected a JSON object, got "
               f"{type(status).__name__})", file=sys.stderr)
-        return 1
+        return EXIT_NO_STATUS
+    stale = staleness(mtime, time.time(), stopped=status.get("stopped") is True)
     if args.json:
         print(json.dumps(status))
+        if stale:                   # stdout stays one JSON object for scripts; the exit code says it too
+            print(f"relais status: {stale}", file=sys.stderr)
     else:
-        print(render(status))
-    return 0
+        print(f"{stale}\n{render(status)}" if stale else render(status))
+    return EXIT_STALE if stale else EXIT_LIVE

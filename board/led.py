@@ -1,10 +1,12 @@
 """The status LED: what a technician in front of the rack sees without a laptop.
 
-Patterns (the agent chooses, the LED only shows):
+Patterns (the agent chooses, the LED only shows; the README's legend says the same, tests/test_cli_led_legend.py
+checks it):
     on          solid: primary link carries traffic, backup ready
     slow_blink  1 Hz: on backup (the fiber is down), traffic flows over cellular
-    double      two short flashes every 2 s: primary fine but the backup is NOT ready (no SIM, no registration)
-    fast_blink  4 Hz: both links down, or the modem is not answering
+    double      a short flash every second: primary fine but the backup is NOT ready (no SIM, not registered, the
+                modem not answering or rebooting)
+    fast_blink  4 Hz: both links down (the fiber down and no backup ready, or on cellular and it carries nothing)
     off         the agent is not running
 
 Backends: `sysfs:NAME` drives /sys/class/leds/NAME with the kernel's `timer` trigger (the kernel blinks it: no

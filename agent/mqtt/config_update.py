@@ -5,7 +5,7 @@ that would stop the agent from starting is refused with the loader's message (fi
 the file on disk is never touched. A value of null removes the key (back to its default).
 
 The file is rewritten from the merged data: comments in it are not kept (said in the reply and in docs/mqtt.md);
-the previous file is kept next to it as <name>.prev for a manual rollback.
+the previous file is kept next to it as <name>.prev for a manual rollback. Both keep the file's mode and owner.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import copy
 import math
 import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,11 @@ def apply(path: str | os.PathLike, changes: dict[str, Any], dry_run: bool = Fals
     if tomllib.loads(new_text) != merged:               # the writer must not change meaning; never write if so
         raise ConfigError("internal: the TOML writer did not round-trip; file left unchanged")
     if changed and not dry_run:
-        write_atomically(p.with_name(p.name + ".prev"), text)
-        write_atomically(p, new_text)
+        # the new file keeps the old one's mode and owner: a 0644 root-owned config stays readable by `relais
+        # config check` run as a technician, and a 0600 one (secrets inside) stays private; .prev holds the same
+        # text, so the same rights
+        st = p.stat()
+        keep = {"mode": stat.S_IMODE(st.st_mode), "owner": (st.st_uid, st.st_gid)}
+        write_atomically(p.with_name(p.name + ".prev"), text, **keep)
+        write_atomically(p, new_text, **keep)
     return config, changed
