@@ -23,9 +23,9 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime
 from typing import Callable
 
 from agent.config.notify import EmailConfig
@@ -171,31 +171,41 @@ class Mailer:
             if now < self._due:
                 return self._due
             notice = self._queue[0]
-        self._attempts += 1
+            self._attempts += 1
+            attempts = self._attempts
         error, permanent = "", False
-        try:
+        try:                                  # outside the lock: add() on the core thread never waits for SMTP
             self._send(build_message(self.cfg, notice))
         except PermanentError as e:
             error, permanent = _scrub(str(e), self.cfg), True
         except TransientError as e:
             error = _scrub(str(e), self.cfg)
-        attempts = self._attempts
-        if not error or permanent or attempts >= self.cfg.max_attempts:
-            with self._lock:
-                if self._queue and self._queue[0] is notice:
-                    self._queue.popleft()
-            self._attempts, self._due = 0, now
-            if error:
-                log.error("e-mail: notice %r not sent after %d attempt(s) to %s:%d: %s", notice.subject, attempts,
-                          self.cfg.host, self.cfg.port, error)
+        with self._lock:
+            dropped = not self._queue or self._queue[0] is not notice
+            if dropped:
+                # add() dropped it while it was being sent (and said so): only a delivery is still worth reporting
+                done, report = True, not error
             else:
-                log.info("e-mail: notice %r sent to %d recipient(s)", notice.subject, len(self.cfg.recipients))
+                done = not error or permanent or attempts >= self.cfg.max_attempts
+                report = done
+                if done:
+                    self._queue.popleft()
+            if done:
+                self._attempts, self._due = 0, now
+            else:
+                self._due = now + self.backoff.delay(attempts - 1, self._rand())
+            due = self._due if self._queue else None
+        if not done:
+            log.warning("e-mail: %s:%d: %s; trying again in %.0f s (attempt %d of %d)", self.cfg.host,
+                        self.cfg.port, error, self._due - now, attempts, self.cfg.max_attempts)
+        elif error and not dropped:
+            log.error("e-mail: notice %r not sent after %d attempt(s) to %s:%d: %s", notice.subject, attempts,
+                      self.cfg.host, self.cfg.port, error)
+        else:
+            log.info("e-mail: notice %r sent to %d recipient(s)", notice.subject, len(self.cfg.recipients))
+        if report:
             self._report(NoticeOutcome(notice.kind, notice.subject, not error, attempts, error))
-            return now if self.pending() else None
-        self._due = now + self.backoff.delay(attempts - 1, self._rand())
-        log.warning("e-mail: %s:%d: %s; trying again in %.0f s (attempt %d of %d)", self.cfg.host, self.cfg.port,
-                    error, self._due - now, attempts, self.cfg.max_attempts)
-        return self._due
+        return due
 
 
 def _scrub(text: str, cfg: EmailConfig) -> str:
@@ -229,7 +239,11 @@ class EmailNotifier:
 
     # ---- core thread ------------------------------------------------------------------------------------
     def on_event(self, event) -> None:
-        notice = self.notice_for(event)
+        try:
+            notice = self.notice_for(event)
+        except (ValueError, OverflowError, OSError) as e:    # a time no calendar holds: said, not raised
+            log.error("e-mail: no notice for %s (%s)", event.kind, e)
+            return
         if notice is not None:
             self.mailer.add(notice)
             self._wake.set()

@@ -97,7 +97,8 @@ def test_failed_drill_notice_in_english_and_a_passed_drill_sends_nothing(server)
     assert sent.data["notice"] == "drill"
     assert len(server.mailbox.messages) == 1        # the passed drill queued nothing: the failed one went first
     msg = email.message_from_bytes(server.mailbox.messages[0][2], policy=email.policy.default)
-    assert msg["Subject"] == "boulangerie-1: failover drill failed (3 December 2025 15:04)"    # ends END + 2, lasted 12 s
+    # the drill ended at END + 2 and lasted 12 s: it started at 15:04:00
+    assert msg["Subject"] == "boulangerie-1: failover drill failed (3 December 2025 15:04)"
     body = msg.get_content()
     assert "Start: Wednesday 3 December 2025 at 15:04:00 CET" in body
     assert "Cause: backup down" in body and "Probes through the backup: 6 sent, 6 lost" in body
@@ -228,3 +229,34 @@ def test_a_non_ascii_password_needs_plain_and_says_so(tmp_path):
         server.stop()
     assert outcomes[0].ok is False and "needs AUTH PLAIN" in outcomes[0].error
     assert server.mailbox.messages == []
+
+
+def test_a_notice_dropped_while_it_is_being_retried_leaves_the_next_one_a_fresh_start():
+    from agent.notify.email import TransientError
+    config = email_config(free_port(), "", queue_max=1, retry_initial_s=10)
+    outcomes: list[NoticeOutcome] = []
+    sent: list = []
+    mailer = Mailer(config.email, lambda msg: None, outcomes.append, rand=lambda: 0.0)
+
+    def busy_then_newer_notice(msg):     # the core thread queues a newer notice while this one is in flight
+        mailer.add(outage_notice({**OUTAGE, "cause": "newer"}, END + 60, "b", "fr", zone("UTC")))
+        raise TransientError("Connection timed out")
+
+    mailer._send = busy_then_newer_notice
+    mailer.add(outage_notice(OUTAGE, END, "b", "fr", zone("UTC")))
+    assert mailer.pump(0.0) == 0.0                 # the old one is gone; the newer one is due at once
+    assert outcomes == [] and mailer.dropped == 1 and mailer.pending() == 1
+    mailer._send = sent.append
+    assert mailer.pump(0.0) is None
+    assert [(o.ok, o.attempts) for o in outcomes] == [(True, 1)]
+    assert "Cause : newer" in sent[0].get_content()
+
+
+def test_an_event_with_a_time_no_calendar_holds_is_one_log_line_not_a_notice(caplog):
+    config = email_config(free_port(), "")
+    core = Core()
+    notifier = EmailNotifier(core, config.email, "b", send=lambda msg: None)
+    core.emit("outage_closed", **{**OUTAGE, "start": 1e300})
+    assert notifier.mailer.pending() == 0
+    lines = [r for r in caplog.records if r.name == "agent.notify.email"]
+    assert len(lines) == 1 and "no notice for outage_closed" in lines[0].getMessage() and not lines[0].exc_info
