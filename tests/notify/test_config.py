@@ -11,8 +11,8 @@ GOOD = {"recipients": ["patron@boulangerie.fr"], "sender": "relais@boulangerie.f
 
 def test_defaults_are_off_and_a_full_section_loads():
     assert not from_dict({}).email.enabled
-    cfg = from_dict({"email": {**GOOD, "tz": "Europe/Paris", "lang": "en", "port": 465}}).email
-    assert cfg.enabled and cfg.port == 465 and cfg.password.value == "hunter2-secret"
+    cfg = from_dict({"email": {**GOOD, "tz": "Europe/Paris", "lang": "en", "port": 2525}}).email
+    assert cfg.enabled and cfg.port == 2525 and cfg.password.value == "hunter2-secret"
     assert "hunter2" not in repr(cfg) and "hunter2" not in f"{cfg.password}"
 
 

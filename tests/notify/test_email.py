@@ -260,3 +260,33 @@ def test_an_event_with_a_time_no_calendar_holds_is_one_log_line_not_a_notice(cap
     assert notifier.mailer.pending() == 0
     lines = [r for r in caplog.records if r.name == "agent.notify.email"]
     assert len(lines) == 1 and "no notice for outage_closed" in lines[0].getMessage() and not lines[0].exc_info
+
+
+def test_the_core_keeps_working_while_a_notice_is_stuck_in_smtp():
+    import threading
+    config = email_config(free_port(), "")
+    core = Core()
+    events: list[Event] = []
+    core.add_sink(events.append)
+    in_smtp, release = threading.Event(), threading.Event()
+
+    def stuck(msg):                       # a server that accepted the connection and then says nothing
+        in_smtp.set()
+        release.wait(30)
+
+    notifier = EmailNotifier(core, config.email, "b", send=stuck).start()
+    try:
+        core.emit("outage_closed", **OUTAGE)
+        assert in_smtp.wait(10)
+        # the worker is inside SMTP: the core still takes events, timers and more notices
+        ticks: list[float] = []
+        core.call_later(0, ticks.append)
+        core.emit("outage_closed", **{**OUTAGE, "cause": "second"})
+        core.drain()
+        assert ticks and notifier.mailer.pending() == 2 and not release.is_set()
+        release.set()
+        sent = wait_for_event(core, events, "notice_sent")
+        assert sent.data["notice"] == "outage"
+    finally:
+        release.set()
+        notifier.stop()
