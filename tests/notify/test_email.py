@@ -104,8 +104,8 @@ def test_failed_drill_notice_in_english_and_a_passed_drill_sends_nothing(server)
     assert "Cause: backup down" in body and "Probes through the backup: 6 sent, 6 lost" in body
 
 
-def test_bad_password_gives_one_line_and_notice_failed_and_never_logs_the_password(server, caplog):
-    wrong = "Wr0ng-pässword-7781"
+@pytest.mark.parametrize("wrong", ["Wr0ng-password-7781", "Wr0ng-pässword-7781"])   # smtplib's login; UTF-8 PLAIN
+def test_bad_password_gives_one_line_and_notice_failed_and_never_logs_the_password(server, caplog, wrong):
     config = email_config(server.port, server.cert, password=wrong)
     caplog.set_level(logging.DEBUG)
     core, events, notifier = running_notifier(config)
