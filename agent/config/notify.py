@@ -30,7 +30,7 @@ class EmailConfig:
                                  'an e-mail address such as "relais@example.com" or ""')] = ""
     host: str = ""
     port: Annotated[int, Range(1, 65535)] = 587      # submission; 25 for a relay on the LAN
-    starttls: bool = True             # false only for a relay on the LAN: without it the password crosses in clear
+    starttls: bool = True             # false only for a relay on the LAN that takes mail without a login
     ca: Annotated[str, File()] = ""   # "" = the system's CAs; else the file that signs the server's certificate
     username: str = ""                # "" = no authentication
     password: Secret | None = None
@@ -55,6 +55,9 @@ class EmailConfig:
             raise invalid("sender", "an e-mail address when recipients are set", self.sender)
         if self.username and self.password is None:
             raise Invalid("a password with username (they go together)", "none", key="password")
+        if self.username and not self.starttls:
+            raise invalid("starttls", "true when username is set (the password is never sent in clear)",
+                          self.starttls)
         if self.password is not None and not self.username:
             raise invalid("username", "a user name with password (they go together)", self.username)
         if self.retry_max_s < self.retry_initial_s:

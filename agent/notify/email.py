@@ -71,14 +71,26 @@ class SmtpTransport:
 
     def __init__(self, cfg: EmailConfig):
         self.cfg = cfg
-        self._context = ssl.create_default_context(cafile=cfg.ca or None)
+        self._context: ssl.SSLContext | None = None
+
+    def _tls(self) -> ssl.SSLContext:
+        """Made at the first notice, so that a CA file that is not a certificate is a notice_failed line, not a
+        traceback at start-up (the loader checks that it is readable, not what it holds)."""
+        if self._context is None:
+            try:
+                self._context = ssl.create_default_context(cafile=self.cfg.ca or None)
+            except (ssl.SSLError, OSError) as e:
+                raise PermanentError(f"[email] ca {self.cfg.ca} holds no usable certificate "
+                                     f"({getattr(e, 'reason', None) or e.strerror or e})") from None
+        return self._context
 
     def send(self, msg: EmailMessage) -> None:
         cfg = self.cfg
+        context = self._tls() if cfg.starttls else None
         try:
             with smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s) as smtp:
                 if cfg.starttls:
-                    smtp.starttls(context=self._context)   # raises SMTPNotSupportedError if the server cannot
+                    smtp.starttls(context=context)   # raises SMTPNotSupportedError if the server cannot
                 if cfg.username:
                     _login(smtp, cfg.username, cfg.password.value if cfg.password is not None else "")
                 smtp.send_message(msg, from_addr=cfg.sender, to_addrs=list(cfg.recipients))

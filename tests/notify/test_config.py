@@ -33,6 +33,8 @@ def test_defaults_are_off_and_a_full_section_loads():
     ({"password": ["hunter2-secret"]}, "[email] password: expected a string, got a value not shown"),
     ({"username": ""}, "[email] username: expected a user name with password (they go together)"),
     ({"retry_initial_s": 60, "retry_max_s": 30}, "[email] retry_max_s: expected at least retry_initial_s (60)"),
+    ({"starttls": False}, "[email] starttls: expected true when username is set (the password is never sent in "
+                          "clear), got false"),
     ({"queue_max": 0}, "[email] queue_max: expected an integer from 1 to 1000, got 0"),
     ({"smtp": "x"}, "[email] smtp"),
 ])

@@ -290,3 +290,15 @@ def test_the_core_keeps_working_while_a_notice_is_stuck_in_smtp():
     finally:
         release.set()
         notifier.stop()
+
+
+def test_a_ca_file_that_holds_no_certificate_is_one_line(server, tmp_path):
+    ca = tmp_path / "not-a-cert.pem"
+    ca.write_text("hello\n")
+    config = email_config(server.port, ca)
+    outcomes: list[NoticeOutcome] = []
+    mailer = Mailer(config.email, SmtpTransport(config.email).send, outcomes.append)
+    mailer.add(outage_notice(OUTAGE, END, "b", "fr", zone("UTC")))
+    assert mailer.pump(0.0) is None
+    assert outcomes[0].ok is False and outcomes[0].error.startswith(f"[email] ca {ca} holds no usable certificate")
+    assert server.mailbox.messages == []
