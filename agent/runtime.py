@@ -64,7 +64,7 @@ class ThreadSupervisor:
 
 # Parts with threads or state to flush, in the order they start; they stop in reverse (the reporter still
 # publishes what the cellular part says while stopping; usage writes its last counts).
-START_ORDER = ("modem", "failover", "cellular", "time", "usage", "sms", "reporter", "status_file", "led")
+START_ORDER = ("modem", "failover", "cellular", "time", "usage", "sms", "email", "reporter", "status_file", "led")
 
 
 @dataclass
@@ -173,6 +173,9 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     from agent.mqtt import attach as attach_reporter
     from agent.ledger import attach as attach_ledger
     rt.parts["ledger"] = attach_ledger(core, config)
+    if config.email.enabled:      # smtplib and ssl only for a site that sends notices
+        from agent.notify.email import attach_email
+        rt.parts["email"] = attach_email(core, config)
     if mqtt:
         rt.parts["reporter"] = attach_reporter(core, config, send_at=modem.send_at)
     from agent.status_file import StatusFile
@@ -202,12 +205,14 @@ def _simulated_links(config: Config, core: Core, uplinks, routes) -> dict[str, A
 
 
 def needs_openssl(config: Config) -> bool:
-    """Whether this agent loads OpenSSL anyway: to speak TLS (the MQTT link, an https:// probe target), or because
-    pyroute2 imports ssl (real links: the netlink watcher and the iproute2 backend; usage counters read in a
-    network namespace). What is left is the simulated board without TLS: `relais run` on the simulator."""
+    """Whether this agent loads OpenSSL anyway: to speak TLS (the MQTT link, an https:// probe target, e-mail
+    notices), or because pyroute2 imports ssl (real links: the netlink watcher and the iproute2 backend; usage
+    counters read in a network namespace). What is left is the simulated board without TLS: `relais run` on the
+    simulator."""
     from agent.linkmon.targets import parse_target
     simulated = config.board.backend in ("simulated", "sim")
-    return (config.mqtt.tls or any(parse_target(t, config.probes.method).tls for t in config.probes.targets)
+    return (config.mqtt.tls or config.email.enabled
+            or any(parse_target(t, config.probes.method).tls for t in config.probes.targets)
             or not simulated or bool(config.board.netns))
 
 

@@ -7,6 +7,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     schema.py     the constraint markers (Range, NonEmpty, Pattern, File...) and the one check() that applies them
     sections.py   [device] [modem] [board] [storage] [probes] [failover] [mqtt] [time] [usage] [[services]]
     cellular.py   [cellular] and [sms]
+    notify.py     [email] (the incident notice)
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
     atomic.py     write_atomically(), for set_config and the status file
@@ -22,6 +23,7 @@ from agent.config.atomic import write_atomically
 from agent.config.cellular import (CellularConfig, DataPathRule, LadderConfig, SimConfig, SimRule, SimRules,
                                    SmsConfig, WeakSignalRule)
 from agent.config.loader import ConfigError, build, read_toml
+from agent.config.notify import EmailConfig
 from agent.config.schema import Secret
 from agent.config.sections import (BoardConfig, DeviceConfig, FailoverConfig, ModemConfig, MqttConfig, ProbesConfig,
                                    ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
@@ -41,6 +43,7 @@ class Config:
     sms: SmsConfig = field(default_factory=SmsConfig)
     time: TimeConfig = field(default_factory=TimeConfig)
     services: tuple[ServiceConfig, ...] = ()    # [[services]]: checked through the backup by drills
+    email: EmailConfig = field(default_factory=EmailConfig)
     source: str = "<defaults>"
 
 
@@ -54,5 +57,5 @@ def from_dict(raw: dict, source: str = "<dict>") -> Config:
 
 __all__ = ["Config", "ConfigError", "Secret", "load", "from_dict", "write_atomically",
            "DeviceConfig", "ModemConfig", "BoardConfig", "StorageConfig", "ProbesConfig", "FailoverConfig",
-           "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig", "SimRule",
-           "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig"]
+           "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig",
+           "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig"]
