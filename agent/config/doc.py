@@ -16,7 +16,7 @@ import types
 import typing
 
 from agent.config.render import toml_value
-from agent.config.schema import Check, File, NonEmpty, OneOf, Pattern, Range, Renamed, Secret, show
+from agent.config.schema import Check, File, Invalid, NonEmpty, OneOf, Pattern, Range, Renamed, Secret, check, show
 
 HEADER = """# Configuration reference
 
@@ -61,17 +61,31 @@ def _section(out: list[str], title: str, cls: type, default_obj) -> None:
             later.append((f"[{title[1:-1]}.{f.name}]", table, value))
             shown, kind = "see below", "table"
         else:
-            shown, kind = _default(value), _type(hint)
-        row = (f.name, kind, shown, _constraint(hint), comments.get(f.name, ""))
+            shown, kind = _default(hint, value), _type(hint)
+        meaning = comments.get(f.name) or (_first_sentence(table.__doc__) if table is not None else "")
+        row = (f.name, kind, shown, _constraint(hint), meaning)
         out.append("| " + " | ".join(_cell(c) for c in row) + " |")
     out.append("")
     for sub_title, sub_cls, sub_default in later:
         _section(out, sub_title, sub_cls, sub_default)
 
 
-def _default(value) -> str:
+def _first_sentence(doc: str | None) -> str:
+    if not doc or doc.startswith("("):
+        return ""
+    text = " ".join(doc.split())
+    return text.split(". ", 1)[0].rstrip(".")
+
+
+def _default(hint, value) -> str:
     if value is None:
         return "not set"
+    markers = tuple(m for m in _markers(hint) if not isinstance(m, File))   # existence: this machine's, not the doc's
+    try:
+        check(typing.Annotated[(_bare(hint), *markers)] if markers else _bare(hint),
+              list(value) if isinstance(value, tuple) else value)
+    except Invalid:          # a placeholder its own constraint refuses ([[cellular.sim]] slot): must be written
+        return "required"
     return f"`{toml_value(value)}`"
 
 
