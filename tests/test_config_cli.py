@@ -325,3 +325,11 @@ def test_the_doc_module_runs_as_the_header_says():
     out = subprocess.run([sys.executable, "-m", "agent.config.doc"], capture_output=True, text=True, cwd=ROOT,
                          timeout=60)
     assert out.returncode == 0 and out.stdout == (ROOT / "docs/config.md").read_text(encoding="utf-8")
+
+
+def test_every_key_has_a_meaning():
+    # A new field without a comment would be a key nobody on site can look up: its row's last cell is empty.
+    from agent.config.doc import markdown
+    empty = [line for line in markdown().splitlines()
+             if line.startswith("| ") and line.endswith("|  |")]
+    assert empty == []
