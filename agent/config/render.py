@@ -1,8 +1,9 @@
 """A Config back as TOML or JSON, every default filled in, secrets masked: what `relais config show` prints.
 
 The TOML reads back with the loader to the same Config once the masked secrets are put back (tests keep that
-true), so a technician can start a config file from it. No TOML writer ships with Python; the subset needed here
-(tables, arrays of tables, strings, numbers, booleans, flat arrays) is small enough to write out by hand.
+true), so a technician can start a config file from it. Values are written by agent.config.toml_text, the writer
+set_config uses; the tables are walked here because show also writes comments (an unset secret, TOML having no
+null; a default file absent from this machine).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import typing
 from pathlib import Path
 
 from agent.config.schema import File, Secret
+from agent.config.toml_text import value_text
 
 MASK = "***"
 
@@ -79,13 +81,5 @@ def _missing_default_file(hint, f: dataclasses.Field, value) -> bool:
 
 
 def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)        # floats are finite (the loader refuses nan / inf); 1e-09 is valid TOML
-    if isinstance(value, str):
-        # JSON's escapes (\" \\ \n \uXXXX, all non-ASCII and control characters escaped) are TOML's too
-        return json.dumps(str.__str__(value), ensure_ascii=True)
-    if isinstance(value, (tuple, list)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    raise TypeError(f"no TOML form for {type(value).__name__}")    # a new field type: a programming error
+    """A value of a loaded Config (tuples for lists) as TOML; a Secret must have been masked before."""
+    return value_text(_plain(value, reveal=False))
