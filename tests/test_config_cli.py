@@ -11,10 +11,12 @@ import typing
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from agent.config import Config, ConfigError, Secret, from_dict, load
 from agent.config.loader import problems
 from agent.config.render import MASK, as_dict, to_toml
+from tests.test_config import raw_configs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,6 +102,21 @@ def test_one_problem_is_reported_once_and_as_the_agent_words_it(raw):
     with pytest.raises(ConfigError) as refused:
         from_dict(raw, source="f")
     assert problems(Config, raw, "f") == [str(refused.value)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw_configs())
+def test_collecting_agrees_with_the_agent_on_any_input(raw):
+    # No problem found that the agent would not refuse, none missed, and the first one in the agent's words.
+    found = problems(Config, raw, "fuzz.toml")
+    try:
+        from_dict(raw, source="fuzz.toml")
+    except ConfigError as e:
+        assert found and found[0] == str(e)
+        assert all(line.startswith("fuzz.toml: [") and "\n" not in line and ", got " in line for line in found)
+        assert len(set(found)) == len(found)          # each key once: [[tables]] items are numbered
+    else:
+        assert found == []
 
 
 def test_a_wrong_key_does_not_make_its_table_judge_defaults():
