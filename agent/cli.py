@@ -88,10 +88,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from agent.status_file import run_status
         return run_status(args)
     if args.cmd == "config" and args.config_cmd == "check":
-        from agent.config_cli import run_check
+        from agent.config.cli import run_check
         return run_check(args)
     if args.cmd == "config" and args.config_cmd == "show":
-        from agent.config_cli import run_show
+        from agent.config.cli import run_show
         return run_show(args)
     if args.cmd == "run":
         from agent.runtime import run_agent

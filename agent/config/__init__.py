@@ -11,6 +11,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
     toml_text.py  dump_toml(): TOML text from plain data (set_config writes the file with it)
     render.py     the effective configuration back as TOML or JSON, secrets masked (`relais config show`)
+    cli.py        `relais config check FILE` and `relais config show`
     doc.py        docs/config.md, generated from the dataclasses (`python -m agent.config.doc`)
     atomic.py     write_atomically(), for set_config and the status file
 
