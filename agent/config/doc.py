@@ -157,7 +157,8 @@ _FIELD = re.compile(r"    (\w+)\s*:")
 
 
 def _comments(cls: type) -> dict[str, str]:
-    """Field name → its comment: the comment lines just above the field, then the one on its own lines."""
+    """Field name → its comment: the comment lines just above the field, then the comments at the end of its
+    line(s). Read from the source because that is where developers already write them."""
     lines = inspect.getsource(cls).splitlines()
     found: dict[str, str] = {}
     above: list[str] = []
@@ -169,8 +170,7 @@ def _comments(cls: type) -> dict[str, str]:
             current = field.group(1)
             found[current] = " ".join(above)
             above = []
-            code, _, comment = _split_comment(line)
-            _append(found, current, comment)
+            _append(found, current, _split_comment(line)[2])
         elif stripped.startswith("#"):
             above.append(stripped.lstrip("#").strip())
             current = None
