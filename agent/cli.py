@@ -54,6 +54,14 @@ def _build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--storage", default="/var/lib/relais", help="the agent's [storage] dir")
     sp.add_argument("--json", action="store_true")
 
+    sp = sub.add_parser("config", help="check a configuration file, or show the effective configuration")
+    csub = sp.add_subparsers(dest="config_cmd", required=True, metavar="ACTION")
+    cp = csub.add_parser("check", help="list every problem in FILE (exit 0 OK, 1 problems, 2 unreadable)")
+    cp.add_argument("file", metavar="FILE")
+    cp = csub.add_parser("show", help="the configuration with every default filled in, secrets masked")
+    cp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml if it exists)")
+    cp.add_argument("--json", action="store_true", help="JSON instead of TOML")
+
     sp = sub.add_parser("run", help="run the agent")
     sp.add_argument("--config", required=True, help="TOML configuration file")
     return p
@@ -91,6 +99,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "status":
         from agent.status_file import run_status
         return run_status(args)
+    if args.cmd == "config" and args.config_cmd == "check":
+        from agent.config.cli import run_check
+        return run_check(args)
+    if args.cmd == "config" and args.config_cmd == "show":
+        from agent.config.cli import run_show
+        return run_show(args)
     if args.cmd == "run":
         from agent.runtime import run_agent
         return run_agent(args)

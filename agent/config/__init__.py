@@ -10,6 +10,10 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     notify.py     [email] (the incident notice)
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
+    toml_text.py  dump_toml(): TOML text from plain data (set_config writes the file with it)
+    render.py     the effective configuration back as TOML or JSON, secrets masked (`relais config show`)
+    cli.py        `relais config check FILE` and `relais config show`
+    doc.py        docs/config.md, generated from the dataclasses (`python -m agent.config.doc`)
     atomic.py     write_atomically(), for set_config and the status file
 
 The package imports nothing else from agent/: everything reads the config, so the config depends on nothing.
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 from agent.config.atomic import write_atomically
 from agent.config.cellular import (CellularConfig, DataPathRule, LadderConfig, SimConfig, SimRule, SimRules,
                                    SmsConfig, WeakSignalRule)
-from agent.config.loader import ConfigError, build, read_toml
+from agent.config.loader import ConfigError, build, problems, read_toml
 from agent.config.notify import EmailConfig
 from agent.config.schema import Secret
 from agent.config.sections import (BoardConfig, DeviceConfig, FailoverConfig, ModemConfig, MqttConfig, ProbesConfig,
@@ -51,11 +55,17 @@ def load(path: str | os.PathLike) -> Config:
     return build(Config, read_toml(path), source=str(path))
 
 
+def problems_in(path: str | os.PathLike) -> list[str]:
+    """Every problem of the file at `path`, one line each ([] = it loads); ConfigError when it cannot be read or
+    is not TOML at all."""
+    return problems(Config, read_toml(path), source=str(path))
+
+
 def from_dict(raw: dict, source: str = "<dict>") -> Config:
     return build(Config, raw, source)
 
 
-__all__ = ["Config", "ConfigError", "Secret", "load", "from_dict", "write_atomically",
+__all__ = ["Config", "ConfigError", "Secret", "load", "problems_in", "from_dict", "write_atomically",
            "DeviceConfig", "ModemConfig", "BoardConfig", "StorageConfig", "ProbesConfig", "FailoverConfig",
            "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig",
            "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig"]

@@ -20,20 +20,25 @@ SimPin = Annotated[Secret | None, Pattern(r"[0-9]{4,8}", "4 to 8 digits")]     #
 @dataclass(frozen=True)
 class SimRule:
     """A SIM-switch rule without a threshold: its condition must hold `duration_s` before it switches."""
+    # false: this rule never switches
     enabled: bool = True
+    # the condition must hold this long
     duration_s: NonNegative = 60.0
 
 
 @dataclass(frozen=True)
 class WeakSignalRule:
+    # false: this rule never switches
     enabled: bool = True
     rsrp_dbm: Annotated[float, Range(-160, -40)] = -120.0   # weak: RSRP below this ...
     sinr_db: Annotated[float, Range(-30, 40)] = -5.0        # ... or SINR below this (each only when reported)
+    # the condition must hold this long
     duration_s: NonNegative = 300.0
 
 
 @dataclass(frozen=True)
 class DataPathRule:
+    # false: this rule never switches
     enabled: bool = True
     failures: Annotated[int, Range(1)] = 5   # this many cellular-link probes failed in a row, the first of them
     duration_s: NonNegative = 120.0          # at least this long ago
@@ -42,21 +47,31 @@ class DataPathRule:
 @dataclass(frozen=True)
 class SimRules:
     """docs/cellular.md#rules. The data cap itself is part of [usage]."""
+    # SIM missing, failed, blocked (PUK), wrong, or still asking for a PIN
     sim_failure: SimRule = field(default_factory=lambda: SimRule(duration_s=20.0))
+    # the network rejects the SIM
     registration_denied: SimRule = field(default_factory=lambda: SimRule(duration_s=30.0))
+    # SIM ready, not registered (searching, not registered, emergency only)
     no_registration: SimRule = field(default_factory=lambda: SimRule(duration_s=120.0))
+    # the SIM's [usage] cap is reached
     data_cap: SimRule = field(default_factory=lambda: SimRule(duration_s=0.0))
+    # registered while roaming on a SIM with roaming = false
     roaming: SimRule = field(default_factory=lambda: SimRule(duration_s=60.0))
+    # the cellular link's probes keep failing
     data_failing: DataPathRule = field(default_factory=DataPathRule)
+    # RSRP or SINR below its threshold
     weak_signal: WeakSignalRule = field(default_factory=WeakSignalRule)
 
 
 @dataclass(frozen=True)
 class SimConfig:
     """One [[cellular.sim]] table: what is known about the SIM in one slot."""
+    # the slot this table describes, one of [cellular] sim_slots
     slot: Annotated[int, Range(1, MAX_SLOT)] = 0
     apn: Apn = ""                # "" = from mobile-broadband-provider-info by the SIM's MCC/MNC
+    # IP = IPv4 only, IPV6, IPV4V6 = both
     pdp_type: Literal[PDP_TYPES] = "IPV4V6"
+    # the SIM's PIN, sent only when the SIM asks for one
     pin: SimPin = None
     roaming: bool = False        # may stay registered while roaming (else the roaming rule switches)
     preferred_plmns: tuple[Plmn, ...] = ()    # empty: [cellular] preferred_plmns
@@ -66,15 +81,21 @@ class SimConfig:
 @dataclass(frozen=True)
 class LadderConfig:
     """The recovery ladder (docs/cellular.md#recovery-ladder): when it starts and how long each step gets."""
+    # false: the modem is never reset, rebound or power-cycled by the agent
     enabled: bool = True
     unresponsive_s: Positive = 30.0     # AT polls failing this long
     port_gone_s: Positive = 60.0        # the serial port missing this long
     no_service_s: Positive = 300.0      # SIM ready, not denied, not registered this long (SIM rules act first)
     data_down_s: Positive = 300.0       # registered but the data session will not come up, this long
+    # steps: how long each gets to show it helped before the next one
     reregister_window_s: Positive = 60.0
+    # radio off and on
     radio_window_s: Positive = 60.0
+    # modem reset
     reset_window_s: Positive = 120.0
+    # USB unbind and bind
     usb_window_s: Positive = 120.0
+    # power cycle through [board] power_gpio
     power_window_s: Positive = 180.0
     max_resets_per_hour: Annotated[int, Range(0)] = 4     # modem reset, USB rebind and power cycle together
 
@@ -95,16 +116,22 @@ class CellularConfig:
     return_after_s: Positive = 1800.0        # on another SIM this long: try the preferred one again
     return_check_s: Positive = 60.0          # ... which must register within this, else back
     preferred_plmns: tuple[Plmn, ...] = ()   # "20801": manual selection (with automatic fallback), in order
+    # never stay on these (e.g. an expensive roaming partner)
     forbidden_plmns: tuple[Plmn, ...] = ()
     operator_retry_s: Positive = 900.0       # between two attempts to move to a better / allowed PLMN
     data: bool = True                        # bring the data session up (false: ModemManager / NM do it)
+    # the PDP context the data session uses
     pdp_cid: Annotated[int, Range(1, 24)] = 1
+    # between two attempts to bring the data session up
     data_retry_s: Positive = 30.0
     data_check_s: Positive = 60.0            # the PDP address is re-read this often
     # mobile-broadband-provider-info; the default may be absent (no APN lookup then), a path written must exist
     apn_database: Annotated[str, File()] = "/usr/share/mobile-broadband-provider-info/serviceproviders.xml"
+    # one [[cellular.sim]] table per SIM that needs an APN, a PIN or its own operators
     sim: tuple[SimConfig, ...] = ()
+    # when to switch SIMs: one table per rule, docs/cellular.md#rules
     rules: SimRules = field(default_factory=SimRules)
+    # when and how the modem is recovered, step by step
     ladder: LadderConfig = field(default_factory=LadderConfig)
 
     def validate(self) -> None:
@@ -129,6 +156,7 @@ class SmsConfig:
     """SMS alerts and SMS commands (docs/cellular.md). SMS still gets through when the fiber is down."""
     # told about alert_events; "+33612345678", "0033...", or "06..." with country_code
     alert_numbers: tuple[str, ...] = ()
+    # the events that send an alert
     alert_events: tuple[Annotated[str, NonEmpty()], ...] = ("failover", "failback", "sim_switch", "data_cap_reached")
     command_numbers: tuple[str, ...] = ()    # the only numbers whose SMS commands are considered
     # every SMS command starts with it; required with command_numbers

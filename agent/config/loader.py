@@ -3,6 +3,10 @@
 The loader knows no section's meaning: it walks the dataclasses, checks each value against its field's declared
 type (agent.config.schema.check), builds nested tables, then runs the section's validate() for what involves
 several keys. Every message has one form: "<file>: [section] key: expected ..., got ...".
+
+`build()` stops at the first problem (the agent refuses to start with it); `problems()` goes on and returns them
+all (`relais config check`): a key that is wrong is left at its default, and a table with a wrong key skips its
+validate(), whose cross-key checks would otherwise judge a default the operator never wrote.
 """
 from __future__ import annotations
 
@@ -33,59 +37,93 @@ def read_toml(path: str | os.PathLike) -> dict:
 
 def build(root: type, raw: dict, source: str):
     """`root`'s fields are the sections (all tables); its `source` field, if any, gets `source`."""
+    return _root(root, raw, source, errors=None)
+
+
+def problems(root: type, raw: dict, source: str) -> list[str]:
+    """Every message build() could give for `raw`, in file order; [] when it loads."""
+    errors: list[str] = []
+    _root(root, raw, source, errors)
+    return errors
+
+
+class _Skip(Exception):
+    """A wrong value already recorded by a collecting run: the key keeps its default."""
+
+
+def _fail(message: str, errors: list[str] | None):
+    if errors is None:
+        raise ConfigError(message)
+    errors.append(message)
+    raise _Skip
+
+
+def _root(root: type, raw: dict, source: str, errors: list[str] | None):
     sections = {f.name for f in dataclasses.fields(root) if f.name != "source"}
     hints = typing.get_type_hints(root)
     values: dict[str, object] = {}
     for name, value in raw.items():
-        if name not in sections:
-            raise ConfigError(f"{source}: [{_name(name)}]: {_unknown(name, sections, 'section')}")
-        item = _table_list_item(hints[name])
-        if item is not None:                   # [[services]]
-            values[name] = _tables(item, value, name, source)
-            continue
-        if not isinstance(value, dict):
-            raise ConfigError(f"{source}: [{name}]: expected a table, got {show(value)}")
-        values[name] = _table(hints[name], value, name, source)
+        try:
+            if name not in sections:
+                _fail(f"{source}: [{_name(name)}]: {_unknown(name, sections, 'section')}", errors)
+            item = _table_list_item(hints[name])
+            if item is not None:                   # [[services]]
+                values[name] = _tables(item, value, name, source, errors)
+                continue
+            if not isinstance(value, dict):
+                _fail(f"{source}: [{name}]: expected a table, got {show(value)}", errors)
+            values[name] = _table(hints[name], value, name, source, errors=errors)
+        except _Skip:
+            pass
     return root(**values, source=source)
 
 
-def _table(cls: type, raw: dict, section: str, source: str, base=None):
+def _table(cls: type, raw: dict, section: str, source: str, base=None, errors: list[str] | None = None):
     """`base`: the parent's default for this table, when it differs from the class defaults (a rule table that
     sets only `enabled` keeps its own default duration_s)."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls, include_extras=True)
     kwargs = {}
+    found_before = len(errors) if errors is not None else 0
     for key, value in raw.items():
-        if key not in fields:
-            raise ConfigError(f"{source}: [{section}] {_name(key)}: {_unknown(key, fields, 'key')}")
-        kwargs[key] = _value(hints[key], value, section, key, source, _default(fields[key]))
+        try:
+            if key not in fields:
+                _fail(f"{source}: [{section}] {_name(key)}: {_unknown(key, fields, 'key')}", errors)
+            kwargs[key] = _value(hints[key], value, section, key, source, _default(fields[key]), errors)
+        except _Skip:
+            pass
     obj = dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
     validate = getattr(obj, "validate", None)
-    if validate is not None:
+    if validate is not None and (errors is None or len(errors) == found_before):
         try:
             validate()
         except Invalid as e:
             where = f"{section}.{e.section}" if e.section else section
-            raise ConfigError(f"{source}: [{where}] {e.key}: {e}") from None
+            _fail(f"{source}: [{where}] {e.key}: {e}", errors)
     return obj
 
 
-def _value(hint, value, section: str, key: str, source: str, default=None):
+def _value(hint, value, section: str, key: str, source: str, default=None, errors: list[str] | None = None):
     table = _dataclass(hint)
     if table is not None:                      # [section.key]
         if not isinstance(value, dict):
-            raise ConfigError(f"{source}: [{section}] {key}: expected a table, got {show(value)}")
-        return _table(table, value, f"{section}.{key}", source, base=default)
+            _fail(f"{source}: [{section}] {key}: expected a table, got {show(value)}", errors)
+        return _table(table, value, f"{section}.{key}", source, base=default, errors=errors)
     if typing.get_origin(hint) is tuple and _dataclass(typing.get_args(hint)[0]) is not None:   # [[section.key]]
         item = _dataclass(typing.get_args(hint)[0])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise ConfigError(f"{source}: [{section}] {key}: expected tables ([[{section}.{key}]]), "
-                              f"got {show(value)}")
-        return tuple(_table(item, v, f"{section}.{key} #{i + 1}", source) for i, v in enumerate(value))
+            _fail(f"{source}: [{section}] {key}: expected tables ([[{section}.{key}]]), got {show(value)}", errors)
+        tables = []
+        for i, v in enumerate(value):
+            try:
+                tables.append(_table(item, v, f"{section}.{key} #{i + 1}", source, errors=errors))
+            except _Skip:
+                pass
+        return tuple(tables)
     try:
         return check(hint, value)
     except Invalid as e:
-        raise ConfigError(f"{source}: [{section}] {key}: {e}") from None
+        _fail(f"{source}: [{section}] {key}: {e}", errors)
 
 
 def _table_list_item(hint):
@@ -95,19 +133,27 @@ def _table_list_item(hint):
     return None
 
 
-def _tables(item: type, value, name: str, source: str) -> tuple:
+def _tables(item: type, value, name: str, source: str, errors: list[str] | None = None) -> tuple:
     """A top-level array of tables; an item class's UNIQUE fields may not repeat (names are keys elsewhere)."""
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ConfigError(f"{source}: [[{name}]]: expected tables ([[{name}]]), got {show(value)}")
-    built = tuple(_table(item, v, f"{name} #{i + 1}", source) for i, v in enumerate(value))
+        _fail(f"{source}: [[{name}]]: expected tables ([[{name}]]), got {show(value)}", errors)
+    built = []
+    for i, v in enumerate(value):
+        try:
+            built.append(_table(item, v, f"{name} #{i + 1}", source, errors=errors))
+        except _Skip:
+            pass
     for key in getattr(item, "UNIQUE", ()):
         seen: set = set()
         for i, obj in enumerate(built):
             if getattr(obj, key) in seen:
-                raise ConfigError(f"{source}: [{name} #{i + 1}] {key}: expected a {key} no other [[{name}]] has, "
-                                  f"got {show(getattr(obj, key))} again")
+                try:
+                    _fail(f"{source}: [{name} #{i + 1}] {key}: expected a {key} no other [[{name}]] has, "
+                          f"got {show(getattr(obj, key))} again", errors)
+                except _Skip:
+                    pass
             seen.add(getattr(obj, key))
-    return built
+    return tuple(built)
 
 
 def _default(f: dataclasses.Field):

@@ -54,6 +54,7 @@ class DeviceConfig:
     # the id is an MQTT topic level and the client id: no wildcards, no separator
     id: Annotated[str, Pattern(r"[!\"$-*,-.0-~]{1,64}", "1 to 64 printable ASCII characters without spaces, /, + "
                                                           "or #")] = "relais-demo"
+    # where the box is, in words (reported with the device id)
     site: str = ""
 
 
@@ -62,6 +63,7 @@ class ModemConfig:
     # prefer a /dev/serial/by-id/... path: it survives USB re-enumeration. A missing device is not an error (USB
     # enumeration may come later; the port thread retries), an empty name is.
     port: Annotated[str, NonEmpty()] = "/dev/ttyUSB2"
+    # serial speed of the AT port
     baud: Literal[BAUD_RATES] = 115200
     vendor: Annotated[str, OneOf(_vendors)] = "auto"         # auto = detect from +CGMI / ATI
     pin: Annotated[Secret | None, Pattern(r"[0-9]{4,8}", "4 to 8 digits")] = None   # goes into AT+CPIN="..."
@@ -69,25 +71,33 @@ class ModemConfig:
 
 @dataclass(frozen=True)
 class BoardConfig:
+    # how routes are changed: simulated (nothing changes), iproute2 (netlink) or networkmanager
     backend: Annotated[Literal["simulated", "iproute2", "networkmanager"], Renamed({"sim": "simulated"})] = \
         "simulated"
     # sysfs:NAME is /sys/class/leds/NAME: no / in NAME
     led: Annotated[str, Pattern(r"console|none|sysfs:[^/\s]+", "console, none or sysfs:NAME")] = "console"
+    # the primary uplink (fiber, DSL)
     primary_interface: Interface = "eth0"
+    # the modem's network interface
     cellular_interface: Interface = "wwan0"
     # route control, see docs/routes.md
     # default-route metric of the preferred uplink; the other gets standby_metric
     preferred_metric: Annotated[int, Range(1, 2**32 - 1)] = 10
+    # default-route metric of the uplink not preferred
     standby_metric: Annotated[int, Range(1, 2**32 - 1)] = 20
     # iproute2: "" = found in the interface's routes
     primary_gateway: Annotated[str, Check(_ipv4_or_empty, 'an IPv4 address or ""')] = ""
+    # iproute2: the cellular uplink's gateway; "" = found in the interface's routes
     backup_gateway: Annotated[str, Check(_ipv4_or_empty, 'an IPv4 address or ""')] = ""
     # iproute2 policy routing: one table per uplink, rule "from <address>"; 253-255 are the kernel's own
     primary_table: Annotated[int, Range(1, 2**32 - 1), Check(lambda t: t not in (253, 254, 255),
                                                                "a table other than 253, 254, 255 (reserved)")] = 101
+    # iproute2: the cellular uplink's table
     backup_table: Annotated[int, Range(1, 2**32 - 1), Check(lambda t: t not in (253, 254, 255),
                                                               "a table other than 253, 254, 255 (reserved)")] = 102
+    # iproute2: priority of the "from <address> lookup <table>" rules
     rule_priority: Annotated[int, Range(1, 2**32 - 1)] = 1000
+    # iproute2: keep sockets bound to an uplink's address on that uplink
     policy_routing: bool = True
     # iproute2: network namespace holding the uplinks; "" = the agent's own
     netns: Annotated[str, Pattern(r"[^/\s]*", "a namespace name without / or spaces")] = ""
@@ -97,7 +107,9 @@ class BoardConfig:
     # simulator:<simulator link>
     power_gpio: Annotated[str, Check(_gpio_spec, 'sysfs:N, gpiod:CHIP:LINE (N, LINE 0 to 4095), simulator:LINK '
                                                  'or ""')] = ""
+    # power cycle: how long the modem stays off
     power_off_s: Annotated[float, Range(0, 60, lo_open=True)] = 3.0
+    # power_gpio is a power enable, active = powered; true if wired the other way
     power_gpio_active_low: bool = False
 
     def validate(self) -> None:
@@ -192,6 +204,7 @@ class FailoverConfig:
 @dataclass(frozen=True)
 class MqttConfig:
     """The central broker (docs/mqtt.md). Defaults are sized for <= 150 KB/day on the wire over cellular."""
+    # the broker's host name or address
     host: Annotated[str, NonEmpty()] = "localhost"
     port: Annotated[int, Range(0, 65535)] = 0      # 0 = 8883 with TLS, 1883 without
     payload: Literal["cbor", "json"] = "cbor"      # json for people reading with mosquitto_sub
@@ -203,36 +216,53 @@ class MqttConfig:
     nat_keepalive_s: Annotated[int, Check(lambda s: s == 0 or 10 <= s <= 7200,
                                           "0 (off) or an integer from 10 to 7200")] = 240
     client_id: str = ""            # "" = the device id (one session per device, cluster-friendly)
+    # "" = no login
     username: str = ""
+    # with username
     password: Secret | None = None
     tls: bool = False              # true: TLS (system CAs unless `ca` is set)
+    # CA certificate for the broker's; "" = the system's CAs
     ca: Annotated[str, File()] = ""
     cert: Annotated[str, File()] = ""   # per-device client certificate (CN = device id) and its key
+    # the client certificate's private key
     key: Annotated[str, File()] = ""
+    # topics are <topic_prefix>/<device id>/... (docs/mqtt.md)
     topic_prefix: Annotated[str, Check(_topic_prefix, "non-empty topic levels without +, # or //")] = "relais/v1"
     telemetry_qos: Literal[0, 1] = 1     # events, state and replies are always QoS 1
     command_key: Secret | None = None    # set: every command must be HMAC-SHA256 signed
+    # a command whose ts is further than this from the device clock is refused
     replay_window_s: Annotated[int, Range(10, 86400)] = 300
+    # a larger command body is refused
     max_command_bytes: Annotated[int, Range(256, 65536)] = 4096
+    # accept the `at` command (only for at_allowlist prefixes)
     at_passthrough: bool = False
+    # prefixes of the AT commands `at` may send: read-only queries by default
     at_allowlist: tuple[Annotated[str, Pattern(r"(?i)AT[^;\r\n]*", "commands starting with AT, without ; CR or LF")],
                         ...] = ("AT+CSQ", "AT+CESQ", "AT+COPS?", "AT+CREG?", "AT+CEREG?", "AT+C5GREG?",
                                 "AT+CGREG?", "ATI", "AT+CGMI", "AT+CGMM", "AT+CGMR")
+    # telemetry with every metric at least this often
     heartbeat_s: Annotated[int, Range(60)] = 900
+    # how often the state is read for telemetry
     telemetry_check_s: Positive = 10.0
+    # between two exception messages
     telemetry_min_interval_s: NonNegative = 60.0
     # exception messages on top of the heartbeat: caps a noisy radio's cost
     telemetry_max_per_hour: Annotated[int, Range(0)] = 4
     telemetry_smoothing_s: NonNegative = 60.0  # EWMA time constant applied before the deadbands
     deadband_signal_db: NonNegative = 3.0      # RSRP / RSRQ / SINR / RSSI
+    # an RTT change smaller than this is not news
     deadband_rtt_pct: NonNegative = 20.0
+    # a probe-loss change smaller than this is not news
     deadband_loss_pct: NonNegative = 5.0
+    # a changed part of the state goes out once it has been still this long
     state_debounce_s: NonNegative = 2.0
     # retained state republished at most this often, long-run
     state_max_per_hour: Annotated[float, Range(1)] = 4.0
     # beyond it telemetry is evicted, oldest first; events never
     outbox_max_messages: Annotated[int, Range(100)] = 10000
+    # the broker reconnect backoff starts at this ...
     reconnect_min_s: Positive = 1.0
+    # ... and doubles up to this
     reconnect_max_s: Positive = 300.0
 
     def validate(self) -> None:
@@ -288,6 +318,7 @@ class UsageConfig:
     timezone: Annotated[str, Check(_time_zone, 'a time zone such as "Europe/Paris", or ""')] = ""
     # data_cap_reached beyond this (MB = 10^6 bytes, as operators count); 0 = none
     cap_slot1_mb: Annotated[float, Range(0, 1e9)] = 0.0
+    # the same for the SIM in slot 2
     cap_slot2_mb: Annotated[float, Range(0, 1e9)] = 0.0
     warn_pct: Annotated[float, Range(0, 100, hi_open=True)] = 80.0   # data_cap_warning at this share; 0 = none
     # counters are read this often (a 32-bit counter wraps in 34 s at 1 Gbit/s)

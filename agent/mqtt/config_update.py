@@ -10,18 +10,14 @@ the previous file is kept next to it as <name>.prev for a manual rollback. Both 
 from __future__ import annotations
 
 import copy
-import math
 import os
-import re
 import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from agent.config import Config, ConfigError, from_dict, write_atomically
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
+from agent.config.toml_text import dump_toml   # its home is the config; tests and fuzzers import it from here
 
 def merge(base: dict[str, Any], changes: dict[str, Any], where: str = "") -> list[str]:
     """Apply `changes` to `base` in place; returns the dotted keys that changed value."""
@@ -45,75 +41,6 @@ def merge(base: dict[str, Any], changes: dict[str, Any], where: str = "") -> lis
             base[key] = value
             changed.append(dotted)
     return changed
-
-
-def dump_toml(doc: dict[str, Any]) -> str:
-    """TOML for what a relais config holds: tables of scalars, lists of scalars, nested tables."""
-    lines: list[str] = []
-    _table(doc, [], lines)
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _table(doc: dict[str, Any], path: list[str], lines: list[str], array: bool = False) -> None:
-    """One table; `array`: an element of an array of tables ([[cellular.sim]]), whose header is always written."""
-    scalars = {k: v for k, v in doc.items() if not isinstance(v, dict) and not _is_table_array(v)}
-    tables = {k: v for k, v in doc.items() if isinstance(v, dict)}
-    arrays = {k: v for k, v in doc.items() if _is_table_array(v)}
-    name = ".".join(_key(p) for p in path)
-    if array:
-        lines += ["", f"[[{name}]]"]
-    elif path and (scalars or not (tables or arrays)):
-        lines += ["", f"[{name}]"]
-    for k, v in scalars.items():
-        lines.append(f"{_key(k)} = {_value(v)}")
-    for k, v in tables.items():
-        _table(v, path + [k], lines)
-    for k, v in arrays.items():
-        for element in v:
-            _table(element, path + [k], lines, array=True)
-
-
-def _is_table_array(v: Any) -> bool:
-    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
-
-
-def _key(k: str) -> str:
-    return k if _BARE_KEY.fullmatch(k) else _string(k)
-
-
-def _string(s: str) -> str:
-    out = ['"']
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return _string(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    raise ConfigError(f"cannot write a {type(v).__name__} value to TOML")
 
 
 def apply(path: str | os.PathLike, changes: dict[str, Any], dry_run: bool = False) -> tuple[Config, list[str]]:
