@@ -38,7 +38,12 @@ def markdown(root=None) -> str:
     out = [HEADER]
     hints = typing.get_type_hints(root)
     for f in dataclasses.fields(root):
-        if f.name != "source":
+        if f.name == "source":
+            continue
+        item = _dataclass_of(hints[f.name]) if typing.get_origin(hints[f.name]) is tuple else None
+        if item is not None:       # a top-level array of tables ([[services]]): none by default
+            _section(out, f"[[{f.name}]]", item, item())
+        else:
             _section(out, f"[{f.name}]", hints[f.name], f.default_factory())
     return "\n".join(out)
 

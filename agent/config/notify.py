@@ -25,21 +25,21 @@ def _zone(name: str) -> bool:
 @dataclass(frozen=True)
 class EmailConfig:
     """Off while `recipients` is empty. A notice goes when an outage closes or a drill fails."""
-    recipients: tuple[Address, ...] = ()
+    recipients: tuple[Address, ...] = ()     # who gets the notices; none: no e-mail at all
     sender: Annotated[str, Check(lambda s: not s or _address(s),
-                                 'an e-mail address such as "relais@example.com" or ""')] = ""
-    host: str = ""
+                                 'an e-mail address such as "relais@example.com" or ""')] = ""   # From
+    host: str = ""                    # the SMTP server (submission port of the provider, or a LAN relay)
     port: Annotated[int, Range(1, 65535)] = 587      # submission; 25 for a relay on the LAN
     starttls: bool = True             # false only for a relay on the LAN that takes mail without a login
     ca: Annotated[str, File()] = ""   # "" = the system's CAs; else the file that signs the server's certificate
     username: str = ""                # "" = no authentication
-    password: Secret | None = None
+    password: Secret | None = None    # never logged, never shown by `relais config show`
     timeout_s: Annotated[float, Range(1, 300)] = 30.0       # per SMTP exchange
-    lang: Literal["fr", "en"] = "fr"
-    tz: Annotated[str, Check(_zone, 'a time zone such as "Europe/Paris", or "" for the system\'s')] = ""
+    lang: Literal["fr", "en"] = "fr"  # the notice's language
+    tz: Annotated[str, Check(_zone, 'a time zone such as "Europe/Paris", or "" for the system\'s')] = ""  # dates in the notice
     queue_max: Annotated[int, Range(1, 1000)] = 20          # notices waiting in memory; beyond, the oldest is dropped
     retry_initial_s: Positive = 30.0                        # common.backoff.Backoff between tries of one notice
-    retry_max_s: Positive = 1800.0
+    retry_max_s: Positive = 1800.0                          # the longest wait between two tries
     max_attempts: Annotated[int, Range(1, 1000)] = 20       # then notice_failed, and the next notice goes
 
     @property

@@ -21,7 +21,7 @@ MASK = "***"
 def as_dict(config, reveal: bool = False) -> dict:
     """Sections → {key: value}; nested tables as dicts, [[tables]] as lists of dicts. A set secret is MASK unless
     `reveal`; an unset one (None) is None. The `source` field is left out: it is where, not what."""
-    return {f.name: _table(getattr(config, f.name), reveal) for f in dataclasses.fields(config)
+    return {f.name: _plain(getattr(config, f.name), reveal) for f in dataclasses.fields(config)
             if f.name != "source"}
 
 
@@ -48,9 +48,17 @@ def to_toml(config) -> str:
     on this machine (written out, the loader would refuse it, while as a default it only means "none here")."""
     out = [f"# relais configuration as the agent reads it from {config.source}: every key, defaults filled in,",
            f'# secrets shown as "{MASK}".']
+    # An empty top-level array of tables can only be written as a key before the first table header.
+    out += [f"{f.name} = []" for f in dataclasses.fields(config) if getattr(config, f.name) == ()]
     for f in dataclasses.fields(config):
-        if f.name != "source":
-            _emit_table(out, f.name, getattr(config, f.name))
+        if f.name == "source":
+            continue
+        value = getattr(config, f.name)
+        if isinstance(value, tuple):          # a top-level array of tables ([[services]]); none: nothing to show
+            for item in value:
+                _emit_table(out, f.name, item, f"[[{f.name}]]")
+        else:
+            _emit_table(out, f.name, value)
     return "\n".join(out) + "\n"
 
 

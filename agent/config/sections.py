@@ -337,8 +337,8 @@ class ServiceConfig:
     (docs/drills.md). The name is the service's key in the ledger and the report."""
     UNIQUE = ("name",)    # the loader refuses two tables with the same name
     name: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{1,64}", "1 to 64 characters without control characters"),
-                    NonEmpty()] = ""
-    check: Annotated[str, NonEmpty()] = ""
+                    NonEmpty()] = ""         # as the ledger and the report name it ("Téléphonie")
+    check: Annotated[str, NonEmpty()] = ""  # sip:HOST:PORT | tcp:HOST:PORT | udp:HOST:PORT | https://... | dns:SERVER[:NAME]
     ca: Annotated[str, File()] = ""     # https: trust this CA file instead of the system's
 
     def validate(self) -> None:
