@@ -87,3 +87,9 @@ soak: $(TSTAMP)
 .PHONY: bench-memory
 bench-memory: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_memory $(BENCH_ARGS)
+
+# dist/relais_<version>_all.deb for Debian 12/13 and Raspberry Pi OS, built with dpkg-deb (packaging/README.md);
+# the vendored wheels are downloaded once into build/deb-wheels
+.PHONY: package
+package: $(STAMP)
+	packaging/debian/build.sh dist

@@ -1,0 +1,163 @@
+"""The Debian package (make package): what it holds, what lintian and systemd say of it, and its relais run
+from the unpacked package against the simulator. The tools come from packaging/debian-deps.sh (make test); none
+of these tests skips when one is missing: a package nobody checked is not a package.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from modem.simulator import PERSONALITIES
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIT = ROOT / "packaging" / "relais.service"
+UDEV_RULE = ROOT / "packaging" / "udev" / "78-relais-modem.rules"
+EXPOSURE_GOAL = 2.5          # systemd-analyze security: "OK" up to here (issue 12)
+
+pytestmark = pytest.mark.slow
+
+
+def _run(*cmd, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=kw.pop("timeout", 300), **kw)
+
+
+@pytest.fixture(scope="module")
+def deb(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    env = dict(os.environ, PIP=f"{sys.executable} -m pip")
+    built = _run(ROOT / "packaging" / "debian" / "build.sh", out, env=env)
+    assert built.returncode == 0, built.stderr
+    path = Path(built.stdout.strip().splitlines()[-1])
+    version = re.search(r'^version = "(.+)"', (ROOT / "pyproject.toml").read_text(), re.M)[1]
+    assert path.name == f"relais_{version}_all.deb" and path.is_file()
+    return path
+
+
+@pytest.fixture(scope="module")
+def unpacked(deb, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("root")
+    extracted = _run("dpkg-deb", "-x", deb, root)
+    assert extracted.returncode == 0, extracted.stderr
+    return root
+
+
+def test_the_package_holds_the_command_unit_udev_rule_and_conffile(deb):
+    listing = _run("dpkg-deb", "-c", deb)
+    assert listing.returncode == 0, listing.stderr
+    entries = {line.split()[-1]: line.split()[0] for line in listing.stdout.splitlines()
+               if not line.startswith("l")}
+    assert entries["./usr/bin/relais"] == "-rwxr-xr-x"
+    assert entries["./lib/systemd/system/relais.service"] == "-rw-r--r--"
+    assert entries["./lib/udev/rules.d/78-relais-modem.rules"] == "-rw-r--r--"
+    # never world-readable, not even between unpacking and postinst's dpkg-statoverride
+    assert entries["./etc/relais/relais.toml"] == "-rw-r-----"
+    assert not [p for p in entries if "__pycache__" in p or p.startswith("./usr/lib/relais/tests")]
+    for vendored in ("paho/mqtt/client.py", "icmplib/__init__.py", "pyroute2/__init__.py"):
+        assert f"./usr/lib/relais/vendor/{vendored}" in entries
+
+    conffiles = _run("dpkg-deb", "--info", deb, "conffiles")
+    assert conffiles.stdout.split() == ["/etc/relais/relais.toml"]
+    fields = _run("dpkg-deb", "--field", deb, "Architecture", "Depends").stdout
+    assert "Architecture: all" in fields
+    for dep in ("python3 (>= 3.11)", "python3-serial", "python3-cbor2", "adduser"):
+        assert dep in fields
+    # what is vendored is not also a dependency (Debian 12's versions are too old: packaging/README.md)
+    assert "paho" not in fields and "icmplib" not in fields
+
+
+def test_lintian_finds_no_errors(deb):
+    lintian = _run("lintian", "--tag-display-limit", "0", deb)
+    errors = [line for line in lintian.stdout.splitlines() if line.startswith("E:")]
+    assert lintian.returncode == 0 and not errors, lintian.stdout + lintian.stderr
+
+
+def test_maintainer_scripts_parse():
+    for script in ("postinst", "prerm", "postrm"):
+        checked = _run("sh", "-n", ROOT / "packaging" / "debian" / script)
+        assert checked.returncode == 0, f"{script}: {checked.stderr}"
+
+
+def test_the_unit_verifies_without_a_warning(unpacked, tmp_path):
+    # verify insists that ExecStart exists: point it at the unpacked package's relais, change nothing else.
+    shipped = (unpacked / "lib" / "systemd" / "system" / "relais.service").read_text()
+    assert shipped == UNIT.read_text()
+    unit = tmp_path / "relais.service"
+    unit.write_text(shipped.replace("ExecStart=/usr/bin/relais", f"ExecStart={unpacked}/usr/bin/relais"))
+    verified = _run("systemd-analyze", "verify", unit)
+    assert verified.returncode == 0 and not verified.stderr.strip() and not verified.stdout.strip(), \
+        verified.stdout + verified.stderr
+
+
+def test_the_unit_is_hardened_to_an_exposure_of_at_most_2_5():
+    scored = _run("systemd-analyze", "security", "--offline=yes", "--no-pager", UNIT)
+    found = re.search(r"Overall exposure level for relais\.service: ([0-9.]+)", scored.stdout)
+    assert found, scored.stdout + scored.stderr
+    assert float(found[1]) <= EXPOSURE_GOAL, scored.stdout
+    service = UNIT.read_text()
+    assert "\nCapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW\n" in service
+    assert "\nAmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW\n" in service
+    assert "\nUser=relais\n" in service and "\nSupplementaryGroups=dialout\n" in service
+
+
+def test_the_udev_rule_names_the_at_port_of_every_simulated_family():
+    text = UDEV_RULE.read_text()
+    for name in PERSONALITIES:
+        assert f"({name})" in text, f"no rule for {name}"
+    rules = [line for line in text.splitlines() if line.startswith("ATTRS{idVendor}")]
+    assert len(rules) >= len(PERSONALITIES)
+    for rule in rules:
+        assert re.fullmatch(r'ATTRS\{idVendor\}=="[0-9a-f]{4}", ATTRS\{idProduct\}=="[0-9a-f]{4}", '
+                            r'ENV\{\.RELAIS_USBIFNUM\}=="0[0-9]", ENV\{\.RELAIS_AT\}="1"', rule), rule
+    assert ('ENV{.RELAIS_AT}=="1", SYMLINK+="relais-modem", ENV{ID_MM_PORT_IGNORE}="1"' in text)
+
+
+def _packaged(unpacked: Path, *args, **kw) -> subprocess.CompletedProcess:
+    # The launcher's own interpreter (/usr/bin/python3 -I): Debian's python3 and the libraries the package
+    # Depends on, nothing from this checkout or its venv.
+    return _run(unpacked / "usr" / "bin" / "relais", *args, cwd=unpacked, env={"PATH": "/usr/bin:/bin"}, **kw)
+
+
+def test_the_packaged_relais_uses_its_vendored_libraries(unpacked):
+    launcher = unpacked / "usr" / "bin" / "relais"
+    source = launcher.read_text()
+    assert source.startswith("#!/usr/bin/python3 -I\n") and source.rstrip().endswith("sys.exit(main())")
+    check = ("import sys; src = open(sys.argv[1]).read().replace('sys.exit(main())', '');"
+             "exec(compile(src, sys.argv[1], 'exec'), {'__file__': sys.argv[1], '__name__': 'relais'});"
+             "import agent, paho.mqtt.client, icmplib, pyroute2, serial, cbor2;"
+             "print(*(m.__file__ for m in (agent, paho.mqtt.client, icmplib, pyroute2, serial, cbor2)))")
+    found = _run("/usr/bin/python3", "-I", "-c", check, launcher)
+    assert found.returncode == 0, f"{found.stderr}\nmissing Debian packages? packaging/debian-deps.sh test"
+    agent, paho, icmplib, pyroute2, serial, cbor2 = found.stdout.split()
+    lib = str(unpacked / "usr" / "lib" / "relais")
+    assert agent.startswith(lib + "/agent/")
+    for vendored in (paho, icmplib, pyroute2):
+        assert vendored.startswith(lib + "/vendor/")
+    for debian in (serial, cbor2):
+        assert debian.startswith("/usr/lib/python3/dist-packages/")
+
+
+def test_the_packaged_relais_probes_the_simulator(unpacked, tmp_path):
+    link = tmp_path / "modem"
+    sim = subprocess.Popen([str(unpacked / "usr" / "bin" / "relais"), "sim", "--link", str(link), "--speed", "0",
+                            "--vendor", "quectel-rm500q"],
+                           cwd=unpacked, env={"PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not link.exists():
+            assert sim.poll() is None, sim.communicate()[1]
+            assert time.monotonic() < deadline, "relais sim made no link in 20 s"
+            time.sleep(0.05)
+        probed = _packaged(unpacked, "modem", "probe", "--port", link, "--json", timeout=60)
+        assert probed.returncode == 0, probed.stderr
+        report = json.loads(probed.stdout)
+        assert (report["manufacturer"], report["model"]) == ("Quectel", PERSONALITIES["quectel-rm500q"].model)
+        assert report["sim_state"] == "READY" and report["registration"] in ("home", "roaming")
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
