@@ -161,3 +161,73 @@ def test_the_packaged_relais_probes_the_simulator(unpacked, tmp_path):
     finally:
         sim.terminate()
         sim.wait(timeout=10)
+
+
+# Installs for real with apt, in a chroot of this machine's / whose writes land in a tmpfs overlay: the user, the
+# permissions, the upgrade and the purge are those of a router, and this machine is left as it was.
+OVERLAY_CHROOT = r"""
+set -e
+base=$BASE
+mkdir "$base"
+mount -t tmpfs tmpfs "$base"
+mkdir "$base/upper" "$base/work" "$base/root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$base/upper,workdir=$base/work" "$base/root"
+mount -t proc proc "$base/root/proc"
+mount --rbind /dev "$base/root/dev"
+mount -t tmpfs tmpfs "$base/root/run"
+mount -t tmpfs tmpfs "$base/root/tmp"
+cp "$DEB1" "$DEB2" "$base/root/tmp/"
+exec chroot "$base/root" /bin/bash -c "$SCRIPT"
+"""
+
+INSTALL_UPGRADE_PURGE = r"""
+set -u
+export DEBIAN_FRONTEND=noninteractive
+step() { echo "== $1"; }
+ok() { "$@" >/dev/null 2>&1 && echo yes || echo no; }
+step install; apt-get install -y -q "/tmp/$NAME1" >/dev/null 2>&1; echo $?
+step owner; stat -c '%a %U:%G' /etc/relais /etc/relais/relais.toml
+step user; id -nG relais
+step service-reads; ok su -s /bin/sh relais -c 'head -c1 /etc/relais/relais.toml'
+step others-read; ok su -s /bin/sh nobody -c 'head -c1 /etc/relais/relais.toml'
+step enabled; ok test -L /etc/systemd/system/multi-user.target.wants/relais.service
+step runs; relais modem decode --command AT+CSQ <<< '+CSQ: 20,99' >/dev/null 2>&1; echo $?
+echo '# edited on site' >> /etc/relais/relais.toml
+mkdir -p /var/lib/relais && echo ledger > /var/lib/relais/ledger.sqlite
+step upgrade; apt-get install -y -q "/tmp/$NAME2" >/dev/null 2>&1; echo $?
+step version; dpkg-query -W -f '${Version}\n' relais
+step edit-kept; tail -n1 /etc/relais/relais.toml
+step owner-kept; stat -c '%a %U:%G' /etc/relais/relais.toml
+step remove; apt-get remove -y -q relais >/dev/null 2>&1; echo $?
+step after-remove; ok test -e /usr/bin/relais; ok test -e /etc/relais/relais.toml; ok test -e /var/lib/relais/ledger.sqlite
+step purge; apt-get purge -y -q relais >/dev/null 2>&1; echo $?
+step after-purge; ok test -e /etc/relais; ok test -e /var/lib/relais; dpkg-statoverride --list | grep -c relais || true
+"""
+
+
+@pytest.mark.root
+def test_apt_installs_upgrades_removes_and_purges(deb, tmp_path):
+    assert os.geteuid() == 0, "needs root (mount namespaces)"
+    newer = tmp_path / "newer"
+    built = _run(ROOT / "packaging" / "debian" / "build.sh", newer,
+                 env=dict(os.environ, PIP=f"{sys.executable} -m pip", VERSION="99.0"))
+    assert built.returncode == 0, built.stderr
+    deb2 = Path(built.stdout.strip().splitlines()[-1])
+    env = dict(os.environ, BASE=str(tmp_path / "overlay"), DEB1=str(deb), DEB2=str(deb2), NAME1=deb.name, NAME2=deb2.name,
+               SCRIPT=INSTALL_UPGRADE_PURGE)
+    ran = _run("unshare", "--mount", "--propagation", "private", "bash", "-c", OVERLAY_CHROOT, env=env,
+               timeout=600)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    steps = {}
+    for block in ran.stdout.split("== ")[1:]:
+        name, _, rest = block.partition("\n")
+        steps[name] = rest.split("\n")[:-1]
+    assert steps["install"] == ["0"], ran.stdout
+    assert steps["owner"] == ["750 root:relais", "640 root:relais"]
+    assert "relais" in steps["user"][0].split()
+    assert steps["service-reads"] == ["yes"] and steps["others-read"] == ["no"]
+    assert steps["enabled"] == ["yes"] and steps["runs"] == ["0"]
+    assert steps["upgrade"] == ["0"] and steps["version"] == ["99.0"]
+    assert steps["edit-kept"] == ["# edited on site"] and steps["owner-kept"] == ["640 root:relais"]
+    assert steps["remove"] == ["0"] and steps["after-remove"] == ["no", "yes", "yes"]
+    assert steps["purge"] == ["0"] and steps["after-purge"] == ["no", "no", "0"]

@@ -8,7 +8,8 @@ root=$(cd "$here/../.." && pwd)
 out=$(mkdir -p "${1:-$root/dist}" && cd "${1:-$root/dist}" && pwd)
 py=python3
 pip=${PIP:-$root/.venv/bin/python -m pip}
-version=$($py -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' \
+version=${VERSION:-}   # VERSION: another version than pyproject.toml's (the upgrade test builds a second one)
+[ -n "$version" ] || version=$($py -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' \
     "$root/pyproject.toml")
 epoch=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || date +%s)}
 
