@@ -76,10 +76,13 @@ def test_lintian_finds_no_errors(deb):
     assert lintian.returncode == 0 and not errors, lintian.stdout + lintian.stderr
 
 
-def test_maintainer_scripts_parse():
-    for script in ("postinst", "prerm", "postrm"):
-        checked = _run("sh", "-n", ROOT / "packaging" / "debian" / script)
-        assert checked.returncode == 0, f"{script}: {checked.stderr}"
+def test_maintainer_scripts_and_the_build_script_pass_shellcheck():
+    for script in ("postinst", "prerm", "postrm", "build.sh"):
+        path = ROOT / "packaging" / "debian" / script
+        parsed = _run("bash" if script.endswith(".sh") else "sh", "-n", path)
+        assert parsed.returncode == 0, f"{script}: {parsed.stderr}"
+        checked = _run("shellcheck", path)
+        assert checked.returncode == 0, checked.stdout
 
 
 def test_the_unit_verifies_without_a_warning(unpacked, tmp_path):
