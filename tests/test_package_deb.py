@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from modem.simulator import PERSONALITIES
+from tests.conftest import require_root
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT = ROOT / "packaging" / "relais.service"
@@ -210,7 +211,7 @@ step after-purge; ok test -e /etc/relais; ok test -e /var/lib/relais; dpkg-stato
 
 @pytest.mark.root
 def test_apt_installs_upgrades_removes_and_purges(deb, tmp_path):
-    assert os.geteuid() == 0, "needs root (mount namespaces)"
+    require_root()
     newer = tmp_path / "newer"
     built = _run(ROOT / "packaging" / "debian" / "build.sh", newer,
                  env=dict(os.environ, PIP=f"{sys.executable} -m pip", VERSION="99.0"))
