@@ -185,7 +185,7 @@ mount -t proc proc "$base/root/proc"
 mount --rbind /dev "$base/root/dev"
 mount -t tmpfs tmpfs "$base/root/run"
 mount -t tmpfs tmpfs "$base/root/tmp"
-cp "$DEB1" "$DEB2" "$base/root/tmp/"
+cp "$DEB1" ${DEB2:+"$DEB2"} "$base/root/tmp/"
 exec chroot "$base/root" /bin/bash -c "$SCRIPT"
 """
 
@@ -240,3 +240,44 @@ def test_apt_installs_upgrades_removes_and_purges(deb, tmp_path):
     assert steps["edit-kept"] == ["# edited on site"] and steps["owner-kept"] == ["640 root:relais"]
     assert steps["remove"] == ["0"] and steps["after-remove"] == ["no", "yes", "yes"]
     assert steps["purge"] == ["0"] and steps["after-purge"] == ["no", "no", "0"]
+
+
+# The unit's user, groups and capabilities, applied by setpriv as systemd would (the build machine's PID 1 is not
+# systemd): the installed agent must drive the modem and keep its state with nothing more.
+RUN_AS_THE_SERVICE = r"""
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q "/tmp/$NAME1" >/dev/null 2>&1 || { echo "install failed"; exit 1; }
+install -d -o relais -g relais -m 0750 /var/lib/relais          # the unit's StateDirectory=
+relais sim --vendor quectel-ec25 --link /tmp/modem --speed 0 >/dev/null 2>&1 &
+for _ in $(seq 200); do [ -e /tmp/modem ] && break; sleep 0.1; done
+pts=$(readlink -f /tmp/modem) && chgrp dialout "$pts" && chmod 0660 "$pts"   # as udev does for a ttyUSB
+printf '[device]\nid = "t"\n[modem]\nport = "/tmp/modem"\n[board]\nbackend = "simulated"\nled = "none"\n[mqtt]\nhost = "127.0.0.1"\nport = 9\npayload = "json"\n' > /etc/relais/relais.toml
+cd /
+setpriv --reuid relais --regid relais --groups relais,dialout --no-new-privs \
+    --inh-caps -all,+net_admin,+net_raw --ambient-caps -all,+net_admin,+net_raw --bounding-set -all,+net_admin,+net_raw \
+    relais run --config /etc/relais/relais.toml > /tmp/agent.log 2>&1 &
+agent=$!
+for _ in $(seq 300); do
+    grep -q '"registration": "home"' /var/lib/relais/status.json 2>/dev/null && break
+    kill -0 "$agent" 2>/dev/null || break
+    sleep 0.1
+done
+grep -o '"registration": "[a-z]*"' /var/lib/relais/status.json || { echo "no status"; cat /tmp/agent.log; }
+grep "^Cap" "/proc/$agent/status" | sed 's/\t/ /'
+stat -c '%U' /var/lib/relais/status.json
+kill "$agent"; wait "$agent"; echo "agent stopped $?"
+"""
+
+
+@pytest.mark.root
+def test_the_installed_agent_runs_as_relais_with_two_capabilities(deb, tmp_path):
+    require_root()
+    env = dict(os.environ, BASE=str(tmp_path / "overlay"), DEB1=str(deb), NAME1=deb.name, SCRIPT=RUN_AS_THE_SERVICE)
+    ran = _run("unshare", "--mount", "--propagation", "private", "bash", "-c", OVERLAY_CHROOT, env=env,
+               timeout=300)
+    lines = ran.stdout.splitlines()
+    assert ran.returncode == 0 and lines[0] == '"registration": "home"', ran.stdout + ran.stderr
+    caps = dict(line.split(": ") for line in lines if line.startswith("Cap"))
+    net_admin_and_raw = f"{(1 << 12) | (1 << 13):016x}"      # CAP_NET_ADMIN = 12, CAP_NET_RAW = 13
+    assert caps["CapEff"] == caps["CapBnd"] == caps["CapAmb"] == net_admin_and_raw, caps
+    assert lines[-2:] == ["relais", "agent stopped 0"], ran.stdout
