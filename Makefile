@@ -106,3 +106,9 @@ bench-memory: $(TSTAMP)
 .PHONY: openwrt
 openwrt: $(STAMP)
 	$(BIN)/python packaging/openwrt/build_ipk.py
+
+# dist/relais_<version>_all.deb for Debian 12/13 and Raspberry Pi OS, built with dpkg-deb (packaging/README.md);
+# the vendored wheels are downloaded once into build/deb-wheels
+.PHONY: package
+package: $(STAMP)
+	packaging/debian/build.sh dist

@@ -30,6 +30,12 @@ if [ "$target" = test ]; then
     need libdbus-1-dev pkg-config --exists dbus-1
     need libglib2.0-dev pkg-config --exists glib-2.0
     need gcc command -v gcc
+    # tests/test_package_deb.py: lintian on the .deb, and the unpacked package run by Debian's python3 with
+    # the libraries it Depends on
+    need lintian command -v lintian
+    need shellcheck command -v shellcheck
+    need python3-serial /usr/bin/python3 -c 'import serial'
+    need python3-cbor2 /usr/bin/python3 -c 'import cbor2'
     need python3-dev "$py" -c 'import os, sysconfig; assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))'
 fi
 
