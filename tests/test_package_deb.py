@@ -200,7 +200,7 @@ step user; id -nG relais
 step service-reads; ok su -s /bin/sh relais -c 'head -c1 /etc/relais/relais.toml'
 step others-read; ok su -s /bin/sh nobody -c 'head -c1 /etc/relais/relais.toml'
 step enabled; ok test -L /etc/systemd/system/multi-user.target.wants/relais.service
-step runs; relais modem decode --command AT+CSQ <<< '+CSQ: 20,99' >/dev/null 2>&1; echo $?
+step runs; /usr/bin/relais modem decode --command AT+CSQ <<< '+CSQ: 20,99' >/dev/null 2>&1; echo $?
 echo '# edited on site' >> /etc/relais/relais.toml
 mkdir -p /var/lib/relais && echo ledger > /var/lib/relais/ledger.sqlite
 step upgrade; apt-get install -y -q "/tmp/$NAME2" >/dev/null 2>&1; echo $?
@@ -248,14 +248,14 @@ RUN_AS_THE_SERVICE = r"""
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q "/tmp/$NAME1" >/dev/null 2>&1 || { echo "install failed"; exit 1; }
 install -d -o relais -g relais -m 0750 /var/lib/relais          # the unit's StateDirectory=
-relais sim --vendor quectel-ec25 --link /tmp/modem --speed 0 >/dev/null 2>&1 &
+/usr/bin/relais sim --vendor quectel-ec25 --link /tmp/modem --speed 0 >/dev/null 2>&1 &
 for _ in $(seq 200); do [ -e /tmp/modem ] && break; sleep 0.1; done
 pts=$(readlink -f /tmp/modem) && chgrp dialout "$pts" && chmod 0660 "$pts"   # as udev does for a ttyUSB
 printf '[device]\nid = "t"\n[modem]\nport = "/tmp/modem"\n[board]\nbackend = "simulated"\nled = "none"\n[mqtt]\nhost = "127.0.0.1"\nport = 9\npayload = "json"\n' > /etc/relais/relais.toml
 cd /
 setpriv --reuid relais --regid relais --groups relais,dialout --no-new-privs \
     --inh-caps -all,+net_admin,+net_raw --ambient-caps -all,+net_admin,+net_raw --bounding-set -all,+net_admin,+net_raw \
-    relais run --config /etc/relais/relais.toml > /tmp/agent.log 2>&1 &
+    /usr/bin/relais run --config /etc/relais/relais.toml > /tmp/agent.log 2>&1 &
 agent=$!
 for _ in $(seq 300); do
     grep -q '"registration": "home"' /var/lib/relais/status.json 2>/dev/null && break
