@@ -68,7 +68,7 @@ def _root(root: type, raw: dict, source: str, errors: list[str] | None):
                 _fail(f"{source}: [{_name(name)}]: {_unknown(name, sections, 'section')}", errors)
             item = _table_list_item(hints[name])
             if item is not None:                   # [[services]]
-                values[name] = _tables(item, value, name, source, errors)
+                values[name] = _tables(item, value, name, f"[[{name}]]", source, errors)
                 continue
             if not isinstance(value, dict):
                 _fail(f"{source}: [{name}]: expected a table, got {show(value)}", errors)
@@ -109,17 +109,9 @@ def _value(hint, value, section: str, key: str, source: str, default=None, error
         if not isinstance(value, dict):
             _fail(f"{source}: [{section}] {key}: expected a table, got {show(value)}", errors)
         return _table(table, value, f"{section}.{key}", source, base=default, errors=errors)
-    if typing.get_origin(hint) is tuple and _dataclass(typing.get_args(hint)[0]) is not None:   # [[section.key]]
-        item = _dataclass(typing.get_args(hint)[0])
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            _fail(f"{source}: [{section}] {key}: expected tables ([[{section}.{key}]]), got {show(value)}", errors)
-        tables = []
-        for i, v in enumerate(value):
-            try:
-                tables.append(_table(item, v, f"{section}.{key} #{i + 1}", source, errors=errors))
-            except _Skip:
-                pass
-        return tuple(tables)
+    item = _table_list_item(hint)
+    if item is not None:                       # [[section.key]]
+        return _tables(item, value, f"{section}.{key}", f"[{section}] {key}", source, errors)
     try:
         return check(hint, value)
     except Invalid as e:
@@ -133,10 +125,11 @@ def _table_list_item(hint):
     return None
 
 
-def _tables(item: type, value, name: str, source: str, errors: list[str] | None = None) -> tuple:
-    """A top-level array of tables; an item class's UNIQUE fields may not repeat (names are keys elsewhere)."""
+def _tables(item: type, value, name: str, where: str, source: str, errors: list[str] | None = None) -> tuple:
+    """An array of tables, [[services]] or [[cellular.sim]]: `name` is its dotted path, `where` how a message names
+    it. An item class's UNIQUE fields may not repeat (names are keys elsewhere)."""
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        _fail(f"{source}: [[{name}]]: expected tables ([[{name}]]), got {show(value)}", errors)
+        _fail(f"{source}: {where}: expected tables ([[{name}]]), got {show(value)}", errors)
     built = []
     for i, v in enumerate(value):
         try:
