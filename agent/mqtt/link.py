@@ -60,6 +60,8 @@ STABLE_SESSION_S = 60.0       # a session that lasted this long resets the recon
 MAX_INBOUND_PACKET = 65536 + 512   # MQTT 5: the broker drops bigger commands instead of sending them
 RECEIVE_MAXIMUM = 8           # MQTT 5: at most this many unacknowledged commands in flight towards us
 UNSUPPORTED_PROTOCOL = 0x84   # CONNACK reason code (MQTT 5)
+ROUTE_CHANGE_FLUSH_S = 0.5    # to get DISCONNECT out on the old path; if that path is dead, the will says offline
+SHUTDOWN_FLUSH_S = 2.0        # to get our own "offline" and DISCONNECT out before the process ends
 
 
 @dataclass
@@ -200,13 +202,47 @@ class MqttLink:
             # Best effort: if the old path still works (failback) the broker gets a clean DISCONNECT and does
             # not publish the will; if it is dead (failover) the will "offline" is published when the new
             # connection takes the session over, and our birth "online" follows it.
-            try:
-                s.client.disconnect()
-            except (OSError, ValueError):
-                pass
+            self._disconnect_cleanly(s, ROUTE_CHANGE_FLUSH_S)
         self._lost("route change")
         self._attempt = 0
         self._next_attempt = self._clock()
+
+    @staticmethod
+    def _disconnect_cleanly(s: _Session, budget_s: float) -> None:
+        """Send DISCONNECT and wait, for at most budget_s, until the broker has closed the connection.
+
+        The DISCONNECT sits behind whatever is still queued (birth, state, outbox rows), so paho's queue is written
+        out first. Then the broker must have *processed* it before our next CONNECT with the same client id:
+        otherwise it takes the session over and publishes the will, an "offline" flap the fleet would see. paho
+        closes its socket as soon as DISCONNECT is written, so a duplicate of the descriptor keeps the connection
+        open to see the broker's end of it (EOF). On a dead path this waits the whole budget, which only delays
+        the next MQTT connection. The budget is wall time on purpose: this waits on a socket, not on a decision.
+        """
+        sock = s.client.socket()
+        if sock is None:
+            return
+        try:
+            watch = socket.socket(fileno=os.dup(sock.fileno()))
+        except OSError:
+            watch = None
+        deadline = time.monotonic() + budget_s
+        try:
+            s.client.disconnect()
+            while s.client.socket() is not None and time.monotonic() < deadline:
+                sock = s.client.socket()
+                select.select([sock], [sock] if s.client.want_write() else [], [], 0.05)
+                s.client.loop_read()
+                if s.client.socket() is not None:
+                    s.client.loop_write()
+            while watch is not None and s.client.socket() is None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([watch], [], [], left)[0] or not watch.recv(4096):
+                    break       # out of time, or EOF: the broker is done with this connection
+        except (OSError, ValueError):
+            pass
+        finally:
+            if watch is not None:
+                watch.close()
 
     def _sleep(self, seconds: float) -> None:
         select.select([self._wake_r], [], [], max(0.0, seconds))
@@ -497,16 +533,9 @@ class MqttLink:
         if s.up_since is not None and s.client.socket() is not None:
             try:
                 s.client.publish(self.topics.status, b"offline", qos=1, retain=True)
-                s.client.disconnect()
-                deadline = time.monotonic() + 2.0
-                while s.client.socket() is not None and time.monotonic() < deadline:
-                    sock = s.client.socket()
-                    select.select([sock], [sock] if s.client.want_write() else [], [], 0.1)
-                    s.client.loop_read()
-                    if s.client.socket() is not None:
-                        s.client.loop_write()
             except (OSError, ValueError):
                 pass
+            self._disconnect_cleanly(s, SHUTDOWN_FLUSH_S)
         self._flush_acks()
         self._session = None
         self.connected.clear()

@@ -138,6 +138,6 @@ def test_a_manual_force_backup_is_not_downtime(tmp_path):
 
 
 def test_availability_never_rounds_a_real_outage_to_100():
-    from agent.ledger import _percent
+    from agent.ledger.store import _percent
     assert _percent(100 * (1 - 7 / (30 * 86400))) == "99.9997 %"
     assert _percent(99.5) == "99.500 %" and _percent(100.0) == "100 %"

@@ -1,4 +1,4 @@
-"""The outage ledger: every primary-link outage with start, end, duration, cause and the uplink that carried the
+"""The ledger file (records.py says what it holds). The outage ledger: every primary-link outage with start, end, duration, cause and the uplink that carried the
 traffic meanwhile — the evidence for an SLA claim against the fiber provider — plus the failover drills.
 
 Fed by domain events (it is a core sink):
@@ -27,6 +27,7 @@ from typing import Any
 
 from agent.config import Config
 from agent.core import CommandError, Core, Event
+from agent.ledger.records import DOWN, Drill, Incident, Period
 from agent.mqtt.codec import to_plain
 from agent.storage import Db, StorageUnavailable, announce
 
@@ -287,6 +288,30 @@ def _duration(seconds: float) -> str:
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def read_period(path: Path | str, since: float, until: float) -> Period:
+    """The ledger file's records overlapping [since, until), for a report: read only, from any process (the
+    agent may be running and writing it). Raises StorageUnavailable / sqlite3.Error when it cannot be read."""
+    uri = f"file:{Path(path)}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=5.0)
+    try:
+        rows = conn.execute(f"SELECT {_COLS} FROM outages WHERE start < ? AND (end IS NULL OR end > ?) "
+                            "ORDER BY start", (until, since)).fetchall()
+        incidents = tuple(Incident(id=r[0], link="primary", kind=DOWN, start=r[1], start_source=r[2], end=r[3],
+                                   end_source=r[4], duration_s=r[5], duration_basis=r[6], cause=r[7],
+                                   planned=bool(r[9]), carried_by=r[8]) for r in rows)
+        drills = []
+        for did, ts, src, ok, data in conn.execute(
+                "SELECT id, ts, time_source, ok, data FROM drills WHERE ts >= ? AND ts < ? ORDER BY ts",
+                (since, until)):
+            d = json.loads(data)
+            drills.append(Drill(id=did, ts=ts, time_source=src, kind=str(d.get("kind", "full")),
+                                ok=None if ok is None else bool(ok), recovery_s=d.get("recovery_s"),
+                                services=tuple(d.get("services") or ()), data=d))
+    finally:
+        conn.close()
+    return Period(since=since, until=until, incidents=incidents, drills=tuple(drills))
 
 
 def attach(core: Core, config: Config) -> Ledger:

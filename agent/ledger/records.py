@@ -1,0 +1,95 @@
+"""What the ledger holds, as plain values: the one vocabulary shared by the writer (store.py) and the readers
+(agent/report, the MQTT `report` command).
+
+Every timestamp is a Unix time (seconds, UTC) with its time source next to it — "ntp", "modem" (the network's
+NITZ time) or "unsynced" (a clock nobody set): an entry stamped by an unsynced clock is weaker evidence and the
+report says so. Durations come from the monotonic clock where the incident opened and closed in one run of the
+agent (`duration_basis` "monotonic": a clock step does not change them), from the wall clock otherwise ("wall").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Incident kinds
+DOWN = "down"                  # the link carried no traffic (probes failed, carrier lost, ...): `cause` says why
+DEGRADED = "degraded"          # the link worked but badly: loss / latency in `evidence`
+TOTAL = "total"                # no uplink carried traffic: the business was offline (link "all")
+NOT_OBSERVED = "not_observed"  # the agent was not running (power cut, crash): from its last heartbeat to its
+                               # restart (link "all"); never counted as up, nor as the operator's downtime
+KINDS = (DOWN, DEGRADED, TOTAL, NOT_OBSERVED)
+ALL_LINKS = "all"
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One incident of one link, or of all of them (TOTAL, NOT_OBSERVED). `end` None: still open."""
+    id: int | None
+    link: str                      # the uplink's name in the config ("primary", "backup", ...) or ALL_LINKS
+    kind: str                      # one of KINDS
+    start: float
+    start_source: str
+    end: float | None
+    end_source: str | None
+    duration_s: float | None       # None while open
+    duration_basis: str | None     # "monotonic" | "wall"
+    cause: str                     # "primary_down", "carrier_lost", "loss", "power_or_crash", "drill", ...
+    planned: bool = False          # a drill or an operator's manual switch: recorded, never the operator's downtime
+    carried_by: str | None = None  # the uplink that carried the traffic meanwhile (None: none did, or unknown)
+    # What proves it, all optional: first_failed_probe (ts), targets [..], probes {target: {"sent": n, "lost": n}},
+    # loss_pct, latency_ms, operator, cell, backup_bytes (bytes used on the backup during the incident).
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Drill:
+    """One drill. kind "passive" (the backup checked end to end, traffic not moved) or "full" (traffic moved)."""
+    id: int | None
+    ts: float
+    time_source: str
+    kind: str
+    ok: bool | None                # None: ran, no verdict (e.g. an old ledger's entry)
+    recovery_s: float | None = None            # full: decision to first answer through the backup
+    services: tuple[dict[str, Any], ...] = ()  # {"name", "check", "ok", "detail", "rtt_ms"} per [[services]]
+    data: dict[str, Any] = field(default_factory=dict)   # the drill_result event as it was
+
+
+@dataclass(frozen=True)
+class Speed:
+    """One speed measurement of one uplink. ok False: it failed, `error` says why (no speed numbers then)."""
+    id: int | None
+    ts: float
+    time_source: str
+    link: str
+    ok: bool
+    down_bps: float | None = None
+    up_bps: float | None = None
+    bytes: int = 0                 # bytes it cost (down + up), counted against a cellular data budget
+    method: str = "https"          # "https" | "http" | "iperf3"
+    server: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A SIM or operator change on the cellular uplink: which network carried the backup from `ts` on."""
+    id: int | None
+    ts: float
+    time_source: str
+    kind: str                      # "sim_switch" | "operator_changed"
+    sim: int | None = None
+    operator: str | None = None    # as the network names itself, e.g. "Orange F"
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Period:
+    """Everything the ledger holds that overlaps [since, until), oldest first."""
+    since: float
+    until: float
+    incidents: tuple[Incident, ...] = ()
+    drills: tuple[Drill, ...] = ()
+    speeds: tuple[Speed, ...] = ()
+    switches: tuple[Switch, ...] = ()
+    # The first time the ledger saw the agent running (None: never). Before it, nothing was observed at all.
+    observed_since: float | None = None
