@@ -16,6 +16,14 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def console_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the running agent is, for the commands that ask it (agent/console/cli.py)."""
+    parser.add_argument("--socket", help="the agent's console socket (default /run/relais/console.sock, or "
+                                         "console.sock in the [storage] dir when /run/relais does not exist)")
+    parser.add_argument("--config", help="read [console] socket and [storage] dir from this configuration")
+    parser.add_argument("--storage", help="the agent's [storage] dir (default /var/lib/relais)")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="relais", description="Backup-WAN agent for LTE/5G modems")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for AT traffic)")
@@ -39,6 +47,11 @@ def _build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--port", required=True)
     pp.add_argument("--baud", type=int, default=115200)
     pp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    rp = msub.add_parser("reset", help="restart the running agent's modem (through the agent, not the port)",
+                         epilog="exit codes: 0 done; 1 refused by the agent (the reason is printed); "
+                                "3 no agent to ask")
+    console_arguments(rp)
+    rp.add_argument("--timeout", type=float, default=180.0, help=argparse.SUPPRESS)
     dp = msub.add_parser("decode", help="decode modem response lines read from stdin")
     dp.add_argument("--command", help="the command that was sent; none means the lines are URCs")
     dp.add_argument("--vendor", help="vendor plugin (quectel, simcom, sierra, telit, huawei, ublox, fibocom)")
@@ -48,11 +61,31 @@ def _build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--vendor", default="quectel-rm500q")
     sp.add_argument("--fast", action="store_true", help="no pauses between steps")
 
-    sp = sub.add_parser("status", help="show the running agent's state (reads [storage] dir/status.json)",
-                        epilog="exit codes: 0 the agent's current state; 1 no status file, or not readable; "
-                               "3 a snapshot of an agent that stopped or is not running")
-    sp.add_argument("--storage", default="/var/lib/relais", help="the agent's [storage] dir")
+    sp = sub.add_parser("status", help="show the running agent's state (asks it through its console socket; "
+                                       "reads [storage] dir/status.json when it does not answer)",
+                        epilog="exit codes: 0 the agent's current state; 1 no answer and no status file, or not "
+                               "readable; 3 a snapshot of an agent that stopped or is not running")
+    console_arguments(sp)
     sp.add_argument("--json", action="store_true")
+    sp.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the agent (default 5)")
+
+    sp = sub.add_parser("watch", help="the running agent's state, redrawn every second (Ctrl-C to quit)")
+    console_arguments(sp)
+    sp.add_argument("--interval", type=float, default=1.0, help="seconds between redraws (default 1)")
+    sp.add_argument("--count", type=int, help="stop after this many redraws (default: until Ctrl-C)")
+    sp.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each answer (default 5)")
+
+    local_epilog = "exit codes: 0 done; 1 refused by the agent (the reason is printed); 3 no agent to ask"
+    sp = sub.add_parser("failover", help="put the traffic on an uplink, or back to automatic, in the running agent",
+                        epilog=local_epilog)
+    sp.add_argument("mode", choices=("backup", "primary", "auto"))
+    console_arguments(sp)
+    sp.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
+    sp = sub.add_parser("sim-switch", help="switch the running agent's modem to another SIM slot",
+                        epilog=local_epilog)
+    sp.add_argument("slot", type=int)
+    console_arguments(sp)
+    sp.add_argument("--timeout", type=float, default=180.0, help=argparse.SUPPRESS)
 
     sp = sub.add_parser("config", help="check a configuration file, or show the effective configuration")
     csub = sp.add_subparsers(dest="config_cmd", required=True, metavar="ACTION")
@@ -96,9 +129,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "demo":
         from agent.demo import run_demo
         return run_demo(args)
-    if args.cmd == "status":
-        from agent.status_file import run_status
-        return run_status(args)
+    if args.cmd in ("status", "watch", "failover", "sim-switch") or \
+            (args.cmd == "modem" and args.modem_cmd == "reset"):
+        from agent.console.cli import run as run_console
+        return run_console(args)
     if args.cmd == "config" and args.config_cmd == "check":
         from agent.config.cli import run_check
         return run_check(args)

@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from agent.config import write_atomically
 from agent.core import Core
@@ -92,8 +92,13 @@ class StatusFile:
         self._write(self.core.now(), stopped=True)
 
 
-def render(status: dict[str, Any]) -> str:
-    """A one-screen summary for an 80-column serial console."""
+def _plain_text(role: str, text: str) -> str:
+    return text
+
+
+def render(status: dict[str, Any], paint: Callable[[str, str], str] = _plain_text) -> str:
+    """A one-screen summary for an 80-column serial console. `paint(role, text)` may colour a word by its role
+    ("good", "bad", "warn"): `relais status` on a terminal does; the file's readers and a serial console do not."""
     # The file is read by a person's command, maybe half-written or edited by hand: any shape renders, with "?".
     state = _map(status.get("state"))
     dev, modem, fo = _map(state.get("device")), _map(state.get("modem")), _map(state.get("failover"))
@@ -101,14 +106,14 @@ def render(status: dict[str, Any]) -> str:
     sig = _map(modem.get("signal"))
     lines = [
         f"relais {dev.get('id', '?')}  {dev.get('site', '')}".rstrip(),
-        f"  traffic via : {fo.get('active_uplink', '?')}   failover state: {fo.get('state', '?')}"
+        f"  traffic via : {_via(fo.get('active_uplink', '?'), paint)}   failover state: {fo.get('state', '?')}"
         f"   mode: {fo.get('mode', '?')}",
     ]
     for link, info in _map(fo.get("links")).items():
-        lines.append(f"  {link:<12}: {_link(_map(info))}")
+        lines.append(f"  {link:<12}: {_link(_map(info), paint)}")
+    connected = paint("good", "connected") if modem.get("connected") else paint("bad", "NOT CONNECTED")
     lines += [
-        f"  modem       : {modem.get('manufacturer', '?')} {modem.get('model', '')} "
-        f"({'connected' if modem.get('connected') else 'NOT CONNECTED'})",
+        f"  modem       : {modem.get('manufacturer', '?')} {modem.get('model', '')} ({connected})",
         f"  SIM         : slot {modem.get('sim_slot') or cell.get('active_slot') or '?'}, "
         f"{modem.get('sim_state', '?')}, ICCID {modem.get('iccid', '?')}",
         f"  network     : {modem.get('registration', '?')} on {modem.get('operator_name') or '?'} "
@@ -132,9 +137,13 @@ def _map(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _link(info: dict[str, Any]) -> str:
+def _via(uplink: Any, paint: Callable[[str, str], str]) -> str:
+    return paint("warn", str(uplink)) if uplink == "backup" else str(uplink)   # on the backup: costs money
+
+
+def _link(info: dict[str, Any], paint: Callable[[str, str], str] = _plain_text) -> str:
     up = info.get("up")
-    parts = ["up" if up else ("DOWN" if up is False else "?")]
+    parts = [paint("good", "up") if up else (paint("bad", "DOWN") if up is False else "?")]
     if info.get("rtt_ms") is not None:
         parts.append(f"rtt {info['rtt_ms']} ms")
     if info.get("loss") is not None:
@@ -163,23 +172,38 @@ def _ago(age: float) -> str:
     return f"{int(age)} s ago"
 
 
-def run_status(args) -> int:
-    import sys
-    path = Path(args.storage) / "status.json"
+class StatusFileError(Exception):
+    """The status file is missing or not a relais status file; the message is the one line to print."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_NO_STATUS) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def read(storage: str | os.PathLike) -> tuple[dict[str, Any], float]:
+    """(the document, its mtime) from <storage>/status.json, or StatusFileError saying why not."""
+    path = Path(storage) / "status.json"
     try:
         status = json.loads(path.read_text())
         mtime = path.stat().st_mtime
     except FileNotFoundError:
-        print(f"relais status: no {path} (is the agent running with [storage] dir = {args.storage}?)",
-              file=sys.stderr)
-        return EXIT_NO_STATUS
+        raise StatusFileError(f"no {path} (is the agent running with [storage] dir = {storage}?)") from None
     except (OSError, ValueError) as e:
-        print(f"relais status: cannot read {path}: {e}", file=sys.stderr)
-        return EXIT_NO_STATUS
+        raise StatusFileError(f"cannot read {path}: {e}") from None
     if not isinstance(status, dict):
-        print(f"relais status: {path} is not a relais status file (expected a JSON object, got "
-              f"{type(status).__name__})", file=sys.stderr)
-        return EXIT_NO_STATUS
+        raise StatusFileError(f"{path} is not a relais status file (expected a JSON object, got "
+                              f"{type(status).__name__})")
+    return status, mtime
+
+
+def run_status(args) -> int:
+    """`relais status` from the file alone (the console's fallback when the agent does not answer)."""
+    import sys
+    try:
+        status, mtime = read(args.storage)
+    except StatusFileError as e:
+        print(f"relais status: {e}", file=sys.stderr)
+        return e.exit_code
     stale = staleness(mtime, time.time(), stopped=status.get("stopped") is True)
     if args.json:
         print(json.dumps(status))

@@ -6,6 +6,7 @@ import io
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
@@ -44,13 +45,16 @@ def test_init_script_passes_shellcheck():
     assert result.returncode == 0, result.stdout
 
 
-def test_init_script_registers_a_respawned_agent_watching_its_config():
+def test_init_script_registers_a_respawned_agent_watching_its_config(tmp_path):
     """Source the script as /etc/rc.common does, with procd's helpers replaced by ones that print their call."""
     stubs = "".join(f'{f}() {{ echo "{f} $*"; }}\n' for f in
                     ("procd_open_instance", "procd_set_param", "procd_close_instance"))
     script = f'. "{INIT}"\n{stubs}echo "USE_PROCD=$USE_PROCD START=$START"\nstart_service\n'
+    run_dir = tmp_path / "run" / "relais"     # not this machine's /var/run/relais: agents under test would use it
     out = [line.rstrip() for line in
-           subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout.splitlines()]
+           subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True,
+                          env={**os.environ, "RELAIS_RUN_DIR": str(run_dir)}).stdout.splitlines()]
+    assert run_dir.is_dir() and stat.S_IMODE(run_dir.stat().st_mode) == 0o750     # the console socket's home
     assert out == [
         "USE_PROCD=1 START=95",
         "procd_open_instance relais",

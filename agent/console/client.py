@@ -11,11 +11,14 @@ from agent.console import protocol
 
 
 class ConsoleUnavailable(Exception):
-    """No answer from the agent; `reason` is one line for a person ("permission denied on ...")."""
+    """No answer from the agent; `reason` is one line for a person ("permission denied on ..."). `kind` is for
+    programs: "absent" (no socket), "refused" (a socket nobody listens on: the agent is not running), "denied"
+    (not allowed), "timeout", "broken" (the connection or the answer went wrong)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, kind: str = "broken") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
 
 
 def ask(path: str | os.PathLike, cmd: str, args: dict[str, Any] | None = None,
@@ -39,7 +42,7 @@ class Connection:
             self._sock.connect(self.path)
         except OSError as e:
             self._sock.close()
-            raise ConsoleUnavailable(_why_not_connected(self.path, e, timeout)) from None
+            raise ConsoleUnavailable(*_why_not_connected(self.path, e, timeout)) from None
 
     def ask(self, cmd: str, args: dict[str, Any] | None = None, timeout: float | None = None) -> dict[str, Any]:
         wait = self.timeout if timeout is None else timeout
@@ -48,7 +51,7 @@ class Connection:
             self._sock.sendall(protocol.request(cmd, args))
             line = self._read_line()
         except socket.timeout:
-            raise ConsoleUnavailable(f"the agent did not answer {cmd} within {wait:g} s") from None
+            raise ConsoleUnavailable(f"the agent did not answer {cmd} within {wait:g} s", "timeout") from None
         except OSError as e:
             raise ConsoleUnavailable(f"the connection to the agent broke ({e.strerror or e})") from None
         if line is None:
@@ -79,13 +82,15 @@ class Connection:
         return line
 
 
-def _why_not_connected(path: str, e: OSError, timeout: float) -> str:
+def _why_not_connected(path: str, e: OSError, timeout: float) -> tuple[str, str]:
     if isinstance(e, FileNotFoundError):
-        return f"no console socket at {path}: the agent is not running (or listens elsewhere: [console] socket)"
+        return (f"no console socket at {path}: the agent is not running (or listens elsewhere: [console] socket)",
+                "absent")
     if isinstance(e, ConnectionRefusedError):
-        return f"nobody listens on {path}: the agent is not running (the socket is left from an earlier run)"
+        return f"nobody listens on {path}: the agent is not running (the socket is left from an earlier run)", \
+            "refused"
     if isinstance(e, PermissionError):
-        return f"permission denied on {path}: run as root or as a member of group {protocol.GROUP}"
+        return f"permission denied on {path}: run as root or as a member of group {protocol.GROUP}", "denied"
     if isinstance(e, socket.timeout):
-        return f"the agent did not accept the connection on {path} within {timeout:g} s"
-    return f"cannot connect to {path} ({e.strerror or e})"
+        return f"the agent did not accept the connection on {path} within {timeout:g} s", "timeout"
+    return f"cannot connect to {path} ({e.strerror or e})", "broken"
