@@ -16,6 +16,18 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+class _Version(argparse.Action):
+    """--version, looked up only when asked: importlib.metadata costs every other command 40 ms of start-up
+    (BENCHMARKS.md, "Console")."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"relais {_version()}")     # on stdout, as argparse's own version action
+        parser.exit()
+
+
 def console_arguments(parser: argparse.ArgumentParser) -> None:
     """Where the running agent is, for the commands that ask it (agent/console/cli.py)."""
     parser.add_argument("--socket", help="the agent's console socket (default /run/relais/console.sock, or "
@@ -27,7 +39,7 @@ def console_arguments(parser: argparse.ArgumentParser) -> None:
 def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="relais", description="Backup-WAN agent for LTE/5G modems")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for AT traffic)")
-    p.add_argument("--version", action="version", version=f"relais {_version()}")
+    p.add_argument("--version", action=_Version, help="show the version and exit")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     sp = sub.add_parser("sim", help="run the built-in modem simulator on a pty")

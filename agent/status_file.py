@@ -15,10 +15,10 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from agent.config import write_atomically
-from agent.core import Core
+if TYPE_CHECKING:    # `relais status` imports this module to render: not the config schema (60 ms) nor the core
+    from agent.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ EXIT_LIVE, EXIT_NO_STATUS, EXIT_STALE = 0, 1, 3
 
 
 class StatusFile:
-    def __init__(self, core: Core, path: Path):
+    def __init__(self, core: "Core", path: Path):
         self.core = core
         self.path = path
         self._last = ""
@@ -65,6 +65,7 @@ class StatusFile:
             if now - self._touched >= TOUCH_EVERY_S:
                 self._touch(now)
             return
+        from agent.config import write_atomically     # loaded by the agent long before; see TYPE_CHECKING above
         try:
             write_atomically(self.path, text, mode=MODE)
         except OSError as e:   # disk full, read-only: `relais status` shows the last state written
