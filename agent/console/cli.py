@@ -168,6 +168,9 @@ def run_watch(args, socket_path: Path, storage: str, out: TextIO | None = None,
             sleep(max(0.0, next_at - clock()))
     except KeyboardInterrupt:
         out.write("\n")
+    except BrokenPipeError:           # `relais watch | head`: the reader has seen enough
+        if out is sys.stdout:         # what is left in the buffer goes nowhere, not into an error at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         if console is not None:
             console.close()

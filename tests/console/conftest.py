@@ -12,6 +12,7 @@ import pytest
 from agent.console import commands
 from agent.console.server import ConsoleServer
 from agent.core import Core
+from agent.status_file import StatusFile
 
 
 class LiveCore:
@@ -28,12 +29,13 @@ def short_dir():
 
 @pytest.fixture
 def live(short_dir):
-    """A running core with the "signal" command, and its console on short_dir/console.sock."""
+    """A running core with the "signal" and "status" commands, and its console on short_dir/console.sock."""
     core = Core()
     core.state["modem"] = {"connected": True, "registration": "home", "operator_name": "Orange F",
                            "signal": {"rsrp_dbm": -97, "rsrq_db": -11, "sinr_db": 8.5, "band": "B20",
                                       "cell_id": "1A2B3C"}}
     commands.register(core)
+    StatusFile(core, short_dir / "status.json")     # the "status" command
     server = ConsoleServer(core, short_dir / "console.sock")
     stop = threading.Event()
     thread = threading.Thread(target=core.run, args=(stop,), kwargs={"tick_s": 0.05}, daemon=True)

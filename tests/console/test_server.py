@@ -3,6 +3,7 @@ file mode that keeps users outside the group out (checked as real non-root users
 from __future__ import annotations
 
 import grp
+import logging
 import os
 import socket
 import stat
@@ -217,3 +218,9 @@ def test_users_outside_the_group_are_refused_and_members_are_served(short_dir):
         server.stop()
         stop.set()
         thread.join(timeout=5)
+
+
+def test_the_peer_is_logged_at_debug_level(live, caplog):
+    with caplog.at_level(logging.DEBUG, logger="agent.console.server"):
+        assert ask(live.path, "signal")["ok"]
+    assert f"console: client pid {os.getpid()} uid {os.getuid()} gid {os.getgid()}" in caplog.text
