@@ -63,7 +63,6 @@ def _build_parser() -> argparse.ArgumentParser:
                          epilog="exit codes: 0 done; 1 refused by the agent (the reason is printed); "
                                 "3 no agent to ask")
     console_arguments(rp)
-    rp.add_argument("--timeout", type=float, default=180.0, help=argparse.SUPPRESS)
     dp = msub.add_parser("decode", help="decode modem response lines read from stdin")
     dp.add_argument("--command", help="the command that was sent; none means the lines are URCs")
     dp.add_argument("--vendor", help="vendor plugin (quectel, simcom, sierra, telit, huawei, ublox, fibocom)")
@@ -92,12 +91,10 @@ def _build_parser() -> argparse.ArgumentParser:
                         epilog=local_epilog)
     sp.add_argument("mode", choices=("backup", "primary", "auto"))
     console_arguments(sp)
-    sp.add_argument("--timeout", type=float, default=10.0, help=argparse.SUPPRESS)
     sp = sub.add_parser("sim-switch", help="switch the running agent's modem to another SIM slot",
                         epilog=local_epilog)
     sp.add_argument("slot", type=int)
     console_arguments(sp)
-    sp.add_argument("--timeout", type=float, default=180.0, help=argparse.SUPPRESS)
 
     sp = sub.add_parser("config", help="check a configuration file, or show the effective configuration")
     csub = sp.add_subparsers(dest="config_cmd", required=True, metavar="ACTION")

@@ -19,7 +19,6 @@ from agent.console.client import Connection, ConsoleUnavailable, ask
 
 DEFAULT_STORAGE = "/var/lib/relais"
 EXIT_DONE, EXIT_REFUSED, EXIT_NO_AGENT = 0, 1, 3      # local commands; `relais status` keeps status_file's
-WATCH_EVERY_S = 1.0
 
 _ANSI = {"good": "\x1b[32m", "bad": "\x1b[1;31m", "warn": "\x1b[33m", "dim": "\x1b[2m"}
 _RESET = "\x1b[0m"
@@ -28,7 +27,7 @@ CLEAR = "\x1b[H\x1b[2J"        # cursor home, clear screen: a redraw without cur
 # The words a technician types, in the failover command's own modes (agent/failover/policy.py Mode).
 FAILOVER_MODES = {"backup": "force_backup", "primary": "force_primary", "auto": "auto"}
 
-# (label, core command, its args from the parsed command line, how long it may take)
+# (label, core command, its args from the parsed command line, how long the answer may take)
 # sim_switch and modem_reset answer when the modem has done it: a re-registration takes tens of seconds.
 LOCAL_COMMANDS: dict[str, tuple[str, Callable[[Any], dict[str, Any]], float]] = {
     "failover": ("failover", lambda a: {"mode": FAILOVER_MODES[a.mode]}, 10.0),
@@ -77,7 +76,7 @@ def run(args) -> int:
     if args.cmd == "status":
         return run_status(args, socket_path, storage)
     if args.cmd == "watch":
-        return run_watch(args, socket_path, storage)
+        return run_watch(args, socket_path)
     key = "modem reset" if args.cmd == "modem" else args.cmd
     return run_local(key, args, socket_path)
 
@@ -90,9 +89,9 @@ def run_status(args, socket_path: Path, storage: str) -> int:
     except ConsoleUnavailable as e:
         return _status_from_file(args, storage, e)
     if not answer["ok"]:
-        print(f"relais status: the agent refused: {answer['error']}", file=sys.stderr)
+        print(f"relais status: the agent refused: {printable(answer['error'])}", file=sys.stderr)
         return status_file.EXIT_NO_STATUS
-    doc = answer["result"] if isinstance(answer["result"], dict) else {}
+    doc = printable(answer["result"]) if isinstance(answer["result"], dict) else {}
     if args.json:
         print(json.dumps(doc))
     else:
@@ -105,6 +104,7 @@ def _status_from_file(args, storage: str, why: ConsoleUnavailable) -> int:
     from agent import status_file
     try:
         doc, mtime = status_file.read(storage)
+        doc = printable(doc)
     except status_file.StatusFileError as e:
         print(f"relais status: no answer from the agent ({why.reason}), and {e}", file=sys.stderr)
         return e.exit_code
@@ -130,7 +130,7 @@ def _when(ts: float) -> str:
 
 
 # ---- relais watch ---------------------------------------------------------------------------------------------
-def run_watch(args, socket_path: Path, storage: str, out: TextIO | None = None,
+def run_watch(args, socket_path: Path, out: TextIO | None = None,
               sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> int:
     """Redraw the live state every `args.interval` seconds until Ctrl-C (exit 0) or `args.count` frames. A lost
     agent is said on screen and asked again at the next tick: watching through an agent restart works."""
@@ -147,8 +147,8 @@ def run_watch(args, socket_path: Path, storage: str, out: TextIO | None = None,
                 if console is None:
                     console = Connection(socket_path, timeout=args.timeout)
                 answer = console.ask("status")
-                body = status_file.render(answer["result"], paint) if answer["ok"] and \
-                    isinstance(answer["result"], dict) else f"the agent refused: {answer.get('error')}"
+                body = status_file.render(printable(answer["result"]), paint) if answer["ok"] and \
+                    isinstance(answer["result"], dict) else f"the agent refused: {printable(answer.get('error'))}"
             except ConsoleUnavailable as e:
                 if console is not None:
                     console.close()
@@ -182,14 +182,14 @@ def run_local(key: str, args, socket_path: Path) -> int:
     """One core command, its answer in one line: exit 0 done, 1 refused, 3 no agent to ask."""
     command, make_args, timeout = LOCAL_COMMANDS[key]
     try:
-        answer = ask(socket_path, command, make_args(args), timeout=max(timeout, args.timeout))
+        answer = ask(socket_path, command, make_args(args), timeout=timeout)
     except ConsoleUnavailable as e:
         print(f"relais {key}: {e.reason}", file=sys.stderr)
         return EXIT_NO_AGENT
     if not answer["ok"]:
-        print(f"relais {key}: refused: {answer['error']}", file=sys.stderr)
+        print(f"relais {key}: refused: {one_line(printable(answer['error']))}", file=sys.stderr)
         return EXIT_REFUSED
-    print(f"{key}: {one_line(answer['result'])}")
+    print(f"{key}: {one_line(printable(answer['result']))}")
     return EXIT_DONE
 
 
@@ -200,3 +200,17 @@ def one_line(result: Any) -> str:
                          if v is not None)
     text = json.dumps(result) if not isinstance(result, str) else result
     return " ".join(text.split())
+
+
+def printable(value: Any, depth: int = 0) -> Any:
+    """The value with every control character in its strings shown as "?": an operator name comes from the
+    network and a modem's error text from the modem, and an escape sequence in them must not reach the terminal."""
+    if isinstance(value, str):
+        return "".join(c if c.isprintable() or c == " " else "?" for c in value)
+    if depth > protocol.MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        return {printable(k, depth + 1): printable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [printable(v, depth + 1) for v in value]
+    return value

@@ -44,7 +44,7 @@ class Clock:
 def watch(path, out, count=3, clock=None):
     clock = clock or Clock()
     args = SimpleNamespace(interval=1.0, count=count, timeout=2.0)
-    assert cli.run_watch(args, path, "/nonexistent", out=out, sleep=clock.sleep, clock=clock) == 0
+    assert cli.run_watch(args, path, out=out, sleep=clock.sleep, clock=clock) == 0
     return clock
 
 
@@ -79,3 +79,12 @@ def test_one_line_leaves_out_what_is_not_known():
     assert cli.one_line({"a": {"b": 1}}) == "a b 1"
     assert cli.one_line("two\nlines") == "two lines"
     assert cli.one_line(None) == "null"
+
+
+def test_control_characters_from_outside_never_reach_the_terminal():
+    hostile = {"state": {"modem": {"operator_name": "Free\x1b]0;pwned\x07\x1b[2J", "registration": "home"}},
+               "recent_events": [{"kind": "x\ny"}]}
+    shown = cli.printable(hostile)
+    assert shown["state"]["modem"]["operator_name"] == "Free?]0;pwned??[2J"
+    assert shown["recent_events"] == [{"kind": "x?y"}]
+    assert cli.printable([1, None, 2.5, True]) == [1, None, 2.5, True]
