@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 MAX_CLIENTS = 8             # a technician's few terminals and the doctor; more is a loop gone wrong
 # A command may wait on the modem (AT+COPS=? can take 180 s): past this the client is told, and the thread freed.
 ANSWER_TIMEOUT_S = 200.0
+ACCEPT_RETRY_S = 0.5
 MAX_PATH_BYTES = 107        # sockaddr_un.sun_path, less the final NUL
 
 
@@ -164,6 +165,7 @@ class ConsoleServer:
                 if self._stopping.is_set() or e.errno in (errno.EBADF, errno.EINVAL):
                     return
                 log.warning("console: accept failed (%s)", e.strerror or e)
+                self._stopping.wait(ACCEPT_RETRY_S)    # out of file descriptors, say: not a busy loop meanwhile
                 continue
             if not self._slots.acquire(blocking=False):
                 self._refuse_busy(conn)
