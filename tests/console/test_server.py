@@ -194,6 +194,7 @@ def as_user(uid: int, gid: int, fn) -> str:
     return out
 
 
+@pytest.mark.root
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become other users")
 def test_users_outside_the_group_are_refused_and_members_are_served(short_dir):
     # The group: nogroup stands in for relais (creating a group on the test machine would outlive the test).
