@@ -139,10 +139,13 @@ class ConsoleServer:
             log.info("console: no group %s on this system: the socket is for %s's own group", self.group,
                      "this user")
             return
+        if path.lstat().st_gid == gid:
+            return        # the service's own group (systemd Group=relais), and chown is filtered out there anyway
         try:
             os.chown(path, -1, gid)
-        except PermissionError:    # not root and not a member: the group stays the agent's own
-            log.warning("console: cannot give %s to group %s (the agent is not a member)", path, self.group)
+        except PermissionError as e:    # not root and not a member: the group stays the agent's own
+            log.warning("console: cannot give %s to group %s (%s): only the agent's own group may use it", path,
+                        self.group, e.strerror)
 
     def _remove_own_socket(self) -> None:
         if self._inode is None:

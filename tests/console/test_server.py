@@ -225,3 +225,36 @@ def test_the_peer_is_logged_at_debug_level(live, caplog):
     with caplog.at_level(logging.DEBUG, logger="agent.console.server"):
         assert ask(live.path, "signal")["ok"]
     assert f"console: client pid {os.getpid()} uid {os.getuid()} gid {os.getgid()}" in caplog.text
+
+
+def test_the_group_is_read_from_the_group_file(tmp_path):
+    from agent.console.server import group_id
+    groups = tmp_path / "group"
+    groups.write_text("root:x:0:\nrelaisx:x:7:\nrelais:x:998:julien,amandine\nbroken\nodd:x:nope:\n")
+    assert group_id("relais", str(groups)) == 998
+    assert group_id("relaisx", str(groups)) == 7
+    assert group_id("odd", str(groups)) is None and group_id("broken", str(groups)) is None
+    assert group_id("relais", str(tmp_path / "missing")) is None
+
+
+def test_an_agent_already_in_the_group_does_not_chown(short_dir, monkeypatch, caplog):
+    # As the unit runs it: Group=relais makes the socket the group's at bind, and SystemCallFilter=~@privileged
+    # answers chown with EPERM. Here the group to give is this process's own; chown fails as it would there.
+    def filtered(*args):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "chown", filtered)
+    server = ConsoleServer(Core(), short_dir / "c.sock", group=grp.getgrgid(os.getgid()).gr_name)
+    with caplog.at_level(logging.WARNING):
+        server.start()
+    try:
+        assert server.problem is None
+        st = os.lstat(server.path)
+        assert (stat.S_IMODE(st.st_mode), st.st_gid) == (0o660, os.getgid())
+        assert "cannot give" not in caplog.text
+    finally:
+        server.stop()
+    other = ConsoleServer(Core(), short_dir / "d.sock", group="daemon")   # another group: chown is needed
+    with caplog.at_level(logging.WARNING):
+        other.start()
+    other.stop()
+    assert f"cannot give {other.path} to group daemon (Operation not permitted)" in caplog.text
