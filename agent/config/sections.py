@@ -352,3 +352,13 @@ class ServiceConfig:
                           f"{show(self.check)} ({str(e).partition(': ')[2]})", key="check") from None
         if self.ca and target.kind != "https":
             raise invalid("ca", 'nothing ("") for a check other than https://', self.ca)
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """The local console socket: `relais status`, `watch`, `failover` ... ask the running agent through it. It is
+    0660 and belongs to group relais when that group exists: root and the group's members may use it."""
+    # "" = /run/relais/console.sock when /run/relais exists (the service's runtime directory), else console.sock in
+    # the [storage] dir (a trial run from a checkout)
+    socket: Annotated[str, Check(lambda p: not p or (p.startswith("/") and len(p.encode()) <= 107),
+                                 'an absolute path of at most 107 bytes, or ""')] = ""
