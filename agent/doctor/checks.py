@@ -5,7 +5,6 @@ file system) and may be missing or odd: each check says so instead of raising.
 """
 from __future__ import annotations
 
-import stat as st_mode
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +73,8 @@ def check_config_file(path: str, f: FileFacts, agent: Account, secrets: bool) ->
     name = "config file permissions"
     if not f.exists:
         return skip(name, f"{path} does not exist")
-    fix = f"chown root:{SERVICE_USER} {path} && chmod 0640 {path}"
+    fix = f"chown root:{SERVICE_USER} {path} && chmod 0640 {path}" if agent.name == SERVICE_USER \
+        else f"chown {agent.name} {path} && chmod 0600 {path}"       # no service user: the agent runs as this one
     owner = f"{f.owner or f.uid}:{f.group or f.gid}"
     said = f"{path} is {_octal(f.mode)} {owner}"
     if f.mode & 0o002:
@@ -149,12 +149,21 @@ def _is_agent(cmdline: str) -> bool:
     return "run" in words and any(w.endswith("relais") or w == "agent.cli" for w in words)
 
 
+def short_command(cmdline: str, width: int = 60) -> str:
+    """'python3 relais run --config a.toml' for '/usr/lib/venv/bin/python3 /usr/lib/venv/bin/relais run ...': the
+    programs by name, so that what runs shows within the width."""
+    words = cmdline.split()
+    words[:2] = [w.rsplit("/", 1)[-1] if w.startswith("/") else w for w in words[:2]]
+    text = " ".join(words)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def check_port_users(p: PortFacts, agent_running: bool) -> Check:
     """Two readers on one tty steal each other's answers: only the agent may hold the port."""
     name = "port users"
     if not p.exists:
         return skip(name, f"no {p.path}")
-    said = lambda hs: ", ".join(f"PID {pid} ({cmd[:60]})" for pid, cmd in hs)   # noqa: E731
+    said = lambda hs: ", ".join(f"PID {pid} ({short_command(cmd)})" for pid, cmd in hs)   # noqa: E731
     manager = [h for h in p.holders if "ModemManager" in h[1]]
     agents = [h for h in p.holders if _is_agent(h[1])]
     others = [h for h in p.holders if h not in manager and h not in agents]
@@ -276,12 +285,16 @@ def check_registration(m: ModemFacts | None) -> Check:
     return warn(name, f"unclear ({m.registration or 'no answer'})", "run relais doctor again in a minute")
 
 
+def _measured(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
 def describe_signal(signal: dict[str, Any]) -> str:
     """'RSRP -95 dBm, RSRQ -11 dB, SINR 12 dB, band B3, cell A1B2C3' (only what the modem reported)."""
-    parts = [f"{label} {signal[key]:g} {unit}" for key, label, unit in
-             (("rsrp_dbm", "RSRP", "dBm"), ("rsrq_db", "RSRQ", "dB"), ("sinr_db", "SINR", "dB"),
-              ("rssi_dbm", "RSSI", "dBm"))
-             if isinstance(signal.get(key), (int, float)) and not isinstance(signal.get(key), bool)]
+    metrics = (("rsrp_dbm", "RSRP", "dBm"), ("rsrq_db", "RSRQ", "dB"), ("sinr_db", "SINR", "dB"))
+    if not _measured(signal.get("rsrp_dbm")):           # 2G/3G: RSSI is the measure (radio.judge does the same)
+        metrics = (("rssi_dbm", "RSSI", "dBm"),)
+    parts = [f"{label} {signal[key]:g} {unit}" for key, label, unit in metrics if _measured(signal.get(key))]
     parts += [f"{label} {signal[key]}" for key, label in (("band", "band"), ("cell_id", "cell"), ("pci", "PCI"))
               if signal.get(key) not in (None, "")]
     return ", ".join(parts) or "nothing measured"

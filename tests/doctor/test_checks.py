@@ -234,3 +234,30 @@ def test_space(free, level):
 def test_watchdog(facts, level, words):
     got = c.check_watchdog(facts)
     assert got.level == level and words in got.detail, got
+
+
+def test_without_a_service_user_the_fix_is_for_the_user_running_the_agent():
+    got = c.check_config_file("/x.toml", f(0o644, uid=1000, gid=1000), c.Account("pi", 1000, frozenset({1000})),
+                              secrets=True)
+    assert got.level == Level.FAIL and got.advice == "chown pi /x.toml && chmod 0600 /x.toml"
+
+
+@pytest.mark.parametrize("cmdline, shown", [
+    ("/usr/lib/relais/venv/bin/python3 /usr/bin/relais run --config /etc/relais/relais.toml",
+     "python3 relais run --config /etc/relais/relais.toml"),
+    ("/usr/sbin/ModemManager", "ModemManager"),
+    ("minicom -D /dev/ttyUSB2", "minicom -D /dev/ttyUSB2"),
+    ("/x/python3 " + "a" * 80, "python3 " + "a" * 49 + "..."),
+])
+def test_short_command(cmdline, shown):
+    assert c.short_command(cmdline) == shown
+
+
+@pytest.mark.parametrize("signal, shown", [
+    ({"rsrp_dbm": -95, "rssi_dbm": -67, "band": "B3"}, "RSRP -95 dBm, band B3"),      # RSSI: only without RSRP
+    ({"rssi_dbm": -103, "rat": "UMTS"}, "RSSI -103 dBm"),
+    ({"rsrp_dbm": float("nan"), "sinr_db": True, "pci": 0}, "PCI 0"),
+    ({}, "nothing measured"),
+])
+def test_describe_signal(signal, shown):
+    assert c.describe_signal(signal) == shown
