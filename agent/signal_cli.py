@@ -138,6 +138,11 @@ def run_signal(args) -> int:
         print(f"relais signal: through the agent ({socket}){'; Ctrl-C to stop' if count is None else ''}",
               file=sys.stderr)
         return watch(agent_reader(socket), sys.stdout, count, args.interval)
+    from agent.doctor.facts import agent_absent
+    if not agent_absent(socket):
+        print(f"relais signal: {agent_said}; the agent holds {config.modem.port}: not opening it",
+              file=sys.stderr)
+        return EXIT_NO_READING
     return _on_port(config, agent_said, count, args.interval)
 
 
@@ -145,6 +150,10 @@ def _on_port(config, agent_said: str, count: int | None, interval_s: float) -> i
     from agent.probe_cli import port_holders
     from modem.at import AtPort, ModemError
     name = config.modem.port
+    if not os.path.exists(name):
+        print(f"relais signal: {agent_said}; and {name} does not exist: is the modem powered and plugged in?",
+              file=sys.stderr)
+        return EXIT_NO_READING
     holders = port_holders(name)
     if holders:
         said = ", ".join(f"PID {pid} ({cmd[:60]})" for pid, cmd in holders)
@@ -157,6 +166,7 @@ def _on_port(config, agent_said: str, count: int | None, interval_s: float) -> i
         with AtPort(name, config.modem.baud, reopen_max_s=1.0) as port:
             return watch(port_reader(port, config.modem.vendor), sys.stdout, count, interval_s)
     except ModemError as e:
-        print(f"relais signal: {name}: {e}", file=sys.stderr)
+        said = str(e) if str(e).startswith(name) else f"{name}: {e}"
+        print(f"relais signal: {said}", file=sys.stderr)
         return EXIT_NO_READING
 

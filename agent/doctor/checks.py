@@ -13,14 +13,20 @@ from agent.doctor.check import Check, Level, fail, ok, skip, warn
 
 SERVICE_USER = "relais"        # the .deb's system user (packaging/relais.service User=)
 BY_ID_DIR = "/dev/serial/by-id"
+UDEV_NAME = "/dev/relais-modem"   # the package's udev rule names the AT port of every modem it knows so
+SERIAL_GROUP = "dialout"       # Debian's group for serial ports; the unit gives it to the service
 
 
 # ---- configuration --------------------------------------------------------------------------------------------
 
 def check_config(path: str, problems: list[str] | None, error: str | None = None,
-                 defaults_only: bool = False) -> Check:
-    """problems: the loader's lines for the file; error: it could not be read or parsed at all."""
+                 defaults_only: bool = False, unreadable: bool = False) -> Check:
+    """problems: the loader's lines for the file; error: it could not be read or parsed at all; unreadable: the
+    user running the doctor may not read it (as it should be for anyone but root and the service)."""
     name = "configuration"
+    if error is not None and unreadable:
+        return fail(name, error, "run the doctor as root (sudo relais doctor): the file holds secrets and is "
+                                 "readable by root and the service only")
     if error is not None:
         return fail(name, error, f"fix the file; relais config check {path} says what is wrong")
     if defaults_only:
@@ -126,22 +132,31 @@ class PortFacts:
     path: str
     exists: bool
     device: str = ""                         # where the path leads (/dev/ttyUSB2)
-    by_id: tuple[str, ...] = ()              # /dev/serial/by-id names leading to the same device
+    # names that survive a USB re-enumeration leading to the same device: /dev/relais-modem, /dev/serial/by-id/...
+    stable_names: tuple[str, ...] = ()
     holders: tuple[tuple[int, str], ...] = ()    # (pid, command line) of the processes with it open
+    access: FileFacts | None = None          # the device node's mode and owner
 
 
-def check_port(p: PortFacts) -> Check:
+def check_port(p: PortFacts, agent: Account | None = None) -> Check:
     name = "serial port"
     if not p.exists:
         return fail(name, f"{p.path} does not exist",
-                    f"is the modem powered and plugged in? ls -l {BY_ID_DIR}/ lists the modems' ports; set "
-                    f"[modem] port to the AT port")
-    if p.path in p.by_id or p.path.startswith(BY_ID_DIR + "/"):
+                    f"is the modem powered and plugged in? ls -l {BY_ID_DIR}/ lists the modems' ports ("
+                    f"{UDEV_NAME} exists for the modems the package's udev rule knows); set [modem] port to the "
+                    f"AT port")
+    a = p.access
+    if agent is not None and a is not None and not (can(agent, a, write=False) and can(agent, a, write=True)):
+        return fail(name, f"the agent (user {agent.name}) cannot open {p.device} ({_octal(a.mode)} "
+                          f"{a.owner or a.uid}:{a.group or a.gid})",
+                    f"the service has group {SERIAL_GROUP} (relais.service SupplementaryGroups=): chgrp "
+                    f"{SERIAL_GROUP} {p.device} && chmod 0660 {p.device}; the package's udev rule keeps it so")
+    if p.path in p.stable_names or p.path.startswith(BY_ID_DIR + "/") or p.path == UDEV_NAME:
         return ok(name, f"{p.path} -> {p.device}")
-    if p.by_id:
+    if p.stable_names:
         return warn(name, f"{p.path} may name another port after a USB re-enumeration (a modem reset does that)",
-                    f'set [modem] port = "{p.by_id[0]}"')
-    return ok(name, f"{p.path} ({p.device}; no {BY_ID_DIR} name: a UART or a pseudo-terminal)")
+                    f'set [modem] port = "{p.stable_names[0]}"')
+    return ok(name, f"{p.path} ({p.device}; no stable name: a UART or a pseudo-terminal)")
 
 
 def _is_agent(cmdline: str) -> bool:

@@ -34,7 +34,8 @@ def gather(config_path: str, explicit: bool, settle_s: float | None = None) -> t
                 config = load(config_path)
             found.append(checks.check_config(config_path, problems))
         except ConfigError as e:
-            found.append(checks.check_config(config_path, None, error=str(e)))
+            unreadable = os.path.exists(config_path) and not os.access(config_path, os.R_OK)
+            found.append(checks.check_config(config_path, None, error=str(e), unreadable=unreadable))
     if config is None:     # what follows reads the configuration: only the checks that do not are left
         found += [checks.check_clock(facts.clock_facts(None, time.time())),
                   checks.check_watchdog(facts.service_facts())]
@@ -50,13 +51,15 @@ def gather(config_path: str, explicit: bool, settle_s: float | None = None) -> t
     running = status is not None
     found.append(checks.check_agent(socket_path, running, agent_error))
     port = facts.port_facts(config.modem.port)
-    found += [checks.check_port(port), checks.check_port_users(port, running)]
+    found += [checks.check_port(port, account), checks.check_port_users(port, running)]
 
     modem, why_not = None, ""
     if running:
         modem = facts.modem_from_agent(status, fresh, fresh_error, config)
     elif not port.exists:
         why_not = f"no {config.modem.port}"
+    elif not facts.agent_absent(socket_path):
+        why_not = f"an agent may hold {config.modem.port} ({agent_error}): not opened"
     elif port.holders:
         why_not = f"{config.modem.port} is in use: not opened (two readers steal each other's answers)"
     else:

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.doctor.checks import (BY_ID_DIR, SERVICE_USER, Account, ClockFacts, FileFacts, ModemFacts, PortFacts,
-                                 ServiceFacts)
+from agent.doctor.checks import (BY_ID_DIR, SERIAL_GROUP, SERVICE_USER, UDEV_NAME, Account, ClockFacts, FileFacts,
+                                 ModemFacts, PortFacts, ServiceFacts)
 
 AGENT_TIMEOUT_S = 15.0     # a fresh reading through the agent waits behind a poll in flight (AT timeouts are ~5 s)
 
@@ -61,6 +61,10 @@ def agent_account() -> Account:
             name = str(me)
         return Account(name, me, frozenset(os.getgroups()) | {os.getgid()})
     gids = {user.pw_gid} | {g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem}
+    try:
+        gids.add(grp.getgrnam(SERIAL_GROUP).gr_gid)     # relais.service: SupplementaryGroups=dialout
+    except KeyError:
+        pass
     return Account(user.pw_name, user.pw_uid, frozenset(gids))
 
 
@@ -77,21 +81,37 @@ def free_space(path: str) -> tuple[int | None, str]:
 
 # ---- the serial port --------------------------------------------------------------------------------------------
 
-def port_facts(path: str, by_id_dir: str = BY_ID_DIR) -> PortFacts:
+def port_facts(path: str, by_id_dir: str = BY_ID_DIR, udev_name: str = UDEV_NAME) -> PortFacts:
     from agent.probe_cli import port_holders      # one scan of /proc for both `modem probe` and the doctor
     try:
         device = os.path.realpath(path, strict=True)
     except OSError:
         return PortFacts(path, exists=False)
-    names = []
+    candidates = [udev_name]
     try:
-        for entry in sorted(os.listdir(by_id_dir)):
-            full = os.path.join(by_id_dir, entry)
-            if os.path.realpath(full) == device:
-                names.append(full)
+        candidates += [os.path.join(by_id_dir, entry) for entry in sorted(os.listdir(by_id_dir))]
     except OSError:                                # no USB serial device at all: no such directory
         pass
-    return PortFacts(path, True, device, tuple(names), tuple(port_holders(path)))
+    stable = tuple(name for name in candidates if os.path.realpath(name) == device)
+    return PortFacts(path, True, device, stable, tuple(port_holders(path)), file_facts(device))
+
+
+def agent_absent(socket_path: str) -> bool:
+    """No agent listens on its console socket: no socket file, or a stale one nobody accepts on. False when one
+    may be there but would not talk to us (permission denied, busy): then its serial port must not be opened,
+    whatever /proc shows (a user other than root cannot see another user's open files)."""
+    import socket
+    if not os.path.exists(socket_path):
+        return True
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(2.0)
+        try:
+            s.connect(socket_path)
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            return False
+    return False
 
 
 # ---- the modem --------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ def f(mode, uid=0, gid=998, is_dir=False, exists=True):
     (None, None, True, Level.WARN, "built-in defaults"),
 ])
 def test_config(problems, error, defaults, level, words):
+    """(An unreadable file is in test_doctor_cli.py, as a user who may not read it.)"""
     got = c.check_config("x.toml", problems, error, defaults)
     assert got.level == level and words in got.detail
     assert (got.advice != "") == (level != Level.OK)
@@ -85,7 +86,11 @@ BY_ID = "/dev/serial/by-id/usb-Quectel_RM500Q-GL-if02-port0"
 @pytest.mark.parametrize("port, level, words, advice", [
     (c.PortFacts("/dev/ttyUSB2", False), Level.FAIL, "does not exist", "by-id"),
     (c.PortFacts(BY_ID, True, "/dev/ttyUSB2", (BY_ID,)), Level.OK, "-> /dev/ttyUSB2", ""),
+    (c.PortFacts("/dev/relais-modem", True, "/dev/ttyUSB2", ("/dev/relais-modem", BY_ID)), Level.OK, "-> /dev/tty",
+     ""),
     (c.PortFacts("/dev/ttyUSB2", True, "/dev/ttyUSB2", (BY_ID,)), Level.WARN, "re-enumeration", BY_ID),
+    (c.PortFacts("/dev/ttyUSB2", True, "/dev/ttyUSB2", ("/dev/relais-modem", BY_ID)), Level.WARN, "re-enumeration",
+     '"/dev/relais-modem"'),
     (c.PortFacts("/tmp/modem", True, "/dev/pts/3"), Level.OK, "pseudo-terminal", ""),
 ])
 def test_port(port, level, words, advice):
@@ -261,3 +266,15 @@ def test_short_command(cmdline, shown):
 ])
 def test_describe_signal(signal, shown):
     assert c.describe_signal(signal) == shown
+
+
+@pytest.mark.parametrize("node, level", [
+    (f(0o660, uid=0, gid=20), Level.OK),           # root:dialout, the service has dialout
+    (f(0o600, uid=0, gid=20), Level.FAIL),
+    (f(0o660, uid=0, gid=5), Level.FAIL),          # root:tty
+])
+def test_port_access_for_the_agent(node, level):
+    got = c.check_port(c.PortFacts("/dev/ttyUSB2", True, "/dev/ttyUSB2", access=node), SERVICE)
+    assert got.level == level, got
+    if level == Level.FAIL:
+        assert "cannot open /dev/ttyUSB2" in got.detail and "chgrp dialout" in got.advice

@@ -62,13 +62,17 @@ def test_port_facts_finds_the_by_id_name_and_the_holders(tmp_path):
                                "time.sleep(60)"], stdout=subprocess.PIPE)
     try:
         assert holder.stdout.readline().strip() == b"1"
-        p = facts.port_facts(device, by_id_dir=str(by_id))
-        assert p.exists and p.device == device and p.by_id == (str(by_id / "usb-Quectel_EC25-if02-port0"),)
+        p = facts.port_facts(device, by_id_dir=str(by_id), udev_name=str(tmp_path / "relais-modem"))
+        assert p.exists and p.device == device and p.stable_names == (str(by_id / "usb-Quectel_EC25-if02-port0"),)
+        assert p.access.exists and p.access.mode == os.stat(device).st_mode & 0o7777
         assert [pid for pid, _ in p.holders] == [holder.pid]
         assert check_port(p).level == Level.WARN                       # a by-id name exists: use it
         assert check_port_users(p, agent_running=False).level == Level.FAIL
         via_link = facts.port_facts(str(by_id / "usb-Quectel_EC25-if02-port0"), by_id_dir=str(by_id))
         assert check_port(via_link).level == Level.OK
+        (tmp_path / "relais-modem").symlink_to(device)                   # the package's udev rule's name
+        p = facts.port_facts(device, by_id_dir=str(by_id), udev_name=str(tmp_path / "relais-modem"))
+        assert p.stable_names[0] == str(tmp_path / "relais-modem") and len(p.stable_names) == 2
     finally:
         holder.kill()
         holder.wait()
@@ -124,3 +128,18 @@ def test_clock_facts_from_the_agent_state():
     c = facts.clock_facts(STATUS, 1.0)
     assert c.agent_source == "modem" and c.modem_offset_s == -0.349 and isinstance(c.ntp_synced, bool)
     assert facts.clock_facts({"state": {"time": {"modem_offset_s": True}}}, 1.0).modem_offset_s is None
+
+
+def test_agent_absent(tmp_path):
+    import socket
+    path = str(tmp_path / "console.sock")
+    assert facts.agent_absent(path)                                   # no socket file
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)
+    stale.close()
+    assert facts.agent_absent(path)                                   # left by an agent that died
+    os.unlink(path)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as live:
+        live.bind(path)
+        live.listen(1)
+        assert not facts.agent_absent(path)                           # somebody listens
