@@ -216,6 +216,7 @@ class ModemFacts:
     rat: str | None = None
     signal: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] | None = None       # {"up", "address", "apn", "error"}; None: nobody knows
+    clock_utc: float | None = None           # the modem's clock (set by the network), read on the port
     pin_configured: bool = False
     cold_standby: bool = False               # [failover] standby = "cold": no session until a failover
     data_enabled: bool = True                # [cellular] data
@@ -391,7 +392,7 @@ class ClockFacts:
     now: float                          # the system clock
     ntp_synced: bool                    # the kernel's status (timedatectl's NTPSynchronized)
     agent_source: str | None = None     # the running agent's time source: ntp | modem | unsynced
-    modem_offset_s: float | None = None
+    modem_offset_s: float | None = None  # the modem's network time minus the system clock
 
 
 def check_clock(c: ClockFacts) -> Check:
@@ -406,6 +407,10 @@ def check_clock(c: ClockFacts) -> Check:
                           "times are wrong",
                     "let NTP through the firewall (UDP 123), or [time] set_system_clock = true to take the "
                     "modem's network time")
+    if c.agent_source is None and c.modem_offset_s is not None:     # agent stopped: the modem was asked directly
+        return warn(name, f"not synchronised by NTP; the modem's network time is {c.modem_offset_s:+.1f} s from "
+                          f"the system clock (the agent uses it while NTP is not there)",
+                    "enable NTP (timedatectl set-ntp true; UDP 123 open)")
     return warn(name, "not synchronised (no NTP"
                 + (", no modem network time yet)" if c.agent_source else "; the agent is not running)")
                 + ": outage times in the ledger are marked unsynced",

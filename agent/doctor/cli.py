@@ -69,7 +69,8 @@ def gather(config_path: str, explicit: bool, settle_s: float | None = None) -> t
 
     from agent.doctor.broker import probe_broker
     found.append(checks.check_broker(probe_broker(config.mqtt, config.device.id)))
-    found.append(checks.check_clock(facts.clock_facts(status, time.time())))
+    found.append(checks.check_clock(facts.clock_facts(status, time.time(),
+                                                      modem.clock_utc if modem is not None else None)))
     free, error = facts.free_space(config.storage.dir)
     found.append(checks.check_space(config.storage.dir, free, error))
     found.append(checks.check_watchdog(facts.service_facts()))

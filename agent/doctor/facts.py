@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.doctor.checks import (BY_ID_DIR, SERIAL_GROUP, SERVICE_USER, UDEV_NAME, Account, ClockFacts, FileFacts,
-                                 ModemFacts, PortFacts, ServiceFacts)
+from agent.doctor.checks import (BY_ID_DIR, PLAUSIBLE_AFTER, SERIAL_GROUP, SERVICE_USER, UDEV_NAME, Account,
+                                 ClockFacts, FileFacts, ModemFacts, PortFacts, ServiceFacts)
 
 AGENT_TIMEOUT_S = 15.0     # a fresh reading through the agent waits behind a poll in flight (AT timeouts are ~5 s)
 
@@ -154,21 +154,27 @@ def modem_from_port(config, settle_s: float | None = None) -> ModemFacts:
     try:
         with AtPort(config.modem.port, config.modem.baud, reopen_max_s=1.0) as port:
             info = _probe_settled(port, SETTLE_S if settle_s is None else settle_s, config.modem.vendor)
+            device = ModemDevice(port, info.get("vendor"))
             data = None
             if info.get("registration") in ("home", "roaming"):
-                device = ModemDevice(port, info.get("vendor"))
                 try:
                     address = device.data_address(config.cellular.pdp_cid)
                 except ModemError:
                     address = None
                 data = {"up": bool(address), "address": address}
+            try:
+                clock_utc = device.clock().get("clock_utc")
+            except ModemError:
+                clock_utc = None
     except ModemError as e:
         return ModemFacts(via="port", answers=False, error=str(e), **_settings(config))
     return ModemFacts(
         via="port", answers=True, model=_model(info), sim_state=_text(info.get("sim_state")),
         sim_slot=info.get("slot") if isinstance(info.get("slot"), int) else None,
         registration=_text(info.get("registration")), operator=_text(info.get("operator")),
-        rat=_text(info.get("rat")), signal=_map(info.get("signal")), data=data, **_settings(config))
+        rat=_text(info.get("rat")), signal=_map(info.get("signal")), data=data,
+        clock_utc=clock_utc if isinstance(clock_utc, float) and clock_utc > PLAUSIBLE_AFTER else None,
+        **_settings(config))
 
 
 def _probe_settled(port, settle_s: float, vendor: str):
@@ -187,10 +193,13 @@ def _probe_settled(port, settle_s: float, vendor: str):
 
 # ---- clock and service ------------------------------------------------------------------------------------------
 
-def clock_facts(status: Any, now: float) -> ClockFacts:
+def clock_facts(status: Any, now: float, modem_clock_utc: float | None = None) -> ClockFacts:
+    """From the running agent's time state, or (agent stopped) the modem's clock read on the port just now."""
     from agent.timesource import kernel_ntp_synced
     time_state = _map(_map(_map(status).get("state")).get("time"))
     offset = time_state.get("modem_offset_s")
+    if status is None and modem_clock_utc is not None:
+        offset = round(modem_clock_utc - now, 1)
     return ClockFacts(now=now, ntp_synced=kernel_ntp_synced(), agent_source=_text(time_state.get("source")),
                       modem_offset_s=float(offset) if isinstance(offset, (int, float)) and not isinstance(
                           offset, bool) else None)

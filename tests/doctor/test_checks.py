@@ -211,6 +211,7 @@ NOW = 1796280874.0
     (c.ClockFacts(NOW, False, "modem", -0.349), Level.OK, "modem's network time, system clock off by -0.3 s"),
     (c.ClockFacts(NOW, False, "unsynced"), Level.WARN, "no modem network time yet"),
     (c.ClockFacts(NOW, False, None), Level.WARN, "the agent is not running"),
+    (c.ClockFacts(NOW, False, None, 2.0), Level.WARN, "the modem's network time is +2.0 s from the system clock"),
     (c.ClockFacts(86400.0 * 3, False, None), Level.FAIL, "never set"),
     (c.ClockFacts(86400.0 * 3, True), Level.OK, "NTP"),
 ])

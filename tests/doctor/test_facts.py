@@ -143,3 +143,9 @@ def test_agent_absent(tmp_path):
         live.bind(path)
         live.listen(1)
         assert not facts.agent_absent(path)                           # somebody listens
+
+
+def test_clock_facts_from_the_modem_read_on_the_port():
+    c = facts.clock_facts(None, 1796280874.0, modem_clock_utc=1796280876.04)
+    assert c.agent_source is None and c.modem_offset_s == 2.0
+    assert facts.clock_facts(STATUS, 1796280874.0, modem_clock_utc=1.0).modem_offset_s == -0.349   # the agent's
