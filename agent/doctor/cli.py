@@ -18,13 +18,14 @@ DEFAULT_PATH = "/etc/relais/relais.toml"
 EXIT_OK, EXIT_FAIL = 0, 1
 
 
-def gather(config_path: str, explicit: bool, settle_s: float | None = None) -> tuple[list[Check], str | None]:
+def gather(config_path: str, explicit: bool) -> tuple[list[Check], str | None]:
     """All the checks, in the order a technician works through them, and how the modem was asked."""
     from agent.config import Config, ConfigError, load, problems_in
     from agent.doctor import facts
     found: list[Check] = []
     config = None
-    if not explicit and not os.path.exists(config_path):
+    defaults = not explicit and not os.path.exists(config_path)
+    if defaults:
         config = Config()
         found.append(checks.check_config(config_path, None, defaults_only=True))
     else:
@@ -42,7 +43,7 @@ def gather(config_path: str, explicit: bool, settle_s: float | None = None) -> t
         return found, None
 
     account = facts.agent_account()
-    if not found[0].detail.endswith("the built-in defaults were checked"):
+    if not defaults:
         found.append(checks.check_config_file(config_path, facts.file_facts(config_path), account,
                                               secrets=_has_secrets(config)))
     found.append(checks.check_storage_dir(config.storage.dir, facts.file_facts(config.storage.dir), account))
@@ -63,7 +64,7 @@ def gather(config_path: str, explicit: bool, settle_s: float | None = None) -> t
     elif port.holders:
         why_not = f"{config.modem.port} is in use: not opened (two readers steal each other's answers)"
     else:
-        modem = facts.modem_from_port(config, settle_s)
+        modem = facts.modem_from_port(config)
     found += [checks.check_modem(modem, why_not), checks.check_sim(modem), checks.check_registration(modem),
               checks.check_signal(modem), checks.check_data(modem)]
 

@@ -112,3 +112,11 @@ def test_an_agent_that_does_not_answer_keeps_its_port(tmp_path, capsys):
     checks = {c["name"]: c for c in json.loads(out)["checks"]}
     assert checks["agent"]["level"] == "WARN" and "did not answer" in checks["agent"]["detail"]
     assert checks["modem"]["level"] == "SKIP" and "not opened" in checks["modem"]["detail"], checks["modem"]
+
+
+def test_without_a_config_file_the_defaults_are_checked_and_said(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("agent.doctor.cli.DEFAULT_PATH", str(tmp_path / "relais.toml"))
+    code, out, _ = run(capsys, "doctor", "--json")
+    checks = json.loads(out)["checks"]
+    assert checks[0]["level"] == "WARN" and "built-in defaults" in checks[0]["detail"]
+    assert "config file permissions" not in [c["name"] for c in checks] and "storage dir" in [c["name"] for c in checks]
