@@ -313,6 +313,9 @@ def describe_signal(signal: dict[str, Any]) -> str:
     parts = [f"{label} {signal[key]:g} {unit}" for key, label, unit in metrics if _measured(signal.get(key))]
     parts += [f"{label} {signal[key]}" for key, label in (("band", "band"), ("cell_id", "cell"), ("pci", "PCI"))
               if signal.get(key) not in (None, "")]
+    nr = signal.get("nr") if isinstance(signal.get("nr"), dict) else {}
+    if _measured(nr.get("rsrp_dbm")):        # EN-DC: the 5G leg, shown; the verdict is the LTE anchor's (it carries
+        parts.append(f"5G RSRP {nr['rsrp_dbm']:g} dBm")    # the registration: without it there is no 5G either)
     return ", ".join(parts) or "nothing measured"
 
 

@@ -264,6 +264,8 @@ def test_short_command(cmdline, shown):
     ({"rssi_dbm": -103, "rat": "UMTS"}, "RSSI -103 dBm"),
     ({"rsrp_dbm": float("nan"), "sinr_db": True, "pci": 0}, "PCI 0"),
     ({}, "nothing measured"),
+    ({"rsrp_dbm": -95, "band": "B3", "nr": {"rsrp_dbm": -98, "sinr_db": 11}}, "RSRP -95 dBm, band B3, 5G RSRP -98 dBm"),
+    ({"rsrp_dbm": -95, "nr": "x"}, "RSRP -95 dBm"),
 ])
 def test_describe_signal(signal, shown):
     assert c.describe_signal(signal) == shown

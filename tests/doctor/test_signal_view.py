@@ -73,3 +73,36 @@ def test_not_registered_is_said_and_nothing_measured_is_no_signal():
 def test_odd_readings_do_not_break_the_line():
     _, lines, _ = run(readings({"signal": "x"}, {"registration": 5, "signal": {"rsrp_dbm": "?", "band": None}}), 2)
     assert all("no signal" in ln for ln in lines if not ln.strip().startswith("->"))
+
+
+def test_an_agent_without_signal_now_gives_its_last_poll(tmp_path):
+    """An agent older than `relais signal` answers "signal" (the console's, from the last poll) and not
+    "signal_now": the reader falls back, through the real console server."""
+    import shutil
+    import tempfile
+    import threading
+    from pathlib import Path
+
+    from agent.console import commands
+    from agent.console.server import ConsoleServer
+    from agent.core import Core
+    short = Path(tempfile.mkdtemp(prefix="rd", dir="/tmp"))     # a Unix socket path is at most 107 bytes
+    core = Core()
+    core.state["modem"] = {"connected": True, "registration": "home",
+                           "signal": {"rsrp_dbm": -112, "rsrq_db": -15, "sinr_db": 2, "band": "B20"}}
+    commands.register(core)
+    server = ConsoleServer(core, short / "console.sock")
+    stop = threading.Event()
+    thread = threading.Thread(target=core.run, args=(stop,), kwargs={"tick_s": 0.05}, daemon=True)
+    thread.start()
+    server.start()
+    try:
+        read = signal_cli.agent_reader(str(server.path))
+        code, lines, _ = run(read, 2)
+    finally:
+        server.stop()
+        stop.set()
+        thread.join(timeout=5)
+        shutil.rmtree(short, ignore_errors=True)
+    assert code == 0 and "poor" in lines[0] and "RSRP -112 dBm, RSRQ -15 dB, SINR 2 dB, band B20" in lines[0]
+    assert "poor" in lines[2]
