@@ -217,6 +217,7 @@ class ModemFacts:
     signal: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] | None = None       # {"up", "address", "apn", "error"}; None: nobody knows
     clock_utc: float | None = None           # the modem's clock (set by the network), read on the port
+    other_slots: tuple[int, ...] = ()        # SIM slots the agent may switch to ([cellular] sim_slots)
     pin_configured: bool = False
     cold_standby: bool = False               # [failover] standby = "cold": no session until a failover
     data_enabled: bool = True                # [cellular] data
@@ -246,6 +247,14 @@ _SIM_STATES: dict[str, tuple[Level, str, str]] = {
 }
 
 
+def _other_sim(m: ModemFacts) -> str:
+    """The way out while the operator or the shop sorts this SIM out: the other one, when there is one."""
+    if not m.other_slots:
+        return ""
+    n = m.other_slots[0]
+    return f"; meanwhile relais sim-switch {n} uses the SIM in slot {n}"
+
+
 def check_sim(m: ModemFacts | None) -> Check:
     name = "SIM"
     if m is None or not m.answers:
@@ -259,7 +268,7 @@ def check_sim(m: ModemFacts | None) -> Check:
                     "check [modem] pin (the agent never retries a refused PIN: three wrong ones need the PUK)")
     if state in _SIM_STATES:
         level, detail, advice = _SIM_STATES[state]
-        return Check(name, level, detail.format(slot=slot), advice)
+        return Check(name, level, detail.format(slot=slot), advice + _other_sim(m))
     if state in _SIM_WAIT:
         return warn(name, f"the SIM{slot} is still being read ({state})", "run relais doctor again in a minute")
     if state and state.startswith("PH-"):
@@ -271,8 +280,7 @@ def check_sim(m: ModemFacts | None) -> Check:
 _REGISTERED = {"home": "home network", "roaming": "roaming"}
 _REG_STATES: dict[str, tuple[Level, str, str]] = {
     "denied": (Level.FAIL, "the network refuses this SIM (registration denied)",
-               "call the operator: is the SIM activated, the plan paid, data allowed? (relais sim-switch 2 uses "
-               "the other SIM)"),
+               "call the operator: is the SIM activated, the plan paid, data allowed?"),
     "searching": (Level.WARN, "searching for a network",
                   "wait a minute; if it keeps searching there is no coverage of this SIM's operator here: "
                   "relais signal --watch while moving the antenna"),
@@ -297,7 +305,7 @@ def check_registration(m: ModemFacts | None) -> Check:
         return ok(name, f"registered ({_REGISTERED[m.registration]}) {where}".rstrip())
     if m.registration in _REG_STATES:
         level, detail, advice = _REG_STATES[m.registration]
-        return Check(name, level, detail, advice)
+        return Check(name, level, detail, advice + (_other_sim(m) if level == Level.FAIL else ""))
     return warn(name, f"unclear ({m.registration or 'no answer'})", "run relais doctor again in a minute")
 
 

@@ -136,13 +136,15 @@ def modem_from_agent(status: Any, fresh: dict[str, Any] | None, fresh_error: str
                             else None if modem.get("connected") else "the agent has not reached it (port closed)")
     reading = _map(fresh) if fresh is not None else modem
     data = _map(cellular.get("data")) if isinstance(cellular.get("data"), dict) else None
+    slots = cellular.get("sim_slots") if isinstance(cellular.get("sim_slots"), list) else []
+    sim_slot = reading.get("sim_slot") if isinstance(reading.get("sim_slot"), int) else None
     return ModemFacts(
         via="agent", answers=answers, error=None if answers else error, model=_model(modem),
         sim_state=_text(reading.get("sim_state")) or _text(modem.get("sim_state")),
-        sim_slot=reading.get("sim_slot") if isinstance(reading.get("sim_slot"), int) else None,
-        registration=_text(reading.get("registration")) or _text(modem.get("registration")),
+        sim_slot=sim_slot, registration=_text(reading.get("registration")) or _text(modem.get("registration")),
         operator=_text(modem.get("operator_name")), rat=_text(reading.get("rat")) or _text(modem.get("rat")),
-        signal=_map(reading.get("signal")), data=data, **_settings(config))
+        signal=_map(reading.get("signal")), data=data, **_settings(config),
+        other_slots=tuple(s for s in slots if isinstance(s, int) and not isinstance(s, bool) and s != sim_slot))
 
 
 def modem_from_port(config, settle_s: float | None = None) -> ModemFacts:

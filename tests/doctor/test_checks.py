@@ -281,3 +281,15 @@ def test_port_access_for_the_agent(node, level):
     assert got.level == level, got
     if level == Level.FAIL:
         assert "cannot open /dev/ttyUSB2" in got.detail and "chgrp dialout" in got.advice
+
+
+@pytest.mark.parametrize("facts, check, said", [
+    (m(registration="denied", other_slots=(2,)), c.check_registration,
+     "; meanwhile relais sim-switch 2 uses the SIM in slot 2"),
+    (m(registration="denied"), c.check_registration, "data allowed?"),
+    (m(sim_state="NOT INSERTED", other_slots=(1,), sim_slot=2), c.check_sim,
+     "relais sim-switch 1 uses the SIM in slot 1"),
+    (m(registration="searching", other_slots=(2,)), c.check_registration, "moving the antenna"),   # WARN: wait
+])
+def test_the_other_sim_is_offered_when_there_is_one(facts, check, said):
+    assert check(facts).advice.endswith(said)

@@ -88,7 +88,7 @@ STATUS = {"state": {
               "sim_slot": 1, "registration": "home", "operator_name": "Orange F", "rat": "NR5G-NSA",
               "signal": {"rsrp_dbm": -95, "rsrq_db": -11, "sinr_db": 12, "band": "B3"}},
     "cellular": {"data": {"up": True, "address": "100.72.18.5", "apn": "orange.fr", "error": None},
-                 "ladder": {"trouble": None}},
+                 "ladder": {"trouble": None}, "sim_slots": [1, 2]},
     "time": {"source": "modem", "modem_offset_s": -0.349}}}
 
 
@@ -97,7 +97,7 @@ def test_modem_from_the_agent_state():
     assert (m.via, m.answers, m.model, m.sim_state, m.sim_slot, m.registration, m.operator) == \
         ("agent", True, "Quectel RM500Q-GL", "READY", 1, "home", "Orange F")
     assert m.signal["rsrp_dbm"] == -95 and m.data["address"] == "100.72.18.5"
-    assert m.pin_configured and m.cold_standby and m.data_enabled
+    assert m.pin_configured and m.cold_standby and m.data_enabled and m.other_slots == (2,)
 
 
 def test_a_fresh_reading_wins_over_the_last_poll():
