@@ -123,8 +123,8 @@ def check_agent(socket_path: str, answered: bool, error: str | None) -> Check:
     name = "agent"
     if answered:
         return ok(name, f"running, answers on {socket_path}")
-    return warn(name, f"not running or not answering ({error}); the modem was asked directly on its port",
-                "systemctl start relais (systemctl status relais, journalctl -u relais say why it stopped)")
+    return warn(name, error or "does not answer", "systemctl start relais (systemctl status relais and journalctl "
+                                                  "-u relais say why it stopped)")
 
 
 @dataclass(frozen=True)
@@ -229,9 +229,10 @@ def check_modem(m: ModemFacts | None, why_not: str = "") -> Check:
         return skip(name, why_not or "not asked")
     via = "through the agent" if m.via == "agent" else "on its port"
     if not m.answers:
+        reset = "relais modem reset, or unplug it" if m.via == "agent" else "unplug it, or cut its power for 10 s"
         return fail(name, f"does not answer AT commands ({m.error or 'no answer'})",
-                    "power-cycle the modem (relais modem reset, or unplug it); if it keeps happening, check its "
-                    "USB cable and power supply")
+                    f"power-cycle the modem ({reset}); if it keeps happening, check its USB cable and power "
+                    f"supply")
     return ok(name, f"{m.model or 'the modem'} answers ({via})")
 
 

@@ -77,7 +77,8 @@ def test_storage_dir(d, agent, level, words):
 def test_agent():
     assert c.check_agent("/run/relais/console.sock", True, None).level == Level.OK
     got = c.check_agent("/run/relais/console.sock", False, "no console socket at /run/relais/console.sock")
-    assert got.level == Level.WARN and "no console socket" in got.detail and "systemctl start relais" in got.advice
+    assert got.level == Level.WARN and got.detail.startswith("no console socket") and "systemctl start relais" in \
+        got.advice
 
 
 BY_ID = "/dev/serial/by-id/usb-Quectel_RM500Q-GL-if02-port0"
@@ -293,3 +294,8 @@ def test_port_access_for_the_agent(node, level):
 ])
 def test_the_other_sim_is_offered_when_there_is_one(facts, check, said):
     assert check(facts).advice.endswith(said)
+
+
+def test_the_modem_reset_advice_fits_who_holds_the_port():
+    assert "relais modem reset" in c.check_modem(m(answers=False)).advice
+    assert "relais modem reset" not in c.check_modem(m(answers=False, via="port")).advice
