@@ -66,7 +66,11 @@ def parse_connack(first: int, body: bytes, v5: bool) -> str | None:
     if code == 0:
         return None
     table = CONNACK_5 if v5 else CONNACK_3
-    return f"refused: {table.get(code, 'code')} ({code:#04x})"
+    said = f"refused: {table.get(code, 'code')} ({code:#04x})"
+    if code in (2, 0x85):
+        said += (" — the doctor connects as relais-doctor-<pid> so as not to end the agent's session; a broker "
+                 "that admits only the device's own id refuses it, which says nothing of the agent's login")
+    return said
 
 
 def read_packet_start(sock) -> tuple[int, bytes]:

@@ -104,6 +104,8 @@ def test_plain_mqtt_to_a_tls_port_fails_and_says_so(tmp_path, pki):
     (0x20, b"\x00\x87", True, "not authorized"),
     (0x20, b"\x00\x8a", True, "banned"),
     (0x20, b"\x00\x42", False, "code"),
+    (0x20, b"\x00\x02", False, "says nothing of the agent's login"),
+    (0x20, b"\x00\x85", True, "client identifier not valid"),
 ])
 def test_connack(first, body, v5, said):
     got = parse_connack(first, body, v5)
