@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable
 
 from agent.doctor import radio
-from agent.doctor.checks import describe_signal
+from agent.doctor.checks import describe_signal, short_command
 
 EXIT_OK, EXIT_NO_READING, EXIT_CONFIG = 0, 1, 2
 READ_TIMEOUT_S = 10.0        # one reading through the agent; a hung modem answers within its AT timeout
@@ -156,7 +156,7 @@ def _on_port(config, agent_said: str, count: int | None, interval_s: float) -> i
         return EXIT_NO_READING
     holders = port_holders(name)
     if holders:
-        said = ", ".join(f"PID {pid} ({cmd[:60]})" for pid, cmd in holders)
+        said = ", ".join(f"PID {pid} ({short_command(cmd)})" for pid, cmd in holders)
         print(f"relais signal: {name} is in use by {said}, and the agent's console does not answer "
               f"({agent_said})", file=sys.stderr)
         return EXIT_NO_READING
