@@ -104,6 +104,18 @@ def _build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml if it exists)")
     cp.add_argument("--json", action="store_true", help="JSON instead of TOML")
 
+    sp = sub.add_parser("doctor", help="check this box: configuration, permissions, modem, SIM, signal, broker, "
+                                       "clock, space, watchdog; what to do about each problem",
+                        epilog="exit codes: 0 no FAIL (WARNs allowed); 1 at least one FAIL")
+    sp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml)")
+    sp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+    sp = sub.add_parser("signal", help="RSRP, RSRQ, SINR, band and cell with a verdict, for placing the antenna")
+    sp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml)")
+    sp.add_argument("--watch", action="store_true", help="a reading every second until Ctrl-C")
+    sp.add_argument("--count", type=int, help="stop after N readings")
+    sp.add_argument("--interval", type=float, default=1.0, help="seconds between readings (default 1)")
+
     sp = sub.add_parser("run", help="run the agent")
     sp.add_argument("--config", required=True, help="TOML configuration file")
     return p
@@ -148,6 +160,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "config" and args.config_cmd == "show":
         from agent.config.cli import run_show
         return run_show(args)
+    if args.cmd == "doctor":
+        from agent.doctor.cli import run_doctor
+        return run_doctor(args)
+    if args.cmd == "signal":
+        from agent.signal_cli import run_signal
+        return run_signal(args)
     if args.cmd == "run":
         from agent.runtime import run_agent
         return run_agent(args)

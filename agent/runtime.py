@@ -170,6 +170,8 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     rt.parts["time"] = attach_time(core, config, modem)      # core.wall: ntp / modem (NITZ) / unsynced
     rt.parts["usage"] = attach_usage(core, config)
     rt.parts["sms"] = attach_sms(core, config, modem)
+    from agent.doctor.live import attach as attach_live_reading     # "signal_now": relais signal --watch, doctor
+    rt.parts["live_reading"] = attach_live_reading(core, modem)
 
     from agent.mqtt import attach as attach_reporter
     from agent.ledger import attach as attach_ledger
