@@ -64,7 +64,8 @@ class ThreadSupervisor:
 
 # Parts with threads or state to flush, in the order they start; they stop in reverse (the reporter still
 # publishes what the cellular part says while stopping; usage writes its last counts).
-START_ORDER = ("modem", "failover", "cellular", "time", "usage", "sms", "email", "reporter", "status_file", "led")
+START_ORDER = ("modem", "failover", "cellular", "time", "usage", "sms", "email", "reporter", "status_file", "led",
+               "console")
 
 
 @dataclass
@@ -182,6 +183,8 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
         rt.parts["reporter"] = attach_reporter(core, config, send_at=modem.send_at)
     from agent.status_file import StatusFile
     rt.parts["status_file"] = StatusFile(core, Path(config.storage.dir) / "status.json")
+    from agent.console import attach as attach_console
+    rt.parts["console"] = attach_console(core, config)     # listens last, stops first: every command is wired
     from agent.led_status import LedStatus
     from board.led import open_led
     try:

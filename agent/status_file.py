@@ -43,18 +43,24 @@ class StatusFile:
         core.call_every(WRITE_EVERY_S, self._write, first_in=WRITE_EVERY_S)
         core.add_sink(self._remember_event)
         self._events: list[dict[str, Any]] = []
+        # the live snapshot, for the console: the same document as the file, without the wait for the next write
+        core.register_command("status", lambda args: self.snapshot())
 
     def _remember_event(self, event) -> None:
         self._events = (self._events + [{"kind": event.kind, "ts": event.ts, "time_source": event.time_source,
                                          "data": event.data}])[-20:]
 
-    def _write(self, now: float, stopped: bool = False) -> None:
+    def snapshot(self) -> dict[str, Any]:
+        """What the file holds: the state and the last events, as plain JSON values."""
         # the MQTT codec's to_plain: a Secret would otherwise be written as its real content (json writes a str
         # subclass's characters), a NaN as the non-JSON `NaN`
-        doc = {"state": self.core.state, "recent_events": self._events}
+        return self._plain({"state": self.core.state, "recent_events": self._events})
+
+    def _write(self, now: float, stopped: bool = False) -> None:
+        doc = self.snapshot()
         if stopped:
             doc["stopped"] = True      # `relais status` says so at once, not after STALE_AFTER_S
-        text = json.dumps(self._plain(doc), sort_keys=True, indent=1)
+        text = json.dumps(doc, sort_keys=True, indent=1)
         if text == self._last:
             if now - self._touched >= TOUCH_EVERY_S:
                 self._touch(now)

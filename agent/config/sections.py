@@ -376,3 +376,13 @@ class DrillsConfig:
     timezone: Annotated[str, Check(_time_zone, 'a time zone such as "Europe/Paris", or ""')] = ""
     # each [[services]] check waits this long for its answer
     service_timeout_s: Annotated[float, Range(0.1, 60)] = 5.0
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """The local console socket: `relais status`, `watch`, `failover` ... ask the running agent through it. It is
+    0660 and belongs to group relais when that group exists: root and the group's members may use it."""
+    # "" = /run/relais/console.sock when /run/relais exists (the service's runtime directory), else console.sock in
+    # the [storage] dir (a trial run from a checkout)
+    socket: Annotated[str, Check(lambda p: not p or (p.startswith("/") and len(p.encode()) <= 107),
+                                 'an absolute path of at most 107 bytes, or ""')] = ""
