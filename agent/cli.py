@@ -62,6 +62,17 @@ def _build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml if it exists)")
     cp.add_argument("--json", action="store_true", help="JSON instead of TOML")
 
+    sp = sub.add_parser("drill", help="run a drill now on the running agent: the backup and every [[services]] "
+                                      "check", epilog="exit codes: 0 passed; 1 failed or refused; 2 configuration "
+                                                      "unreadable; 3 the agent does not answer")
+    sp.add_argument("--full", action="store_true", help="move the traffic to the backup (default: passive, the "
+                                                        "backup checked while the primary keeps the traffic)")
+    sp.add_argument("--duration", type=float, metavar="N", help="seconds a full drill keeps the traffic on the "
+                                                                "backup (default [drills] duration_s)")
+    sp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml if it exists)")
+    sp.add_argument("--socket", help="the agent's console socket (default: from the configuration)")
+    sp.add_argument("--json", action="store_true", help="the drill_result data as JSON")
+
     sp = sub.add_parser("run", help="run the agent")
     sp.add_argument("--config", required=True, help="TOML configuration file")
     return p
@@ -105,6 +116,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "config" and args.config_cmd == "show":
         from agent.config.cli import run_show
         return run_show(args)
+    if args.cmd == "drill":
+        from agent.drills.cli import run_drill
+        return run_drill(args)
     if args.cmd == "run":
         from agent.runtime import run_agent
         return run_agent(args)
