@@ -33,6 +33,8 @@ _TEXT = {
         "unsynced": "Attention : l'horloge n'était pas synchronisée ; ces heures sont une preuve plus faible.",
         "footer": "Message envoyé automatiquement par relais ({device}).",
         "at": "à", "unknown": "inconnue", "none": "aucune",
+        "kind": "Exercice", "passive": "passif (secours vérifié sans y basculer le trafic)",
+        "full": "complet (trafic basculé sur le secours)", "service": "Service", "failed": "en échec",
     },
     "en": {
         "outage_subject": "{device}: primary uplink outage over, {duration} ({date})",
@@ -45,6 +47,8 @@ _TEXT = {
         "unsynced": "Note: the clock was not synchronised; these times are weaker evidence.",
         "footer": "Sent automatically by relais ({device}).",
         "at": "at", "unknown": "unknown", "none": "none",
+        "kind": "Drill", "passive": "passive (the backup checked without moving the traffic)",
+        "full": "full (traffic moved to the backup)", "service": "Service", "failed": "failed",
     },
 }
 
@@ -124,7 +128,8 @@ def outage_notice(data: dict[str, Any], ts: float, device: str, lang: str, tz: t
 
 
 def drill_notice(data: dict[str, Any], ts: float, time_source: str, device: str, lang: str, tz: tzinfo) -> Notice:
-    """From a `drill_result` event with ok false (agent/failover/policy.py): reason, duration_s, backup, route."""
+    """From a `drill_result` event with ok false (agent/drills/runner.py): kind, reason, duration_s, backup, route
+    (full), services."""
     t = _TEXT[lang]
     seconds = _number(data, "duration_s")
     start = ts - seconds if seconds is not None else ts
@@ -134,11 +139,17 @@ def drill_notice(data: dict[str, Any], ts: float, time_source: str, device: str,
              f"{t['start']} : {when(start, lang, tz)}",
              f"{t['duration']} : {duration(seconds, lang) if seconds is not None else t['unknown']}",
              f"{t['cause']} : {data.get('reason') or t['unknown']}"]
+    if data.get("kind") in ("passive", "full"):
+        lines.insert(2, f"{t['kind']} : {t[data['kind']]}")
     if route is not None:
         lines.append(f"{t['route']} : {_uplink(route.get('uplink'), lang)}"
                      + (f" ({route['error']})" if route.get("error") else ""))
-    else:
+    elif data.get("kind") != "passive":      # a passive drill moves no traffic: no route to check
         lines.append(f"{t['route']} : {t['none']}")
+    services = data.get("services") if isinstance(data.get("services"), list) else []
+    for service in services:       # the failed ones: the business knows what stops working on the day
+        if isinstance(service, dict) and service.get("ok") is False:
+            lines.append(f"{t['service']} {service.get('name')} : {t['failed']} ({service.get('detail')})")
     sent, lost = _number(backup, "sent"), _number(backup, "lost")
     if sent is not None and lost is not None:
         lines.append(f"{t['probes']} : " + t["probes_value"].format(sent=int(sent), lost=int(lost)))
