@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timezone
 
 import pytest
 
+from agent.config import DrillsConfig, from_dict
+from agent.core import CommandReceived, WallClock
+from agent.drills.scheduler import DrillScheduler
 from agent.drills.services import ServiceResult
 from agent.linkmon.inputs import RouteCheckDone
 from agent.linkmon.methods import ProbeFailed
@@ -29,7 +33,6 @@ class Rig(ControllerRig):
         def checker(target, options, addresses):
             return RouteCheckDone("wwan0", "100.64.2.2", True, 30.0)
         super().__init__(failover=failover, checker=checker)
-        from agent.config import from_dict
         self.ctl.drills.config = from_dict({"probes": {"targets": ["192.0.2.1", "192.0.2.2", "192.0.2.3"]},
                                             "services": SERVICES, "drills": {"service_timeout_s": 0.5}})
         self.ctl.drills._check = self.fake_check
@@ -185,7 +188,6 @@ def test_wait_answers_with_the_result():
     gate = threading.Event()
     quick = rig.fake_check
     rig.ctl.drills._check = lambda *a, **k: (gate.wait(5), quick(*a, **k))[1]
-    from agent.core import CommandReceived
     rig.core.post(CommandReceived("drill", {"kind": "passive", "wait": True}, box.update))
     rig.core.drain()
     assert box == {}                        # the answer is the result: not while the checks run
@@ -203,3 +205,24 @@ def test_a_bug_in_the_checks_is_a_failed_drill_not_a_dead_thread():
     rig.command("drill", {"kind": "passive"})
     [result] = rig.wait_result()
     assert result.data["ok"] is False and result.data["reason"] == "checks: internal error: ZeroDivisionError"
+
+
+def test_a_scheduled_full_drill_runs_at_its_slot_through_the_real_runner(tmp_path):
+    """The scheduler, the runner and the failover controller together on the fake clock: the slot comes, the
+    traffic moves, the services are checked on the backup, one drill_result says trigger "schedule"."""
+    rig = Rig()
+    rig.core.wall = WallClock(now=lambda: 1_800_000_000.0 + rig.clock.t, source=lambda: "ntp")
+    rig.up()
+    slot = (int(rig.core.wall.now()[0]) // 60 + 2) * 60          # two minute boundaries ahead
+    at = datetime.fromtimestamp(slot, timezone.utc)
+    cfg = DrillsConfig(schedule=f"{at.minute} {at.hour} * * *", kind="full", duration_s=5.0, overdue_days=0.0)
+    DrillScheduler(rig.core, cfg, rig.ctl.drills, tmp_path / "drills.json", timezone.utc)
+    rig.advance(slot - rig.core.wall.now()[0] - 1.0, step=0.5, answer={"primary": True, "backup": True})
+    assert "drill_started" not in rig.kinds()
+    [result] = rig.wait_result(timeout=10, answer={"primary": True, "backup": True})
+    started = next(e for e in rig.events if e.kind == "drill_started")
+    assert slot <= started.ts <= slot + 0.5
+    assert (result.data["kind"], result.data["trigger"], result.data["ok"]) == ("full", "schedule", True)
+    assert [c[3] for c in rig.checked] == ["backup", "backup"]
+    rig.advance(120, step=1.0, answer={"primary": True, "backup": True})
+    assert rig.kinds().count("drill_started") == 1
