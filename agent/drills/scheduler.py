@@ -80,7 +80,11 @@ class DrillScheduler:
         if self.memory.watch_since is None:
             self._remember(watch_since=wall)
         if self.cron is not None:
-            self._run_due_slot(wall)
+            try:
+                self._run_due_slot(wall)
+            except ValueError as e:      # parse() refuses the expressions that never fire; this is the rest
+                log.error("drills: [drills] schedule %r: %s; no scheduled drills", self.cfg.schedule, e)
+                self.cron, self.due = None, None
         self._check_overdue(wall)
         self._publish()
         wait = CHECK_MAX_S if self.due is None else min(CHECK_MAX_S, max(0.0, self.due - wall))
