@@ -1,6 +1,6 @@
 """Alerts of a failed or overdue drill: the SMS text (agent/cellular/sms_alerts.py) and the SMS sink sending it
-through the modem simulator in virtual time (tests/cellular/agent_rig.py); a drill that passed sends nothing.
-The e-mail notice of a failed drill is tests/notify's."""
+through the modem simulator in virtual time (tests/cellular/agent_rig.py), a drill that passed sending nothing;
+the e-mail notices (agent/notify), an overdue one through the local SMTP server of tests/notify."""
 from __future__ import annotations
 
 import time
@@ -10,6 +10,7 @@ import pytest
 from agent.cellular.sms_alerts import alert_text
 from agent.core import Event
 from tests.cellular.agent_rig import agent_factory  # noqa: F401  (fixture)
+from tests.notify.test_email import email_config, running_notifier, server, wait_for_event  # noqa: F401
 
 OWNER = "+33612345678"
 SMS = {"alert_numbers": ["0033 6 12 34 56 78"], "country_code": "33", "coalesce_s": 0.0}
@@ -64,3 +65,32 @@ def test_the_email_notice_of_a_failed_passive_drill_names_the_failed_services():
     m = drill_notice({**data, "kind": "full", "route": None}, 1751374770.0, "ntp", "relais-1", "en",
                      ZoneInfo("Europe/Paris"))
     assert "Drill: full (traffic moved to the backup)" in m.body and "Route checked: none" in m.body
+
+
+def test_the_email_notice_of_an_overdue_drill():
+    from zoneinfo import ZoneInfo
+
+    from agent.notify.notice import overdue_notice
+    paris = ZoneInfo("Europe/Paris")
+    n = overdue_notice({"last_pass": 1751374770.0, "days": 41.5, "overdue_days": 40.0}, 1755000000.0, "relais-1",
+                       "fr", paris)
+    assert n.kind == "drill_overdue" and n.subject == "relais-1 : aucun exercice de bascule réussi depuis 41.5 jours"
+    assert "Dernier exercice réussi : mardi 1 juillet 2025 à 14:59:30 CEST" in n.body
+    assert "Alerte après : 40 jours" in n.body
+    m = overdue_notice({"last_pass": None, "days": 40.0, "overdue_days": 40.0}, 1755000000.0, "r", "en", paris)
+    assert m.subject == "r: no failover drill has passed for 40 days" and "Last drill that passed: never" in m.body
+
+
+def test_an_overdue_drill_reaches_the_smtp_server(server):  # noqa: F811  (the local SMTP server fixture)
+    import email
+    import email.policy
+    core, events, notifier = running_notifier(email_config(server.port, server.cert, lang="en"))
+    try:
+        core.emit("drill_overdue", last_pass=None, days=40.0, overdue_days=40.0)
+        sent = wait_for_event(core, events, "notice_sent")
+    finally:
+        notifier.stop()
+    assert sent.data["notice"] == "drill_overdue"
+    msg = email.message_from_bytes(server.mailbox.messages[0][2], policy=email.policy.default)
+    assert msg["Subject"] == "boulangerie-1: no failover drill has passed for 40 days"
+    assert "Last drill that passed: never" in msg.get_content()
