@@ -16,12 +16,13 @@ fires once, the first time.
 """
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
 ALIASES = {"monthly": "0 3 1 * *", "weekly": "0 3 * * 1"}
-MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+# crontab's names, English whatever the locale (calendar.month_abbr would follow LC_TIME)
+MONTHS = {name: i for i, name in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)     # the most each month can have (a leap year)
 DAYS = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 # (name, lowest, highest, names); day of week accepts 7 for Sunday, folded to 0 once parsed
 FIELDS = (("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day of month", 1, 31, {}), ("month", 1, 12, MONTHS),
@@ -61,7 +62,7 @@ def parse(expr: str) -> Cron:
     weekdays = frozenset(d % 7 for d in values[4])
     cron = Cron(tuple(sorted(values[0])), tuple(sorted(values[1])), frozenset(values[2]), frozenset(values[3]),
                 weekdays, not fields[2].startswith("*"), not fields[4].startswith("*"))
-    if not any(day <= calendar.monthrange(2024, m)[1] for m in cron.months for day in cron.days) \
+    if not any(day <= MONTH_DAYS[m - 1] for m in cron.months for day in cron.days) \
             and not cron.weekdays_restricted:
         raise ValueError("no month has that day, it would never fire")
     return cron
