@@ -115,6 +115,16 @@ def _build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--watch", action="store_true", help="a reading every second until Ctrl-C")
     sp.add_argument("--count", type=int, help="stop after N readings")
     sp.add_argument("--interval", type=float, default=1.0, help="seconds between readings (default 1)")
+    sp = sub.add_parser("drill", help="run a drill now on the running agent: the backup and every [[services]] "
+                                      "check", epilog="exit codes: 0 passed; 1 failed or refused; 2 configuration "
+                                                      "unreadable; 3 the agent does not answer")
+    sp.add_argument("--full", action="store_true", help="move the traffic to the backup (default: passive, the "
+                                                        "backup checked while the primary keeps the traffic)")
+    sp.add_argument("--duration", type=float, metavar="N", help="seconds a full drill keeps the traffic on the "
+                                                                "backup (default [drills] duration_s)")
+    sp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml if it exists)")
+    sp.add_argument("--socket", help="the agent's console socket (default: from the configuration)")
+    sp.add_argument("--json", action="store_true", help="the drill_result data as JSON")
 
     sp = sub.add_parser("run", help="run the agent")
     sp.add_argument("--config", required=True, help="TOML configuration file")
@@ -166,6 +176,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "signal":
         from agent.signal_cli import run_signal
         return run_signal(args)
+    if args.cmd == "drill":
+        from agent.drills.cli import run_drill
+        return run_drill(args)
     if args.cmd == "run":
         from agent.runtime import run_agent
         return run_agent(args)

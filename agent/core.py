@@ -151,7 +151,8 @@ class Core:
         """When the earliest timer is due, None without timers (for tests driving step() on a fake clock)."""
         return self._timers[0][0] if self._timers else None
 
-    def emit(self, kind: str, **data: Any) -> Event:
+    def emit(self, kind: str, /, **data: Any) -> Event:
+        # positional-only: an event's data may itself have a "kind" (drill_result: passive or full)
         ts, source = self.wall.now()
         event = Event(kind=kind, ts=ts, time_source=source, data=data)
         log.info("event %s %s", kind, data)

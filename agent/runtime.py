@@ -158,6 +158,8 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
         failover_parts = _simulated_links(config, core, uplinks, routes)
         rt.parts["uplinks"] = failover_parts.pop("uplinks")
     rt.parts["failover"] = attach_failover(core, config, routes, start=False, **failover_parts)
+    from agent.drills.scheduler import attach as attach_drill_schedule
+    rt.parts["drills"] = attach_drill_schedule(core, config, rt.parts["failover"].drills)
     try:
         from agent.cellular import attach as attach_cellular
     except ImportError:

@@ -3,7 +3,8 @@ the MQTT broker behind it) is down.
 
     sms = attach_sms(core, config, modem)
 
-Alerts. The events named in [sms] alert_events (failover, failback, sim_switch, data_cap_reached) become one short
+Alerts. The events named in [sms] alert_events (failover, failback, sim_switch, data_cap_reached, a failed
+drill_result, drill_overdue) become one short
 text (<= 160 GSM-7 characters) to every alert number: "relais shop-42: FIBER DOWN 14:02 (no answer from 3
 targets), on 4G Orange F -97dBm". Events close together (coalesce_s) go out as one SMS, and at most
 max_alerts_per_hour per number: beyond, they wait and go out merged. Sending is a modem job; the core never waits.
@@ -70,6 +71,8 @@ class SmsService:
     def _on_event(self, event: Event) -> None:
         if event.kind not in self.cfg.alert_events or event.data.get("repeat"):
             return
+        if event.kind == "drill_result" and event.data.get("ok") is not False:
+            return            # a drill that passed is recorded, not texted
         self.alerts.add(alert_text(event, self.device, self.core.state, self.cfg.primary_label, self.targets),
                         self.core.now())
         self._flush(self.core.now())

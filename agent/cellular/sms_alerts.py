@@ -141,6 +141,13 @@ def alert_text(event: Event, device: str, state: dict[str, Any], primary: str = 
         what = f"DATA CAP {at} slot {d.get('slot', '?')}: {_gb(d.get('used_bytes'))} of {_gb(d.get('cap_bytes'))}"
     elif event.kind == "data_cap_warning":
         what = f"DATA WARNING {at} slot {d.get('slot', '?')}: {_gb(d.get('used_bytes'))} of {_gb(d.get('cap_bytes'))}"
+    elif event.kind == "drill_result":
+        what = f"DRILL {'OK' if d.get('ok') else 'FAILED'} {at} ({d.get('kind', '?')})" + \
+            ("" if d.get("ok") else f": {d.get('reason') or '?'}")
+    elif event.kind == "drill_overdue":
+        days = d.get("days")
+        what = f"DRILL OVERDUE {at}: no drill passed for {days:g} days" if isinstance(days, (int, float)) \
+            and not isinstance(days, bool) else f"DRILL OVERDUE {at}"
     else:
         small = ", ".join(f"{k}={v}" for k, v in d.items() if isinstance(v, (str, int, float)) and len(str(v)) < 24)
         what = f"{event.kind.upper()} {at}" + (f" {small}" if small else "")

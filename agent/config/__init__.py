@@ -5,7 +5,8 @@ A config file is input from outside: every problem is a ConfigError of one line,
 router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so they never print.
 
     schema.py     the constraint markers (Range, NonEmpty, Pattern, File...) and the one check() that applies them
-    sections.py   [device] [modem] [board] [storage] [probes] [failover] [mqtt] [time] [usage] [[services]] [console]
+    sections.py   [device] [modem] [board] [storage] [probes] [failover] [mqtt] [time] [usage] [[services]]
+                  [drills] [console]
     cellular.py   [cellular] and [sms]
     notify.py     [email] (the incident notice)
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
@@ -29,8 +30,9 @@ from agent.config.cellular import (CellularConfig, DataPathRule, LadderConfig, S
 from agent.config.loader import ConfigError, build, problems, read_toml
 from agent.config.notify import EmailConfig
 from agent.config.schema import Secret
-from agent.config.sections import (BoardConfig, ConsoleConfig, DeviceConfig, FailoverConfig, ModemConfig, MqttConfig,
-                                   ProbesConfig, ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
+from agent.config.sections import (BoardConfig, ConsoleConfig, DeviceConfig, DrillsConfig, FailoverConfig,
+                                   ModemConfig, MqttConfig, ProbesConfig, ServiceConfig, StorageConfig, TimeConfig,
+                                   UsageConfig)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Config:
     time: TimeConfig = field(default_factory=TimeConfig)
     services: tuple[ServiceConfig, ...] = ()    # [[services]]: checked through the backup by drills
     email: EmailConfig = field(default_factory=EmailConfig)
+    drills: DrillsConfig = field(default_factory=DrillsConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     source: str = "<defaults>"
 
@@ -69,5 +72,5 @@ def from_dict(raw: dict, source: str = "<dict>") -> Config:
 __all__ = ["Config", "ConfigError", "Secret", "load", "problems_in", "from_dict", "write_atomically",
            "DeviceConfig", "ModemConfig", "BoardConfig", "StorageConfig", "ProbesConfig", "FailoverConfig",
            "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig",
-           "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig",
+           "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig", "DrillsConfig",
            "ConsoleConfig"]

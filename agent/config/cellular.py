@@ -156,8 +156,9 @@ class SmsConfig:
     """SMS alerts and SMS commands (docs/cellular.md). SMS still gets through when the fiber is down."""
     # told about alert_events; "+33612345678", "0033...", or "06..." with country_code
     alert_numbers: tuple[str, ...] = ()
-    # the events that send an alert
-    alert_events: tuple[Annotated[str, NonEmpty()], ...] = ("failover", "failback", "sim_switch", "data_cap_reached")
+    # the events that send an alert (drill_result: only a failed drill)
+    alert_events: tuple[Annotated[str, NonEmpty()], ...] = ("failover", "failback", "sim_switch", "data_cap_reached",
+                                                            "drill_result", "drill_overdue")
     command_numbers: tuple[str, ...] = ()    # the only numbers whose SMS commands are considered
     # every SMS command starts with it; required with command_numbers
     pin: Annotated[Secret | None, Pattern(r"[!-~]{4,32}", "4 to 32 ASCII characters without spaces")] = None

@@ -354,6 +354,30 @@ class ServiceConfig:
             raise invalid("ca", 'nothing ("") for a check other than https://', self.ca)
 
 
+def _cron_or_empty(text: str) -> bool:
+    if text.strip():
+        from common.cron import parse     # only for a site with a drill schedule
+        parse(text)                       # ValueError: the loader shows its reason after the value
+    return True
+
+
+@dataclass(frozen=True)
+class DrillsConfig:
+    """Drills (docs/drills.md): the backup path and every [[services]] check, on a schedule and on demand."""
+    # "monthly" (03:00 on the 1st), "weekly" (03:00 on Monday), a cron expression "m h dom mon dow", "" = none
+    schedule: Annotated[str, Check(_cron_or_empty, '"monthly", "weekly", a cron expression (minute hour day '
+                                                   'month weekday) or ""')] = "monthly"
+    # passive: the backup checked without moving traffic; full: traffic moved to the backup for duration_s
+    kind: Literal["passive", "full"] = "passive"
+    duration_s: Annotated[float, Range(5, 3600)] = 60.0      # how long a full drill keeps traffic on the backup
+    # drill_overdue when no drill has passed for this long (again each such period); 0 = never
+    overdue_days: Annotated[float, Range(0, 3660)] = 40.0
+    # the schedule's time zone, e.g. "Europe/Paris"; "" = the system's local time
+    timezone: Annotated[str, Check(_time_zone, 'a time zone such as "Europe/Paris", or ""')] = ""
+    # each [[services]] check waits this long for its answer
+    service_timeout_s: Annotated[float, Range(0.1, 60)] = 5.0
+
+
 @dataclass(frozen=True)
 class ConsoleConfig:
     """The local console socket: `relais status`, `watch`, `failover` ... ask the running agent through it. It is

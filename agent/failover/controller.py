@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from agent.config import Config
 from agent.core import CommandError, Core
+from agent.drills.runner import KINDS as DRILL_KINDS
+from agent.drills.runner import DrillRunner
 from agent.failover.policy import (LINKS, MODES, CheckRoute, Emit, LinkLayer, PolicyState, Prefer, Probe,
                                    ProbeRate, RouteChecked, SetMode, Settings, Standby, StartDrill, Tick, decide,
                                    drill_refusal, effective_penalty, initial)
@@ -37,7 +39,6 @@ TICK_S = 0.1            # hold-downs, drills and "no answer for down_window_s" a
 PUBLISH_S = 1.0         # the state's RTT / loss figures are refreshed this often (and on every change)
 RECONCILE_S = 5.0
 ROUTES_SETTLE_S = 0.3   # a burst of route notifications (ours included) is checked once
-DRILL_DEFAULT_S = 60.0
 DRILL_LIMITS_S = (5.0, 3600.0)
 UNKNOWN = "?"           # carrier or address not reported yet (an address of None means "has none")
 
@@ -88,6 +89,7 @@ class FailoverController:
         core.subscribe(RouteCheckDone, self._on_route_check)
         core.register_command("failover", self._cmd_failover)
         core.register_command("drill", self._cmd_drill)
+        self.drills = DrillRunner(core, config, self)
         core.call_every(TICK_S, self._on_tick, first_in=TICK_S)
         core.call_every(PUBLISH_S, lambda now: self._publish(now, force=True), first_in=PUBLISH_S)
         core.call_every(RECONCILE_S, self._reconcile, first_in=RECONCILE_S)
@@ -169,18 +171,35 @@ class FailoverController:
         st = self.policy
         return {"mode": st.mode, "state": st.phase, "active_uplink": st.active}
 
-    def _cmd_drill(self, args: dict[str, Any]) -> dict[str, Any]:
-        args = _only(args, {"duration_s"})
-        duration = args.get("duration_s", DRILL_DEFAULT_S)
+    def _cmd_drill(self, args: dict[str, Any]) -> Any:
+        """{kind: "full" (the default, as before kinds) | "passive", duration_s (full), wait: answer with the
+        drill_result data when the drill is over}."""
+        args = _only(args, {"kind", "duration_s", "wait"})
+        kind = args.get("kind", "full")
+        if kind not in DRILL_KINDS:
+            raise CommandError(f"kind must be one of {', '.join(DRILL_KINDS)}; got {kind!r}")
+        duration = args.get("duration_s", self.config.drills.duration_s)
         lo, hi = DRILL_LIMITS_S
         if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not math.isfinite(duration) \
                 or not lo <= duration <= hi:
             raise CommandError(f"duration_s must be a number of seconds from {lo:g} to {hi:g}; got {duration!r}")
-        refusal = drill_refusal(self.policy)
-        if refusal:
-            raise CommandError(f"no drill: {refusal}")
-        self._decide(StartDrill(float(duration)), self.core.now())
-        return {"started": True, "duration_s": float(duration), "result": "as the drill_result event"}
+        wait = args.get("wait", False)
+        if not isinstance(wait, bool):
+            raise CommandError(f"wait must be true or false; got {wait!r}")
+        return self.drills.start(kind, float(duration), trigger="command", wait=wait)
+
+    # ---- what a drill asks of the failover (agent/drills/runner.py DrillPath) -----------------------------
+    def full_drill_refusal(self) -> str | None:
+        return drill_refusal(self.policy)
+
+    def start_full_drill(self, duration_s: float) -> None:
+        self._decide(StartDrill(duration_s), self.core.now())
+
+    def backup_layer(self) -> dict[str, Any]:
+        layer = self._layer["backup"]
+        return {"interface": self.interfaces["backup"], "carrier": None if layer["carrier"] == UNKNOWN
+                else layer["carrier"], "address": None if layer["address"] == UNKNOWN else layer["address"],
+                "standby_up": self.policy.backup_standby_up}
 
     # ---- deciding and doing ------------------------------------------------------------------------------
     def _decide(self, event: object, now: float) -> None:
@@ -198,10 +217,14 @@ class FailoverController:
             elif isinstance(action, ProbeRate):
                 self._rates[action.link] = action.rate
                 self.probers[action.link].set_rate(action.rate)
+            elif isinstance(action, Emit) and action.kind == "drill_result":
+                self.drills.path_result(self._wall_times(action.data, now))   # one result, with the services
             elif isinstance(action, Emit):
                 self.core.emit(action.kind, **self._wall_times(action.data, now))
             elif isinstance(action, CheckRoute):
                 self._start_route_check()
+                if self.policy.drill is not None:     # the backup answers and carries the drill's traffic
+                    self.drills.backup_ready()
             else:
                 raise TypeError(f"unknown action {action!r}")
 

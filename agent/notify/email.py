@@ -29,7 +29,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Callable
 
 from agent.config.notify import EmailConfig
-from agent.notify.notice import Notice, drill_notice, outage_notice, zone
+from agent.notify.notice import Notice, drill_notice, outage_notice, overdue_notice, zone
 from common.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,8 @@ def _scrub(text: str, cfg: EmailConfig) -> str:
 
 
 class EmailNotifier:
-    """A core sink: writes a notice for `outage_closed` and for a failed `drill_result`; a worker thread sends it."""
+    """A core sink: writes a notice for `outage_closed`, a failed `drill_result` and `drill_overdue`; a worker
+    thread sends it."""
 
     def __init__(self, core, cfg: EmailConfig, device: str, send: Callable[[EmailMessage], None] | None = None,
                  clock: Callable[[], float] = time.monotonic):
@@ -266,6 +267,8 @@ class EmailNotifier:
             return outage_notice(data, event.ts, self.device, self.cfg.lang, self.tz)
         if event.kind == "drill_result" and data.get("ok") is False:
             return drill_notice(data, event.ts, event.time_source, self.device, self.cfg.lang, self.tz)
+        if event.kind == "drill_overdue":
+            return overdue_notice(data, event.ts, self.device, self.cfg.lang, self.tz)
         return None
 
     def _on_outcome(self, outcome: NoticeOutcome, now: float) -> None:

@@ -33,6 +33,12 @@ _TEXT = {
         "unsynced": "Attention : l'horloge n'était pas synchronisée ; ces heures sont une preuve plus faible.",
         "footer": "Message envoyé automatiquement par relais ({device}).",
         "at": "à", "unknown": "inconnue", "none": "aucune",
+        "overdue_subject": "{device} : aucun exercice de bascule réussi depuis {days} jours",
+        "overdue_title": "Aucun exercice de bascule vers le secours n'a réussi depuis trop longtemps.",
+        "last_pass": "Dernier exercice réussi", "never": "jamais", "overdue_after": "Alerte après",
+        "days": "jours",
+        "kind": "Exercice", "passive": "passif (secours vérifié sans y basculer le trafic)",
+        "full": "complet (trafic basculé sur le secours)", "service": "Service", "failed": "en échec",
     },
     "en": {
         "outage_subject": "{device}: primary uplink outage over, {duration} ({date})",
@@ -45,13 +51,19 @@ _TEXT = {
         "unsynced": "Note: the clock was not synchronised; these times are weaker evidence.",
         "footer": "Sent automatically by relais ({device}).",
         "at": "at", "unknown": "unknown", "none": "none",
+        "overdue_subject": "{device}: no failover drill has passed for {days} days",
+        "overdue_title": "No failover drill to the backup has passed for too long.",
+        "last_pass": "Last drill that passed", "never": "never", "overdue_after": "Alert after",
+        "days": "days",
+        "kind": "Drill", "passive": "passive (the backup checked without moving the traffic)",
+        "full": "full (traffic moved to the backup)", "service": "Service", "failed": "failed",
     },
 }
 
 
 @dataclass(frozen=True)
 class Notice:
-    kind: str            # "outage" | "drill"
+    kind: str            # "outage" | "drill" | "drill_overdue"
     ts: float            # when it was written (the event's wall time): the Date header
     subject: str
     body: str
@@ -124,7 +136,8 @@ def outage_notice(data: dict[str, Any], ts: float, device: str, lang: str, tz: t
 
 
 def drill_notice(data: dict[str, Any], ts: float, time_source: str, device: str, lang: str, tz: tzinfo) -> Notice:
-    """From a `drill_result` event with ok false (agent/failover/policy.py): reason, duration_s, backup, route."""
+    """From a `drill_result` event with ok false (agent/drills/runner.py): kind, reason, duration_s, backup, route
+    (full), services."""
     t = _TEXT[lang]
     seconds = _number(data, "duration_s")
     start = ts - seconds if seconds is not None else ts
@@ -134,11 +147,17 @@ def drill_notice(data: dict[str, Any], ts: float, time_source: str, device: str,
              f"{t['start']} : {when(start, lang, tz)}",
              f"{t['duration']} : {duration(seconds, lang) if seconds is not None else t['unknown']}",
              f"{t['cause']} : {data.get('reason') or t['unknown']}"]
+    if data.get("kind") in ("passive", "full"):
+        lines.insert(2, f"{t['kind']} : {t[data['kind']]}")
     if route is not None:
         lines.append(f"{t['route']} : {_uplink(route.get('uplink'), lang)}"
                      + (f" ({route['error']})" if route.get("error") else ""))
-    else:
+    elif data.get("kind") != "passive":      # a passive drill moves no traffic: no route to check
         lines.append(f"{t['route']} : {t['none']}")
+    services = data.get("services") if isinstance(data.get("services"), list) else []
+    for service in services:       # the failed ones: the business knows what stops working on the day
+        if isinstance(service, dict) and service.get("ok") is False:
+            lines.append(f"{t['service']} {service.get('name')} : {t['failed']} ({service.get('detail')})")
     sent, lost = _number(backup, "sent"), _number(backup, "lost")
     if sent is not None and lost is not None:
         lines.append(f"{t['probes']} : " + t["probes_value"].format(sent=int(sent), lost=int(lost)))
@@ -146,6 +165,17 @@ def drill_notice(data: dict[str, Any], ts: float, time_source: str, device: str,
         lines += ["", t["unsynced"]]
     subject = t["drill_subject"].format(device=device, date=short_date(start, lang, tz))
     return Notice("drill", ts, subject, _body(lines, t, device, lang))
+
+
+def overdue_notice(data: dict[str, Any], ts: float, device: str, lang: str, tz: tzinfo) -> Notice:
+    """From a `drill_overdue` event (agent/drills/scheduler.py): last_pass, days, overdue_days."""
+    t = _TEXT[lang]
+    last, days, limit = _number(data, "last_pass"), _number(data, "days"), _number(data, "overdue_days")
+    lines = [t["overdue_title"], "",
+             f"{t['last_pass']} : {when(last, lang, tz) if last is not None else t['never']}",
+             f"{t['overdue_after']} : {f'{limit:g} ' + t['days'] if limit is not None else t['unknown']}"]
+    subject = t["overdue_subject"].format(device=device, days=f"{days:g}" if days is not None else "?")
+    return Notice("drill_overdue", ts, subject, _body(lines, t, device, lang))
 
 
 def _body(lines: list[str], t: dict, device: str, lang: str) -> str:
