@@ -1,0 +1,79 @@
+"""A ledger file written by the version 0 ledger (outages + drills; tests/ledger/data/ledger-v0.db, made by the code
+of d611a1c: an outage, a drill's switch-over, a drill result, an outage still open) migrates in place at start."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agent.ledger import read_period
+from agent.ledger.records import DOWN
+from agent.ledger.schema import SCHEMA_VERSION
+from tests.ledger.rig import LedgerRig
+from tests.virtual import FakeClock
+
+V0 = Path(__file__).parent / "data" / "ledger-v0.db"
+V0_ROWS = [(1789999998.5, 1790000588.5, 590.0, "no_answer", "backup", 0),
+           (1790004200.0, 1790004260.0, 60.0, "drill", "backup", 1),
+           (1790090660.0, None, None, "carrier_lost", "backup", 0)]
+
+
+def test_a_version_0_file_is_read_before_and_after_its_migration(tmp_path):
+    path = tmp_path / "ledger.db"
+    shutil.copy(V0, path)
+    before = read_period(path, 0, 4e9)                 # `relais report` on a file the agent has not migrated yet
+    rig = LedgerRig(tmp_path, FakeClock(start=1790090660.0 + 300 - 1_795_000_000.0))
+    after = rig.period()
+    for period in (before, after):
+        assert [(i.start, i.end, i.duration_s, i.cause, i.carried_by, int(i.planned)) for i in period.incidents] \
+            == V0_ROWS
+        assert {(i.link, i.kind) for i in period.incidents} == {("primary", DOWN)}
+        assert [(d.ok, d.data["reason"]) for d in period.drills] == [(True, "completed")]
+    assert "version 0" in after.incidents[0].evidence["migrated"]
+    assert after.observed_since == 1789999998.5          # the oldest record: the agent ran then
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name='outages'").fetchone()
+    finally:
+        conn.close()
+    # the open outage is carried on, as version 0 did: the next failback closes it (no heartbeat to close it at)
+    assert rig.ledger.current().cause == "carrier_lost"
+    rig.advance(60)
+    rig.emit("failback", to="primary", reason="recovered")
+    (closed,) = rig.of("outage_closed")
+    assert closed.data["duration_s"] == pytest.approx(360.0) and closed.data["duration_basis"] == "wall"
+    rig.kill()
+    again = LedgerRig(tmp_path, rig.clock)             # a second start migrates nothing twice
+    assert len([i for i in again.period().incidents if i.link == "primary"]) == 3
+
+
+def test_a_kill_during_the_migration_leaves_the_old_file_whole(tmp_path):
+    """The migration is one transaction: killed before its COMMIT (here: the COMMIT fails), the file is version 0
+    as it was and the next start migrates it."""
+    from agent.ledger import schema
+    path = tmp_path / "ledger.db"
+    shutil.copy(V0, path)
+    real = schema.migrate
+
+    def killed(conn):
+        real(conn)
+        raise sqlite3.OperationalError("killed before COMMIT")
+    schema_migrate, schema.migrate = schema.migrate, killed
+    import agent.ledger.store as store
+    store_migrate, store.migrate = store.migrate, killed
+    try:
+        rig = LedgerRig(tmp_path, FakeClock(start=1790090660.0 + 300 - 1_795_000_000.0))
+        rig.kill()
+    finally:
+        schema.migrate, store.migrate = schema_migrate, store_migrate
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (0,)
+        assert len(conn.execute("SELECT * FROM outages").fetchall()) == 3
+    finally:
+        conn.close()
+    rig = LedgerRig(tmp_path, FakeClock(start=1790090660.0 + 300 - 1_795_000_000.0))
+    assert len(rig.period().incidents) == 3
