@@ -38,7 +38,6 @@ from typing import Any
 
 from agent.config import Config
 from agent.core import CommandError, Core, Event
-from agent.failover.policy import LINKS
 from agent.ledger.evidence import ProbeLog, Tally, bytes_between, cellular_now
 from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, NOT_OBSERVED, TOTAL
 from agent.ledger.schema import INCIDENT_COLS, SCHEMA, incident_of, migrate, read_period
@@ -51,7 +50,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PERIOD_S = 30 * 86400
 MAX_LIMIT = 1000
 HEARTBEAT_S = 60.0
-UPLINKS = tuple(str(link) for link in LINKS)
+UPLINKS = ("primary", "backup")   # agent/failover/policy.py Uplink; not imported: a reader need not load failover
 PLANNED = "planned"          # the slot of a drill's or an operator's switch, kept apart from a real DOWN
 CLOSED_AT_RESTART = ("closed at restart: the agent stopped while it was open (kill, crash or power cut); "
                      "it ends at the agent's last heartbeat")
@@ -238,15 +237,15 @@ class Ledger:
         link = d.get("link")
         if not isinstance(link, str) or not link:
             return
-        self._close_kind(link, DEGRADED, event, "down")
+        reason = str(d.get("reason") or "unknown")
+        start = _start(d.get("started_at"), event.ts)
+        self._close_kind(link, DEGRADED, event, "down", end=start)   # degraded until it went down
         current = self._open.get((link, DOWN))
         if current is not None:
             if current.restored is not None:   # back, then lost again before the failback: the same outage
                 current.restored = None
                 current.evidence["flaps"] = current.evidence.get("flaps", 0) + 1
             return
-        reason = str(d.get("reason") or "unknown")
-        start = _start(d.get("started_at"), event.ts)
         first = "first_failed_probe" if reason == "no_answer" else "first_sign"
         evidence = {first: start, f"{first}_source": event.time_source}
         if _is_number(d.get("detect_s")):
@@ -485,15 +484,19 @@ class Ledger:
             "UPDATE incidents SET end=?, end_source=?, duration_s=?, duration_basis=?, evidence=? "
             "WHERE link=? AND kind=? AND start=? AND end IS NULL", values))
 
-    def _close_kind(self, link: str, kind: str, event: Event, why: str) -> None:
+    def _close_kind(self, link: str, kind: str, event: Event, why: str, end: float | None = None) -> None:
+        """Close `link`'s open incident of `kind` at `end` (wall clock, at most the event's time; default it)."""
         o = self._open.get((link, kind))
         if o is not None:
             o.evidence["ended_by"] = why
-            self._close(o, max(o.start, event.ts), event.time_source, *self._duration(o, event.ts))
+            end = max(o.start, event.ts if end is None else min(end, event.ts))
+            self._close(o, end, event.time_source, *self._duration(o, end, event.ts - end))
 
-    def _duration(self, o: Open, end: float) -> tuple[float, str]:
+    def _duration(self, o: Open, end: float, before_now_s: float = 0.0) -> tuple[float, str]:
+        """From the monotonic clock when the incident opened in this run, else from the wall clock. `end` is
+        `before_now_s` before now."""
         if o.start_mono is not None:
-            return max(0.0, self._mono() - o.start_mono), "monotonic"
+            return max(0.0, self._mono() - before_now_s - o.start_mono), "monotonic"
         return max(0.0, end - o.start), "wall"
 
     # ---- queries -------------------------------------------------------------------------------------------

@@ -127,7 +127,8 @@ def test_degraded_then_down_closes_the_degraded_one(tmp_path):
     rig.emit("link_restored", link="primary", was="down", down_s=7.0)
     degraded, down = incidents(rig)
     assert (degraded.kind, degraded.cause, degraded.duration_s, degraded.evidence["ended_by"]) == \
-        (DEGRADED, "rtt", 20.0, "down")
+        (DEGRADED, "rtt", approx(18.0), "down")                       # until the first sign of the outage
+    assert degraded.end == down.start
     assert (down.kind, down.duration_s, down.end) == (DOWN, 7.0, approx(rig.wall()))
 
 
@@ -290,3 +291,10 @@ def test_hostile_event_data_never_breaks_the_ledger(tmp_path):
     p = rig.period()
     assert all(i.start <= rig.wall() for i in p.incidents) and len(p.switches[1].operator) == 100
     assert not [r for r in rig.events if r.kind.startswith("storage")]
+
+
+def test_the_ledger_knows_the_failover_policys_uplinks():
+    """The ledger names the uplinks without importing the failover package (a report reader need not load it)."""
+    from agent.failover.policy import LINKS
+    from agent.ledger.store import UPLINKS
+    assert UPLINKS == tuple(str(link) for link in LINKS)
