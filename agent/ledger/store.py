@@ -29,17 +29,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.config import Config
 from agent.core import CommandError, Core, Event
-from agent.ledger.evidence import ProbeLog, Tally, bytes_between, cellular_now
+from agent.ledger.evidence import ProbeLog, bytes_between, cellular_now
 from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, NOT_OBSERVED, TOTAL
+from agent.ledger.rows import Open, drill_row, is_number, speed_row, start_of, switch_row
 from agent.ledger.schema import INCIDENT_COLS, SCHEMA, incident_of, migrate, read_period
 from agent.linkmon.inputs import ProbeResult
 from agent.mqtt.codec import to_plain
@@ -70,25 +70,6 @@ class Outage:
     cause: str
     uplink: str
     drill: bool
-
-
-@dataclass(eq=False)
-class Open:
-    """An incident open in memory. Its row is found by (link, kind, start) among the open ones: its id may not be
-    known yet (a write the storage writer makes later, in order)."""
-    link: str
-    kind: str
-    start: float
-    start_source: str
-    cause: str
-    start_mono: float | None           # core monotonic time of `start`, this run (None: opened before it)
-    planned: bool = False
-    carried_by: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict)
-    tally: Tally | None = None
-    cellular: dict[str, Any] = field(default_factory=dict)   # cellular_now() when the backup began to matter
-    from_link: bool = False            # opened by link_down (not only by a failover)
-    restored: tuple[float, str, float] | None = None   # (wall, source, mono) the link came back, failback pending
 
 
 class Ledger:
@@ -238,7 +219,7 @@ class Ledger:
         if not isinstance(link, str) or not link:
             return
         reason = str(d.get("reason") or "unknown")
-        start = _start(d.get("started_at"), event.ts)
+        start = start_of(d.get("started_at"), event.ts)
         self._close_kind(link, DEGRADED, event, "down", end=start)   # degraded until it went down
         current = self._open.get((link, DOWN))
         if current is not None:
@@ -248,7 +229,7 @@ class Ledger:
             return
         first = "first_failed_probe" if reason == "no_answer" else "first_sign"
         evidence = {first: start, f"{first}_source": event.time_source}
-        if _is_number(d.get("detect_s")):
+        if is_number(d.get("detect_s")):
             evidence["detect_s"] = round(float(d["detect_s"]), 3)
         start_mono = self._mono() - (event.ts - start)
         o = Open(link, DOWN, start, event.time_source, reason, start_mono, carried_by=self._carrier(link),
@@ -271,7 +252,7 @@ class Ledger:
                 o.evidence.update(restored_at=event.ts, restored_at_source=event.time_source)
             else:
                 down_s = d.get("down_s")
-                if _is_number(down_s) and down_s >= 0 and "continues" not in o.evidence:
+                if is_number(down_s) and down_s >= 0 and "continues" not in o.evidence:
                     self._close(o, event.ts, event.time_source, float(down_s), "monotonic")
                 else:
                     self._close(o, event.ts, event.time_source, *self._duration(o, event.ts))
@@ -285,9 +266,9 @@ class Ledger:
         reason = str(d.get("reason") or "degraded")
         evidence: dict[str, Any] = {"detected": reason}
         seen = ((self._state().get("failover") or {}).get("links") or {}).get(link) or {}
-        if _is_number(seen.get("loss")):
+        if is_number(seen.get("loss")):
             evidence["loss_pct_at_detection"] = round(100.0 * seen["loss"], 1)
-        if _is_number(seen.get("rtt_ms")):
+        if is_number(seen.get("rtt_ms")):
             evidence["latency_ms_at_detection"] = seen["rtt_ms"]
         mono = self._mono()
         o = Open(link, DEGRADED, event.ts, event.time_source, reason.split()[0], mono,
@@ -340,7 +321,7 @@ class Ledger:
                 values))
         else:
             # The failover controller says `started_at` (first failed probe, wall clock); `outage_start` too.
-            start = _start(data.get("outage_start", data.get("started_at")), event.ts)
+            start = start_of(data.get("outage_start", data.get("started_at")), event.ts)
             start_source = str(data.get("outage_start_source") or event.time_source)
             # Planned switches — a drill, or an operator's force_backup ("manual") — are recorded but are not
             # the operator's downtime: the fiber was fine.
@@ -371,7 +352,7 @@ class Ledger:
         self._outage = None
         outage_s = event.data.get("outage_s")
         end, end_source = event.ts, event.time_source
-        if _is_number(outage_s) and outage_s >= 0:
+        if is_number(outage_s) and outage_s >= 0:
             # The primary was healthy again `outage_s` after it failed; the failback came a hold-down later.
             # The SLA outage ends when the primary recovered, not when we chose to trust it again.
             duration, basis = float(outage_s), "monotonic"
@@ -384,7 +365,7 @@ class Ledger:
             duration, basis = max(0.0, mono - o.start_mono), "monotonic"
         else:
             duration, basis = max(0.0, event.ts - o.start), "wall"
-        still_down = o.from_link and o.restored is None and not _is_number(outage_s)
+        still_down = o.from_link and o.restored is None and not is_number(outage_s)
         self._close(o, end, end_source, max(0.0, duration), basis)
         if still_down:   # back on the primary (an operator's force_primary) while it is still down: it goes on
             again = Open("primary", DOWN, event.ts, event.time_source, o.cause, mono, carried_by=None,
@@ -402,45 +383,23 @@ class Ledger:
 
     # ---- drills, speed, switches ---------------------------------------------------------------------------
     def drill(self, event: Event) -> None:
-        ok = event.data.get("ok")
-        values = (event.ts, event.time_source, None if ok is None else int(bool(ok)),
-                  json.dumps(to_plain(event.data), sort_keys=True))
-        self.db.write(lambda conn: conn.execute("INSERT INTO drills (ts, time_source, ok, data) VALUES (?,?,?,?)",
-                                                values))
+        sql, values = drill_row(event)
+        self.db.write(lambda conn: conn.execute(sql, values))
 
     def _speed(self, event: Event) -> None:
-        d = event.data
-        link = d.get("link")
-        size = d.get("bytes")
-        values = (event.ts, event.time_source, str(link) if link else "unknown", int(d.get("ok") is True),
-                  _finite(d.get("down_bps")), _finite(d.get("up_bps")),
-                  int(size) if _is_number(size) and math.isfinite(size) and size >= 0 else 0,
-                  str(d.get("method") or "https"), str(d.get("server") or ""),
-                  None if d.get("error") is None else str(d.get("error"))[:500])
-        self.db.write(lambda conn: conn.execute(
-            "INSERT INTO speeds (ts, time_source, link, ok, down_bps, up_bps, bytes, method, server, error) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)", values))
+        sql, values = speed_row(event)
+        self.db.write(lambda conn: conn.execute(sql, values))
 
     def _switch(self, event: Event) -> None:
-        d = event.data
-        modem = self._state().get("modem") or {}
-        if event.kind == "sim_switch":
-            sim, operator = d.get("to_slot", d.get("to")), None
-            reason = d.get("reason")
-        else:
-            sim = modem.get("sim_slot")
-            operator = d.get("operator_name") or d.get("to_plmn") or d.get("operator")
-            reason = d.get("reason") or d.get("mode")
-        values = (event.ts, event.time_source, event.kind, sim if _is_int(sim) else None,
-                  None if operator is None else str(operator)[:100], None if reason is None else str(reason)[:200])
-        self.db.write(lambda conn: conn.execute(
-            "INSERT INTO switches (ts, time_source, kind, sim, operator, reason) VALUES (?,?,?,?,?,?)", values))
+        sql, values = switch_row(event, self._state().get("modem") or {})
+        self.db.write(lambda conn: conn.execute(sql, values))
+        _, _, _, sim, operator, _ = values
         for o in self._open.values():   # the network carrying an open incident's traffic changed: say so
             if "operator" in o.evidence or o.carried_by == "backup" or o.link == "backup":
                 o.evidence.setdefault("switches", []).append(
                     {"at": event.ts, "source": event.time_source, "kind": event.kind,
-                     **({"sim": values[3]} if values[3] is not None else {}),
-                     **({"operator": values[4]} if values[4] else {})})
+                     **({"sim": sim} if sim is not None else {}),
+                     **({"operator": operator} if operator else {})})
 
     # ---- rows ----------------------------------------------------------------------------------------------
     def _add_cellular(self, o: Open, carrying: bool = False) -> None:
@@ -621,23 +580,6 @@ def _duration(seconds: float) -> str:
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
-
-
-def _start(value: Any, ts: float) -> float:
-    """An incident's start from an event: a wall-clock time not after the event's own, else the event's."""
-    return float(value) if _is_number(value) and math.isfinite(value) and value <= ts else ts
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _finite(x: Any) -> float | None:
-    return float(x) if _is_number(x) and math.isfinite(x) and x >= 0 else None
 
 
 def attach(core: Core, config: Config) -> Ledger:
