@@ -397,7 +397,7 @@ class Ledger:
         for o in self._open.values():   # the network carrying an open incident's traffic changed: say so
             if "operator" in o.evidence or o.carried_by == "backup" or o.link == "backup":
                 o.evidence.setdefault("switches", []).append(
-                    {"at": event.ts, "source": event.time_source, "kind": event.kind,
+                    {"at": event.ts, "at_source": event.time_source, "kind": event.kind,
                      **({"sim": sim} if sim is not None else {}),
                      **({"operator": operator} if operator else {})})
 

@@ -35,7 +35,9 @@ def test_a_primary_outage_keeps_its_evidence(tmp_path):
     rig.emit("link_down", link="primary", reason="no_answer", started_at=first_fail_wall,
              detect_s=rig.wall() - first_fail_wall)
     rig.emit("failover", **{"from": "primary"}, to="backup", reason="no_answer", started_at=first_fail_wall)
-    rig.probes("primary", TARGETS, ok=False, count=10)                 # 20 more lost while on the backup
+    rig.probes("primary", TARGETS, ok=False, count=5)                  # 20 more lost while on the backup
+    rig.emit("operator_changed", from_plmn="20801", to_plmn="20810", operator_name="SFR", mode="auto")
+    rig.probes("primary", TARGETS, ok=False, count=5)
     rig.core.state["cellular"] = usage(51_000)                         # 50 kB through the backup meanwhile
     rig.probes("primary", TARGETS, ok=True, count=3)                   # back: 6 answered
     healthy_at = rig.wall()
@@ -55,6 +57,9 @@ def test_a_primary_outage_keeps_its_evidence(tmp_path):
     assert ev["probes"] == {t: {"sent": 19, "lost": 16} for t in TARGETS}
     assert ev["operator"] == "Orange F" and ev["cell"]["cell_id"] == "01A2B3C" and ev["cell"]["mcc"] == 208
     assert ev["backup_bytes"] == 50_000
+    (switch,) = ev["switches"]                                         # the backup's network changed meanwhile
+    assert (switch["kind"], switch["operator"], switch["sim"], switch["at_source"]) == \
+        ("operator_changed", "SFR", 1, "ntp")
     assert ev["restored_at"] == approx(healthy_at) and ev["restored_at_source"] == "ntp"
     (closed,) = rig.of("outage_closed")                                # the version 0 event, unchanged
     assert closed.data["duration_s"] == approx(healthy_at - first_fail_wall)
