@@ -70,3 +70,35 @@ def test_both_uplinks_down_is_a_total_outage(agent):
     assert (total.link, total.cause, total.start) == (ALL_LINKS, "all_down", backup.start)
     assert total.end == approx(backup.end) and 30 <= total.duration_s <= 40
     assert total.evidence["links"] == {"primary": "no_answer", "backup": "no_answer"}
+
+
+def test_killed_during_an_outage_the_restarted_agent_opens_a_new_incident(tmp_path, monkeypatch):
+    """The whole agent killed (its files left as they were) while the primary is down, started again an hour later
+    with the primary still down: the first incident ends at the last heartbeat, the hour is not observed, and the
+    restarted failover controller's own link_down opens the next one."""
+    import tests.cellular.agent_rig as rig
+    from agent.ledger.records import NOT_OBSERVED
+    from tests.virtual import FakeClock
+    first = WholeAgent(tmp_path, extra={"probes": {"targets": TARGETS}, "failover": {}})
+    try:
+        assert first.pump(lambda: first.registered(1) and first.state("failover").get("state") == "primary", 120)
+        first.uplinks.set("primary", reachable=False)
+        assert first.pump(lambda: first.state("failover").get("active_uplink") == "backup", 10)
+        first.advance(150)                                 # two heartbeats during the outage
+        (last_beat,), = first.ledger.db.query("SELECT ts FROM heartbeat")
+        stopped_at = first.clock.now
+    finally:
+        first.close()                                      # no clean stop: what a kill leaves
+    monkeypatch.setattr(rig, "FakeClock", lambda: FakeClock(start=stopped_at + 3600))
+    second = WholeAgent(tmp_path, extra={"probes": {"targets": TARGETS}, "failover": {}})
+    try:
+        second.uplinks.set("primary", reachable=False)
+        assert second.pump(lambda: second.state("failover").get("active_uplink") == "backup", 120)
+        closed, reopened = incidents(second, DOWN)
+        assert (closed.end, closed.duration_basis) == (approx(last_beat), "wall")
+        assert "closed at restart" in closed.evidence["closed"]
+        assert reopened.end is None and reopened.cause == "no_answer" and reopened.carried_by == "backup"
+        (gap,) = incidents(second, NOT_OBSERVED)
+        assert gap.start == approx(last_beat) and 3600 <= gap.duration_s <= 3600 + 60
+    finally:
+        second.close()
