@@ -84,6 +84,7 @@ class Ledger:
         self._outage: Open | None = None                  # the primary outage from failover to failback
         self._active = UPLINKS[0]                         # the uplink carrying the traffic, as the events said
         self._gap: Open | None = None                     # a NOT_OBSERVED waiting for the clock to be right
+        self._restart_mono = self._mono()                 # this start, on the monotonic clock
         self._heartbeat_ts: float | None = None
         self._handlers = {"link_down": self._link_down, "link_restored": self._link_restored,
                           "link_degraded": self._link_degraded, "failover": self._failover,
@@ -151,7 +152,6 @@ class Ledger:
             # known once the clock is right again; the monotonic clock says how long ago it was.
             log.warning("ledger: the clock (%s) is behind the last heartbeat (%s): not-observed time closed later",
                         wall, last)
-            gap.start_mono = self._mono()
             self._gap = gap
         self._heartbeat_ts = max(wall, last)
         values = (wall, source) if ahead else (last, last_source)
@@ -192,9 +192,9 @@ class Ledger:
 
     def _settle_gap(self, wall: float, source: str) -> None:
         gap = self._gap
-        if gap is None or gap.start_mono is None:
+        if gap is None:
             return
-        restarted = wall - (self._mono() - gap.start_mono)
+        restarted = wall - (self._mono() - self._restart_mono)
         if restarted < gap.start:
             return
         self._gap = None
