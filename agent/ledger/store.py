@@ -180,13 +180,13 @@ class Ledger:
         if self._heartbeat_ts is not None and wall < self._heartbeat_ts:
             return   # the clock is behind: a heartbeat must never move back (it would hide time not observed)
         self._heartbeat_ts = wall
-        saved = [(json.dumps(to_plain(self._evidence(o)), sort_keys=True), o.link, o.kind, o.start)
+        saved = [(json.dumps(to_plain(self._evidence(o)), sort_keys=True), o.link, o.kind, o.start, int(o.planned))
                  for o in list(self._open.values())]
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE heartbeat SET ts=?, time_source=?, clean=? WHERE id=1", (wall, source, int(clean)))
             for values in saved:
-                conn.execute("UPDATE incidents SET evidence=? WHERE link=? AND kind=? AND start=? AND end IS NULL",
+                conn.execute("UPDATE incidents SET evidence=? WHERE link=? AND kind=? AND start=? AND planned=? AND end IS NULL",
                              values)
         self.db.write(write)
 
@@ -315,9 +315,10 @@ class Ledger:
             o.carried_by = self._active
             o.evidence["failover_at"], o.evidence["failover_at_source"] = event.ts, event.time_source
             self._add_cellular(o, carrying=True)
-            values = (o.carried_by, json.dumps(to_plain(self._evidence(o)), sort_keys=True), o.link, o.kind, o.start)
+            values = (o.carried_by, json.dumps(to_plain(self._evidence(o)), sort_keys=True), o.link, o.kind, o.start,
+                      int(o.planned))
             self.db.write(lambda conn: conn.execute(
-                "UPDATE incidents SET carried_by=?, evidence=? WHERE link=? AND kind=? AND start=? AND end IS NULL",
+                "UPDATE incidents SET carried_by=?, evidence=? WHERE link=? AND kind=? AND start=? AND planned=? AND end IS NULL",
                 values))
         else:
             # The failover controller says `started_at` (first failed probe, wall clock); `outage_start` too.
@@ -438,10 +439,10 @@ class Ledger:
         if o.tally is not None:
             self.probes.close(o.link, o.tally)
         values = (end, end_source, duration, basis, json.dumps(to_plain(self._evidence(o)), sort_keys=True),
-                  o.link, o.kind, o.start)
+                  o.link, o.kind, o.start, int(o.planned))
         self.db.write(lambda conn: conn.execute(
             "UPDATE incidents SET end=?, end_source=?, duration_s=?, duration_basis=?, evidence=? "
-            "WHERE link=? AND kind=? AND start=? AND end IS NULL", values))
+            "WHERE link=? AND kind=? AND start=? AND planned=? AND end IS NULL", values))
 
     def _close_kind(self, link: str, kind: str, event: Event, why: str, end: float | None = None) -> None:
         """Close `link`'s open incident of `kind` at `end` (wall clock, at most the event's time; default it)."""

@@ -303,3 +303,16 @@ def test_the_ledger_knows_the_failover_policys_uplinks():
     from agent.failover.policy import LINKS
     from agent.ledger.store import UPLINKS
     assert UPLINKS == tuple(str(link) for link in LINKS)
+
+
+def test_a_planned_switch_and_a_real_failure_at_the_same_instant_stay_apart(tmp_path):
+    rig = LedgerRig(tmp_path)
+    t = rig.wall()
+    rig.emit("failover", to="backup", reason="manual")
+    rig.emit("link_down", link="primary", reason="carrier_lost", started_at=t)
+    rig.advance(10)
+    rig.emit("link_restored", link="primary", was="down", down_s=10.0)
+    rig.advance(10)
+    rig.emit("failback", to="primary", reason="manual")
+    planned, real = sorted(incidents(rig), key=lambda i: not i.planned)
+    assert (planned.start, planned.end, real.start, real.end) == (t, t + 20, t, t + 10)
