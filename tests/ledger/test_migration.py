@@ -55,30 +55,4 @@ def test_a_version_0_file_is_read_before_and_after_its_migration(tmp_path):
     assert len([i for i in again.period().incidents if i.link == "primary"]) == 3
 
 
-def test_a_kill_during_the_migration_leaves_the_old_file_whole(tmp_path):
-    """The migration is one transaction: killed before its COMMIT (here: the COMMIT fails), the file is version 0
-    as it was and the next start migrates it."""
-    from agent.ledger import schema
-    path = tmp_path / "ledger.db"
-    shutil.copy(V0, path)
-    real = schema.migrate
-
-    def killed(conn):
-        real(conn)
-        raise sqlite3.OperationalError("killed before COMMIT")
-    schema_migrate, schema.migrate = schema.migrate, killed
-    import agent.ledger.store as store
-    store_migrate, store.migrate = store.migrate, killed
-    try:
-        rig = LedgerRig(tmp_path, FakeClock(start=1790090660.0 + 300 - 1_795_000_000.0))
-        rig.kill()
-    finally:
-        schema.migrate, store.migrate = schema_migrate, store_migrate
-    conn = sqlite3.connect(path)
-    try:
-        assert conn.execute("PRAGMA user_version").fetchone() == (0,)
-        assert len(conn.execute("SELECT * FROM outages").fetchall()) == 3
-    finally:
-        conn.close()
-    rig = LedgerRig(tmp_path, FakeClock(start=1790090660.0 + 300 - 1_795_000_000.0))
-    assert len(rig.period().incidents) == 3
+# A kill at each write point of the migration: tests/faults/test_ledger_faults.py.
