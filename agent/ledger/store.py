@@ -13,8 +13,8 @@ Fed by domain events (it is a core sink) and by the probers' results (ProbeResul
 - `drill_result`, `speed_measured`, `sim_switch`, `operator_changed` are stored as they come (missing fields
   tolerated).
 
-Not observed. A heartbeat row holds the last time the agent was known running (updated every HEARTBEAT_S, one
-UPDATE, and at a clean stop). At start, the time from that heartbeat to now is a NOT_OBSERVED incident (never
+Not observed (heartbeat.py). A heartbeat row holds the last time the agent was known running (updated every
+HEARTBEAT_S, one UPDATE, and at a clean stop). At start, the time from that heartbeat to now is a NOT_OBSERVED incident (never
 counted as up, nor as the operator's downtime), and every incident still open — the agent was killed or lost power
 during it — is closed at the heartbeat, "closed at restart": a link still failing opens a new one when the failover
 controller sees it again. The open incidents' evidence is saved with each heartbeat, so a kill loses at most a
@@ -38,7 +38,8 @@ from typing import Any
 from agent.config import Config
 from agent.core import CommandError, Core, Event
 from agent.ledger.evidence import ProbeLog, bytes_between, cellular_now
-from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, NOT_OBSERVED, TOTAL
+from agent.ledger.heartbeat import HEARTBEAT_S, PLANNED, Restart
+from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, TOTAL
 from agent.ledger.rows import Open, drill_row, is_number, speed_row, start_of, switch_row
 from agent.ledger.schema import INCIDENT_COLS, SCHEMA, incident_of, migrate, read_period
 from agent.linkmon.inputs import ProbeResult
@@ -49,12 +50,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PERIOD_S = 30 * 86400
 MAX_LIMIT = 1000
-HEARTBEAT_S = 60.0
 UPLINKS = ("primary", "backup")   # agent/failover/policy.py Uplink; not imported: a reader need not load failover
-PLANNED = "planned"          # the slot of a drill's or an operator's switch, kept apart from a real DOWN
-CLOSED_AT_RESTART = ("closed at restart: the agent stopped while it was open (kill, crash or power cut); "
-                     "it ends at the agent's last heartbeat")
-NOT_RUNNING = "agent_not_running"
 
 
 @dataclass(frozen=True)
@@ -72,7 +68,7 @@ class Outage:
     drill: bool
 
 
-class Ledger:
+class Ledger(Restart):
     """Writes go through `Db.write`: on disk at once when the disk takes them, else queued in order for the storage
     writer; the open incidents are kept in memory, so the core thread never waits for (or fails on) the disk."""
 
@@ -102,107 +98,6 @@ class Ledger:
 
     def _state(self) -> dict[str, Any]:
         return self.core.state if self.core is not None else {}
-
-    # ---- start: what happened while the agent was not running ----------------------------------------------
-    def _restart(self) -> None:
-        wall, source = self._wall()
-        try:
-            beat = self.db.query("SELECT ts, time_source, first_ts, first_source, clean FROM heartbeat WHERE id=1")
-            rows = self.db.query(f"SELECT {INCIDENT_COLS} FROM incidents WHERE end IS NULL ORDER BY id")
-            (earliest,) = self.db.query("SELECT MIN(t) FROM (SELECT MIN(start) AS t FROM incidents "
-                                        "UNION ALL SELECT MIN(ts) FROM drills)")[0]
-        except (StorageUnavailable, sqlite3.Error) as e:
-            # The Db has said why. Without the last heartbeat this start cannot tell how long the agent was away:
-            # the row is created if missing, never moved back.
-            log.warning("ledger: cannot read the last heartbeat (%s); the time before this start is not recorded",
-                        e)
-            self._heartbeat_ts = wall
-            self.db.write(lambda conn: conn.execute(
-                "INSERT OR IGNORE INTO heartbeat (id, ts, time_source, first_ts, first_source) VALUES (1,?,?,?,?)",
-                (wall, source, wall, source)))
-            return
-        if not beat:
-            # A new file, or one migrated from version 0 (no heartbeat then): its open outage stays open, as the
-            # version 0 ledger kept it, for the next failback to close.
-            legacy = [incident_of(r) for r in rows if r[1] == "primary" and r[2] == DOWN]
-            if legacy:
-                inc = legacy[-1]
-                self._outage = Open("primary", DOWN, inc.start, inc.start_source, inc.cause, None, inc.planned,
-                                    inc.carried_by, dict(inc.evidence))
-                self._open[("primary", PLANNED if inc.planned else DOWN)] = self._outage
-            first = wall if earliest is None else min(earliest, wall)
-            self._heartbeat_ts = wall
-            self.db.write(lambda conn: conn.execute(
-                "INSERT INTO heartbeat (id, ts, time_source, first_ts, first_source) VALUES (1,?,?,?,?)",
-                (wall, source, first, source)))
-            return
-        last, last_source, _, _, clean = beat[0]
-        closed = [self._close_at_restart(incident_of(r), last, last_source) for r in rows]
-        gap = Open(ALL_LINKS, NOT_OBSERVED, last, last_source, NOT_RUNNING, None,
-                   evidence={"stopped": "cleanly" if clean else "without a clean stop (kill, crash or power cut)",
-                             "heartbeat_every_s": HEARTBEAT_S})
-        if closed:
-            gap.evidence["closed_at_restart"] = closed
-        ahead = wall >= last
-        self._insert(gap)
-        if ahead:
-            self._close(gap, wall, source, wall - last, "wall")
-        else:
-            # The clock is behind the last heartbeat (a router without RTC, before NTP): the restart's time is
-            # known once the clock is right again; the monotonic clock says how long ago it was.
-            log.warning("ledger: the clock (%s) is behind the last heartbeat (%s): not-observed time closed later",
-                        wall, last)
-            self._gap = gap
-        self._heartbeat_ts = max(wall, last)
-        values = (wall, source) if ahead else (last, last_source)
-        self.db.write(lambda conn: conn.execute("UPDATE heartbeat SET ts=?, time_source=?, clean=0 WHERE id=1",
-                                                values))
-        if self.core is not None:
-            core, data = self.core, {"start": last, "start_source": last_source, "end": wall if ahead else None,
-                                     "end_source": source if ahead else None,
-                                     "duration_s": round(wall - last, 3) if ahead else None,
-                                     "clean_stop": bool(clean), "closed_at_restart": closed}
-            core.call_later(0, lambda now: core.emit("not_observed", **data))
-
-    def _close_at_restart(self, inc, last: float, last_source: str) -> dict[str, Any]:
-        end = max(inc.start, last)
-        evidence = dict(inc.evidence, closed=CLOSED_AT_RESTART)
-        values = (end, last_source, end - inc.start, json.dumps(to_plain(evidence), sort_keys=True), inc.id)
-        self.db.write(lambda conn: conn.execute(
-            "UPDATE incidents SET end=?, end_source=?, duration_s=?, duration_basis='wall', evidence=? WHERE id=?",
-            values))
-        return {"link": inc.link, "kind": inc.kind, "cause": inc.cause, "start": inc.start, "end": end}
-
-    # ---- heartbeat (core thread, every HEARTBEAT_S; and at a clean stop) -------------------------------------
-    def beat(self, now: float | None = None, clean: bool = False) -> None:
-        wall, source = self._wall()
-        self._settle_gap(wall, source)
-        if self._heartbeat_ts is not None and wall < self._heartbeat_ts:
-            return   # the clock is behind: a heartbeat must never move back (it would hide time not observed)
-        self._heartbeat_ts = wall
-        saved = [(json.dumps(to_plain(self._evidence(o)), sort_keys=True), o.link, o.kind, o.start, int(o.planned))
-                 for o in list(self._open.values())]
-
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute("UPDATE heartbeat SET ts=?, time_source=?, clean=? WHERE id=1", (wall, source, int(clean)))
-            for values in saved:
-                conn.execute("UPDATE incidents SET evidence=? WHERE link=? AND kind=? AND start=? AND planned=? AND end IS NULL",
-                             values)
-        self.db.write(write)
-
-    def _settle_gap(self, wall: float, source: str) -> None:
-        gap = self._gap
-        if gap is None:
-            return
-        restarted = wall - (self._mono() - self._restart_mono)
-        if restarted < gap.start:
-            return
-        self._gap = None
-        self._close(gap, restarted, source, restarted - gap.start, "wall")
-
-    def stop(self) -> None:
-        """A clean stop: the heartbeat says when, and that it was one (the runtime's stop)."""
-        self.beat(clean=True)
 
     # ---- events (core thread) ----------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
