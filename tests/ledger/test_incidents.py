@@ -316,3 +316,39 @@ def test_a_planned_switch_and_a_real_failure_at_the_same_instant_stay_apart(tmp_
     rig.emit("failback", to="primary", reason="manual")
     planned, real = sorted(incidents(rig), key=lambda i: not i.planned)
     assert (planned.start, planned.end, real.start, real.end) == (t, t + 20, t, t + 10)
+
+
+def test_any_sequence_of_link_events_keeps_the_ledger_consistent(tmp_path):
+    """Random link_down / link_restored / link_degraded / failover / failback / restarts, in any order (the
+    controller never sends most of these orders; the ledger must not care): nothing raises, nothing is open twice,
+    every closed incident ends after it starts with a duration >= 0, and at most one of each (link, kind) is open."""
+    import random
+    rng = random.Random(11)
+    rig = LedgerRig(tmp_path)
+    links = ("primary", "backup")
+    for step in range(1500):
+        rig.advance(rng.choice((0.0, 0.5, 3.0, 40.0, 70.0)))
+        kind = rng.choice(("link_down", "link_restored", "link_degraded", "failover", "failback", "restart"))
+        link = rng.choice(links)
+        if kind == "link_down":
+            rig.emit(kind, link=link, reason=rng.choice(("no_answer", "carrier_lost")),
+                     started_at=rig.wall() - rng.choice((0.0, 1.5, 1e6, -5.0)))
+        elif kind == "link_restored":
+            rig.emit(kind, link=link, was=rng.choice(("down", "degraded")), down_s=rng.choice((None, 3.0, -1.0)))
+        elif kind == "link_degraded":
+            rig.emit(kind, link=link, reason="loss 30%")
+        elif kind == "failover":
+            rig.emit(kind, to="backup", reason=rng.choice(("no_answer", "manual", "drill", "degraded")))
+        elif kind == "failback":
+            rig.emit(kind, to="primary", reason="recovered", outage_s=rng.choice((None, 2.0, 500.0)))
+        else:
+            rig.kill()
+            rig.clock.now += rng.choice((1.0, 600.0))
+            rig = LedgerRig(tmp_path, rig.clock)
+    period = rig.period()
+    open_keys = [(i.link, i.kind, i.planned) for i in period.incidents if i.end is None]
+    assert len(open_keys) == len(set(open_keys))
+    for i in period.incidents:
+        if i.end is not None:
+            assert i.end >= i.start and i.duration_s >= 0, i
+    assert {i.kind for i in period.incidents} >= {DOWN, DEGRADED, TOTAL, NOT_OBSERVED}
