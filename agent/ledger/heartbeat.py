@@ -14,7 +14,7 @@ import sqlite3
 from typing import Any
 
 from agent.core import Core
-from agent.ledger.records import ALL_LINKS, DOWN, NOT_OBSERVED
+from agent.ledger.records import ALL_LINKS, NOT_OBSERVED
 from agent.ledger.rows import Open
 from agent.ledger.schema import INCIDENT_COLS, incident_of
 from agent.mqtt.codec import to_plain
@@ -26,6 +26,8 @@ HEARTBEAT_S = 60.0
 PLANNED = "planned"          # the slot of a drill's or an operator's switch, kept apart from a real DOWN
 CLOSED_AT_RESTART = ("closed at restart: the agent stopped while it was open (kill, crash or power cut); "
                      "it ends at the agent's last heartbeat")
+CLOSED_AT_MIGRATION = ("closed at the migration of a version 0 ledger (which kept no heartbeat): still open when "
+                       "that agent stopped; it ends at this start")
 NOT_RUNNING = "agent_not_running"
 
 
@@ -58,14 +60,12 @@ class Restart:
                 (wall, source, wall, source)))
             return
         if not beat:
-            # A new file, or one migrated from version 0 (no heartbeat then): its open outage stays open, as the
-            # version 0 ledger kept it, for the next failback to close.
-            legacy = [incident_of(r) for r in rows if r[1] == "primary" and r[2] == DOWN]
-            if legacy:
-                inc = legacy[-1]
-                self._outage = Open("primary", DOWN, inc.start, inc.start_source, inc.cause, None, inc.planned,
-                                    inc.carried_by, dict(inc.evidence))
-                self._open[("primary", PLANNED if inc.planned else DOWN)] = self._outage
+            # A new file, or one migrated from version 0, which kept no heartbeat: an outage still open there was
+            # open when that agent stopped, just before this start (an upgrade); it ends here, said so, and a
+            # primary still down opens a new one. Carrying it on would let a later restart close it at a heartbeat
+            # of this run, counting all of this run as downtime.
+            for row in rows:
+                self._close_at_restart(incident_of(row), wall, source, CLOSED_AT_MIGRATION)
             first = wall if earliest is None else min(earliest, wall)
             self._heartbeat_ts = wall
             self.db.write(lambda conn: conn.execute(
@@ -100,9 +100,9 @@ class Restart:
                                      "clean_stop": bool(clean), "closed_at_restart": closed}
             core.call_later(0, lambda now: core.emit("not_observed", **data))
 
-    def _close_at_restart(self, inc, last: float, last_source: str) -> dict[str, Any]:
+    def _close_at_restart(self, inc, last: float, last_source: str, why: str = CLOSED_AT_RESTART) -> dict[str, Any]:
         end = max(inc.start, last)
-        evidence = dict(inc.evidence, closed=CLOSED_AT_RESTART)
+        evidence = dict(inc.evidence, closed=why)
         values = (end, last_source, end - inc.start, json.dumps(to_plain(evidence), sort_keys=True), inc.id)
         self.db.write(lambda conn: conn.execute(
             "UPDATE incidents SET end=?, end_source=?, duration_s=?, duration_basis='wall', evidence=? WHERE id=?",

@@ -4,7 +4,8 @@ Version 1 (PRAGMA user_version = 1): one `incidents` table for every kind (recor
 as JSON; `drills` (unchanged since version 0), `speeds`, `switches`; one `heartbeat` row, the last time the agent
 was known running. Version 0 (the outage ledger) had `outages` (primary outages only) and `drills`: its outages
 become primary DOWN incidents, in one transaction with the version bump, so a kill -9 during the migration leaves
-the old file as it was and the next start migrates it again.
+the old file as it was and the next start migrates it again. (One still open is closed by the start that follows:
+heartbeat.py.)
 """
 from __future__ import annotations
 

@@ -155,8 +155,9 @@ def test_kill9_at_every_write_point_of_the_migration(tmp_path):
         conn = sqlite3.connect(storage / "ledger.db")
         try:
             assert conn.execute("PRAGMA user_version").fetchone() == (1,), k
-            starts = [r[0] for r in conn.execute("SELECT start FROM incidents WHERE link='primary' ORDER BY start")]
-            assert starts == [1789999998.5, 1790004200.0, 1790090660.0], (k, starts)
+            rows = conn.execute("SELECT start, end FROM incidents WHERE link='primary' ORDER BY start").fetchall()
+            assert [start for start, _ in rows] == [1789999998.5, 1790004200.0, 1790090660.0], (k, rows)
+            assert all(end is not None for _, end in rows), (k, rows)   # the open one: closed at this start
         finally:
             conn.close()
         k, swept = k + 1, swept + 1
