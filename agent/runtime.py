@@ -64,8 +64,8 @@ class ThreadSupervisor:
 
 # Parts with threads or state to flush, in the order they start; they stop in reverse (the reporter still
 # publishes what the cellular part says while stopping; usage writes its last counts).
-START_ORDER = ("modem", "failover", "cellular", "time", "usage", "sms", "email", "reporter", "status_file", "led",
-               "console")
+START_ORDER = ("modem", "failover", "cellular", "time", "usage", "sms", "email", "ledger", "reporter", "status_file",
+               "led", "console")
 
 
 @dataclass

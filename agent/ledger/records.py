@@ -38,6 +38,12 @@ class Incident:
     carried_by: str | None = None  # the uplink that carried the traffic meanwhile (None: none did, or unknown)
     # What proves it, all optional: first_failed_probe (ts), targets [..], probes {target: {"sent": n, "lost": n}},
     # loss_pct, latency_ms, operator, cell, backup_bytes (bytes used on the backup during the incident).
+    # Also (store.py): first_sign (ts, when the cause was no failed probe: carrier lost ...), detect_s,
+    # latency_max_ms, sim, failover_at / restored_at (ts; the primary outage), flaps, switches [{at, kind, sim,
+    # operator}], detected / loss_pct_at_detection / latency_ms_at_detection (DEGRADED), links {link: cause}
+    # (TOTAL), stopped / heartbeat_every_s / closed_at_restart [..] (NOT_OBSERVED), closed (closed at restart, at
+    # the last heartbeat), ended_by, continues, migrated (from a version 0 file). Every ts key has its time source
+    # next to it as <key>_source, except where it is the incident's start_source.
     evidence: dict[str, Any] = field(default_factory=dict)
 
 

@@ -252,7 +252,8 @@ def test_a_locked_file_never_blocks_the_core_and_loses_nothing(tmp_path):
     recovery = eventually(lambda: flushed(agent), what="memory reaches the disk") + (time.monotonic() - t0)
     assert agent.tags() == list(range(5)) and len(agent.events("failover")) == 5
     assert_seq_increasing(agent.sent())
-    assert agent.ledger.db.query("SELECT COUNT(*) FROM outages")[0][0] == 1   # one outage, later failovers join it
+    assert agent.ledger.db.query("SELECT COUNT(*) FROM incidents WHERE link='primary' AND kind='down'")[0][0] == 1, \
+        "one outage, later failovers join it"
     agent.close()
     Outcome("locked by another process", f"core step max {max(steps) * 1000:.1f} ms, writes held in memory",
             10, 0, recovery, ["storage_unavailable"]).report()
