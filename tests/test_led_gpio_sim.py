@@ -1,0 +1,135 @@
+"""The status LED against a real GPIO chip: the kernel's gpio-sim (Linux 5.19+, CONFIG_GPIO_SIM), a simulated
+chip made through configfs whose line levels read back from sysfs (sim_gpioN/value). The test loads the module
+and mounts configfs itself (root); a kernel without gpio-sim skips it, and under CI=true that skip fails the run.
+
+Documented at https://docs.kernel.org/admin-guide/gpio/gpio-sim.html."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from board.gpio import GpioError
+from board.led_gpio import Blinker, GpiodLine, open_gpio_led
+from tests.virtual import FakeClock
+
+pytestmark = pytest.mark.gpio_sim
+
+CONFIGFS = Path("/sys/kernel/config")
+NUM_LINES = 8
+NAMED = (5, "RELAIS_TEST_LED")      # a line with a name, as a board's device tree gives them
+
+
+def gpio_sim_missing() -> str | None:
+    """Why gpio-sim cannot be used here, after trying to make it usable; None when it can."""
+    if os.geteuid() != 0:
+        return "gpio-sim needs root (configfs, modprobe)"
+    if CONFIGFS.is_dir() and not os.path.ismount(CONFIGFS):
+        subprocess.run(["mount", "-t", "configfs", "none", str(CONFIGFS)], capture_output=True)
+    if not (CONFIGFS / "gpio-sim").is_dir():
+        modprobe = shutil.which("modprobe") or "/sbin/modprobe"
+        if not os.path.exists(modprobe):
+            return "no modprobe (Debian: apt install kmod) to load gpio-sim"
+        r = subprocess.run([modprobe, "gpio-sim"], capture_output=True, text=True)
+        if r.returncode != 0:
+            return f"modprobe gpio-sim: {(r.stderr or r.stdout).strip() or r.returncode}"
+    if not (CONFIGFS / "gpio-sim").is_dir():
+        return f"no {CONFIGFS / 'gpio-sim'} after loading gpio-sim (configfs not available?)"
+    return None
+
+
+@dataclass
+class SimChip:
+    name: str            # gpiochipN, as /dev names it
+    device: str          # gpio-sim.N, the platform device
+
+    def level(self, offset: int) -> int:
+        """The line's physical level, as the simulated chip sees it."""
+        return int(Path(f"/sys/devices/platform/{self.device}/{self.name}/sim_gpio{offset}/value").read_text())
+
+
+@pytest.fixture
+def chip():
+    why = gpio_sim_missing()
+    if why:
+        pytest.skip(why)
+    dev = CONFIGFS / "gpio-sim" / f"relais-led-{os.getpid()}"
+    bank = dev / "gpio-bank0"
+    bank.mkdir(parents=True)                     # configfs: one directory at a time, as mkdir -p does
+    (bank / "num_lines").write_text(str(NUM_LINES))
+    (bank / f"line{NAMED[0]}").mkdir()
+    (bank / f"line{NAMED[0]}" / "name").write_text(NAMED[1])
+    (dev / "live").write_text("1")
+    try:
+        yield SimChip((bank / "chip_name").read_text().strip(), (dev / "dev_name").read_text().strip())
+    finally:
+        (dev / "live").write_text("0")
+        (bank / f"line{NAMED[0]}").rmdir()
+        bank.rmdir()
+        dev.rmdir()
+
+
+def blink(line, chip: SimChip, offset: int, pattern: str, edges: int) -> list[int]:
+    """The chip's level at each of the pattern's first edges, stepping on a fake clock."""
+    clock = FakeClock(start=0.0)
+    blinker = Blinker(line, clock())
+    blinker.show(pattern, clock())
+    levels = []
+    for _ in range(edges):
+        clock.now += blinker.step(clock())
+        levels.append(chip.level(offset))
+    return levels
+
+
+def test_gpiod_drives_the_line_by_offset(chip):
+    line = GpiodLine(chip.name, 3)
+    try:
+        assert chip.level(3) == 0                    # requested dark
+        assert blink(line, chip, 3, "slow_blink", 4) == [1, 0, 1, 0]
+    finally:
+        line.close()
+
+
+def test_gpiod_finds_the_line_by_name(chip):
+    line = GpiodLine(f"/dev/{chip.name}", NAMED[1])
+    try:
+        assert blink(line, chip, NAMED[0], "fast_blink", 3) == [1, 0, 1]
+    finally:
+        line.close()
+
+
+def test_active_low_inverts_the_physical_level(chip):
+    line = GpiodLine(chip.name, 2, active_low=True)
+    try:
+        assert chip.level(2) == 1                    # dark = high for an LED wired to the supply
+        assert blink(line, chip, 2, "slow_blink", 2) == [0, 1]
+    finally:
+        line.close()
+
+
+def test_the_led_thread_closes_dark_and_gives_the_line_back(chip):
+    led = open_gpio_led("auto", chip.name, "4")      # auto: the binding imports and the chip exists
+    assert led.what == f"/dev/{chip.name} line 4"
+    led.show("on")
+    led.close()
+    assert chip.level(4) == 0
+    GpiodLine(chip.name, 4).close()                  # released: it can be requested again
+
+
+def test_a_line_in_use_and_a_line_the_chip_lacks_are_one_line(chip):
+    held = GpiodLine(chip.name, 1)
+    try:
+        with pytest.raises(GpioError) as e:
+            GpiodLine(chip.name, 1)
+        assert str(e.value) == f"/dev/{chip.name} line 1: in use by another consumer (see `gpioinfo`)"
+    finally:
+        held.close()
+    for missing in (NUM_LINES, "NO_SUCH_LINE"):
+        with pytest.raises(GpioError) as e:
+            GpiodLine(chip.name, missing)
+        assert str(e.value).startswith(f"/dev/{chip.name} line {missing}: ")
+        assert "\n" not in str(e.value)
