@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from board.gpio import GpioError
+from agent.config import from_dict
+from agent.led_status import open_status_led
+from board.gpio import GpiodPower, GpioError
 from board.led_gpio import Blinker, GpiodLine, open_gpio_led
 from tests.virtual import FakeClock
 
@@ -134,6 +136,42 @@ class TestOnAGpioSimChip:
                 GpiodLine(chip.name, missing)
             assert str(e.value).startswith(f"/dev/{chip.name} line {missing}: ")
             assert "\n" not in str(e.value)
+
+    def test_the_legacy_sysfs_interface_finds_the_same_line(self, chip):
+        """Where the kernel still has /sys/class/gpio (CONFIG_GPIO_SYSFS), the sysfs backend finds the line's
+        number from the chip's name and drives the same pin."""
+        if not Path("/sys/class/gpio").is_dir():
+            pytest.skip("this kernel has no /sys/class/gpio (CONFIG_GPIO_SYSFS)")
+        led = open_gpio_led("sysfs", chip.name, "6", active_low=True)
+        try:
+            assert chip.level(6) == 1                    # exported dark (active low)
+            assert blink(led._blinker.line, chip, 6, "double", 2) == [0, 1]
+        finally:
+            led.close()
+            number = int(led.what.split()[1])
+            Path("/sys/class/gpio/unexport").write_text(str(number))   # the agent leaves it exported; the test not
+
+    def test_the_agent_opens_the_configured_led(self, chip):
+        config = from_dict({"board": {"led": "gpio"},
+                            "led": {"backend": "gpiod", "chip": chip.name, "line": NAMED[1]}})
+        led = open_status_led(config)
+        try:
+            led.show("on")
+            with led._changed:           # the thread writes it: wait for that, not for a fixed time
+                assert led._changed.wait_for(lambda: led._blinker.lit is True, timeout=5)
+            assert chip.level(NAMED[0]) == 1
+        finally:
+            led.close()
+        assert chip.level(NAMED[0]) == 0
+
+    def test_the_modem_power_switch_cuts_and_restores_the_line(self, chip):
+        seen = []
+        power = GpiodPower(chip.name, 7, sleep=lambda s: seen.append((s, chip.level(7))))
+        try:
+            assert power.power_cycle(3.0) == f"/dev/{chip.name} line 7 off for 3 s, then on"
+            assert seen == [(3.0, 0)] and chip.level(7) == 1     # off while it slept, powered after
+        finally:
+            power.close()
 
 
 def gpio_sim_in_this_kernel() -> bool:
