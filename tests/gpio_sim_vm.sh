@@ -17,7 +17,7 @@ work=${RELAIS_GPIO_VM_DIR:-/var/tmp/relais-gpio-vm}
 abi=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: linux-image-//p' | head -1)
 version=$(apt-cache show "linux-image-$abi" | sed -n 's/^Version: //p' | head -1)
 series=$(echo "$abi" | cut -d. -f1,2)
-python=${PYTHON:-$checkout/.venv/bin/python}
+python=${RELAIS_GPIO_VM_PYTHON:-$checkout/.venv/bin/python}   # the guest runs the host's, over 9p
 mkdir -p "$work"
 cd "$work"
 

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,7 +191,8 @@ def test_on_a_gpio_sim_chip_in_a_guest():
     if os.geteuid() != 0:
         pytest.skip("the gpio-sim guest needs root (apt, building a kernel module)")
     script = Path(__file__).with_name("gpio_sim_vm.sh")
-    r = subprocess.run([str(script)], capture_output=True, text=True, timeout=1800)
+    r = subprocess.run([str(script)], capture_output=True, text=True, timeout=1800,
+                       env={**os.environ, "RELAIS_GPIO_VM_PYTHON": sys.executable})
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     assert re.search(r"\b\d+ passed\b", r.stdout) and "skipped" not in r.stdout, r.stdout[-4000:]
 
