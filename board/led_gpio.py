@@ -168,8 +168,7 @@ def sysfs_number(chip: str, offset: int, sysfs: str = SYSFS) -> int:
     device = Path(sysfs) / "bus/gpio/devices" / name
     legacy = Path(sysfs) / "class/gpio"
     if not legacy.is_dir():
-        raise GpioError(f"no {legacy}: this kernel has no sysfs GPIO interface (CONFIG_GPIO_SYSFS); use the "
-                        "gpiod backend")
+        raise GpioError(f"no {legacy}: this kernel has no sysfs GPIO interface (CONFIG_GPIO_SYSFS)")
     if not device.exists():
         raise GpioError(f"no GPIO chip {name!r} (see `ls {device.parent}`)")
     mine = device.resolve()
