@@ -6,7 +6,7 @@
 # here from that kernel's own source, minus its interrupt simulation (Debian's kernel lacks IRQ_SIM; the LED needs
 # no interrupts). The guest's root is this machine's / over 9p, read-only: the same Python, venv and checkout.
 #
-# Usage (root): tests/gpio_sim_vm.sh [pytest args]     work files: $RELAIS_GPIO_VM_DIR (about 300 MB)
+# Usage (root): tests/gpio_sim_vm.sh [pytest args]     work files: $RELAIS_GPIO_VM_DIR (about 400 MB)
 # The guest runs under TCG (emulation, about a minute): nested KVM in a Firecracker VM hangs right after the
 # kernel's setup code. RELAIS_GPIO_VM_ACCEL=kvm where KVM works.
 # Exit status: pytest's, from inside the guest.
@@ -36,6 +36,7 @@ command -v cpio >/dev/null || need+=(cpio)
 if [ ! -f "kernel/boot/vmlinuz-$abi" ]; then
     apt-get download -q "linux-image-$abi=$version" >/dev/null 2>&1
     dpkg-deb -x "linux-image-${abi}_${version}_amd64.deb" kernel
+    rm "linux-image-${abi}_${version}_amd64.deb"
 fi
 if [ ! -f src/gpio-sim.c ]; then
     apt-get download -q "linux-source-$series=$version" >/dev/null 2>&1
@@ -43,6 +44,7 @@ if [ ! -f src/gpio-sim.c ]; then
     dpkg-deb --fsys-tarfile "linux-source-${series}_${version}_all.deb" |
         tar -x -O --wildcards "*linux-source-$series.tar.xz" | tar -xJ -C src --strip-components=3 \
             "linux-source-$series/drivers/gpio/gpio-sim.c" "linux-source-$series/drivers/gpio/gpiolib.h"
+    rm "linux-source-${series}_${version}_all.deb"
 fi
 
 # --- gpio-sim.ko without interrupts
