@@ -1,10 +1,16 @@
 """Which LED pattern the agent's state calls for (board/led.py shows it). Pure: state in, pattern out."""
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from agent.core import Core
-from board.led import Led
+from board.led import Led, NoLed, open_led
+
+if TYPE_CHECKING:
+    from agent.config import Config
+
+log = logging.getLogger(__name__)
 
 _REGISTERED = ("home", "roaming")
 
@@ -35,3 +41,20 @@ class LedStatus:
 
     def stop(self) -> None:
         self.led.show("off")
+        self.led.close()
+
+
+def open_status_led(config: Config) -> Led:
+    """The LED [board] led names. ValueError / FileNotFoundError for a console/none/sysfs:NAME spec that does not
+    fit (as before). A GPIO line that cannot be used is said in one line and left out: the agent's work does not
+    depend on its LED, and a chip may be missing only until a board overlay is fixed."""
+    if config.board.led != "gpio":
+        return open_led(config.board.led)
+    from board.gpio import GpioError
+    from board.led_gpio import open_gpio_led
+    c = config.led
+    try:
+        return open_gpio_led(c.backend, c.chip, c.line, c.active_low)
+    except GpioError as e:
+        log.error("%s: [led] %s; running without the status LED", config.source, e)
+        return NoLed()

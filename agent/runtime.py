@@ -187,10 +187,9 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     rt.parts["status_file"] = StatusFile(core, Path(config.storage.dir) / "status.json")
     from agent.console import attach as attach_console
     rt.parts["console"] = attach_console(core, config)     # listens last, stops first: every command is wired
-    from agent.led_status import LedStatus
-    from board.led import open_led
+    from agent.led_status import LedStatus, open_status_led
     try:
-        rt.parts["led"] = LedStatus(core, open_led(config.board.led))
+        rt.parts["led"] = LedStatus(core, open_status_led(config))
     except (ValueError, FileNotFoundError) as e:
         raise ConfigError(f"{config.source}: [board] led: expected an LED this board has, got "
                           f"{show(config.board.led)} ({e})") from None

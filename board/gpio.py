@@ -14,6 +14,7 @@ M.2 / mPCIe cards on a Raspberry Pi HAT) and then active again.
 """
 from __future__ import annotations
 
+import errno
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -62,6 +63,59 @@ def _line(text: str, spec: str) -> int:
     return int(text)
 
 
+def import_gpiod():
+    """libgpiod's Python binding, v2 (request_lines, LineSettings), imported on first use: most boards never load
+    it. GpioError, saying what to install, when it is missing or is the v1 binding (Debian 12's python3-libgpiod
+    is 1.6, whose API is different)."""
+    try:
+        import gpiod
+    except ImportError:
+        raise GpioError("libgpiod's Python binding v2 is not installed (Debian 13: apt install python3-libgpiod; "
+                        "Debian 12: pip install gpiod; OpenWrt: opkg install python3-gpiod)") from None
+    if not hasattr(gpiod, "request_lines"):
+        raise GpioError(f"libgpiod's Python binding is version {getattr(gpiod, '__version__', '1.x')}, relais "
+                        "needs v2 (Debian 12's python3-libgpiod is 1.6: pip install gpiod instead)")
+    return gpiod
+
+
+def chip_path(chip: str) -> str:
+    """`gpiochip0` or `/dev/gpiochip0` -> /dev/gpiochip0."""
+    return chip if chip.startswith("/") else f"/dev/{chip}"
+
+
+def request_output(chip: str, line: int | str, *, active_low: bool, consumer: str, active: bool):
+    """Request one line of a GPIO character device as an output through libgpiod v2, starting `active` or not.
+    `line` is an offset on the chip or the line's name. Returns the gpiod LineRequest; GpioError with one line
+    naming the chip, the line and what is wrong."""
+    gpiod = import_gpiod()
+    from gpiod.line import Direction, Value
+    path = chip_path(chip)
+    # the settings are made before the chip is opened: a binding that does not accept them fails here, on any
+    # machine, rather than only on the board
+    settings = gpiod.LineSettings(direction=Direction.OUTPUT, active_low=active_low,
+                                  output_value=Value.ACTIVE if active else Value.INACTIVE)
+    try:
+        chip_handle = gpiod.Chip(path)
+    except FileNotFoundError:
+        raise GpioError(f"{path}: no such GPIO chip (see `ls /dev/gpiochip*`, `gpiodetect`)") from None
+    except OSError as e:
+        if e.errno in (errno.ENODEV, errno.ENOTTY):
+            raise GpioError(f"{path}: not a GPIO character device") from None
+        raise GpioError(f"{path}: {e.strerror or e}") from None
+    try:
+        with chip_handle:      # the request outlives the chip's handle
+            return chip_handle.request_lines(config={line: settings}, consumer=consumer)
+    except FileNotFoundError:  # the binding's answer to a name no line has
+        raise GpioError(f"{path} line {line}: the chip has no line of that name (see `gpioinfo "
+                        f"{Path(path).name}`)") from None
+    except OSError as e:
+        if e.errno == errno.EBUSY:
+            raise GpioError(f"{path} line {line}: in use by another consumer (see `gpioinfo`)") from None
+        raise GpioError(f"{path} line {line}: {e.strerror or e}") from None
+    except ValueError as e:    # an offset past the chip's last line
+        raise GpioError(f"{path} line {line}: {e}") from None
+
+
 class PowerSwitch(ABC):
     name = "abstract"
 
@@ -73,6 +127,45 @@ class PowerSwitch(ABC):
         pass
 
 
+class SysfsLine:
+    """One line of the legacy /sys/class/gpio interface, by its global number, as an output.
+
+    The interface is deprecated (since Linux 4.8) and absent from kernels built without CONFIG_GPIO_SYSFS, which
+    new distributions and OpenWrt targets increasingly are; it stays because it is still the common one on older
+    Raspberry Pi OS and OpenWrt images."""
+
+    def __init__(self, number: int, active_low: bool = False, root: str = SYSFS_GPIO,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+        self.number, self.active_low = number, active_low
+        self.root = Path(root)
+        self._sleep, self._clock = sleep, clock
+        self._ready = False
+
+    @property
+    def dir(self) -> Path:
+        return self.root / f"gpio{self.number}"
+
+    def prepare(self, active: bool) -> None:
+        """Export the line (once) and make it an output that starts `active` or not."""
+        if self._ready:
+            return
+        if not self.dir.exists():
+            _write(self.root / "export", str(self.number))
+            deadline = self._clock() + EXPORT_WAIT_S
+            while not (self.dir / "value").exists():
+                if self._clock() >= deadline:
+                    raise GpioError(f"GPIO {self.number}: {self.dir} did not appear after the export")
+                self._sleep(0.05)
+        # "high"/"low" make it an output that starts at that *physical* level, so exporting the line never makes
+        # it glitch through the other level (for the modem's power: never cuts it by itself).
+        _write(self.dir / "direction", "high" if active != self.active_low else "low")
+        _write(self.dir / "active_low", "1" if self.active_low else "0")
+        self._ready = True
+
+    def set(self, active: bool) -> None:
+        _write(self.dir / "value", "1" if active else "0")
+
+
 class SysfsPower(PowerSwitch):
     """The legacy /sys/class/gpio interface (still the common one on Raspberry Pi OS and OpenWrt)."""
     name = "sysfs"
@@ -80,38 +173,16 @@ class SysfsPower(PowerSwitch):
     def __init__(self, line: int, active_low: bool = False, root: str = SYSFS_GPIO,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
         self.line, self.active_low = line, active_low
-        self.root = Path(root)
-        self._sleep, self._clock = sleep, clock
-        self._ready = False
-
-    @property
-    def _dir(self) -> Path:
-        return self.root / f"gpio{self.line}"
-
-    def _prepare(self) -> None:
-        if self._ready:
-            return
-        if not self._dir.exists():
-            _write(self.root / "export", str(self.line))
-            deadline = self._clock() + EXPORT_WAIT_S
-            while not (self._dir / "value").exists():
-                if self._clock() >= deadline:
-                    raise GpioError(f"GPIO {self.line}: {self._dir} did not appear after the export")
-                self._sleep(0.05)
-        # "high"/"low" make it an output that starts at that *physical* level: the level that keeps the modem
-        # powered, so exporting the line never cuts the power by itself.
-        on_level = "low" if self.active_low else "high"
-        _write(self._dir / "direction", on_level)
-        _write(self._dir / "active_low", "1" if self.active_low else "0")
-        self._ready = True
+        self._sysfs = SysfsLine(line, active_low, root, sleep, clock)
+        self._sleep = sleep
 
     def power_cycle(self, off_s: float) -> str:
-        self._prepare()
-        _write(self._dir / "value", "0")
+        self._sysfs.prepare(active=True)        # the level that keeps the modem powered
+        self._sysfs.set(False)
         try:
             self._sleep(off_s)
         finally:
-            _write(self._dir / "value", "1")      # whatever happened, the modem gets its power back
+            self._sysfs.set(True)               # whatever happened, the modem gets its power back
         return f"GPIO {self.line} (sysfs) off for {off_s:g} s, then on"
 
 
@@ -127,21 +198,9 @@ class GpiodPower(PowerSwitch):
         self._request = None
 
     def _prepare(self):
-        if self._request is not None:
-            return self._request
-        try:
-            import gpiod
-            from gpiod.line import Direction, Value
-        except ImportError:
-            raise GpioError("gpiod power control needs libgpiod's Python binding v2 (Debian: python3-libgpiod)") \
-                from None
-        try:
-            self._request = gpiod.request_lines(
-                self.chip, consumer="relais-modem-power",
-                config={self.line: gpiod.LineSettings(direction=Direction.OUTPUT, output_value=Value.ACTIVE,
-                                                      active_low=self.active_low)})
-        except (OSError, ValueError) as e:
-            raise GpioError(f"{self.chip} line {self.line}: {e}") from None
+        if self._request is None:
+            self._request = request_output(self.chip, self.line, active_low=self.active_low,
+                                           consumer="relais-modem-power", active=True)
         return self._request
 
     def power_cycle(self, off_s: float) -> str:

@@ -11,7 +11,9 @@ checks it):
 
 Backends: `sysfs:NAME` drives /sys/class/leds/NAME with the kernel's `timer` trigger (the kernel blinks it: no
 thread of ours, and it keeps blinking if the agent hangs, which is why "agent hung" cannot look like "fine" —
-systemd's watchdog restarts a hung agent); `console` logs the pattern; `none` does nothing.
+systemd's watchdog restarts a hung agent); `gpio` is an LED on a plain GPIO line, blinked by a thread of ours with
+the same timings (board/led_gpio.py: libgpiod or the legacy sysfs GPIO); `console` logs the pattern; `none` does
+nothing.
 """
 from __future__ import annotations
 
@@ -32,6 +34,9 @@ PATTERNS = {            # name -> (delay_on_ms, delay_off_ms); None = steady
 class Led:
     def show(self, pattern: str) -> None:
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Give back what the LED holds (a GPIO line, a thread); after show("off")."""
 
 
 class NoLed(Led):

@@ -24,6 +24,7 @@ if [ "$target" = test ]; then
     need dbus command -v dbus-daemon
     need openssl command -v openssl
     need shellcheck command -v shellcheck                    # the OpenWrt init script (tests/test_package_openwrt.py)
+    need kmod command -v modprobe                            # loads gpio-sim (tests/test_led_gpio_sim.py)
     need tzdata test -f /usr/share/zoneinfo/Europe/Paris     # [usage] timezone (billing day) tests
     need tmux command -v tmux                                # `relais watch` on a terminal (tests/console)
     # python-dbusmock needs dbus-python, which compiles against libdbus and glib.

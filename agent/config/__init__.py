@@ -5,7 +5,7 @@ A config file is input from outside: every problem is a ConfigError of one line,
 router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so they never print.
 
     schema.py     the constraint markers (Range, NonEmpty, Pattern, File...) and the one check() that applies them
-    sections.py   [device] [modem] [board] [storage] [probes] [failover] [mqtt] [time] [usage] [[services]]
+    sections.py   [device] [modem] [board] [led] [storage] [probes] [failover] [mqtt] [time] [usage] [[services]]
                   [drills] [console]
     cellular.py   [cellular] and [sms]
     notify.py     [email] (the incident notice)
@@ -31,8 +31,8 @@ from agent.config.loader import ConfigError, build, problems, read_toml
 from agent.config.notify import EmailConfig
 from agent.config.schema import Secret
 from agent.config.sections import (BoardConfig, ConsoleConfig, DeviceConfig, DrillsConfig, FailoverConfig,
-                                   ModemConfig, MqttConfig, ProbesConfig, ServiceConfig, StorageConfig, TimeConfig,
-                                   UsageConfig)
+                                   LedConfig, ModemConfig, MqttConfig, ProbesConfig, ServiceConfig, StorageConfig,
+                                   TimeConfig, UsageConfig)
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Config:
     device: DeviceConfig = field(default_factory=DeviceConfig)
     modem: ModemConfig = field(default_factory=ModemConfig)
     board: BoardConfig = field(default_factory=BoardConfig)
+    led: LedConfig = field(default_factory=LedConfig)        # [board] led = "gpio"
     storage: StorageConfig = field(default_factory=StorageConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     probes: ProbesConfig = field(default_factory=ProbesConfig)

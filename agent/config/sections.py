@@ -74,8 +74,10 @@ class BoardConfig:
     # how routes are changed: simulated (nothing changes), iproute2 (netlink) or networkmanager
     backend: Annotated[Literal["simulated", "iproute2", "networkmanager"], Renamed({"sim": "simulated"})] = \
         "simulated"
-    # sysfs:NAME is /sys/class/leds/NAME: no / in NAME
-    led: Annotated[str, Pattern(r"console|none|sysfs:[^/\s]+", "console, none or sysfs:NAME")] = "console"
+    # the status LED: console (logged) | none | sysfs:NAME (/sys/class/leds/NAME, blinked by the kernel; no / in
+    # NAME) | gpio (an LED on a plain GPIO line, described in [led])
+    led: Annotated[str, Pattern(r"console|none|gpio|sysfs:[^/\s]+", "console, none, gpio or sysfs:NAME")] = \
+        "console"
     # the primary uplink (fiber, DSL)
     primary_interface: Interface = "eth0"
     # the modem's network interface
@@ -386,3 +388,18 @@ class ConsoleConfig:
     # the [storage] dir (a trial run from a checkout)
     socket: Annotated[str, Check(lambda p: not p or (p.startswith("/") and len(p.encode()) <= 107),
                                  'an absolute path of at most 107 bytes, or ""')] = ""
+@dataclass(frozen=True)
+class LedConfig:
+    """The status LED on a plain GPIO line, used when [board] led = "gpio" (README, "Status LED"). An LED the
+    kernel already knows (/sys/class/leds) is [board] led = "sysfs:NAME" instead."""
+    # gpiod: the GPIO character device through libgpiod's Python binding v2; sysfs: the legacy /sys/class/gpio
+    # (deprecated, absent from newer kernels); auto: gpiod when the binding imports and the chip exists, else sysfs
+    backend: Literal["auto", "gpiod", "sysfs"] = "auto"
+    # the GPIO chip: gpiochipN or /dev/gpiochipN (`gpiodetect` lists them)
+    chip: Annotated[str, Pattern(r"(/dev/)?gpiochip[0-9]{1,4}", "gpiochipN or /dev/gpiochipN")] = "gpiochip0"
+    # the line: its offset on the chip ("17") or its name ("STATUS_LED", as `gpioinfo` shows it)
+    # ("" = none given: the agent then says so and runs without the LED)
+    line: Annotated[str, Pattern(r"[0-9]{1,4}|[^\x00-\x20\x7f]{0,31}", "an offset (0 to 9999) or a line name of "
+                                 "at most 31 characters without spaces")] = ""
+    # true when the LED lights with the line low (wired between the supply and the pin)
+    active_low: bool = False
