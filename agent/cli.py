@@ -62,6 +62,23 @@ def _build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml if it exists)")
     cp.add_argument("--json", action="store_true", help="JSON instead of TOML")
 
+    sp = sub.add_parser("report", help="the ledger's availability report: incidents, contracts, drills, speed",
+                        epilog="exit codes: 0 written; 2 bad input (month, zone, period, configuration, ledger)")
+    sp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml if it exists); "
+                                     "the ledger is its [storage] dir/ledger.db")
+    when = sp.add_mutually_exclusive_group()
+    when.add_argument("--month", metavar="YYYY-MM", help="a calendar month (default: the last full month)")
+    when.add_argument("--since", metavar="T", help="start: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (local) or Unix time")
+    sp.add_argument("--until", metavar="T", help="end (a bare date includes that day; default: now)")
+    sp.add_argument("--format", choices=("text", "html", "csv", "json"), default="text")
+    sp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    sp.add_argument("--lang", choices=("fr", "en"), help="default: the system locale's, else French")
+    sp.add_argument("--tz", metavar="ZONE", help="time zone of dates and months, e.g. Europe/Paris (default: "
+                                                  "[business] timezone, else the system's)")
+    sp.add_argument("--claim", action="store_true", help="one page for a claim to the operator, facts only")
+    sp.add_argument("--uplink", choices=("primary", "backup"), help="the uplink a --claim is about (default: the "
+                                                                      "first one with a [[contracts]] entry)")
+
     sp = sub.add_parser("run", help="run the agent")
     sp.add_argument("--config", required=True, help="TOML configuration file")
     return p
@@ -105,6 +122,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "config" and args.config_cmd == "show":
         from agent.config.cli import run_show
         return run_show(args)
+    if args.cmd == "report":
+        from agent.report.cli import run_report
+        return run_report(args)
     if args.cmd == "run":
         from agent.runtime import run_agent
         return run_agent(args)

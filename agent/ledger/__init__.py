@@ -5,6 +5,6 @@
     store.py     the SQLite file behind it: a core sink that writes events as records, and `read_period()`.
 """
 from agent.ledger.records import Drill, Incident, Period, Speed, Switch
-from agent.ledger.store import Ledger, attach, read_period, render_text
+from agent.ledger.store import Ledger, attach, read_period
 
-__all__ = ["Drill", "Incident", "Period", "Speed", "Switch", "Ledger", "attach", "read_period", "render_text"]
+__all__ = ["Drill", "Incident", "Period", "Speed", "Switch", "Ledger", "attach", "read_period"]

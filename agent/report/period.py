@@ -1,0 +1,66 @@
+"""Which [since, until) a report covers, from what a person typed (`--month 2026-11`, `--since 2026-11-03`) or a
+command sent, in the report's zone. Every bad value is a PeriodError of one line naming the option."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+
+class PeriodError(ValueError):
+    pass
+
+
+def month_bounds(text: str, zone: ZoneInfo) -> tuple[float, float]:
+    m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip()) if isinstance(text, str) else None
+    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1970:
+        raise PeriodError(f"month: expected YYYY-MM (e.g. 2026-11), got {text!r}")
+    year, month = int(m.group(1)), int(m.group(2))
+    start = dt.datetime(year, month, 1, tzinfo=zone)
+    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
+    return start.timestamp(), end.timestamp()
+
+
+def last_full_month(now: float, zone: ZoneInfo) -> tuple[float, float]:
+    local = dt.datetime.fromtimestamp(now, zone)
+    year, month = (local.year - 1, 12) if local.month == 1 else (local.year, local.month - 1)
+    return month_bounds(f"{year:04d}-{month:02d}", zone)
+
+
+def moment(value, zone: ZoneInfo, name: str, end_of_day: bool = False) -> float:
+    """A Unix timestamp (number), or an ISO date or date-time; without an offset it is local time in `zone`.
+    A bare date is its midnight, or with `end_of_day` the next midnight: "--until 2026-11-30" includes the 30th."""
+    if isinstance(value, bool):
+        raise PeriodError(f"{name}: expected a date (YYYY-MM-DD), a date and time or a Unix time, got {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            day = dt.date.fromisoformat(text)
+            if end_of_day:
+                day += dt.timedelta(days=1)
+            return dt.datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return float(text)
+        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise PeriodError(f"{name}: expected a date (YYYY-MM-DD), a date and time (YYYY-MM-DDTHH:MM) or a Unix "
+                          f"time, got {text!r}") from None
+    return (t if t.tzinfo else t.replace(tzinfo=zone)).timestamp()
+
+
+def resolve(zone: ZoneInfo, now: float, month=None, since=None, until=None) -> tuple[float, float]:
+    if month is not None and (since is not None or until is not None):
+        raise PeriodError("month: give either a month or since/until, not both")
+    if month is not None:
+        return month_bounds(month, zone)
+    if since is None and until is None:
+        return last_full_month(now, zone)
+    if since is None:
+        raise PeriodError("since: needed with until (the period's start)")
+    a = moment(since, zone, "since")
+    b = moment(until, zone, "until", end_of_day=True) if until is not None else now
+    if a >= b:
+        raise PeriodError(f"since ({since}) must be before until ({until if until is not None else 'now'})")
+    return a, b
