@@ -25,6 +25,7 @@ if [ "$target" = test ]; then
     need openssl command -v openssl
     need shellcheck command -v shellcheck                    # the OpenWrt init script (tests/test_package_openwrt.py)
     need tzdata test -f /usr/share/zoneinfo/Europe/Paris     # [usage] timezone (billing day) tests
+    need chromium command -v chromium                        # tests/report/test_chromium.py: the HTML report
     # python-dbusmock needs dbus-python, which compiles against libdbus and glib.
     need pkg-config command -v pkg-config
     need libdbus-1-dev pkg-config --exists dbus-1

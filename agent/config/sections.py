@@ -377,6 +377,7 @@ class BusinessConfig:
     timezone: Annotated[str, Check(_time_zone, 'a time zone such as "Europe/Paris", or ""')] = ""
     # downtime in business hours x this = the cost shown in the report; 0 = no cost shown
     cost_per_hour: Annotated[float, Range(0, 1e9)] = 0.0
+    # shown with the cost: "EUR", "€", "CHF"
     currency: Annotated[str, Pattern(r"[^\x00-\x1f\x7f\s]{1,8}", "1 to 8 characters, no spaces")] = "EUR"
 
 
@@ -385,7 +386,7 @@ class ContractConfig:
     """One [[contracts]] table: what the operator of an uplink promised (the report flags what it did not keep).
     A promise left at 0 is not checked."""
     UNIQUE = ("uplink",)     # one contract per uplink
-    uplink: Literal["primary", "backup"] = "primary"
+    uplink: Literal["primary", "backup"] = "primary"    # the uplink it covers
     provider: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{0,120}", "at most 120 characters")] = ""   # "Orange Pro"
     # the contract or line reference the operator asks for in a claim
     reference: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{0,120}", "at most 120 characters")] = ""

@@ -108,8 +108,9 @@ CLAIM_CSS = """
 body{font:9.5pt/1.3 "DejaVu Sans",Arial,sans-serif;color:#111;margin:20px auto;max-width:800px}
 h1{font-size:14pt;margin:0 0 8px} table{border-collapse:collapse;width:100%;margin:6px 0}
 th,td{border:1px solid #bbb;padding:2px 5px;text-align:left} th{background:#eee} td.n{text-align:right}
-table.facts th{width:34%} .flag{color:#b00;font-weight:bold} .weak{color:#8a5a00}
-@page{size:A4;margin:12mm} @media print{body{margin:0;max-width:none}}
+td{white-space:nowrap} table.facts td{white-space:normal}
+table.facts th{width:28%} .flag{color:#b00;font-weight:bold} .weak{color:#8a5a00}
+@page{size:A4;margin:12mm} @media print{body{margin:0;max-width:none;font-size:8.5pt} th,td{padding:1px 4px}}
 """
 
 
