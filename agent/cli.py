@@ -47,6 +47,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("demo", help="run the agent on the built-in simulator through a scripted scenario")
     sp.add_argument("--vendor", default="quectel-rm500q")
     sp.add_argument("--fast", action="store_true", help="no pauses between steps")
+    sp.add_argument("--out", default="demo", help="where the report, its configuration and ledger go (./demo)")
 
     sp = sub.add_parser("status", help="show the running agent's state (reads [storage] dir/status.json)",
                         epilog="exit codes: 0 the agent's current state; 1 no status file, or not readable; "

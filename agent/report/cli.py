@@ -58,7 +58,7 @@ def build_report(args, now: float) -> tuple[str, str | None]:
     except UnknownZone as e:
         raise _Refused(f"--tz: {e}") from None
     try:
-        since, until = resolve(zone, now, args.month, args.since, args.until)
+        since, until = resolve(zone, now, args.month, args.since, args.until, config.business.default_period)
     except PeriodError as e:
         raise _Refused(f"--{e}") from None
     path = Path(config.storage.dir) / "ledger.db"

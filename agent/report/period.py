@@ -50,12 +50,19 @@ def moment(value, zone: ZoneInfo, name: str, end_of_day: bool = False) -> float:
     return (t if t.tzinfo else t.replace(tzinfo=zone)).timestamp()
 
 
-def resolve(zone: ZoneInfo, now: float, month=None, since=None, until=None) -> tuple[float, float]:
+def resolve(zone: ZoneInfo, now: float, month=None, since=None, until=None,
+            default: str = "last_month") -> tuple[float, float]:
+    """`default` ([business] default_period) when neither a month nor since/until is given."""
     if month is not None and (since is not None or until is not None):
         raise PeriodError("month: give either a month or since/until, not both")
     if month is not None:
         return month_bounds(month, zone)
     if since is None and until is None:
+        if default == "this_month":
+            local = dt.datetime.fromtimestamp(now, zone)
+            return month_bounds(f"{local.year:04d}-{local.month:02d}", zone)
+        if default == "last_30_days":
+            return now - 30 * 86400, now
         return last_full_month(now, zone)
     if since is None:
         raise PeriodError("since: needed with until (the period's start)")

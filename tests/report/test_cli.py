@@ -153,3 +153,19 @@ def test_the_installed_command_exits_2_without_a_traceback(site):
                            "2026-00"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == "relais report: --month: expected YYYY-MM (e.g. 2026-11), got '2026-00'"
+
+
+@pytest.mark.parametrize("default, since_local, until_local", [
+    ("last_month", "2026-11-01T00:00:00+01:00", "2026-12-01T00:00:00+01:00"),
+    ("this_month", "2026-12-01T00:00:00+01:00", "2027-01-01T00:00:00+01:00"),
+    ("last_30_days", "2026-11-15T12:00:00+01:00", "2026-12-15T12:00:00+01:00"),
+])
+def test_business_default_period(site, default, since_local, until_local):
+    config, storage = site
+    config.write_text(config.read_text().replace('[business]\n', f'[business]\ndefault_period = "{default}"\n'))
+    write_ledger(storage, [])
+    from agent.report.cli import build_report
+    args = SimpleNamespace(config=str(config), month=None, since=None, until=None, format="json", lang="en",
+                           tz=None, claim=False, uplink=None)
+    period = json.loads(build_report(args, now=at(2026, 12, 15, 12))[0])["period"]
+    assert (period["since_local"], period["until_local"]) == (since_local, until_local)
