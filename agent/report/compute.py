@@ -11,6 +11,7 @@ Shape: {"period", "site", "uplinks": {name: {...}}, "operators", "contracts", "i
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,7 @@ class _Report:
         self.hours = BusinessHours(parse_business_hours(s.hours), s.zone)
         self.contracts = {c.uplink: c for c in s.contracts}
         self.business = union(self.hours.windows(self.since, self.until)) if self.hours.defined else None
+        self._business_ends = [e for _, e in self.business or ()]
         records = period.incidents or period.drills or period.speeds or period.switches
         # None: the ledger does not say when it first saw the agent (written before heartbeats existed). With
         # records in it the period counts as observed from its start; an empty one observed nothing.
@@ -114,6 +116,17 @@ class _Report:
 
     def _business_s(self, intervals: Intervals) -> float | None:
         return None if self.business is None else total(intersect(intervals, self.business))
+
+    def _business_within(self, a: float, b: float) -> float | None:
+        """Business seconds in [a, b): a year holds ~300 opening windows, so find the first by bisection."""
+        if self.business is None:
+            return None
+        seconds, n = 0.0, bisect.bisect_right(self._business_ends, a)
+        while n < len(self.business) and self.business[n][0] < b:
+            s, e = self.business[n]
+            seconds += max(0.0, min(e, b) - max(s, a))
+            n += 1
+        return seconds
 
     @staticmethod
     def _counted(i: Incident) -> bool:
@@ -285,7 +298,7 @@ class _Report:
             "duration_s": round(duration, 3), "duration_basis": i.duration_basis, "ongoing": i.end is None,
             "planned": i.planned, "carried_by": i.carried_by,
             "counted": self._counted(i),
-            "business_hours_s": _round(self._business_s([span] if span[1] > span[0] else [])),
+            "business_hours_s": _round(self._business_within(*span)),
             "exceeds_repair_time": exceeds, "repair_limit_s": limit_s,
             "repair_s": _round(repair_s),
             "evidence": dict(i.evidence),

@@ -37,4 +37,18 @@ def render(report: dict[str, Any], fmt: str, lang: str = "fr", claim: bool = Fal
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=1, default=str) + "\n"
+    """One top-level key a line and one list entry (an incident...) a line: readable, grep-friendly, and written
+    by json's C encoder (an `indent` would bring the pure-Python one, several times slower on a year)."""
+    def one(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, default=str)
+
+    if not isinstance(value, dict):
+        return one(value) + "\n"
+    lines = []
+    for key, v in value.items():
+        if isinstance(v, list) and v:
+            body = "[\n  " + ",\n  ".join(one(x) for x in v) + "\n ]"
+        else:
+            body = one(v)
+        lines.append(f" {one(key)}: {body}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
