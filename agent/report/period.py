@@ -7,13 +7,17 @@ import re
 from zoneinfo import ZoneInfo
 
 
+MAX_PERIOD_S = 10 * 366 * 86400      # ten years: a report's work grows with its days and months
+LATEST = 253402214400.0              # 9999-12-31, the last date Python's datetime holds
+
+
 class PeriodError(ValueError):
     pass
 
 
 def month_bounds(text: str, zone: ZoneInfo) -> tuple[float, float]:
     m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip()) if isinstance(text, str) else None
-    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1970:
+    if not m or not 1 <= int(m.group(2)) <= 12 or not 1970 <= int(m.group(1)) <= 9998:
         raise PeriodError(f"month: expected YYYY-MM (e.g. 2026-11), got {text!r}")
     year, month = int(m.group(1)), int(m.group(2))
     start = dt.datetime(year, month, 1, tzinfo=zone)
@@ -33,6 +37,8 @@ def moment(value, zone: ZoneInfo, name: str, end_of_day: bool = False) -> float:
     if isinstance(value, bool):
         raise PeriodError(f"{name}: expected a date (YYYY-MM-DD), a date and time or a Unix time, got {value!r}")
     if isinstance(value, (int, float)):
+        if not 0 <= value < LATEST:        # NaN fails this too
+            raise PeriodError(f"{name}: expected a Unix time from 1970 on, got {value!r}")
         return float(value)
     text = str(value).strip()
     try:
@@ -40,14 +46,16 @@ def moment(value, zone: ZoneInfo, name: str, end_of_day: bool = False) -> float:
             day = dt.date.fromisoformat(text)
             if end_of_day:
                 day += dt.timedelta(days=1)
-            return dt.datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
-        if re.fullmatch(r"\d+(\.\d+)?", text):
-            return float(text)
-        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+            ts = dt.datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
+        elif re.fullmatch(r"\d+(\.\d+)?", text):
+            ts = float(text)
+        else:
+            t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            ts = (t if t.tzinfo else t.replace(tzinfo=zone)).timestamp()
+    except (ValueError, OverflowError):
         raise PeriodError(f"{name}: expected a date (YYYY-MM-DD), a date and time (YYYY-MM-DDTHH:MM) or a Unix "
                           f"time, got {text!r}") from None
-    return (t if t.tzinfo else t.replace(tzinfo=zone)).timestamp()
+    return moment(ts, zone, name)
 
 
 def resolve(zone: ZoneInfo, now: float, month=None, since=None, until=None,
@@ -70,4 +78,6 @@ def resolve(zone: ZoneInfo, now: float, month=None, since=None, until=None,
     b = moment(until, zone, "until", end_of_day=True) if until is not None else now
     if a >= b:
         raise PeriodError(f"since ({since}) must be before until ({until if until is not None else 'now'})")
+    if b - a > MAX_PERIOD_S:
+        raise PeriodError(f"since ({since}): the period is longer than 10 years; ask for less")
     return a, b

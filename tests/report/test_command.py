@@ -119,3 +119,22 @@ def test_an_unreadable_ledger_is_one_line(tmp_path):
         leftover.unlink()
     r = ask(core, {"month": "2026-11"})
     assert not r["ok"] and r["error"].startswith("report: the ledger file cannot be read now")
+
+
+def test_any_argument_values_get_an_answer_never_an_internal_error(agent):
+    """What a fleet tool may send: every key with values of every type. Each gets a report or one line saying
+    what was wrong; a period of thousands of years (work without bound on a router) is refused too."""
+    import random
+    rnd = random.Random(11)
+    values = [None, True, 0, -1, 1e308, float("nan"), float("inf"), "", "x" * 300, [], {}, "2026-11", "2026-02-30",
+              "9999-12", "0001-01-01", "9999-12-31", "2026-11-03T10:00", "2026-11-03T10:00+25:00", 1_795_000_000,
+              "Europe/Paris", "../../etc/passwd", "html", "fr", 5, 10 ** 30]
+    keys = list(report_command.ARGS)
+    for _ in range(150):
+        args = {k: rnd.choice(values) for k in rnd.sample(keys, rnd.randint(1, 4))}
+        out = ask(agent, args)
+        if not out["ok"]:
+            assert "internal error" not in out["error"] and "\n" not in out["error"], (args, out)
+            assert "Error:" not in out["error"], (args, out)      # no exception class leaking out
+    out = ask(agent, {"since": "1970-01-02", "until": "2026-11-30"})
+    assert not out["ok"] and "longer than 10 years" in out["error"]
