@@ -206,8 +206,19 @@ def read_period(path: Path | str, since: float, until: float) -> Period:
 def attach(core: Core, config: Config) -> Ledger:
     ledger = Ledger(Db(Path(config.storage.dir) / "ledger.db", SCHEMA), core)
     core.add_sink(ledger.on_event)
-    # The report (agent/report) reads the file through read_period; handed in, as the report imports the ledger.
-    from agent.report.command import ReportCommand
-    core.register_command("report", ReportCommand(core, config, read_period))
+    core.register_command("report", _report_command(core, config))
     announce(core, ledger.db, "ledger")
     return ledger
+
+
+def _report_command(core: Core, config: Config):
+    """The `report` command is agent/report's; it reads the file through read_period, handed in (the report imports
+    the ledger, not the other way round). Imported on the first report: start-up imports as little as it can."""
+    handler = []
+
+    def report(args):
+        if not handler:
+            from agent.report.command import ReportCommand
+            handler.append(ReportCommand(core, config, read_period))
+        return handler[0](args)
+    return report

@@ -100,8 +100,16 @@ def test_bad_arguments_are_refused_at_once(agent, args, says):
     assert not out["ok"] and says in out["error"], out
 
 
-def test_one_report_at_a_time(agent):
-    handler = agent._commands["report"]
+def test_one_report_at_a_time(agent, monkeypatch):
+    held = []
+    real = report_command.ReportCommand.__init__
+
+    def keep(self, *a, **kw):
+        real(self, *a, **kw)
+        held.append(self)
+    monkeypatch.setattr(report_command.ReportCommand, "__init__", keep)
+    assert ask(agent, {})["ok"]                         # the first report brings the handler in
+    (handler,) = held
     assert handler._busy.acquire(blocking=False)       # as if a report were being prepared
     try:
         out = agent.run_command("report", {})
