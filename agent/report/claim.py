@@ -90,10 +90,10 @@ def render_claim_text(cl: dict[str, Any], lang: str = "fr") -> str:
     out = [w["claim_title"], ""] + [f"{k}: {v}" for k, v in _facts(cl, w)]
     if not cl["contract"]:
         out.append(w["no_contract"])
-    out += ["", f"{w['start']:28} {w['end']:28} {w['duration']:>18}  {w['repair_vs']:28} {w['cause']}"]
+    out += ["", f"{w['start']:28} {w['end']:28} {w['duration']:>18}  {w['repair_vs']:34} {w['cause']}"]
     for i in cl["outages"]:
         out.append(f"{w.when(i['start_local']):28} {w.when(i['end_local']):28} {w.duration(i['duration_s']):>18}  "
-                   f"{_repair(i, w):28} {i['cause']}" + (" *" if i["exceeds_repair_time"] else "")
+                   f"{_repair(i, w):34} {i['cause']}" + (" *" if i["exceeds_repair_time"] else "")
                    + (f" ({w['weak']})" if i["weak_evidence"] else ""))
     if cl["outages_total"] > len(cl["outages"]):
         out.append(w["more"].format(n=cl["outages_total"] - len(cl["outages"])))
