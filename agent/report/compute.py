@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from agent.config.business_hours import describe, parse_business_hours
 from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, NOT_OBSERVED, TOTAL, Incident, Period
 from agent.report.hours import (BusinessHours, Intervals, clip, intersect, months, subtract, system_zone, total,
-                                union, zone_named)
+                                union, utc, zone_key, zone_named)
 
 UPLINKS = ("primary", "backup")
 CELLULAR_LINK = "backup"      # the modem's uplink: its operators come from the ledger's SIM/operator switches
@@ -41,8 +41,8 @@ class Contract:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))           # business hours, months
-    display_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))   # the local times shown
+    zone: ZoneInfo = field(default_factory=utc)            # business hours, months
+    display_zone: ZoneInfo = field(default_factory=utc)    # the local times shown
     hours: str = ""                                  # [business] hours, e.g. "Mon-Sat 08:00-19:00"
     cost_per_hour: float = 0.0
     currency: str = "EUR"
@@ -158,8 +158,8 @@ class _Report:
         report = {
             "period": {
                 "since": self.since, "until": self.until, "since_local": self._local(self.since),
-                "until_local": self._local(self.until), "zone": self.s.display_zone.key,
-                "business_zone": self.s.zone.key, "duration_s": round(self.until - self.since, 3),
+                "until_local": self._local(self.until), "zone": zone_key(self.s.display_zone),
+                "business_zone": zone_key(self.s.zone), "duration_s": round(self.until - self.since, 3),
                 "observed_s": round(total(self.observed), 3), "not_observed_s": round(not_observed_s, 3),
                 "observed_since": p.observed_since,
                 "business_hours": describe(self.hours.week) if self.hours.defined else None,

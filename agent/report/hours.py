@@ -27,6 +27,18 @@ def zone_named(name: str) -> ZoneInfo:
         raise UnknownZone(f"unknown time zone {name!r} (expected a name such as Europe/Paris)") from None
 
 
+def utc() -> dt.tzinfo:
+    """UTC from the zone database, or Python's own where there is none (an OpenWrt router without zoneinfo)."""
+    try:
+        return ZoneInfo("UTC")
+    except Exception:
+        return dt.timezone.utc
+
+
+def zone_key(zone: dt.tzinfo) -> str:
+    return getattr(zone, "key", None) or "UTC"
+
+
 def system_zone() -> ZoneInfo:
     """The machine's zone by name (a fixed UTC offset would get DST wrong): $TZ, /etc/timezone, /etc/localtime."""
     candidates = [os.environ.get("TZ", "").lstrip(":")]
@@ -45,7 +57,7 @@ def system_zone() -> ZoneInfo:
                 return zone_named(name)
             except UnknownZone:
                 continue
-    return ZoneInfo("UTC")
+    return utc()
 
 
 class BusinessHours:

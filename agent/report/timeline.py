@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from agent.report.hours import UnknownZone, utc, zone_named
 from agent.report.language import Writer
 
 WIDTH, LEFT, RIGHT = 1000, 96, 8
@@ -80,10 +81,17 @@ def render_timeline(report: dict[str, Any], w: Writer) -> str:
         colour = COLOURS["drill_failed"] if d["ok"] is False else COLOURS["drill_ok"]
         out.append(f'<path class="drill" d="M{px:.1f} {py - 6:.1f} l5 6 l-5 6 l-5 -6 z" fill="{colour}">'
                    f'<title>{escape(w["legend_drill"])} {escape(w.when(d["local"]))}</title></path>')
-    out += _axis(since, until, ZoneInfo(p["zone"]), x, speed_y + LANE_H + 14, w)
+    out += _axis(since, until, _zone(p["zone"]), x, speed_y + LANE_H + 14, w)
     out += _legend(height - 10, w)
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _zone(name: str):
+    try:
+        return zone_named(name)
+    except UnknownZone:
+        return utc()
 
 
 def _rect(category: str, x: float, y: float, width: float, height: float) -> str:
