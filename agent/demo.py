@@ -41,7 +41,12 @@ class Demo:
         # reproduces the report the demo ends with; each run starts it afresh.
         self.out = Path(out).resolve()
         shutil.rmtree(self.out / "var", ignore_errors=True)
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:     # run from a read-only directory: the demo still runs, its report goes elsewhere
+            fallback = Path(tempfile.mkdtemp(prefix="relais-demo-report-"))
+            print(f"relais demo: cannot write {self.out} ({e.strerror or e}): the report goes to {fallback}")
+            self.out = fallback
         self.link = str(base / "ttyUSB2")
         self.sim = Simulator(vendor=vendor, link=self.link, speed=0.0 if fast else VENDOR_SPEED)
         self.events: queue.Queue = queue.Queue()
