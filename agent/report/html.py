@@ -39,7 +39,7 @@ def render_html(report: dict[str, Any], lang: str = "fr") -> str:
          f'{escape(w.when(p["until_local"]))} ({escape(w["zone"])} {escape(p["zone"])}) · '
          f'{escape(w["device"])}: {escape(site.get("device") or "–")}'
          + (f' · {escape(w["site"])}: {escape(site["site"])}' if site.get("site") else "")
-         + f' · {escape(w["business_hours"])}: {escape(p["business_hours"] or w["none"])}'
+         + f' · {escape(w["business_hours"])}: {escape(w.hours(p["business_hours"]))}'
          + (f' · {escape(w["generated"])} {escape(w.when(p["generated_local"]))}' if p.get("generated_local")
             else "") + "</p>"]
     if p["empty"]:

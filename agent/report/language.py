@@ -158,6 +158,16 @@ class Writer:
     def mbps(self, value: float | None) -> str:
         return "–" if value is None else f"{self.number(value, 1)} Mbit/s"
 
+    def hours(self, text: str | None) -> str:
+        """[business] hours as the report's language writes them ("lun.-sam. 08:00-19:00")."""
+        if not text:
+            return self.w["none"]
+        if self.lang == "en":
+            return text
+        for en, fr in zip(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), self.w["days"]):
+            text = text.replace(en, fr)
+        return text
+
     def kind(self, kind: str) -> str:
         return self.w["kinds"].get(kind, kind)
 

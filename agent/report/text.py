@@ -51,7 +51,7 @@ def render_text(report: dict[str, Any], lang: str = "fr") -> str:
     p, t = report["period"], report["totals"]
     out = [f"{w['title']} — {report['site'].get('business') or report['site'].get('device') or 'relais'}",
            f"{w['period']}: {w.when(p['since_local'])} → {w.when(p['until_local'])} ({w['zone']} {p['zone']})",
-           f"{w['business_hours']}: {p['business_hours'] or w['none']}"]
+           f"{w['business_hours']}: {w.hours(p['business_hours'])}"]
     if p["empty"]:
         out.append(w["empty"])
     out += ["", f"== {w['uplinks']}"]

@@ -68,7 +68,12 @@ def render_timeline(report: dict[str, Any], w: Writer) -> str:
     out.append(f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{speed_y + LANE_H}" '
                f'y2="{speed_y + LANE_H}"/>')
     speeds = [s for s in report["speed"] if s["ok"] and s["down_mbps"]]
-    top = max((s["down_mbps"] for s in speeds), default=1.0)
+    promised = [c["down_mbps"] for c in report.get("contracts", []) if c.get("down_mbps")]
+    top = max([s["down_mbps"] for s in speeds] + promised, default=1.0)
+    for mbps in promised[:1]:     # the guaranteed speed, the measured dots set against it
+        gy = speed_y + LANE_H - (LANE_H - 3) * mbps / top
+        out.append(f'<line class="guaranteed" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{gy:.1f}" y2="{gy:.1f}" '
+                   f'stroke="{COLOURS["speed"]}" stroke-dasharray="4 3" stroke-width=".8"/>')
     seen: set[tuple[int, int]] = set()
     for s in speeds:
         px, py = x(s["ts"]), speed_y + LANE_H - (LANE_H - 3) * s["down_mbps"] / top
