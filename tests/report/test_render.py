@@ -158,3 +158,23 @@ def test_an_empty_period_renders_and_says_so(fmt):
 def test_an_unknown_format_is_refused():
     with pytest.raises(ValueError, match="unknown format 'pdf'"):
         render(sample_report(), "pdf")
+
+
+def test_the_claim_as_csv_holds_only_the_claimed_outages():
+    rows = list(csv.DictReader(io.StringIO(render(sample_report(), "csv", "en", claim=True))))
+    assert [(r["id"], r["uplink"], r["kind"]) for r in rows] == [("1", "primary", "down"), ("5", "primary", "down")]
+
+
+def test_the_timeline_sets_measured_speed_against_the_guaranteed_one():
+    page = render(sample_report(), "html", "en")
+    assert page.count('<line class="guaranteed"') == 1
+
+
+@pytest.mark.parametrize("fmt", ["text", "html", "csv", "json"])
+def test_odd_evidence_from_an_old_or_damaged_ledger_still_renders(fmt):
+    odd = down(at(2026, 11, 25, 10), 5, id=9, evidence={
+        "probes": {"1.1.1.1": "lost", "8.8.8.8": {"sent": "3", "lost": None}}, "targets": "1.1.1.1",
+        "first_failed_probe": "yesterday", "backup_bytes": "lots", "loss_pct": None, "operator": 12,
+        "cell": ["x"], "latency_ms": True})
+    out = render(sample_report(extra=[odd]), fmt, "fr")
+    assert ("25/11/2026" in out) if fmt in ("text", "html") else ("2026-11-25" in out or "1795" in out)
