@@ -34,8 +34,12 @@ def evidence_text(incident: dict[str, Any], w: Writer) -> str:
     b = e.get("backup_bytes")
     if isinstance(b, (int, float)) and not isinstance(b, bool) and b:
         parts.append(f"{w['carried_by']} {w.number(b / 1e6, 1)} MB")
-    if e.get("closed_at_restart"):
-        parts.append("closed at restart" if w.lang == "en" else "clos au redémarrage")
+    if isinstance(e.get("stopped"), str):           # not observed: how the agent stopped, in the ledger's words
+        parts.append(("agent stopped " if w.lang == "en" else "agent arrêté : ") + e["stopped"])
+    if e.get("closed") or e.get("closed_at_restart") is True:
+        # open when the agent stopped: ended at its last sign of life, found at the restart
+        parts.append("closed at restart, at the last heartbeat" if w.lang == "en"
+                     else "clos au redémarrage, au dernier signe de vie")
     if incident.get("weak_evidence"):
         parts.append(w["weak"])
     return "; ".join(parts)

@@ -24,7 +24,7 @@ def sample_report(extra=(), **kw):
                  down(at(2026, 11, 9, 14), 45, kind=DEGRADED, cause="loss", id=3,
                       evidence={"loss_pct": 35.5, "latency_ms": 610.0}),
                  down(at(2026, 11, 12, 3), 90, link="all", kind=NOT_OBSERVED, cause="power_or_crash", id=4,
-                      evidence={"closed_at_restart": True}),
+                      evidence={"stopped": "without a clean stop (kill, crash or power cut)"}),
                  down(at(2026, 11, 18, 16), 12, id=5, source="unsynced"),
                  down(at(2026, 11, 21, 9), 15, planned=True, cause="drill", id=6)) + tuple(extra)
     period = Period(*NOV, incidents,
@@ -46,7 +46,7 @@ def test_text_lists_every_incident_with_local_dates_and_flags():
     assert "mar. 03/11/2026 10:00:00 → mar. 03/11/2026 15:00:00" in fr          # 5 h, Paris time
     assert "DÉPASSE LE TEMPS DE RÉTABLISSEMENT GARANTI" in fr and "SOUS L'ENGAGEMENT" in fr
     assert "1.1.1.1 9/9" in fr and "opérateur Orange F (cell 20801-00A1B2)" in fr and "perte 35,5 %" in fr
-    assert "clos au redémarrage" in fr and "horloge non synchronisée" in fr
+    assert "agent arrêté : without a clean stop" in fr and "horloge non synchronisée" in fr
     en = render(r, "text", "en")
     assert "Tue 2026-11-03 10:00:00 → Tue 2026-11-03 15:00:00" in en and "EXCEEDS THE GUARANTEED" in en
     assert "Cost of the time offline: 30.00 EUR" in en      # the 20-min total outage, in business hours, at 90/h
@@ -178,3 +178,10 @@ def test_odd_evidence_from_an_old_or_damaged_ledger_still_renders(fmt):
         "cell": ["x"], "latency_ms": True})
     out = render(sample_report(extra=[odd]), fmt, "fr")
     assert ("25/11/2026" in out) if fmt in ("text", "html") else ("2026-11-25" in out or "1795" in out)
+
+
+def test_an_incident_closed_at_restart_says_so():
+    closed = down(at(2026, 11, 26, 10), 5, id=10, evidence={"closed": "closed at restart", "first_failed_probe":
+                                                                at(2026, 11, 26, 10)})
+    en = render(sample_report(extra=[closed]), "text", "en")
+    assert "closed at restart, at the last heartbeat" in en
