@@ -93,7 +93,7 @@ def render_claim_text(cl: dict[str, Any], lang: str = "fr") -> str:
     out += ["", f"{w['start']:28} {w['end']:28} {w['duration']:>18}  {w['repair_vs']:34} {w['cause']}"]
     for i in cl["outages"]:
         out.append(f"{w.when(i['start_local']):28} {w.when(i['end_local']):28} {w.duration(i['duration_s']):>18}  "
-                   f"{_repair(i, w):34} {i['cause']}" + (" *" if i["exceeds_repair_time"] else "")
+                   f"{_repair(i, w):34} {w.cause(i['cause'], with_code=False)}" + (" *" if i["exceeds_repair_time"] else "")
                    + (f" ({w['weak']})" if i["weak_evidence"] else ""))
     if cl["outages_total"] > len(cl["outages"]):
         out.append(w["more"].format(n=cl["outages_total"] - len(cl["outages"])))
@@ -130,7 +130,7 @@ def render_claim_html(cl: dict[str, Any], lang: str = "fr") -> str:
         weak = ' class="weak"' if i["weak_evidence"] else ""
         b.append(f'<tr class="outage" data-id="{escape(str(i["id"]))}"><td{weak}>{escape(w.when(i["start_local"]))}'
                  f"</td><td{weak}>{escape(w.when(i['end_local']))}</td><td class=n>{w.duration(i['duration_s'])}</td>"
-                 f"<td{flag}>{escape(_repair(i, w))}</td><td>{escape(str(i['cause']))}</td></tr>")
+                 f"<td{flag}>{escape(_repair(i, w))}</td><td>{escape(w.cause(i['cause'], with_code=False))}</td></tr>")
     b.append("</tbody></table>")
     if cl["outages_total"] > len(cl["outages"]):
         b.append(f"<p>{escape(w['more'].format(n=cl['outages_total'] - len(cl['outages'])))}</p>")

@@ -124,7 +124,7 @@ def _incidents(incidents: list[dict[str, Any]], w: Writer) -> list[str]:
                  f"<td class='t{weak}'>{escape(w.when(i['start_local']))}</td>"
                  f"<td class='t{weak}'>{escape(w.when(i['end_local']))}</td>"
                  f"<td class=n>{escape(w.duration(i['duration_s']))}{flag}</td><td>{escape(w.link(i['link']))}</td>"
-                 f"<td>{escape(w.kind(i['kind']))}</td><td>{escape(str(i['cause']))}</td>"
+                 f"<td>{escape(w.kind(i['kind']))}</td><td>{escape(w.cause(i['cause']))}</td>"
                  f'<td class="ev">{escape(evidence_text(i, w))}</td></tr>')
     b.append("</tbody></table>")
     return b

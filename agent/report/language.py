@@ -43,6 +43,12 @@ WORDS = {
         "min_speed": "min.", "median": "médiane", "measurements": "mesures", "carried_by": "secours",
         "kinds": {"down": "coupure", "degraded": "dégradé", "total": "coupure totale",
                   "not_observed": "non observé"},
+        "causes": {"no_answer": "plus de réponse aux sondes", "carrier_lost": "perte de la porteuse (câble, port)",
+                   "admin_down": "interface désactivée", "no_address": "plus d'adresse IP",
+                   "no_interface": "interface absente", "primary_down": "lien principal coupé",
+                   "all_down": "aucun lien ne passait", "agent_not_running": "agent arrêté",
+                   "power_or_crash": "coupure de courant ou plantage", "drill": "exercice",
+                   "manual": "bascule manuelle", "loss": "perte de paquets", "rtt": "latence"},
         "days": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
     },
     "en": {
@@ -79,6 +85,11 @@ WORDS = {
         "more": "… and {n} more: see the full report", "services": "services", "yes": "yes", "no": "no",
         "min_speed": "min", "median": "median", "measurements": "measurements", "carried_by": "backup",
         "kinds": {"down": "down", "degraded": "degraded", "total": "total outage", "not_observed": "not observed"},
+        "causes": {"no_answer": "no answer to the probes", "carrier_lost": "carrier lost (cable, port)",
+                   "admin_down": "interface disabled", "no_address": "no IP address", "no_interface":
+                   "interface missing", "primary_down": "primary down", "all_down": "no uplink carried traffic",
+                   "agent_not_running": "agent not running", "power_or_crash": "power cut or crash",
+                   "drill": "drill", "manual": "manual switch", "loss": "packet loss", "rtt": "latency"},
         "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     },
 }
@@ -167,6 +178,18 @@ class Writer:
         for en, fr in zip(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), self.w["days"]):
             text = text.replace(en, fr)
         return text
+
+    def cause(self, code: str, with_code: bool = True) -> str:
+        """The ledger's cause in words: "no_answer" -> "no answer to the probes (no_answer)"; "loss 35%" ->
+        "packet loss 35%". An unknown code is shown as it is."""
+        code = str(code)
+        word, _, rest = code.partition(" ")
+        label = self.w["causes"].get(word)
+        if label is None:
+            return code
+        if rest:
+            return f"{label} {rest}"
+        return f"{label} ({code})" if with_code else label
 
     def kind(self, kind: str) -> str:
         return self.w["kinds"].get(kind, kind)

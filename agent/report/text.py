@@ -104,7 +104,7 @@ def render_text(report: dict[str, Any], lang: str = "fr") -> str:
         if i["exceeds_repair_time"]:
             flags.append(w["exceeds"])
         out.append(f"  {w.when(i['start_local'])} → {w.when(i['end_local'])}  {w.duration(i['duration_s']):>18}  "
-                   f"{w.link(i['link']):8} {w.kind(i['kind']):15} {i['cause']}"
+                   f"{w.link(i['link']):8} {w.kind(i['kind']):15} {w.cause(i['cause'])}"
                    + (f"  [{', '.join(flags)}]" if flags else ""))
         ev = evidence_text(i, w)
         if ev:

@@ -47,6 +47,7 @@ def test_text_lists_every_incident_with_local_dates_and_flags():
     assert "DÉPASSE LE TEMPS DE RÉTABLISSEMENT GARANTI" in fr and "SOUS L'ENGAGEMENT" in fr
     assert "1.1.1.1 9/9" in fr and "opérateur Orange F (cell 20801-00A1B2)" in fr and "perte 35,5 %" in fr
     assert "agent arrêté : without a clean stop" in fr and "horloge non synchronisée" in fr
+    assert "perte de la porteuse (câble, port) (carrier_lost)" in fr       # the cause in words, its code kept
     en = render(r, "text", "en")
     assert "Tue 2026-11-03 10:00:00 → Tue 2026-11-03 15:00:00" in en and "EXCEEDS THE GUARANTEED" in en
     assert "Cost of the time offline: 30.00 EUR" in en      # the 20-min total outage, in business hours, at 90/h
@@ -153,6 +154,15 @@ def test_an_empty_period_renders_and_says_so(fmt):
         assert len(out.strip().splitlines()) == 1
     else:
         assert json.loads(out)["period"]["empty"] is True
+
+
+def test_causes_in_words():
+    from agent.report.language import Writer
+    en = Writer("en")
+    assert en.cause("no_answer") == "no answer to the probes (no_answer)"
+    assert en.cause("no_answer", with_code=False) == "no answer to the probes"
+    assert en.cause("loss 35%") == "packet loss 35%" and Writer("fr").cause("rtt 420 ms") == "latence 420 ms"
+    assert en.cause("something_new") == "something_new"
 
 
 def test_an_unknown_format_is_refused():
