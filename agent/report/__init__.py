@@ -8,7 +8,8 @@
     language.py   French (default) and English words, dates, durations, numbers
     cli.py        `relais report`
     command.py    the MQTT / core `report` command: the same options, answered from a worker thread
+    sample.py     a made-up year of every kind of record, seeded (the benchmark, tests)
 
 Reads the ledger only through agent.ledger.read_period and its records: the report never writes.
-Nothing is imported here: the agent imports command.py at start, and the rest only when a report is asked for.
+Nothing is imported here: the agent imports command.py at the first `report` command, the rest when it runs.
 """
