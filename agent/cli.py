@@ -71,6 +71,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("demo", help="run the agent on the built-in simulator through a scripted scenario")
     sp.add_argument("--vendor", default="quectel-rm500q")
     sp.add_argument("--fast", action="store_true", help="no pauses between steps")
+    sp.add_argument("--out", default="demo", help="where the report, its configuration and ledger go (./demo)")
 
     sp = sub.add_parser("status", help="show the running agent's state (asks it through its console socket; "
                                        "reads [storage] dir/status.json when it does not answer)",
@@ -126,6 +127,23 @@ def _build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--socket", help="the agent's console socket (default: from the configuration)")
     sp.add_argument("--json", action="store_true", help="the drill_result data as JSON")
 
+    sp = sub.add_parser("report", help="the ledger's availability report: incidents, contracts, drills, speed",
+                        epilog="exit codes: 0 written; 2 bad input (month, zone, period, configuration, ledger)")
+    sp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml if it exists); "
+                                     "the ledger is its [storage] dir/ledger.db")
+    when = sp.add_mutually_exclusive_group()
+    when.add_argument("--month", metavar="YYYY-MM", help="a calendar month (default: the last full month)")
+    when.add_argument("--since", metavar="T", help="start: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS] (local) or Unix time")
+    sp.add_argument("--until", metavar="T", help="end (a bare date includes that day; default: now)")
+    sp.add_argument("--format", choices=("text", "html", "csv", "json"), default="text")
+    sp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    sp.add_argument("--lang", choices=("fr", "en"), help="default: the system locale's, else French")
+    sp.add_argument("--tz", metavar="ZONE", help="time zone of dates and months, e.g. Europe/Paris (default: "
+                                                  "[business] timezone, else the system's)")
+    sp.add_argument("--claim", action="store_true", help="one page for a claim to the operator, facts only")
+    sp.add_argument("--uplink", choices=("primary", "backup"), help="the uplink a --claim is about (default: the "
+                                                                      "first one with a [[contracts]] entry)")
+
     sp = sub.add_parser("run", help="run the agent")
     sp.add_argument("--config", required=True, help="TOML configuration file")
     return p
@@ -179,6 +197,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "drill":
         from agent.drills.cli import run_drill
         return run_drill(args)
+    if args.cmd == "report":
+        from agent.report.cli import run_report
+        return run_report(args)
     if args.cmd == "run":
         from agent.runtime import run_agent
         return run_agent(args)

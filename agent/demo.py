@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import shutil
 import socket
 import tempfile
 import threading
@@ -24,28 +25,47 @@ from agent.runtime import Runtime, build
 VENDOR_SPEED = 0.1           # simulator delays at a tenth of a real modem's: the demo lasts ~half a minute
 
 
+# The shop the demo's report is for: what [business] and [[contracts]] say in demo/config.toml.
+BUSINESS = {"name": "Boulangerie Martin", "hours": "Mon-Sat 07:00-20:00", "timezone": "Europe/Paris",
+            "cost_per_hour": 120.0, "default_period": "last_30_days"}
+CONTRACTS = [{"uplink": "primary", "provider": "Orange Pro", "reference": "FTTO-DEMO-0042", "availability_pct": 99.9,
+              "repair_hours": 4.0, "down_mbps": 300.0, "up_mbps": 300.0}]
+
+
 class Demo:
-    def __init__(self, vendor: str, fast: bool):
+    def __init__(self, vendor: str, fast: bool, out: str = "demo"):
         from modem.simulator import Simulator
         self.tmp = tempfile.TemporaryDirectory(prefix="relais-demo-")
         base = Path(self.tmp.name)
+        # The ledger outlives the demo (out/var/ledger.db), so that `relais report --config out/config.toml`
+        # reproduces the report the demo ends with; each run starts it afresh.
+        self.out = Path(out).resolve()
+        shutil.rmtree(self.out / "var", ignore_errors=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:     # run from a read-only directory: the demo still runs, its report goes elsewhere
+            fallback = Path(tempfile.mkdtemp(prefix="relais-demo-report-"))
+            print(f"relais demo: cannot write {self.out} ({e.strerror or e}): the report goes to {fallback}")
+            self.out = fallback
         self.link = str(base / "ttyUSB2")
         self.sim = Simulator(vendor=vendor, link=self.link, speed=0.0 if fast else VENDOR_SPEED)
         self.events: queue.Queue = queue.Queue()
         self.seen: list[Any] = []
         self.failures = 0
         self.t0 = time.monotonic()
-        cfg = configuration.from_dict({
+        self.raw = {
             "device": {"id": "demo-shop-42", "site": "Boulangerie Martin, Lyon"},
             "modem": {"port": self.link},
             "board": {"backend": "simulated"},
-            "storage": {"dir": str(base / "var")},
+            "storage": {"dir": str(self.out / "var")},
             "mqtt": {"host": "127.0.0.1", "port": _unused_port(), "payload": "json"},
             # Shorter than the defaults (10 s hold-down, 30 s of denial) so that the demo lasts half a minute.
             "failover": {"hold_down_s": 4.0},
             "cellular": {"rules": {"registration_denied": {"duration_s": 3.0}}},
             "probes": {"trickle_interval_s": 5.0},
-        }, source="demo")
+            "business": BUSINESS, "contracts": CONTRACTS,
+        }
+        cfg = configuration.from_dict(self.raw, source="demo")
         self.rt: Runtime = build(cfg)
         self.rt.core.add_sink(self.events.put)
         self.thread = threading.Thread(target=self.rt.run, name="core", daemon=True)
@@ -120,6 +140,7 @@ class Demo:
             self.thread.join(5)
             self.sim.stop()
             self.tmp.cleanup()
+        self.write_reports()
         print(f"\nrelais demo: {'all steps passed' if not self.failures else f'{self.failures} step(s) FAILED'}")
         return 0 if not self.failures else 1
 
@@ -182,10 +203,9 @@ class Demo:
         except RuntimeError as e:
             self.fail(str(e))
 
-        self.step("8. The outage ledger (the SLA evidence)")
+        self.step("8. The ledger's report (the evidence for the operator)")
         try:
-            from agent.ledger import render_text
-            print(render_text(self.command("report", {})))
+            print(self.command("report", {"format": "text", "lang": "en"})["content"])
         except RuntimeError as e:
             self.fail(str(e))
 
@@ -194,6 +214,29 @@ class Demo:
         pending = reporter.pending() if reporter is not None and hasattr(reporter, "pending") else None
         self.say(f"no broker reachable in this demo: {pending if pending is not None else 'all'} messages "
                  f"wait in the on-disk outbox and will be delivered in order when it is")
+
+
+    def write_reports(self) -> None:
+        """The period's report as HTML, JSON and CSV, and the configuration that reproduces it."""
+        from types import SimpleNamespace
+
+        from agent.config.toml_text import dump_toml
+        from agent.report.cli import build_report
+        self.step("10. The report, written for the owner")
+        config = self.out / "config.toml"
+        config.write_text("# Written by `relais demo`: `relais report --config " + str(config) + "` reads the demo's"
+                          " ledger.\n" + dump_toml(self.raw))
+        for fmt in ("html", "json", "csv"):
+            args = SimpleNamespace(config=str(config), month=None, since=None, until=None, format=fmt, lang="fr",
+                                   tz=None, claim=False, uplink=None)
+            try:
+                text, _ = build_report(args, now=time.time())
+            except Exception as e:     # the demo says what went wrong, one line
+                self.fail(f"report {fmt}: {e}")
+                continue
+            (self.out / f"report.{fmt}").write_text(text, encoding="utf-8")
+        print(f"report: {self.out / 'report.html'} (and report.json, report.csv)")
+        print(f"again:  relais report --config {config} [--format html|json|csv] [--claim]")
 
 
 def _brief(data: dict[str, Any]) -> str:
@@ -209,4 +252,4 @@ def _unused_port() -> int:
 
 def run_demo(args) -> int:
     logging.getLogger().setLevel(logging.ERROR)  # the demo narrates; the agent's own log is for `relais run`
-    return Demo(args.vendor, args.fast).run()
+    return Demo(args.vendor, args.fast, getattr(args, "out", "demo")).run()

@@ -27,6 +27,7 @@ if [ "$target" = test ]; then
     need kmod command -v modprobe                            # loads gpio-sim (tests/test_led_gpio_sim.py)
     need tzdata test -f /usr/share/zoneinfo/Europe/Paris     # [usage] timezone (billing day) tests
     need tmux command -v tmux                                # `relais watch` on a terminal (tests/console)
+    need chromium command -v chromium                        # tests/report/test_chromium.py: the HTML report
     # python-dbusmock needs dbus-python, which compiles against libdbus and glib.
     need pkg-config command -v pkg-config
     need libdbus-1-dev pkg-config --exists dbus-1

@@ -1,4 +1,5 @@
 """`make demo` is the main job on the embedded default: it must run by itself, do what it says and exit 0."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,12 +10,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_demo_runs_the_scenario_and_exits_0():
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--fast"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=240)
+def test_demo_runs_the_scenario_and_exits_0(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "demo", "--fast", "--out", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240)
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
     assert "FAILED" not in out
     for expected in ("event failover", "event modem_reset", "event failback", "event drill_result",
-                     "Outage ledger", "all steps passed"):
+                     "Availability report", "all steps passed"):
         assert expected in out, f"{expected!r} missing from the demo's output:\n{out}"
+    # It ends with the report written, and `relais report --config <out>/config.toml` reproduces it.
+    assert f"report: {tmp_path / 'report.html'}" in out
+    written = json.loads((tmp_path / "report.json").read_text())
+    again = subprocess.run([sys.executable, "-m", "agent.cli", "report", "--config", str(tmp_path / "config.toml"),
+                            "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    incidents = json.loads(again.stdout)["incidents"]
+    assert [i["start"] for i in incidents] == [i["start"] for i in written["incidents"]]
+    outage = [i for i in incidents if i["link"] == "primary" and i["counted"]]
+    assert len(outage) == 1 and outage[0]["end"] > outage[0]["start"] and outage[0]["duration_s"] > 0
+    assert "evidence" in outage[0] and outage[0]["carried_by"] == "backup"
+    assert [d["ok"] for d in written["drills"]] == [True]
+    page = (tmp_path / "report.html").read_text()
+    assert '<svg class="timeline"' in page and page.count('<tr class="incident') == len(incidents)
+    assert (tmp_path / "report.csv").read_text().count("\n") == len(incidents) + 1

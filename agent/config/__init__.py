@@ -6,7 +6,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
 
     schema.py     the constraint markers (Range, NonEmpty, Pattern, File...) and the one check() that applies them
     sections.py   [device] [modem] [board] [led] [storage] [probes] [failover] [mqtt] [time] [usage] [[services]]
-                  [drills] [console]
+                  [drills] [console] [business] [[contracts]]
     cellular.py   [cellular] and [sms]
     notify.py     [email] (the incident notice)
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
@@ -30,9 +30,9 @@ from agent.config.cellular import (CellularConfig, DataPathRule, LadderConfig, S
 from agent.config.loader import ConfigError, build, problems, read_toml
 from agent.config.notify import EmailConfig
 from agent.config.schema import Secret
-from agent.config.sections import (BoardConfig, ConsoleConfig, DeviceConfig, DrillsConfig, FailoverConfig,
-                                   LedConfig, ModemConfig, MqttConfig, ProbesConfig, ServiceConfig, StorageConfig,
-                                   TimeConfig, UsageConfig)
+from agent.config.sections import (BoardConfig, BusinessConfig, ConsoleConfig, ContractConfig, DeviceConfig,
+                                   DrillsConfig, FailoverConfig, LedConfig, ModemConfig, MqttConfig, ProbesConfig,
+                                   ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class Config:
     email: EmailConfig = field(default_factory=EmailConfig)
     drills: DrillsConfig = field(default_factory=DrillsConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    business: BusinessConfig = field(default_factory=BusinessConfig)   # for `relais report`
+    contracts: tuple[ContractConfig, ...] = ()   # [[contracts]]: each uplink's promises, checked by the report
     source: str = "<defaults>"
 
 
@@ -74,4 +76,4 @@ __all__ = ["Config", "ConfigError", "Secret", "load", "problems_in", "from_dict"
            "DeviceConfig", "ModemConfig", "BoardConfig", "StorageConfig", "ProbesConfig", "FailoverConfig",
            "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig",
            "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig", "DrillsConfig",
-           "ConsoleConfig"]
+           "ConsoleConfig", "BusinessConfig", "ContractConfig"]

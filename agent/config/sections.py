@@ -363,6 +363,15 @@ def _cron_or_empty(text: str) -> bool:
     return True
 
 
+def _business_hours(text: str) -> bool:
+    from agent.config.business_hours import parse_business_hours
+    try:
+        parse_business_hours(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class DrillsConfig:
     """Drills (docs/drills.md): the backup path and every [[services]] check, on a schedule and on demand."""
@@ -403,3 +412,42 @@ class LedConfig:
                                  "at most 31 characters without spaces")] = ""
     # true when the LED lights with the line low (wired between the supply and the pin)
     active_low: bool = False
+
+
+@dataclass(frozen=True)
+class BusinessConfig:
+    """The business the reports are for (`relais report`, docs/report.md): its opening hours, over which
+    availability is also counted, and what an hour offline costs it."""
+    # on the report's title; "" = [device] site
+    name: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{0,120}", "at most 120 characters without control characters")] \
+        = ""
+    # "Mon-Fri 08:00-12:00 14:00-18:00; Sat 09:00-12:00"; days in English or French; "" = none
+    hours: Annotated[str, Check(_business_hours, 'days and HH:MM-HH:MM ranges such as "Mon-Sat 08:00-19:00", or ""')] \
+        = "Mon-Sat 08:00-19:00"
+    # the zone of the hours and of month boundaries, e.g. "Europe/Paris"; "" = the system's
+    timezone: Annotated[str, Check(_time_zone, 'a time zone such as "Europe/Paris", or ""')] = ""
+    # downtime in business hours x this = the cost shown in the report; 0 = no cost shown
+    cost_per_hour: Annotated[float, Range(0, 1e9)] = 0.0
+    # what `relais report` covers without --month / --since
+    default_period: Literal["last_month", "this_month", "last_30_days"] = "last_month"
+    # shown with the cost: "EUR", "€", "CHF"
+    currency: Annotated[str, Pattern(r"[^\x00-\x1f\x7f\s]{1,8}", "1 to 8 characters, no spaces")] = "EUR"
+
+
+@dataclass(frozen=True)
+class ContractConfig:
+    """One [[contracts]] table: what the operator of an uplink promised (the report flags what it did not keep).
+    A promise left at 0 is not checked."""
+    UNIQUE = ("uplink",)     # one contract per uplink
+    uplink: Literal["primary", "backup"] = "primary"    # the uplink it covers
+    provider: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{0,120}", "at most 120 characters")] = ""   # "Orange Pro"
+    # the contract or line reference the operator asks for in a claim
+    reference: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{0,120}", "at most 120 characters")] = ""
+    # promised availability per calendar month; a month under it is flagged
+    availability_pct: Annotated[float, Range(0, 100)] = 0.0
+    # guaranteed time to repair (GTR): an outage longer than this is flagged
+    repair_hours: Annotated[float, Range(0, 8760)] = 0.0
+    # true: repair time counts only business hours ("4 h ouvrées")
+    repair_in_business_hours: bool = False
+    down_mbps: Annotated[float, Range(0, 1e6)] = 0.0   # guaranteed download speed
+    up_mbps: Annotated[float, Range(0, 1e6)] = 0.0     # guaranteed upload speed

@@ -10,6 +10,6 @@
 """
 from agent.ledger.records import Drill, Incident, Period, Speed, Switch
 from agent.ledger.schema import read_period
-from agent.ledger.store import Ledger, attach, render_text
+from agent.ledger.store import Ledger, attach
 
-__all__ = ["Drill", "Incident", "Period", "Speed", "Switch", "Ledger", "attach", "read_period", "render_text"]
+__all__ = ["Drill", "Incident", "Period", "Speed", "Switch", "Ledger", "attach", "read_period"]

@@ -29,14 +29,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.config import Config
-from agent.core import CommandError, Core, Event
+from agent.core import Core, Event
 from agent.ledger.evidence import ProbeLog, bytes_between, cellular_now
 from agent.ledger.heartbeat import HEARTBEAT_S, PLANNED, Restart
 from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, TOTAL
@@ -44,12 +43,10 @@ from agent.ledger.rows import Open, drill_row, is_number, speed_row, start_of, s
 from agent.ledger.schema import INCIDENT_COLS, SCHEMA, incident_of, migrate, read_period
 from agent.linkmon.inputs import ProbeResult
 from agent.mqtt.codec import to_plain
-from agent.storage import Db, StorageUnavailable, announce
+from agent.storage import Db, announce
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PERIOD_S = 30 * 86400
-MAX_LIMIT = 1000
 UPLINKS = ("primary", "backup")   # agent/failover/policy.py Uplink; not imported: a reader need not load failover
 
 
@@ -364,57 +361,6 @@ class Ledger(Restart):
     def open_incidents(self) -> list[Open]:
         return list(self._open.values())
 
-    def report(self, since: float, until: float, limit: int = 100) -> dict[str, Any]:
-        """Outages and drills overlapping [since, until], totals over all of them (the list is cut to the
-        latest `limit`). Availability is the primary link's: 100 * (1 - downtime / period)."""
-        rows = self.db.query(f"SELECT {INCIDENT_COLS} FROM incidents WHERE link='primary' AND kind=? AND start < ? "
-                             "AND (end IS NULL OR end > ?) ORDER BY start, id", (DOWN, until, since))
-        outages = [_outage(r) for r in rows]
-        listed, downtime, count, sources = [], 0.0, 0, set()
-        for o in outages:
-            end = o.end if o.end is not None else until
-            clipped = max(0.0, min(end, until) - max(o.start, since))
-            if o.duration_s is not None and o.end is not None and o.start >= since and o.end <= until:
-                clipped = o.duration_s   # whole outage inside the period: its measured duration
-            entry = {"start": o.start, "start_source": o.start_source, "end": o.end, "end_source": o.end_source,
-                     "duration_s": round(o.duration_s if o.end is not None else end - o.start, 3),
-                     "ongoing": o.end is None, "cause": o.cause, "uplink": o.uplink, "drill": o.drill}
-            listed.append(entry)
-            if not o.drill:
-                count += 1
-                downtime += clipped
-                sources.update(s for s in (o.start_source, o.end_source) if s)
-        drills = [{"ts": ts, "time_source": src, "ok": None if ok is None else bool(ok), "data": json.loads(data)}
-                  for ts, src, ok, data in self.db.query(
-                      "SELECT ts, time_source, ok, data FROM drills WHERE ts >= ? AND ts <= ? ORDER BY ts",
-                      (since, until))]
-        period = until - since
-        return {
-            "since": since, "until": until,
-            "outages": listed[-limit:], "drills": drills[-limit:],
-            "totals": {"count": count, "downtime_s": round(downtime, 3), "period_s": round(period, 3),
-                       "availability_pct": round(100.0 * (1.0 - downtime / period), 4) if period > 0 else None,
-                       "drills": len(drills),
-                       "unsynced_timestamps": "unsynced" in sources},
-        }
-
-    def report_command(self, args: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(args) - {"since", "until", "limit"}
-        if unknown:
-            raise CommandError(f"report: unknown argument(s) {', '.join(sorted(unknown))} (since, until, limit)")
-        now = self.core.wall.now()[0] if self.core is not None else time.time()
-        until = _number(args, "until", now)
-        since = _number(args, "since", until - DEFAULT_PERIOD_S)
-        limit = args.get("limit", 100)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise CommandError(f"limit: expected an integer 1..{MAX_LIMIT}")
-        if since >= until:
-            raise CommandError("since must be before until")
-        try:
-            return self.report(since, until, limit)
-        except (StorageUnavailable, sqlite3.Error) as e:
-            raise CommandError(f"report: the ledger file cannot be read now ({e})") from None
-
 
 def _outage(row: tuple) -> Outage:
     i = incident_of(row)
@@ -422,70 +368,27 @@ def _outage(row: tuple) -> Outage:
                   i.carried_by or "none", i.planned)
 
 
-def _number(args: dict[str, Any], key: str, default: float) -> float:
-    value = args.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CommandError(f"{key}: expected a Unix timestamp (seconds)")
-    return float(value)
-
-
-def render_text(report: dict[str, Any]) -> str:
-    """The report as text for `relais report`."""
-    def when(ts: float | None, source: str | None) -> str:
-        if ts is None:
-            return "(ongoing)".ljust(WHEN_WIDTH)
-        mark = "" if source in ("ntp", None) else f" ({source})"
-        return (time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts)) + "Z" + mark).ljust(WHEN_WIDTH)
-
-    t = report["totals"]
-    lines = [f"Outage ledger {when(report['since'], None).strip()} .. {when(report['until'], None).strip()}",
-             f"  outages: {t['count']}   downtime: {_duration(t['downtime_s'])}   "
-             f"primary availability: {_percent(t['availability_pct'])}   drills: {t['drills']}"
-             if t["availability_pct"] is not None else f"  outages: {t['count']}", ""]
-    if report["outages"]:
-        lines.append(f"  {'start (UTC)':{WHEN_WIDTH}} {'end (UTC)':{WHEN_WIDTH}} {'duration':>10}  {'uplink':8} cause")
-        for o in report["outages"]:
-            lines.append(f"  {when(o['start'], o['start_source'])} {when(o['end'], o['end_source'])} "
-                         f"{_duration(o['duration_s']):>10}  {o['uplink']:8} {o['cause']}"
-                         + ("  [drill]" if o["drill"] else ""))
-    else:
-        lines.append("  no outages in this period")
-    for d in report["drills"]:
-        result = {True: "passed", False: "FAILED", None: "done"}[d["ok"]]
-        lines.append(f"  drill {when(d['ts'], d['time_source']).strip()}: {result}")
-    if t.get("unsynced_timestamps"):
-        lines.append("  note: some timestamps come from an unsynced clock")
-    return "\n".join(lines) + "\n"
-
-
-WHEN_WIDTH = 36   # "2026-11-23 01:27:03Z (unsynced)"
-
-
-def _percent(pct: float) -> str:
-    """Enough decimals that a real outage never shows as 100 %: 7 s in 30 days is 99.9997 %, not 100.000 %."""
-    if pct >= 100:
-        return "100 %"
-    decimals = 3
-    while decimals < 7 and round(pct, decimals) >= 100:
-        decimals += 1
-    return f"{pct:.{decimals}f} %"
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
-
-
 def attach(core: Core, config: Config) -> Ledger:
     ledger = Ledger(Db(Path(config.storage.dir) / "ledger.db", SCHEMA), core)
     core.add_sink(ledger.on_event)
     core.subscribe(ProbeResult, ledger.on_probe)
-    core.register_command("report", ledger.report_command)
+    core.register_command("report", _report_command(core, config))
     core.call_every(HEARTBEAT_S, ledger.beat, first_in=HEARTBEAT_S)
     announce(core, ledger.db, "ledger")
     return ledger
 
 
-__all__ = ["Ledger", "Outage", "attach", "read_period", "render_text", "HEARTBEAT_S"]
+def _report_command(core: Core, config: Config):
+    """The `report` command is agent/report's; it reads the file through read_period, handed in (the report imports
+    the ledger, not the other way round). Imported on the first report: start-up imports as little as it can."""
+    handler = []
+
+    def report(args):
+        if not handler:
+            from agent.report.command import ReportCommand
+            handler.append(ReportCommand(core, config, read_period))
+        return handler[0](args)
+    return report
+
+
+__all__ = ["Ledger", "Outage", "attach", "read_period", "HEARTBEAT_S"]
