@@ -107,8 +107,8 @@ def test_the_ledger_survives_a_restart(tmp_path):
     core2.emit("failback", reason="primary_up")             # this run opened nothing: nothing to close now
     core2.drain()
     assert not [e for e in events2 if e.kind == "outage_closed"]
-    rep = core2.run_command("report", {"since": opened - 10, "until": opened + 3600})["result"]
-    (o,) = rep["outages"]
+    rep = report(core2, {"since": opened - 10, "until": opened + 3600})["result"]
+    (o,) = [i for i in rep["incidents"] if i["link"] == "primary"]
     assert (o["start"], o["end"], o["duration_s"], o["ongoing"]) == (opened, opened, 0.0, False)
 
 
