@@ -30,7 +30,8 @@ from agent.config.loader import ConfigError, build, problems, read_toml
 from agent.config.notify import EmailConfig
 from agent.config.schema import Secret
 from agent.config.sections import (BoardConfig, DeviceConfig, FailoverConfig, ModemConfig, MqttConfig, ProbesConfig,
-                                   ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
+                                   ServiceConfig, SpeedtestConfig, StorageConfig, TimeConfig,
+                                   UsageConfig)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Config:
     time: TimeConfig = field(default_factory=TimeConfig)
     services: tuple[ServiceConfig, ...] = ()    # [[services]]: checked through the backup by drills
     email: EmailConfig = field(default_factory=EmailConfig)
+    speedtest: SpeedtestConfig = field(default_factory=SpeedtestConfig)
     source: str = "<defaults>"
 
 
@@ -68,4 +70,5 @@ def from_dict(raw: dict, source: str = "<dict>") -> Config:
 __all__ = ["Config", "ConfigError", "Secret", "load", "problems_in", "from_dict", "write_atomically",
            "DeviceConfig", "ModemConfig", "BoardConfig", "StorageConfig", "ProbesConfig", "FailoverConfig",
            "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig",
-           "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig"]
+           "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig",
+           "SpeedtestConfig"]
