@@ -23,3 +23,53 @@ def _tbf(ns: str, dev: str, mbit: float) -> None:
     burst = max(int(mbit * 1e6 / 8 / 100), 65536)
     sh("ip", "netns", "exec", ns, "tc", "qdisc", "replace", "dev", dev, "root", "tbf", "rate", f"{mbit}mbit",
        "burst", str(burst), "latency", "50ms")
+
+
+IPERF3_HOST = "192.0.2.91"
+IPERF3_PORT = 5201
+BINDINGS = {"primary": ("wan0", "100.64.1.2"), "backup": ("wwan0", "100.64.2.2")}
+
+
+class SpeedInternet:
+    """Routes on both uplinks (the primary preferred), an HTTP speed server on SPEED_HOST:80, an HTTPS one on
+    SPEED_HOST:443 (certificate `tls`), an iperf3 server on IPERF3_HOST:5201, all in the lab's "internet"."""
+
+    def __init__(self, lab, tls: tuple | None = None):
+        from tests.routes.netlab import in_netns
+        from tests.speedtest.servers import SpeedServer
+        import subprocess
+        import socket
+        import time
+        self.lab = lab
+        lab.ip("route", "add", "default", "via", "100.64.1.1", "dev", "wan0")
+        lab.ip("route", "add", "default", "via", "100.64.2.1", "dev", "wwan0", "metric", "20")
+        for host in (SPEED_HOST, IPERF3_HOST):
+            sh("ip", "-n", lab.net, "addr", "add", f"{host}/32", "dev", "lo")
+        self.http = in_netns(lab.net, lambda: SpeedServer(SPEED_HOST, 80))
+        self.https = in_netns(lab.net, lambda: SpeedServer(SPEED_HOST, 443, tls=tls)) if tls else None
+        self.iperf3 = subprocess.Popen(["ip", "netns", "exec", lab.net, "iperf3", "-s", "-B", IPERF3_HOST, "-p",
+                                        str(IPERF3_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 5
+        while True:          # listening once a connection from the internet namespace itself is accepted
+            try:
+                in_netns(lab.net, lambda: socket.create_connection((IPERF3_HOST, IPERF3_PORT), timeout=0.2)).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def close(self) -> None:
+        for server in (self.http, self.https):
+            if server is not None:
+                server.close()
+        self.iperf3.terminate()
+        self.iperf3.wait(5)
+
+
+def from_router(lab, plan, link: str):
+    """One measurement from the router namespace through `link` (its interface and address)."""
+    from agent.linkmon.methods import Binding
+    from agent.speedtest.measure import measure
+    from tests.routes.netlab import in_netns
+    return in_netns(lab.router, lambda: measure(plan, Binding(*BINDINGS[link])))

@@ -1,6 +1,7 @@
 """A speed-test server for the tests: HTTP or HTTPS (a certificate from a CA made for the test), on a daemon thread.
 
-    GET  /bytes/N     N bytes (Content-Length N), streamed until the client hangs up
+    GET  /bytes/N     N bytes (Content-Length N), streamed until the client hangs up; with "Range: bytes=0-M",
+                      206 and the first M + 1 of them
     GET  /stall       headers never come (the client's deadline must end it)
     GET  /small       100 bytes: too few to measure
     POST /upload      reads a chunked (or Content-Length) body, answers 200 with the byte count
@@ -24,6 +25,7 @@ class SpeedServer:
         self.sent = 0
         self.received = 0
         self.stall = threading.Event()
+        self.ranges = True            # honour "Range: bytes=0-N" (False: a server that sends it all anyway)
         self.pace_s = 0.0             # a pause after each 64 KiB sent: a slow line without shaping
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = http.server.ThreadingHTTPServer((host, port), handler)
@@ -58,8 +60,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         state.headers.append(dict(self.headers))
         path = self.path.split("?")[0]
         if path.startswith("/bytes/") and path[7:].isdigit():
-            size = int(path[7:])
-            self.send_response(200)
+            size = full = int(path[7:])
+            wanted = self.headers.get("Range", "")
+            if state.ranges and wanted.startswith("bytes=0-") and wanted[8:].isdigit():
+                size = min(full, int(wanted[8:]) + 1)
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes 0-{size - 1}/{full}")
+            else:
+                self.send_response(200)
             self.send_header("Content-Length", str(size))
             self.end_headers()
             left = size

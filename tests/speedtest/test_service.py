@@ -123,7 +123,7 @@ def test_over_the_data_budget_the_cellular_uplink_is_not_measured(tmp_path, serv
     rig.run_until_measured(1)
     (event,) = rig.speed_events()
     assert event.data["ok"] is False and event.data["link"] == "backup" and event.data["bytes"] == 0
-    assert event.data["error"] == ("data budget: a measurement may use up to 5.5 MB, 3.0 MB left under the SIM's "
+    assert event.data["error"] == ("data budget: a measurement may use up to 6.3 MB, 3.0 MB left under the SIM's "
                                    "cap this period")
     assert rig.measured == [] and server.peers == []
     assert "not started: data budget" in caplog.text
