@@ -8,6 +8,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     sections.py   [device] [modem] [board] [storage] [probes] [failover] [mqtt] [time] [usage] [[services]]
     cellular.py   [cellular] and [sms]
     notify.py     [email] (the incident notice)
+    speedtest.py  [speedtest] (speed evidence)
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
     toml_text.py  dump_toml(): TOML text from plain data (set_config writes the file with it)
@@ -30,8 +31,8 @@ from agent.config.loader import ConfigError, build, problems, read_toml
 from agent.config.notify import EmailConfig
 from agent.config.schema import Secret
 from agent.config.sections import (BoardConfig, DeviceConfig, FailoverConfig, ModemConfig, MqttConfig, ProbesConfig,
-                                   ServiceConfig, SpeedtestConfig, StorageConfig, TimeConfig,
-                                   UsageConfig)
+                                   ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
+from agent.config.speedtest import SpeedtestConfig
 
 
 @dataclass(frozen=True)
