@@ -4,7 +4,8 @@ worker thread per measurement (measure.py blocks for up to timeout_s per directi
     tester = SpeedTester(core, config, usage=usage_meter)
     core command "speedtest" {"link": "primary" | "backup"}  -> the speed_measured data, once measured
     event speed_measured {link, ok, down_bps, up_bps, bytes, method, server, error}
-    core.state["speedtest"] {"running": link | None, "last": {link: data}}
+    core.state["speedtest"] {"running": link | None, "next_at": wall time of the next daily slot | None,
+                             "last": {link: data}}
 
 The cellular uplink ("backup") is measured only with [speedtest] cellular = true, and never beyond the data budget:
 before each measurement on it, the usage meter says what is left under the cap of the SIM in use, and a
@@ -21,7 +22,7 @@ from agent.config import Config
 from agent.core import CommandError, Core, Deferred
 from agent.linkmon.methods import Binding
 from agent.linkmon.netns import enter_netns
-from agent.speedtest.schedule import Settings, State, Tick, decide
+from agent.speedtest.schedule import Settings, State, Tick, decide, next_slot
 
 if TYPE_CHECKING:
     from agent.speedtest.measure import Plan, SpeedResult
@@ -93,6 +94,8 @@ class SpeedTester:
         for action in actions:
             log.info("speed measurement of %s: the daily slot", action.link)
             self.start(action.link)
+        if next_slot(self.schedule.settings, wall) != self.core.state["speedtest"]["next_at"]:
+            self._publish()      # a slot gone by without a measurement (the link was down)
 
     def start(self, link: str, deferred: Deferred | None = None) -> dict[str, Any] | None:
         """Start measuring `link` on a worker; the result comes back as SpeedMeasured. A measurement refused at
@@ -139,7 +142,9 @@ class SpeedTester:
         return Binding(interface, info.get("address") or None)
 
     def _publish(self) -> None:
-        self.core.state["speedtest"] = {"running": self.running, "last": dict(self.last)}
+        settings = self.schedule.settings
+        next_at = next_slot(settings, self.core.wall.now()[0]) if settings.links else None
+        self.core.state["speedtest"] = {"running": self.running, "next_at": next_at, "last": dict(self.last)}
 
     def _cmd(self, args: Any) -> Any:
         if args is None:

@@ -3,7 +3,7 @@
 meter. The only wait is core.step() for the worker's result, which the assertions then look at."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -95,7 +95,9 @@ def test_the_daily_slot_measures_the_primary_through_its_binding(tmp_path, serve
     assert due <= event.ts < due + 60 and datetime.fromtimestamp(event.ts, UTC).hour == 3
     plan, binding = rig.measured[0]
     assert (binding.interface, binding.source) == ("lo", "127.0.0.1") and plan.max_bytes == 2_000_000
-    assert rig.core.state["speedtest"] == {"running": None, "last": {"primary": event.data}}
+    assert rig.core.state["speedtest"] == {"running": None, "next_at": slot(rig.tester.schedule.settings,
+                                                                            day + timedelta(days=1)),
+                                           "last": {"primary": event.data}}
     rig.run_until_measured(2)                       # the next one is a day later
     assert rig.speed_events()[1].ts - event.ts > 86400 - 3600
 
