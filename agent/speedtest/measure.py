@@ -203,7 +203,7 @@ def upload(url: str, binding: Binding, max_bytes: int, timeout_s: float, ca_file
     conn = None
     payload = os.urandom(SEND_CHUNK)     # random: a compressing middlebox must not make the line look faster
     try:
-        with _errors(timeout_s, "upload: no answer"):
+        with _errors(timeout_s, "no answer"):
             conn, path, headers = _connect(url, binding, deadline, ca_file)
             conn.putrequest("POST", path, skip_accept_encoding=True)
             for name, value in (*headers.items(), ("Content-Type", "application/octet-stream"),
@@ -214,7 +214,7 @@ def upload(url: str, binding: Binding, max_bytes: int, timeout_s: float, ca_file
             while sent < max_bytes and time.monotonic() < deadline:
                 chunk = payload[:min(SEND_CHUNK, max_bytes - sent)]
                 # the last chunk may wait for buffer space past the deadline: the server's answer waits for it
-                conn.sock.settimeout(max(_left(deadline), 1.0) + timeout_s)
+                conn.sock.settimeout(max(deadline - time.monotonic(), 1.0) + timeout_s)
                 conn.send(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
                 sent += len(chunk)
             conn.send(b"0\r\n\r\n")

@@ -5,6 +5,7 @@
     GET  /stall       headers never come (the client's deadline must end it)
     GET  /small       100 bytes: too few to measure
     POST /upload      reads a chunked (or Content-Length) body, answers 200 with the byte count
+    POST /stall       reads the body, never answers
     else              404
 Records who asked (`peers`: in the netns lab the address says which uplink) and what it sent and received."""
 from __future__ import annotations
@@ -107,6 +108,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.rfile.readline()
         else:
             total = len(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        if self.path == "/stall":
+            state.stall.wait(30)
+            self.close_connection = True
+            return
         if self.path != "/upload":
             self._answer(404, b"")
             return

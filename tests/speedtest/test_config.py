@@ -21,14 +21,16 @@ def test_off_until_a_server_is_set_and_the_primary_by_default():
      '[speedtest] url: expected an http:// or https:// URL, or "", got "ftp://speed.example.net/f"'),
     ({"url": "https://speed.example.net:99999/f"},
      '[speedtest] url: expected an http:// or https:// URL, or "", got "https://speed.example.net:99999/f"'),
-    ({"url": "http://a/", "iperf3": "b"}, '[speedtest] iperf3: expected nothing ("") when url is set (one method), got "b"'),
+    ({"url": "http://a/", "iperf3": "b"},
+     '[speedtest] iperf3: expected nothing ("") when url is set (one method), got "b"'),
     ({"upload_url": "http://a/up"}, '[speedtest] url: expected a download URL when upload_url is set, got ""'),
     ({"iperf3": "host:0"}, '[speedtest] iperf3: expected "host" or "host:port", or "", got "host:0"'),
     ({"links": ["backup"]}, '[speedtest] cellular: expected true when links has "backup" (measuring the cellular '
                             'uplink costs data), got false'),
     ({"links": ["lte"]}, '[speedtest] links: expected one of "primary", "backup" in every item, got "lte"'),
     ({"hour": 24}, "[speedtest] hour: expected an integer from 0 to 23, got 24"),
-    ({"cellular_max_bytes": 1000}, "[speedtest] cellular_max_bytes: expected an integer from 100000 to 10000000000, got 1000"),
+    ({"cellular_max_bytes": 1000},
+     "[speedtest] cellular_max_bytes: expected an integer from 100000 to 10000000000, got 1000"),
 ])
 def test_mistakes_are_one_line(section, message):
     with pytest.raises(ConfigError) as e:

@@ -121,7 +121,8 @@ def test_bad_or_unreachable_urls(url, error):
 
 def test_a_missing_interface_is_named(server):
     result = measure(Plan(url=server.url("/bytes/1000000")), Binding("nosuch0"))
-    assert result == SpeedResult(False, method="http", server="127.0.0.1", error="cannot bind to nosuch0: no such device")
+    assert result == SpeedResult(False, method="http", server="127.0.0.1",
+                                 error="cannot bind to nosuch0: no such device")
 
 
 def test_credentials_and_query_never_reach_the_result_nor_the_log(server, caplog):
@@ -190,7 +191,8 @@ def test_iperf3_measures_down_and_up_against_a_real_server(iperf3_server):
     result = measure_iperf3(Plan(iperf3=iperf3_server, max_bytes=200_000_000, timeout_s=5), LOOPBACK, run=run)
     assert result.ok and result.error is None, result
     assert result.method == "iperf3" and result.server == "127.0.0.1"
-    assert result.down_bps > 0 and result.up_bps > 0 and result.bytes >= 0.9 * 400_000_000   # the receiver's sum may stop short of the last bytes
+    assert result.down_bps > 0 and result.up_bps > 0
+    assert result.bytes >= 0.9 * 400_000_000      # the receiver's sum may stop short of the last bytes
     assert [c[-1] for c in calls] == ["-R", "127.0.0.1"]       # download (reverse) first, then upload
     assert calls[0][calls[0].index("--bind-dev") + 1] == "lo" and calls[0][calls[0].index("-n") + 1] == "200000000"
 
@@ -205,3 +207,11 @@ def test_iperf3_not_installed():
         raise FileNotFoundError(cmd[0])
     result = measure_iperf3(Plan(iperf3="127.0.0.1"), LOOPBACK, run=run)
     assert result == SpeedResult(False, method="iperf3", server="127.0.0.1", error="iperf3 is not installed")
+
+
+def test_an_upload_url_that_never_answers_is_one_upload_error(server):
+    start = time.monotonic()
+    result = measure(Plan(url=server.url("/bytes/2000000"), upload_url=server.url("/stall"), max_bytes=1_000_000,
+                          timeout_s=0.5), LOOPBACK)
+    assert time.monotonic() - start < 3
+    assert result.ok and result.down_bps > 0 and result.error == "upload: no answer within 0.5 s", result
