@@ -36,10 +36,8 @@ class SpeedInternet:
 
     def __init__(self, lab, tls: tuple | None = None):
         from tests.routes.netlab import in_netns
-        from tests.speedtest.servers import SpeedServer
+        from tests.speedtest.servers import SpeedServer, wait_listening
         import subprocess
-        import socket
-        import time
         self.lab = lab
         lab.ip("route", "add", "default", "via", "100.64.1.1", "dev", "wan0")
         lab.ip("route", "add", "default", "via", "100.64.2.1", "dev", "wwan0", "metric", "20")
@@ -49,15 +47,7 @@ class SpeedInternet:
         self.https = in_netns(lab.net, lambda: SpeedServer(SPEED_HOST, 443, tls=tls)) if tls else None
         self.iperf3 = subprocess.Popen(["ip", "netns", "exec", lab.net, "iperf3", "-s", "-B", IPERF3_HOST, "-p",
                                         str(IPERF3_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 5
-        while True:          # listening once a connection from the internet namespace itself is accepted
-            try:
-                in_netns(lab.net, lambda: socket.create_connection((IPERF3_HOST, IPERF3_PORT), timeout=0.2)).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
+        wait_listening(IPERF3_PORT, lab.net)
 
     def close(self) -> None:
         for server in (self.http, self.https):

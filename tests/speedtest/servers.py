@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.server
 import ssl
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -126,3 +127,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:
         pass
+
+
+def wait_listening(port: int, netns: str | None = None) -> None:
+    """Until something listens on the TCP port. Not by connecting: iperf3 takes any connection for a test's
+    control connection and answers the next client "busy" until it gives up on it."""
+    cmd = ["ss", "-H", "-ltn", f"sport = :{port}"]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns, *cmd]
+    deadline = time.monotonic() + 5
+    while not subprocess.run(cmd, capture_output=True, text=True).stdout.strip():
+        assert time.monotonic() < deadline, f"nothing listens on port {port}"
+        time.sleep(0.02)

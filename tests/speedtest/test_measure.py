@@ -12,7 +12,7 @@ import pytest
 from agent.linkmon.methods import Binding
 from agent.speedtest.measure import (MIN_MEASURED_BYTES, Plan, SpeedResult, measure, measure_iperf3,
                                      parse_iperf3, split_host_port)
-from tests.speedtest.servers import SpeedServer
+from tests.speedtest.servers import SpeedServer, wait_listening
 
 LOOPBACK = Binding("lo", "127.0.0.1")
 
@@ -168,14 +168,7 @@ def iperf3_server():
     port = 5301
     proc = subprocess.Popen(["iperf3", "-s", "-B", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 5
-    import socket
-    while time.monotonic() < deadline:     # ready when it accepts a connection
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.02)
+    wait_listening(port)
     yield f"127.0.0.1:{port}"
     proc.terminate()
     proc.wait(5)
