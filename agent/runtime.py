@@ -169,8 +169,9 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     rt.parts["time"] = attach_time(core, config, modem)      # core.wall: ntp / modem (NITZ) / unsynced
     rt.parts["usage"] = attach_usage(core, config)
     rt.parts["sms"] = attach_sms(core, config, modem)
-    from agent.speedtest import attach_speedtest
-    rt.parts["speedtest"] = attach_speedtest(core, config, usage=rt.parts["usage"])
+    if config.speedtest.enabled:     # not even imported otherwise (the 30 MB budget, BENCHMARKS.md)
+        from agent.speedtest import attach_speedtest
+        rt.parts["speedtest"] = attach_speedtest(core, config, usage=rt.parts["usage"])
 
     from agent.mqtt import attach as attach_reporter
     from agent.ledger import attach as attach_ledger

@@ -5,25 +5,19 @@ the ledger and the report — what a business shows its operator against the gua
     schedule.py   decide(state, Tick, now): once a day per link, in the quiet hour, at a per-device minute (pure)
     service.py    the core side: schedule timer, `speedtest` command, data budget, worker thread, speed_measured
 
-Use: `tester = attach_speedtest(core, config, usage=usage_meter)`.
+Use: `tester = attach_speedtest(core, config, usage=usage_meter)`, only with [speedtest] url or iperf3 set (the
+runtime imports nothing of this package otherwise: the agent's 30 MB budget).
 """
 from __future__ import annotations
 
-from typing import Any
-
-from agent.core import CommandError
+from agent.speedtest.service import SpeedTester
 
 
-def attach_speedtest(core, config, *, usage=None, **options) -> Any:
-    """With [speedtest] url or iperf3 set: the SpeedTester (daily schedule, `speedtest` command). Without: only a
-    `speedtest` command that says so, and none of the rest is imported (the agent's 30 MB budget)."""
+def attach_speedtest(core, config, *, usage=None, **options) -> SpeedTester:
+    """The daily schedule (if [speedtest] links any uplink) and the `speedtest` command."""
     if not config.speedtest.enabled:
-        def not_configured(args) -> None:
-            raise CommandError("speedtest: no [speedtest] url or iperf3 configured")
-        core.register_command("speedtest", not_configured)
-        return None
-    from agent.speedtest.service import SpeedTester
+        raise ValueError("[speedtest] has neither url nor iperf3: nothing to measure with")
     return SpeedTester(core, config, usage=usage, **options)
 
 
-__all__ = ["attach_speedtest"]
+__all__ = ["SpeedTester", "attach_speedtest"]

@@ -169,7 +169,6 @@ def test_the_command_runs_one_now_and_replies_with_the_measurement(tmp_path, ser
     ({"url": "http://127.0.0.1:1/"}, {"link": "lte"}, "speedtest: link: expected one of primary, backup, got 'lte'"),
     ({"url": "http://127.0.0.1:1/"}, {"uplink": "primary"}, 'speedtest takes {"link": "primary" | "backup"}'),
     ({"url": "http://127.0.0.1:1/"}, ["primary"], 'speedtest takes {"link": "primary" | "backup"}'),
-    ({}, {"link": "primary"}, "speedtest: no [speedtest] url or iperf3 configured"),
     ({"url": "http://127.0.0.1:1/"}, {"link": "backup"},
      "speedtest: [speedtest] cellular is false: the cellular uplink is not measured"),
 ])
@@ -207,3 +206,36 @@ def test_a_bug_in_the_measurement_is_an_error_not_a_dead_thread(tmp_path, caplog
     reply = rig.command({"link": "primary"})
     assert reply["result"]["error"] == "internal error: ZeroDivisionError" and not reply["result"]["ok"]
     assert rig.tester.running is None
+
+
+RUNTIME = """
+import json, sys
+from agent import config
+from agent.runtime import build
+cfg = config.from_dict(json.loads(sys.argv[1]), source="test")
+rt = build(cfg, mqtt=False)
+print(json.dumps(["speedtest" in rt.core.commands(), "agent.speedtest" in sys.modules,
+                  rt.core.state.get("speedtest")]))
+"""
+
+
+@pytest.mark.parametrize("speedtest, expected", [
+    ({}, [False, False, None]),                   # off: not even imported (the agent's 30 MB budget)
+    ({"url": "http://192.0.2.1/f", "hour": 4}, [True, True, {"running": None, "last": {}}]),
+])
+def test_the_runtime_attaches_it_only_when_configured(tmp_path, speedtest, expected):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    raw = {"modem": {"port": str(tmp_path / "no-modem")}, "board": {"backend": "simulated"},
+           "storage": {"dir": str(tmp_path / "var")}, "speedtest": speedtest}
+    proc = subprocess.run([sys.executable, "-c", RUNTIME, json.dumps(raw)], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr
+    attached, imported, state = json.loads(proc.stdout.splitlines()[-1])
+    assert [attached, imported] == expected[:2]
+    if expected[2] is None:
+        assert state is None
+    else:
+        assert {k: state[k] for k in ("running", "last")} == expected[2] and state["next_at"] > 0
