@@ -174,6 +174,9 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     rt.parts["sms"] = attach_sms(core, config, modem)
     from agent.doctor.live import attach as attach_live_reading     # "signal_now": relais signal --watch, doctor
     rt.parts["live_reading"] = attach_live_reading(core, modem)
+    if config.speedtest.enabled:     # not even imported otherwise (the 30 MB budget, BENCHMARKS.md)
+        from agent.speedtest import attach_speedtest
+        rt.parts["speedtest"] = attach_speedtest(core, config, usage=rt.parts["usage"])
 
     from agent.mqtt import attach as attach_reporter
     from agent.ledger import attach as attach_ledger
@@ -218,6 +221,7 @@ def needs_openssl(config: Config) -> bool:
     from agent.linkmon.targets import parse_target
     simulated = config.board.backend in ("simulated", "sim")
     return (config.mqtt.tls or config.email.enabled
+            or any(u.lower().startswith("https:") for u in (config.speedtest.url, config.speedtest.upload_url))
             or any(parse_target(t, config.probes.method).tls for t in config.probes.targets)
             or not simulated or bool(config.board.netns))
 

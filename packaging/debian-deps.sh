@@ -23,6 +23,7 @@ if [ "$target" = test ]; then
     need nftables command -v nft
     need dbus command -v dbus-daemon
     need openssl command -v openssl
+    need iperf3 command -v iperf3                            # speed measurement against an iperf3 server (tests/speedtest)
     need shellcheck command -v shellcheck                    # the OpenWrt init script (tests/test_package_openwrt.py)
     need kmod command -v modprobe                            # loads gpio-sim (tests/test_led_gpio_sim.py)
     need tzdata test -f /usr/share/zoneinfo/Europe/Paris     # [usage] timezone (billing day) tests

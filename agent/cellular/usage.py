@@ -218,6 +218,14 @@ class UsageMeter:
         totals = self._totals(iccid, self.current_period(), create=False)
         return totals is not None and totals.cap_reached_at is not None
 
+    def remaining_bytes(self) -> int | None:
+        """Bytes left under the cap of the SIM in use, this period; None when it has no cap. While the SIM is
+        not known (start-up, just after a switch) and some cap is set, nothing is left: what it used is unknown."""
+        if self.iccid is None:
+            return 0 if self.cfg.cap_bytes(1) or self.cfg.cap_bytes(2) else None
+        cap = self.cfg.cap_bytes(self.slot)
+        return None if cap is None else max(0, cap - self.month_bytes(self.iccid))
+
     def current_period(self, ts: float | None = None) -> str:
         if ts is None:
             ts = self.core.wall.now()[0]

@@ -9,6 +9,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
                   [drills] [console] [business] [[contracts]]
     cellular.py   [cellular] and [sms]
     notify.py     [email] (the incident notice)
+    speedtest.py  [speedtest] (speed evidence)
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
     toml_text.py  dump_toml(): TOML text from plain data (set_config writes the file with it)
@@ -33,6 +34,7 @@ from agent.config.schema import Secret
 from agent.config.sections import (BoardConfig, BusinessConfig, ConsoleConfig, ContractConfig, DeviceConfig,
                                    DrillsConfig, FailoverConfig, LedConfig, ModemConfig, MqttConfig, ProbesConfig,
                                    ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
+from agent.config.speedtest import SpeedtestConfig
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Config:
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     business: BusinessConfig = field(default_factory=BusinessConfig)   # for `relais report`
     contracts: tuple[ContractConfig, ...] = ()   # [[contracts]]: each uplink's promises, checked by the report
+    speedtest: SpeedtestConfig = field(default_factory=SpeedtestConfig)
     source: str = "<defaults>"
 
 
@@ -76,4 +79,4 @@ __all__ = ["Config", "ConfigError", "Secret", "load", "problems_in", "from_dict"
            "DeviceConfig", "ModemConfig", "BoardConfig", "StorageConfig", "ProbesConfig", "FailoverConfig",
            "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig",
            "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig", "DrillsConfig",
-           "ConsoleConfig", "BusinessConfig", "ContractConfig"]
+           "ConsoleConfig", "BusinessConfig", "ContractConfig", "SpeedtestConfig"]

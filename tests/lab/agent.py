@@ -25,9 +25,10 @@ def lab_config(lab: FailoverLab, probes: dict | None = None, failover: dict | No
 
 
 class AgentUnderTest:
-    def __init__(self, lab: FailoverLab, config: Config):
+    def __init__(self, lab: FailoverLab, config: Config, attach_more: Callable[[Core, Config], Any] | None = None):
         self.lab = lab
         self.config = config
+        self.attach_more = attach_more      # more parts on the core, attached on its thread (speedtest, ...)
         self.events: list[tuple[float, Event]] = []
         self.core: Core | None = None
         self.controller: FailoverController | None = None
@@ -55,6 +56,8 @@ class AgentUnderTest:
             routes = open_backend(self.config.board.backend, **self.config.board.route_options())
             core.add_sink(lambda e: self.events.append((time.monotonic(), e)))
             self.controller = attach(core, self.config, routes)
+            if self.attach_more is not None:
+                self.attach_more(core, self.config)
             self.core = core
         except BaseException as e:
             self._error = e
