@@ -27,7 +27,7 @@ VENDOR_SPEED = 0.1           # simulator delays at a tenth of a real modem's: th
 
 # The shop the demo's report is for: what [business] and [[contracts]] say in demo/config.toml.
 BUSINESS = {"name": "Boulangerie Martin", "hours": "Mon-Sat 07:00-20:00", "timezone": "Europe/Paris",
-            "cost_per_hour": 120.0, "default_period": "last_30_days"}
+            "cost_per_hour": 120.0, "default_period": "since_start"}   # the demo's own minutes
 CONTRACTS = [{"uplink": "primary", "provider": "Orange Pro", "reference": "FTTO-DEMO-0042", "availability_pct": 99.9,
               "repair_hours": 4.0, "down_mbps": 300.0, "up_mbps": 300.0}]
 

@@ -429,7 +429,8 @@ class BusinessConfig:
     # downtime in business hours x this = the cost shown in the report; 0 = no cost shown
     cost_per_hour: Annotated[float, Range(0, 1e9)] = 0.0
     # what `relais report` covers without --month / --since
-    default_period: Literal["last_month", "this_month", "last_30_days"] = "last_month"
+    # since_start: from the first time the agent ran with this ledger (a new installation, the demo) to now
+    default_period: Literal["last_month", "this_month", "last_30_days", "since_start"] = "last_month"
     # shown with the cost: "EUR", "€", "CHF"
     currency: Annotated[str, Pattern(r"[^\x00-\x1f\x7f\s]{1,8}", "1 to 8 characters, no spaces")] = "EUR"
 

@@ -66,6 +66,12 @@ def build_report(args, now: float) -> tuple[str, str | None]:
         raise _Refused(f"no ledger at {path} (the [storage] dir of {args.config or 'the default configuration'}):"
                        " the agent has not run with this configuration, or the dir is wrong")
     from agent.ledger.store import read_period
+    if config.business.default_period == "since_start" and args.month is None and args.since is None:
+        try:
+            first_observed = read_period(path, now, now).observed_since   # an empty range: only the heartbeat
+        except Exception:   # unreadable: said below, when the period itself is read
+            first_observed = None
+        since, until = resolve(zone, now, default="since_start", first_observed=first_observed)
     from agent.report.compute import ReportSettings, compute
     from agent.report.render import render
     try:

@@ -244,7 +244,8 @@ class _Report:
             seen = intersect(spans, self.observed)
             if not seen and op == first:
                 continue
-            out.append({"operator": op, "observed_s": round(total(seen), 3),
+            # None: the network before the period's first switch, which the period's records do not name
+            out.append({"operator": None if op == first else op, "observed_s": round(total(seen), 3),
                         "downtime_s": round(total(intersect(cellular_down, seen)), 3),
                         "availability_pct": self._availability(intersect(cellular_down, spans), seen),
                         "carried_s": round(total(intersect(union(primary_down), seen)), 3)})

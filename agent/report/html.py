@@ -71,7 +71,7 @@ def render_html(report: dict[str, Any], lang: str = "fr") -> str:
               f"<th>{escape(w['observed'])}</th><th>{escape(w['availability'])}</th>"
               f"<th>{escape(w['carried'])}</th></tr></thead><tbody>"]
         for o in report["operators"]:
-            b.append(f"<tr><td>{escape(o['operator'])}</td><td class=n>{w.duration(o['observed_s'])}</td>"
+            b.append(f"<tr><td>{escape(o['operator'] or w['operator_unknown'])}</td><td class=n>{w.duration(o['observed_s'])}</td>"
                      f"<td class=n>{w.percent(o['availability_pct'])}</td>"
                      f"<td class=n>{w.duration(o['carried_s'])}</td></tr>")
         b.append("</tbody></table>")

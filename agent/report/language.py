@@ -17,6 +17,7 @@ WORDS = {
         "downtime": "Durée totale d'interruption", "longest": "Plus longue", "mttr": "Durée moyenne de rétablissement",
         "degraded": "Dégradé", "planned": "Prévu (exercices, bascules manuelles)",
         "operators": "Par opérateur mobile (lien de secours)", "operator": "Opérateur", "observed": "Observé",
+        "operator_unknown": "(non nommé avant le premier changement)",
         "carried": "A porté le trafic", "contracts": "Engagements contractuels", "provider": "Opérateur",
         "reference": "Référence du contrat", "promised": "Disponibilité promise", "repair": "Temps de rétablissement "
         "garanti", "guaranteed_speed": "Débit garanti", "month": "Mois", "under_promise": "SOUS L'ENGAGEMENT",
@@ -60,6 +61,7 @@ WORDS = {
         "downtime": "Total downtime", "longest": "Longest", "mttr": "Mean time to repair",
         "degraded": "Degraded", "planned": "Planned (drills, manual switches)",
         "operators": "Per cellular operator (backup uplink)", "operator": "Operator", "observed": "Observed",
+        "operator_unknown": "(not named before the first change)",
         "carried": "Carried the traffic", "contracts": "Contract commitments", "provider": "Provider",
         "reference": "Contract reference", "promised": "Promised availability", "repair": "Guaranteed repair time",
         "guaranteed_speed": "Guaranteed speed", "month": "Month", "under_promise": "UNDER THE PROMISE",

@@ -59,8 +59,10 @@ def moment(value, zone: ZoneInfo, name: str, end_of_day: bool = False) -> float:
 
 
 def resolve(zone: ZoneInfo, now: float, month=None, since=None, until=None,
-            default: str = "last_month") -> tuple[float, float]:
-    """`default` ([business] default_period) when neither a month nor since/until is given."""
+            default: str = "last_month", first_observed: float | None = None) -> tuple[float, float]:
+    """`default` ([business] default_period) when neither a month nor since/until is given. "since_start" needs
+    `first_observed` (the ledger's first sign of the agent); without it (a ledger that never saw the agent) it is
+    the last 30 days."""
     if month is not None and (since is not None or until is not None):
         raise PeriodError("month: give either a month or since/until, not both")
     if month is not None:
@@ -69,7 +71,9 @@ def resolve(zone: ZoneInfo, now: float, month=None, since=None, until=None,
         if default == "this_month":
             local = dt.datetime.fromtimestamp(now, zone)
             return month_bounds(f"{local.year:04d}-{local.month:02d}", zone)
-        if default == "last_30_days":
+        if default == "since_start" and first_observed is not None and first_observed < now:
+            return max(first_observed - 60, now - MAX_PERIOD_S), now   # a minute before: the start on the timeline
+        if default in ("last_30_days", "since_start"):
             return now - 30 * 86400, now
         return last_full_month(now, zone)
     if since is None:

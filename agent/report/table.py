@@ -11,6 +11,8 @@ import io
 import json
 from typing import Any
 
+from agent.report.text import cell_text
+
 COLUMNS = {
     "en": ("id", "uplink", "kind", "cause", "start (local)", "end (local)", "zone", "start (UTC, Unix)",
            "end (UTC, Unix)", "duration (s)", "duration", "in business hours (s)", "planned", "carried by",
@@ -44,7 +46,7 @@ def render_csv(report: dict[str, Any], lang: str = "fr") -> str:
             _yes(i["exceeds_repair_time"]), "" if i["repair_limit_s"] is None else i["repair_limit_s"] / 3600,
             _yes(i["weak_evidence"]), i["start_source"], i["end_source"] or "",
             _blank(e.get("first_failed_probe")), " ".join(map(str, targets or ())), sent, lost,
-            _blank(e.get("loss_pct")), _blank(e.get("latency_ms")), e.get("operator") or "", e.get("cell") or "",
+            _blank(e.get("loss_pct")), _blank(e.get("latency_ms")), e.get("operator") or "", cell_text(e.get("cell")),
             _blank(e.get("backup_bytes")),
             json.dumps(e, ensure_ascii=False, sort_keys=True, default=str) if e else "",
         ])

@@ -30,7 +30,9 @@ def evidence_text(incident: dict[str, Any], w: Writer) -> str:
             unit = " %" if key == "loss_pct" else " ms"
             parts.append(f"{en if w.lang == 'en' else fr} {w.number(v, 1)}{unit}")
     if e.get("operator"):
-        parts.append(f"{w['operator'].lower()} {e['operator']}" + (f" (cell {e['cell']})" if e.get("cell") else ""))
+        cell = cell_text(e.get("cell"))
+        parts.append(f"{w['operator'].lower()} {e['operator']}"
+                     + (f" ({'cell' if w.lang == 'en' else 'cellule'} {cell})" if cell else ""))
     b = e.get("backup_bytes")
     if isinstance(b, (int, float)) and not isinstance(b, bool) and b:
         parts.append(f"{w['carried_by']} {w.number(b / 1e6, 1)} MB")
@@ -43,6 +45,23 @@ def evidence_text(incident: dict[str, Any], w: Writer) -> str:
     if incident.get("weak_evidence"):
         parts.append(w["weak"])
     return "; ".join(parts)
+
+
+def cell_text(cell: Any) -> str:
+    """The serving cell as the ledger keeps it (core.state's dict, or a string from older entries), in one short
+    string an operator's support recognises: "208-01 TAC 1A2B cell 00A1B2C3 NR5G-NSA"."""
+    if isinstance(cell, dict):
+        parts = []
+        if cell.get("mcc") and cell.get("mnc"):
+            parts.append(f"{cell['mcc']}-{cell['mnc']}")
+        if cell.get("lac_tac"):
+            parts.append(f"TAC {cell['lac_tac']}")
+        if cell.get("cell_id"):
+            parts.append(f"ID {cell['cell_id']}")
+        if cell.get("rat"):
+            parts.append(str(cell["rat"]))
+        return " ".join(parts)
+    return "" if cell is None else str(cell)
 
 
 def _clock(ts: float, incident: dict[str, Any]) -> str:
@@ -74,7 +93,7 @@ def render_text(report: dict[str, Any], lang: str = "fr") -> str:
     if report["operators"]:
         out += ["", f"== {w['operators']}"]
         for o in report["operators"]:
-            out.append(f"  {o['operator']:20} {w['availability'].lower()} {w.percent(o['availability_pct'])}, "
+            out.append(f"  {o['operator'] or w['operator_unknown']:20} {w['availability'].lower()} {w.percent(o['availability_pct'])}, "
                        f"{w['observed'].lower()} {w.duration(o['observed_s'])}, "
                        f"{w['carried'].lower()} {w.duration(o['carried_s'])}")
     for c in report["contracts"]:

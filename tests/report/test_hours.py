@@ -69,3 +69,11 @@ def test_interval_arithmetic():
     assert a == [(0, 3), (5, 12)]
     assert intersect(a, [(2, 6), (11, 20)]) == [(2, 3), (5, 6), (11, 12)]
     assert subtract(a, [(1, 2), (6, 7), (10, 30)]) == [(0, 1), (2, 3), (5, 6), (7, 10)]
+
+
+def test_since_start_runs_from_the_agents_first_run_and_falls_back_to_30_days():
+    from agent.report.period import resolve
+    now = at(2026, 12, 3, 9, 0)
+    assert resolve(PARIS, now, default="since_start", first_observed=now - 600) == (now - 660, now)
+    assert resolve(PARIS, now, default="since_start", first_observed=None) == (now - 30 * 86400, now)
+    assert resolve(PARIS, now, month="2026-11", default="since_start", first_observed=now - 600)[1] < now

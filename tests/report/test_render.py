@@ -45,7 +45,7 @@ def test_text_lists_every_incident_with_local_dates_and_flags():
     assert "Rapport de disponibilité — Boulangerie Martin" in fr
     assert "mar. 03/11/2026 10:00:00 → mar. 03/11/2026 15:00:00" in fr          # 5 h, Paris time
     assert "DÉPASSE LE TEMPS DE RÉTABLISSEMENT GARANTI" in fr and "SOUS L'ENGAGEMENT" in fr
-    assert "1.1.1.1 9/9" in fr and "opérateur Orange F (cell 20801-00A1B2)" in fr and "perte 35,5 %" in fr
+    assert "1.1.1.1 9/9" in fr and "opérateur Orange F (cellule 20801-00A1B2)" in fr and "perte 35,5 %" in fr
     assert "agent arrêté : without a clean stop" in fr and "horloge non synchronisée" in fr
     assert "perte de la porteuse (câble, port) (carrier_lost)" in fr       # the cause in words, its code kept
     en = render(r, "text", "en")
@@ -195,3 +195,11 @@ def test_an_incident_closed_at_restart_says_so():
                                                                 at(2026, 11, 26, 10)})
     en = render(sample_report(extra=[closed]), "text", "en")
     assert "closed at restart, at the last heartbeat" in en
+
+
+def test_a_cell_as_the_ledger_keeps_it_reads_as_support_would_say_it():
+    from agent.report.text import cell_text
+    cell = {"mcc": "208", "mnc": "01", "lac_tac": "1A2B", "cell_id": "00A1B2C3", "rat": "NR5G-NSA"}
+    assert cell_text(cell) == "208-01 TAC 1A2B ID 00A1B2C3 NR5G-NSA"
+    assert cell_text({"cell_id": "00A1B2C3"}) == "ID 00A1B2C3"
+    assert cell_text("20801-00A1B2") == "20801-00A1B2" and cell_text(None) == ""
