@@ -72,7 +72,7 @@ def resolve(zone: ZoneInfo, now: float, month=None, since=None, until=None,
             local = dt.datetime.fromtimestamp(now, zone)
             return month_bounds(f"{local.year:04d}-{local.month:02d}", zone)
         if default == "since_start" and first_observed is not None and first_observed < now:
-            return max(first_observed - 60, now - MAX_PERIOD_S), now   # a minute before: the start on the timeline
+            return max(first_observed - 1, now - MAX_PERIOD_S), now   # a second before: the start on the timeline
         if default in ("last_30_days", "since_start"):
             return now - 30 * 86400, now
         return last_full_month(now, zone)

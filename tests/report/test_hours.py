@@ -74,6 +74,6 @@ def test_interval_arithmetic():
 def test_since_start_runs_from_the_agents_first_run_and_falls_back_to_30_days():
     from agent.report.period import resolve
     now = at(2026, 12, 3, 9, 0)
-    assert resolve(PARIS, now, default="since_start", first_observed=now - 600) == (now - 660, now)
+    assert resolve(PARIS, now, default="since_start", first_observed=now - 600) == (now - 601, now)
     assert resolve(PARIS, now, default="since_start", first_observed=None) == (now - 30 * 86400, now)
     assert resolve(PARIS, now, month="2026-11", default="since_start", first_observed=now - 600)[1] < now
