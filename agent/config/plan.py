@@ -5,8 +5,8 @@ from typing import Annotated
 
 from agent.config.schema import Check, Invalid, NonEmpty, Pattern
 
-MAX_STEPS = 8
-MAX_EQUIPMENT = 6
+MAX_STEPS = 7
+MAX_EQUIPMENT = 4
 
 
 def _text(most: int) -> Pattern:
@@ -34,11 +34,11 @@ class ContactConfig:
     """One [[contacts]] table: whom to call when the Internet is cut, in the order of the escalation (the sheet
     lists them in this order)."""
     UNIQUE = ("name",)
-    name: Annotated[str, NonEmpty(), _text(60)] = ""           # "Julien Martin"
-    role: Annotated[str, _text(60)] = ""                        # "gérant", "prestataire informatique (MSP)"
+    name: Annotated[str, NonEmpty(), _text(40)] = ""           # "Julien Martin"
+    role: Annotated[str, _text(40)] = ""                        # "gérant", "prestataire informatique (MSP)"
     phone: Annotated[str, NonEmpty(), PHONE] = ""               # the number to dial, as printed on the sheet
     # when to call this one: "first", "if the fiber is still down after 4 h", "weekends"
-    when: Annotated[str, _text(120)] = ""
+    when: Annotated[str, _text(80)] = ""
 
     def validate(self) -> None:
         # a key left out is not checked by the loader: a contact without a name or a number is no contact
@@ -52,11 +52,11 @@ class PlanConfig:
     """The continuity sheet (`relais plan`, docs/plan.md): what the people on site read when the Internet is cut."""
     # the router as people on site see it, used in the default steps: "the white box labelled RELAIS";
     # "" = "the box labelled relais" in the sheet's language
-    router: Annotated[str, _text(80)] = ""
+    router: Annotated[str, _text(60)] = ""
     # other equipment worth naming (the fiber box, the switch, the UPS): "Fiber box: Livebox Pro, in the cellar"
-    equipment: Annotated[tuple[Annotated[str, NonEmpty(), _text(120)], ...],
+    equipment: Annotated[tuple[Annotated[str, NonEmpty(), _text(100)], ...],
                          Check(lambda t: len(t) <= MAX_EQUIPMENT, f"at most {MAX_EQUIPMENT} lines")] = ()
     # "what to do when the Internet is cut", numbered on the sheet, for someone who is not a technician; written
     # in one language, used as written; [] = the default steps in the sheet's language (docs/plan.md)
-    steps: Annotated[tuple[Annotated[str, NonEmpty(), _text(240)], ...],
+    steps: Annotated[tuple[Annotated[str, NonEmpty(), _text(160)], ...],
                      Check(lambda t: len(t) <= MAX_STEPS, f"at most {MAX_STEPS} steps")] = ()

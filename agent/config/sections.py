@@ -62,7 +62,7 @@ class DeviceConfig:
     # where the box is, in words (reported with the device id)
     site: str = ""
     # where the router stands on the site, for whoever must find it: "back office, top shelf of the rack"
-    location: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{0,120}", "at most 120 characters without control characters")] \
+    location: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{0,80}", "at most 80 characters without control characters")] \
         = ""
 
 

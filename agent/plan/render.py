@@ -24,9 +24,11 @@ ul.facts{margin:2px 0;padding-left:18px} span.led{display:inline-block;width:10p
 .led.on{background:#2a2} .led.off{background:#fff} .led.slow_blink{background:repeating-linear-gradient(90deg,
  #2a2 0 5px,#fff 5px 10px)} .led.double{background:linear-gradient(90deg,#2a2 0 2px,#fff 2px)}
 .led.fast_blink{background:repeating-linear-gradient(90deg,#2a2 0 2px,#fff 2px 4px)}
-@page{size:A4;margin:10mm}
-@media print{body{margin:0;max-width:none;padding:0;font-size:8.5pt} h2{break-after:avoid;margin-top:7px}
- ol.steps li{font-size:9.5pt} th,td{padding:1px 4px} *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+@page{size:A4;margin:8mm 10mm}
+@media print{body{margin:0;max-width:none;padding:0;font-size:7.8pt;line-height:1.2} h1{font-size:13pt}
+ h2{font-size:9.5pt;break-after:avoid;margin:5px 0 2px} .where{font-size:9pt;padding:2px 5px;margin:2px 0}
+ ol.steps li{font-size:8.8pt;margin:1px 0} th,td{padding:0 3px} ul.facts{margin:1px 0}
+ *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 
@@ -67,19 +69,23 @@ def _uplink_rows(sheet: dict[str, Any], w: Writer) -> list[list[str]]:
 
 
 def _sim_lines(sheet: dict[str, Any], w: Writer) -> list[str]:
+    """One line for the SIMs, one for the operators they prefer: what to say to whoever replaces a SIM."""
     t = WORDS[w.lang]
-    out = []
+    sims, plmns = [], []
     for s in sheet["sims"]:
-        bits = [f"SIM {t['slot']} {s['slot']}"]
+        bits = []
         if s["active"]:
             bits.append(t["in_use"] + (f": {s['operator']}" if s["operator"] else ""))
         if s["iccid"]:
             bits.append(f"ICCID {s['iccid']}")
         if s["apn"]:
             bits.append(f"{t['apn']} {s['apn']}")
-        if s["plmns"]:
-            bits.append(f"{t['operators']} {', '.join(s['plmns'])}")
-        out.append(", ".join(bits))
+        sims.append(f"{t['slot']} {s['slot']}" + (f" ({', '.join(bits)})" if bits else ""))
+        if s["plmns"] and s["plmns"] not in plmns:
+            plmns.append(s["plmns"])
+    out = [f"{t['sims']}: {'; '.join(sims)}"] if sims else []
+    if plmns:
+        out.append(f"{t['operators'].capitalize()}: {' / '.join(', '.join(p) for p in plmns)}")
     return out
 
 
@@ -135,9 +141,10 @@ def render_html(sheet: dict[str, Any], w: Writer) -> str:
     b += ["</tbody></table>", f"<h2>{e(t['contacts'])}</h2>"]
     if sheet["contacts"]:
         b.append("<table class=contacts><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in (
-            "#", t["name"], t["role"], t["phone"], t["when"])) + "</tr></thead><tbody>")
+            "#", t["name"], t["phone"], t["when"])) + "</tr></thead><tbody>")
         for n, c in enumerate(sheet["contacts"], 1):
-            b.append(f'<tr class="contact"><td>{n}</td><td>{e(c["name"])}</td><td>{e(c["role"] or "")}</td>'
+            role = f' <span class="muted">({e(c["role"])})</span>' if c["role"] else ""
+            b.append(f'<tr class="contact"><td>{n}</td><td>{e(c["name"])}{role}</td>'
                      f'<td class="nw"><b>{e(c["phone"])}</b></td><td>{e(c["when"] or "")}</td></tr>')
         b.append("</tbody></table>")
         if sheet["contacts_more"]:

@@ -10,7 +10,10 @@ import datetime as dt
 import math
 from typing import Any, Iterable
 
-MAX_CONTACTS = 10     # beyond, the sheet says how many more the configuration holds (one A4 page)
+MAX_CONTACTS = 8      # beyond, the sheet says how many more the configuration holds (one A4 page)
+# Texts whose configured bound is beyond what one page holds are cut, with "…": [device] site has no bound of its
+# own, [[contracts]] provider and reference and [business] name allow 120 characters for the report's sake.
+MAX_SITE, MAX_CONTRACT_TEXT, MAX_NAME = 100, 60, 80
 UPLINKS = ("primary", "backup")
 
 
@@ -29,7 +32,8 @@ def gather(config, now: float, *, zone: dt.tzinfo, drills: Iterable | None, stat
         uplinks.append({
             "uplink": link,
             "interface": config.board.primary_interface if link == "primary" else config.board.cellular_interface,
-            "provider": (c.provider if c else "") or None, "reference": (c.reference if c else "") or None,
+            "provider": _cut(c.provider if c else "", MAX_CONTRACT_TEXT) or None,
+            "reference": _cut(c.reference if c else "", MAX_CONTRACT_TEXT) or None,
             "repair_hours": (c.repair_hours if c else 0.0) or None,
             "repair_in_business_hours": bool(c and c.repair_in_business_hours),
             "availability_pct": (c.availability_pct if c else 0.0) or None,
@@ -51,8 +55,8 @@ def gather(config, now: float, *, zone: dt.tzinfo, drills: Iterable | None, stat
     contacts = [{"name": c.name, "role": c.role or None, "phone": c.phone, "when": c.when or None}
                 for c in config.contacts]
     return {
-        "site": {"device": config.device.id, "business": config.business.name or None,
-                 "site": config.device.site or None, "location": config.device.location or None},
+        "site": {"device": config.device.id, "business": _cut(config.business.name, MAX_NAME) or None,
+                 "site": _cut(config.device.site, MAX_SITE) or None, "location": config.device.location or None},
         "generated": now, "generated_local": _local(now, zone),
         "uplinks": uplinks, "sims": sims,
         "equipment": {"router": router, "router_label": config.plan.router or None,
@@ -108,3 +112,7 @@ def _text(value: Any) -> str | None:
         return None
     text = "".join(c for c in str(value) if c.isprintable()).strip()[:80]
     return text or None
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[:most - 1].rstrip() + "…"
