@@ -62,3 +62,15 @@ def test_a_ledger_that_is_not_one_is_said(tmp_path):
     bad.write_text("not a database at all" * 100)
     drills, problem = recent_drills(read_period, bad, at(2026, 11, 15))
     assert drills is None and problem.startswith(f"{bad}: cannot read the ledger (")
+
+
+def test_the_packaged_example_loads_once_uncommented():
+    """packaging/relais.toml's commented [[contacts]] and [plan] example is a configuration the loader takes."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "packaging/relais.toml").read_text(encoding="utf-8")
+    block = text[text.index("# The one-page continuity sheet"):].split("\n\n")[0]
+    lines = [line[2:] for line in block.splitlines()[1:] if line.startswith("# ") and not line.startswith("# (")]
+    import tomllib
+    config = from_dict(tomllib.loads("\n".join(lines)), source="packaging/relais.toml")
+    assert [c.name for c in config.contacts] == ["Julien Martin", "InfoLyon Services"]
+    assert config.plan.router and len(config.plan.equipment) == 2 and config.plan.steps == ()
