@@ -39,7 +39,7 @@ class PlanCommand:
         if not self._busy.acquire(blocking=False):
             raise CommandError("plan: another plan is being prepared; ask again when it is answered")
         # the core thread owns the state: a copy goes to the worker
-        state = copy.deepcopy({k: self.core.state.get(k) for k in ("modem", "cellular", "power")})
+        state = copy.deepcopy({k: self.core.state.get(k) for k in ("modem", "cellular")})
         now = self.core.wall.now()[0]
         answer = Deferred()
         threading.Thread(target=self._run, args=(answer, fmt, lang, state, now), name="plan", daemon=True).start()

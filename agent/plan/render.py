@@ -61,8 +61,8 @@ def _uplink_rows(sheet: dict[str, Any], w: Writer) -> list[list[str]]:
             provider = f"{provider} ({u['operator']})" if u["provider"] else u["operator"]
         repair = "–"
         if u["repair_hours"]:
-            repair = f"{w.number(u['repair_hours'], 1).removesuffix(',0').removesuffix('.0')} h" + (f" ({t['business_hours']})"
-                                                              if u["repair_in_business_hours"] else "")
+            hours = w.number(u["repair_hours"], 1).removesuffix(",0").removesuffix(".0")
+            repair = f"{hours} h" + (f" ({t['business_hours']})" if u["repair_in_business_hours"] else "")
         rows.append([f"{t[u['uplink']]} · {u['interface']}", provider, u["reference"] or "–", repair,
                      u["support_phone"] or "–"])
     return rows

@@ -79,10 +79,12 @@ def test_no_schedule_means_no_next_drill():
 
 
 def test_default_steps_name_the_router_the_first_contact_and_the_support_line():
-    for lang, words in (("fr", ["Ne débranchez pas le boîtier blanc marqué RELAIS (arrière-boutique, étagère du haut)",
+    for lang, words in (("fr", ["Ne débranchez pas le boîtier blanc marqué RELAIS (arrière-boutique, étagère du "
+                                "haut)",
                                 "Appelez Julien Martin au +33 6 12 34 56 78",
                                 "support Orange Pro au 3901, référence du contrat FTTO-123456"]),
-                        ("en", ["Do not unplug le boîtier blanc marqué RELAIS (arrière-boutique", "Call Julien Martin on +33 6 12 34 56 78",
+                        ("en", ["Do not unplug le boîtier blanc marqué RELAIS (arrière-boutique",
+                                "Call Julien Martin on +33 6 12 34 56 78",
                                 "Orange Pro's support on 3901, contract reference FTTO-123456"])):
         html = render(sheet_of(), "html", lang)
         steps = re.search(r'<ol class="steps">(.*?)</ol>', html, re.S).group(1)
