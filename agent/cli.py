@@ -144,6 +144,16 @@ def _build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--uplink", choices=("primary", "backup"), help="the uplink a --claim is about (default: the "
                                                                       "first one with a [[contracts]] entry)")
 
+    sp = sub.add_parser("plan", help="the site's one-page continuity plan: what to do when the Internet is cut, "
+                                     "whom to call, equipment, contracts, drills",
+                        epilog="exit codes: 0 written; 2 bad input (configuration, language, output file)")
+    sp.add_argument("--config", help="TOML configuration file (default /etc/relais/relais.toml if it exists); "
+                                     "the ledger and status file are in its [storage] dir")
+    sp.add_argument("--format", choices=("html", "text", "json"), default="text",
+                    help="html: one A4 page to print; text (default): for a terminal or the serial console")
+    sp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    sp.add_argument("--lang", help="fr or en (default: the system locale's, else French)")
+
     sp = sub.add_parser("run", help="run the agent")
     sp.add_argument("--config", required=True, help="TOML configuration file")
     return p
@@ -200,6 +210,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "report":
         from agent.report.cli import run_report
         return run_report(args)
+    if args.cmd == "plan":
+        from agent.plan.cli import run_plan
+        return run_plan(args)
     if args.cmd == "run":
         from agent.runtime import run_agent
         return run_agent(args)

@@ -29,7 +29,11 @@ VENDOR_SPEED = 0.1           # simulator delays at a tenth of a real modem's: th
 BUSINESS = {"name": "Boulangerie Martin", "hours": "Mon-Sat 07:00-20:00", "timezone": "Europe/Paris",
             "cost_per_hour": 120.0, "default_period": "since_start"}   # the demo's own minutes
 CONTRACTS = [{"uplink": "primary", "provider": "Orange Pro", "reference": "FTTO-DEMO-0042", "availability_pct": 99.9,
-              "repair_hours": 4.0, "down_mbps": 300.0, "up_mbps": 300.0}]
+              "repair_hours": 4.0, "down_mbps": 300.0, "up_mbps": 300.0, "support_phone": "3901"}]
+# Whom the shop calls when the Internet is cut, for its continuity sheet (demo/plan.html).
+CONTACTS = [{"name": "Julien Martin", "role": "gérant", "phone": "+33 6 12 34 56 78", "when": "d'abord"},
+            {"name": "InfoLyon Services", "role": "prestataire informatique", "phone": "+33 4 72 00 00 00",
+             "when": "si le voyant clignote vite, ou si la fibre est coupée depuis plus d'une heure"}]
 
 
 class Demo:
@@ -54,7 +58,8 @@ class Demo:
         self.failures = 0
         self.t0 = time.monotonic()
         self.raw = {
-            "device": {"id": "demo-shop-42", "site": "Boulangerie Martin, Lyon"},
+            "device": {"id": "demo-shop-42", "site": "Boulangerie Martin, Lyon",
+                       "location": "arrière-boutique, étagère du haut à côté de la box fibre"},
             "modem": {"port": self.link},
             "board": {"backend": "simulated"},
             "storage": {"dir": str(self.out / "var")},
@@ -63,7 +68,8 @@ class Demo:
             "failover": {"hold_down_s": 4.0},
             "cellular": {"rules": {"registration_denied": {"duration_s": 3.0}}},
             "probes": {"trickle_interval_s": 5.0},
-            "business": BUSINESS, "contracts": CONTRACTS,
+            "business": BUSINESS, "contracts": CONTRACTS, "contacts": CONTACTS,
+            "plan": {"router": "le boîtier blanc marqué « relais »"},
         }
         cfg = configuration.from_dict(self.raw, source="demo")
         self.rt: Runtime = build(cfg)
@@ -237,6 +243,14 @@ class Demo:
             (self.out / f"report.{fmt}").write_text(text, encoding="utf-8")
         print(f"report: {self.out / 'report.html'} (and report.json, report.csv)")
         print(f"again:  relais report --config {config} [--format html|json|csv] [--claim]")
+        from agent.plan.cli import Refused, build_plan     # the site's continuity sheet, from the same files
+        try:
+            plan = build_plan(SimpleNamespace(config=str(config), format="html", lang="fr"), now=time.time())
+        except Refused as e:
+            self.fail(f"plan: {e}")
+        else:
+            (self.out / "plan.html").write_text(plan, encoding="utf-8")
+            print(f"plan:   {self.out / 'plan.html'} (relais plan --config {config} --format html)")
 
 
 def _brief(data: dict[str, Any]) -> str:

@@ -186,6 +186,8 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
         rt.parts["email"] = attach_email(core, config)
     if mqtt:
         rt.parts["reporter"] = attach_reporter(core, config, send_at=modem.send_at)
+    from agent.plan.command import attach as attach_plan    # the continuity sheet, for the fleet side
+    attach_plan(core, config)
     from agent.status_file import StatusFile
     rt.parts["status_file"] = StatusFile(core, Path(config.storage.dir) / "status.json")
     from agent.console import attach as attach_console

@@ -34,3 +34,7 @@ def test_demo_runs_the_scenario_and_exits_0(tmp_path):
     page = (tmp_path / "report.html").read_text()
     assert '<svg class="timeline"' in page and page.count('<tr class="incident') == len(incidents)
     assert (tmp_path / "report.csv").read_text().count("\n") == len(incidents) + 1
+    # and the shop's continuity sheet, with the drill it just ran and the modem it drove
+    plan = (tmp_path / "plan.html").read_text()
+    assert f"plan:   {tmp_path / 'plan.html'}" in out and "Plan de continuité Internet" in plan
+    assert plan.count('<tr class="contact">') == 2 and "IMEI 8675" in plan and "complet: réussi" in plan

@@ -31,7 +31,8 @@ def test_unit_runs_relais_run_with_the_watchdog():
 def test_config_errors_are_clear(tmp_path):
     bad = tmp_path / "bad.toml"
     for text, expected in [("[mqtt]\nport = 'x'\n", '[mqtt] port: expected an integer, got "x"'),
-                           ("[nope]\n", "[nope]: expected one of board, business, cellular, console, contracts, "),
+                           ("[nope]\n", "[nope]: expected one of board, business, cellular, console, contacts, "
+                                         "contracts, "),
                            ("[device]\nid = \n", "not valid TOML"),
                            ("[modem]\nbaud = 9600\nspeed = 1\n", "[modem] speed: expected one of baud, pin, port, "
                                                                  "vendor, got an unknown key")]:

@@ -45,6 +45,11 @@ def _gpio_spec(text: str) -> bool:
     return True
 
 
+def _phone_number(text: str) -> bool:
+    from agent.config.plan import phone_number     # the sheet's grammar for a number to dial
+    return phone_number(text)
+
+
 def _topic_prefix(text: str) -> bool:
     return bool(text) and all(p and not set(p) & set("+#\0") for p in text.split("/"))
 
@@ -56,6 +61,9 @@ class DeviceConfig:
                                                           "or #")] = "relais-demo"
     # where the box is, in words (reported with the device id)
     site: str = ""
+    # where the router stands on the site, for whoever must find it: "back office, top shelf of the rack"
+    location: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{0,80}", "at most 80 characters without control characters")] \
+        = ""
 
 
 @dataclass(frozen=True)
@@ -452,3 +460,6 @@ class ContractConfig:
     repair_in_business_hours: bool = False
     down_mbps: Annotated[float, Range(0, 1e6)] = 0.0   # guaranteed download speed
     up_mbps: Annotated[float, Range(0, 1e6)] = 0.0     # guaranteed upload speed
+    # the operator's support line for this contract, on the continuity sheet (`relais plan`); "" = none
+    support_phone: Annotated[str, Check(_phone_number, 'a phone number: digits, spaces, dots or '
+                                        'dashes, an optional leading + ("+33 4 72 00 00 00", "3900")')] = ""
