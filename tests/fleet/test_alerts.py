@@ -1,0 +1,304 @@
+"""Fleet alerts (fleet/alerts.py): the rules as tables, de-duplication on a fake clock, retries with backoff, and
+delivery to a real local SMTP server (aiosmtpd, STARTTLS + AUTH) and a local HTTP receiver checking the HMAC."""
+from __future__ import annotations
+
+import ast
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from fleet import correlate
+from fleet.alerts import (ALERT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Alert, Alerting, Channel, Deliveries,
+                          EmailTarget, Memory, PermanentError, Rule, Rules, SiteView, SmtpSender, TransientError,
+                          WebhookSender, WebhookTarget, deduplicate, firing)
+from common.backoff import Backoff
+from tests.notify.smtpd import PASSWORD, USER, SmtpServer, free_port
+
+NOW = 1796283900.0           # 2026-12-03 07:45 UTC
+MIN = 60.0
+DAY = 86400.0
+SECRET = b"0123456789abcdef-webhook"
+
+
+def rules_of(alerts):
+    return sorted((str(a.rule), a.subject) for a in alerts)
+
+
+@pytest.mark.parametrize("site, expected", [
+    (SiteView("a", online=False, offline_since=NOW - 15 * MIN), []),                       # exactly 15 min: not yet
+    (SiteView("a", online=False, offline_since=NOW - 15 * MIN - 1), [("offline", "a")]),
+    (SiteView("a", online=True, offline_since=NOW - DAY), []),                              # back online
+    (SiteView("a", on_backup_since=NOW - 30 * MIN), []),
+    (SiteView("a", on_backup_since=NOW - 31 * MIN), [("on_backup", "a")]),
+    (SiteView("a", last_drill_at=NOW - DAY, last_drill_ok=False), [("drill_failed", "a")]),
+    (SiteView("a", last_drill_at=NOW - DAY, last_drill_ok=True), []),
+    (SiteView("a", drill_overdue=True), [("drill_overdue", "a")]),
+    (SiteView("a", data_used_bytes=800, data_budget_bytes=1000), []),                      # 80 %: not over
+    (SiteView("a", data_used_bytes=801, data_budget_bytes=1000), [("data_budget", "a")]),
+    (SiteView("a", data_used_bytes=5000, data_budget_bytes=0), []),                         # no budget set
+    (SiteView("a", signal_poor_since=NOW - 3 * DAY + 1), []),
+    (SiteView("a", signal_poor_since=NOW - 3 * DAY), [("signal_poor", "a")]),
+    (SiteView("a", online=False, offline_since=NOW - DAY, on_backup_since=NOW - DAY, drill_overdue=True),
+     [("drill_overdue", "a"), ("offline", "a"), ("on_backup", "a")]),
+])
+def test_rules(site, expected):
+    assert rules_of(firing(Rules(), [site], NOW)) == expected
+
+
+def test_titles_say_what_and_for_how_long():
+    alerts = firing(Rules(), [SiteView("boulangerie-3", online=False, offline_since=NOW - 3 * 3600),
+                              SiteView("garage-7", data_used_bytes=9, data_budget_bytes=10),
+                              SiteView("cafe-1", signal_poor_since=NOW - 4 * DAY)], NOW)
+    assert [a.title for a in alerts] == ["boulangerie-3: offline for 3 h",
+                                         "garage-7: 90 % of the cellular data budget used",
+                                         "cafe-1: cellular signal poor for 4 days"]
+
+
+def provider_incident():
+    """Three sites of Orange fibre in 69003 lose their primary within two minutes, then recover."""
+    state = correlate.initial()
+    actions = []
+    for i, site in enumerate(["a", "b", "c"]):
+        state, out = correlate.decide(state, correlate.Lost(site, correlate.Link.PRIMARY, "Orange fibre", "69003",
+                                                            at=NOW + 60 * i), NOW + 60 * i)
+        actions += out
+    opened = actions
+    actions = []
+    for i, site in enumerate(["a", "b", "c"]):
+        state, out = correlate.decide(state, correlate.Recovered(site, correlate.Link.PRIMARY, at=NOW + 3600 + i),
+                                      NOW + 3600 + i)
+        actions += out
+    return opened, actions
+
+
+def test_provider_incidents_alert_when_opened_and_closed():
+    opened, later = provider_incident()
+    (alert,) = firing(Rules(), [], NOW + 120, opened)
+    assert (alert.rule, alert.subject) == (Rule.PROVIDER_INCIDENT_OPENED, "primary-1")
+    assert alert.title == "Provider incident: Orange fibre, 3 sites in 69003, since 07:45"
+    assert alert.data["sites"] == ["a", "b", "c"] and alert.at == NOW + 120
+    closing = [a for a in firing(Rules(), [], NOW + 3602, later)]
+    assert [(a.rule, a.title) for a in closing] == [
+        (Rule.PROVIDER_INCIDENT_CLOSED, "Provider incident over: Orange fibre, 3 sites in 69003, since 07:45, "
+                                        "closed at 08:45")]
+
+
+def test_a_flapping_site_is_one_alert_per_window_and_a_reminder_after_it():
+    memory, rules = Memory(), Rules(offline_after_s=0)
+    sent = []
+    for minute in range(0, 180):              # offline on even minutes, online on odd ones, for three hours
+        now = NOW + minute * MIN
+        site = SiteView("a", online=minute % 2 == 1, offline_since=now - 1)
+        memory, out = deduplicate(memory, firing(rules, [site], now), 3600, now)
+        sent += [(minute, a.key) for a in out]
+    assert sent == [(0, "offline:a"), (60, "offline:a"), (120, "offline:a")]
+    assert len(memory.sent) == 1             # the memory holds what was sent within the window, no more
+
+
+def test_each_failed_drill_alerts_once_even_within_the_window():
+    memory = Memory()
+    memory, first = deduplicate(memory, firing(Rules(), [SiteView("a", last_drill_at=NOW, last_drill_ok=False)],
+                                               NOW), 86400, NOW)
+    memory, again = deduplicate(memory, firing(Rules(), [SiteView("a", last_drill_at=NOW, last_drill_ok=False)],
+                                               NOW + 60), 86400, NOW + 60)
+    memory, second = deduplicate(memory, firing(Rules(), [SiteView("a", last_drill_at=NOW + 7 * DAY,
+                                                                    last_drill_ok=False)], NOW + 7 * DAY),
+                                 86400 * 30, NOW + 7 * DAY)
+    assert (len(first), len(again), len(second)) == (1, 0, 1)
+
+
+def recorder(fail_times: int = 0, error=TransientError):
+    calls = []
+
+    def send(alert, now):
+        calls.append((alert.key, now))
+        if len(calls) <= fail_times:
+            raise error("receiver busy")
+    return send, calls
+
+
+def test_channels_have_their_own_windows_and_rules():
+    hook_send, hook_calls = recorder()
+    mail_send, mail_calls = recorder()
+    alerting = Alerting(Rules(), {
+        "webhook": Channel(Deliveries("webhook", hook_send), window_s=3600),
+        "email": Channel(Deliveries("email", mail_send), window_s=86400, rules=frozenset({Rule.OFFLINE})),
+    })
+    site = SiteView("a", online=False, offline_since=NOW - DAY, on_backup_since=NOW - DAY)
+    for hour in range(5):
+        now = NOW + hour * 3600
+        alerting.evaluate([site], now)
+        assert alerting.pump(now) is None
+    assert [k for k, _ in hook_calls] == ["offline:a", "on_backup:a"] * 5
+    assert mail_calls == [("offline:a", NOW)]
+
+
+def test_retries_follow_the_backoff_on_a_fake_clock():
+    send, calls = recorder(fail_times=2)
+    out = Deliveries("webhook", send, backoff=Backoff(10, 600), max_attempts=5, rand=lambda: 0.0)
+    out.add(Alert(Rule.OFFLINE, "a", "offline:a", "a: offline", NOW))
+    out.add(Alert(Rule.OFFLINE, "b", "offline:b", "b: offline", NOW))
+    assert out.pump(NOW) == NOW + 10
+    assert out.pump(NOW + 9.9) == NOW + 10         # not due: nothing sent
+    assert out.pump(NOW + 10) == NOW + 30          # second failure: 20 s
+    assert out.pump(NOW + 30) is None              # both sent, the second straight after the first
+    assert calls == [("offline:a", NOW), ("offline:a", NOW + 10), ("offline:a", NOW + 30), ("offline:b", NOW + 30)]
+    assert (out.sent, out.failed) == (2, 0)
+
+
+def test_a_permanent_error_is_not_retried_and_the_last_attempt_gives_up():
+    send, calls = recorder(fail_times=1, error=PermanentError)
+    out = Deliveries("webhook", send)
+    out.add(Alert(Rule.OFFLINE, "a", "offline:a", "a", NOW))
+    assert out.pump(NOW) is None and len(calls) == 1 and out.failed == 1
+    send, calls = recorder(fail_times=99)
+    out = Deliveries("webhook", send, backoff=Backoff(1, 1), max_attempts=3)
+    out.add(Alert(Rule.OFFLINE, "a", "offline:a", "a", NOW))
+    t = NOW
+    while (due := out.pump(t)) is not None:
+        t = due
+    assert len(calls) == 3 and out.failed == 1 and t == NOW + 2
+
+
+# ---- webhook: a local HTTP receiver that checks the signature itself -------------------------------------------------
+
+class Receiver:
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.requests = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((self.path, dict(self.headers), body))
+                code = receiver.answers.pop(0) if receiver.answers else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/relais?token=s3cr3t"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def valid(headers, body, secret=SECRET):
+    """What a receiver does, written here from the documented scheme rather than with fleet's sign()."""
+    expected = hmac.new(secret, headers[TIMESTAMP_HEADER].encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest("sha256=" + expected, headers[SIGNATURE_HEADER])
+
+
+def test_the_webhook_posts_signed_json_and_is_retried_on_503(caplog):
+    opened, _ = provider_incident()
+    (alert,) = firing(Rules(), [], NOW + 120, opened)
+    with Receiver([503, 200]) as receiver:
+        out = Deliveries("webhook", WebhookSender(WebhookTarget(receiver.url, SECRET)), backoff=Backoff(5, 60),
+                         rand=lambda: 0.0)
+        out.add(alert)
+        assert out.pump(NOW + 120) == NOW + 125
+        assert out.pump(NOW + 125) is None
+    assert (out.sent, len(receiver.requests)) == (1, 2)
+    for (path, headers, body), sent_at in zip(receiver.requests, (NOW + 120, NOW + 125)):
+        assert path == "/hooks/relais?token=s3cr3t"
+        assert headers["Content-Type"] == "application/json"
+        assert headers[ALERT_HEADER] == "provider_incident_opened:primary-1"
+        assert headers[TIMESTAMP_HEADER] == str(int(sent_at))
+        assert valid(headers, body)
+        assert not valid(headers, body.replace(b"69003", b"69004"))       # a changed body fails the check
+        assert not valid(headers, body, b"another-secret-of-16b")
+        payload = json.loads(body)
+        assert payload["rule"] == "provider_incident_opened" and payload["data"]["sites"] == ["a", "b", "c"]
+        assert payload["title"] == "Provider incident: Orange fibre, 3 sites in 69003, since 07:45"
+    assert "s3cr3t" not in caplog.text and "hooks" not in caplog.text       # the URL's token never logged
+    assert "127.0.0.1" in caplog.text and "503" in caplog.text
+
+
+def test_a_refusing_webhook_is_given_up_and_an_absent_one_retried():
+    alert = Alert(Rule.OFFLINE, "a", "offline:a", "a: offline", NOW)
+    with Receiver([404]) as receiver:
+        with pytest.raises(PermanentError, match="404"):
+            WebhookSender(WebhookTarget(receiver.url, SECRET))(alert, NOW)
+    with pytest.raises(TransientError, match=r"127\.0\.0\.1"):
+        WebhookSender(WebhookTarget(f"http://127.0.0.1:{free_port()}/x", SECRET, timeout_s=2))(alert, NOW)
+
+
+@pytest.mark.parametrize("url, secret, message", [
+    ("ftp://example.com/x", SECRET, "expected http:// or https://"),
+    ("https:///x", SECRET, "and a host"),
+    ("https://example.com/x", b"short", "at least 16 bytes, got 5"),
+])
+def test_bad_webhook_targets_say_what_is_wrong(url, secret, message):
+    with pytest.raises(ValueError, match=message):
+        WebhookTarget(url, secret)
+
+
+# ---- e-mail: the real local SMTP server of tests/notify ----------------------------------------------------------
+
+@pytest.fixture
+def smtp(tmp_path):
+    server = SmtpServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+def email_target(server, password=PASSWORD):
+    return EmailTarget("127.0.0.1", "fleet@atelier.fr", ("noc@atelier.fr", "astreinte@atelier.fr"), port=server.port,
+                       ca=str(server.cert), username=USER, password=password, timeout_s=5)
+
+
+def test_a_provider_incident_reaches_the_smtp_server(smtp):
+    opened, _ = provider_incident()
+    alerting = Alerting(Rules(), {"email": Channel(Deliveries("email", SmtpSender(email_target(smtp))))})
+    alerting.evaluate([], NOW + 120, opened)
+    alerting.evaluate([], NOW + 180, opened)       # the same incident seen again: de-duplicated
+    assert alerting.pump(NOW + 180) is None
+    assert len(smtp.mailbox.messages) == 1 and smtp.mailbox.logins[-1][2] is True
+    mail_from, rcpt, content = smtp.mailbox.messages[0]
+    assert (mail_from, rcpt) == ("fleet@atelier.fr", ["noc@atelier.fr", "astreinte@atelier.fr"])
+    msg = email.message_from_bytes(content, policy=email.policy.default)
+    assert msg["Subject"] == "[relais] Provider incident: Orange fibre, 3 sites in 69003, since 07:45"
+    body = msg.get_content()
+    assert "Rule: provider_incident_opened" in body and "sites: ['a', 'b', 'c']" in body
+
+
+def test_a_refused_login_is_permanent_and_the_password_stays_out(smtp, caplog):
+    out = Deliveries("email", SmtpSender(email_target(smtp, password="wrong-" + PASSWORD)))
+    out.add(Alert(Rule.OFFLINE, "a", "offline:a", "a: offline", NOW))
+    assert out.pump(NOW) is None and out.failed == 1
+    assert smtp.mailbox.messages == []
+    assert "refused the login" in caplog.text and PASSWORD not in caplog.text
+
+
+def test_an_absent_smtp_server_is_tried_again():
+    target = EmailTarget("127.0.0.1", "fleet@atelier.fr", ("noc@atelier.fr",), port=free_port(), timeout_s=2)
+    with pytest.raises(TransientError):
+        SmtpSender(target)(Alert(Rule.OFFLINE, "a", "offline:a", "a", NOW), NOW)
+
+
+def test_fleet_modules_import_nothing_of_the_agent():
+    for name in ("correlate.py", "alerts.py"):
+        tree = ast.parse((Path(__file__).resolve().parents[2] / "fleet" / name).read_text())
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {m for m in imported if m.split(".")[0] == "agent"}, name
