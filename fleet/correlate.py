@@ -149,6 +149,49 @@ class SuggestSimSwitch:
     area: str
 
 
+@dataclass(frozen=True)
+class Site:
+    """What the fleet knows of a site beyond its messages: its fixed-line provider and area (the fleet's site
+    list), and its SIM's operator (the `cellular` state part's operator, else the site list's)."""
+    site: str
+    provider: str = ""
+    area: str = ""
+    operator: str = ""
+
+
+_LINKS = {"primary": Link.PRIMARY, "backup": Link.CELLULAR}
+
+
+def from_event(site: Site, kind: str, data: object, ts: float) -> Lost | Recovered | None:
+    """The correlation input a device's event (docs/failover.md, "Events") amounts to, or None. `data` is as
+    received: anything not of the documented shape is no input rather than an error. `link_down` is the loss
+    (its `started_at` is when it began); a `failover` away from the primary says the same when link_down was not
+    seen; `link_restored` and a `failback` that is not manual are the recovery. Repeats are harmless: the decider
+    keeps the first loss."""
+    if not isinstance(data, dict):
+        return None
+    if kind == "link_down":
+        link = _LINKS.get(data.get("link"))
+    elif kind == "failover" and data.get("from") == "primary" and data.get("reason") != "manual":
+        link = Link.PRIMARY
+    elif kind == "link_restored":
+        link = _LINKS.get(data.get("link"))
+        return None if link is None else Recovered(site.site, link, at=ts)
+    elif kind == "failback" and data.get("reason") == "recovered":
+        return Recovered(site.site, Link.PRIMARY, at=ts)
+    else:
+        return None
+    if link is None:
+        return None
+    provider = site.provider if link is Link.PRIMARY else site.operator
+    if not provider.strip():
+        return None            # a site without a known provider cannot be grouped with others
+    started = data.get("started_at")
+    at = started if isinstance(started, (int, float)) and not isinstance(started, bool) and started <= ts \
+        and started == started else ts
+    return Lost(site.site, link, provider, site.area, at=float(at))
+
+
 def initial(settings: Settings = Settings()) -> CorrelationState:
     return CorrelationState(settings)
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fleet.correlate import (Group, IncidentClosed, IncidentOpened, IncidentUpdated, Link, Lost, Outage,
-                             Recovered, Settings, SuggestSimSwitch, Tick, decide, describe, initial, next_due,
-                             provider_availability)
+                             Recovered, Settings, Site, SuggestSimSwitch, Tick, decide, describe, from_event, initial,
+                             next_due, provider_availability)
 
 T0 = datetime(2026, 12, 3, 7, 45, tzinfo=timezone.utc).timestamp()    # 08:45 in Paris
 ORANGE = "Orange fibre"
@@ -257,3 +257,33 @@ def test_a_provider_with_no_outage_is_at_100_and_an_empty_period_is_refused():
     assert r.availability_pct == 100.0 and r.outages == 0
     with pytest.raises(ValueError, match="must end after"):
         provider_availability([], {"a": ORANGE}, JAN, DEC)
+
+
+# ---- from the devices' events -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind, data, expected", [
+    ("link_down", {"link": "primary", "reason": "no_answer", "started_at": T0 - 20},
+     Lost("a", P, ORANGE, "69003", T0 - 20)),
+    ("link_down", {"link": "backup", "started_at": T0 - 20}, Lost("a", C, "SFR", "69003", T0 - 20)),
+    ("failover", {"from": "primary", "to": "backup", "reason": "no_answer", "started_at": T0 - 5},
+     Lost("a", P, ORANGE, "69003", T0 - 5)),
+    ("failover", {"from": "primary", "to": "backup", "reason": "manual"}, None),       # an operator's choice
+    ("link_restored", {"link": "primary", "was": "down"}, Recovered("a", P, T0)),
+    ("link_restored", {"link": "backup", "was": "down"}, Recovered("a", C, T0)),
+    ("failback", {"reason": "recovered"}, Recovered("a", P, T0)),
+    ("failback", {"reason": "manual"}, None),
+    ("link_down", {"link": "primary", "started_at": "yesterday"}, Lost("a", P, ORANGE, "69003", T0)),
+    ("link_down", {"link": "primary", "started_at": T0 + 999}, Lost("a", P, ORANGE, "69003", T0)),   # future
+    ("link_down", {"link": "primary", "started_at": float("nan")}, Lost("a", P, ORANGE, "69003", T0)),
+    ("link_down", {"link": "wifi"}, None),
+    ("link_down", ["not", "a", "map"], None),
+    ("drill_result", {"ok": False}, None),
+])
+def test_device_events_become_losses_and_recoveries(kind, data, expected):
+    site = Site("a", ORANGE, "69003", "SFR")
+    assert from_event(site, kind, data, T0) == expected
+
+
+def test_a_site_without_a_provider_is_not_correlated():
+    assert from_event(Site("a", "", "69003", ""), "link_down", {"link": "primary"}, T0) is None
+    assert from_event(Site("a", ORANGE, "69003", ""), "link_down", {"link": "backup"}, T0) is None
