@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Callable, Iterable, Mapping
 
 from common.backoff import Backoff
-from fleet.correlate import IncidentClosed, IncidentOpened, describe
+from fleet.correlate import IncidentClosed, IncidentOpened, Link, describe
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +118,15 @@ def firing(rules: Rules, sites: Iterable[SiteView], now: float, incidents: Itera
             inc = action.incident
             opened = isinstance(action, IncidentOpened)
             rule = Rule.PROVIDER_INCIDENT_OPENED if opened else Rule.PROVIDER_INCIDENT_CLOSED
-            alerts.append(Alert(rule, inc.id, f"{rule}:{inc.id}",
-                                ("Provider incident: " if opened else "Provider incident over: ") + describe(inc),
-                                inc.opened_at if opened else inc.closed_at,
-                                {"link": str(inc.group.link), "provider": inc.group.provider, "area": inc.group.area,
-                                 "sites": [s.site for s in inc.sites], "down": list(inc.down)}))
+            title = ("Provider incident: " if opened else "Provider incident over: ") + describe(inc)
+            data = {"link": str(inc.group.link), "provider": inc.group.provider, "area": inc.group.area,
+                    "sites": [s.site for s in inc.sites], "down": list(inc.down)}
+            if opened and inc.group.link is Link.CELLULAR:
+                # the correlator's SuggestSimSwitch, told to the people who decide: the fleet orders nothing alone
+                title += "; suggested: switch the sites on this operator to their other SIM"
+                data["suggest"] = "sim_switch"
+            alerts.append(Alert(rule, inc.id, f"{rule}:{inc.id}", title,
+                                inc.opened_at if opened else inc.closed_at, data))
     return alerts
 
 

@@ -90,6 +90,18 @@ def test_provider_incidents_alert_when_opened_and_closed():
                                         "closed at 08:45")]
 
 
+def test_a_mobile_outage_suggests_the_sim_switch_to_the_people_who_decide():
+    state, actions = correlate.initial(), []
+    for i, site in enumerate(["a", "b", "c"]):
+        state, out = correlate.decide(state, correlate.Lost(site, correlate.Link.CELLULAR, "SFR", "75011", at=NOW + i),
+                                      NOW + i)
+        actions += out
+    (alert,) = firing(Rules(), [], NOW + 3, actions)
+    assert alert.title == ("Provider incident: SFR mobile, 3 sites in 75011, since 07:45; suggested: switch the "
+                           "sites on this operator to their other SIM")
+    assert alert.data["suggest"] == "sim_switch" and alert.data["link"] == "cellular"
+
+
 def test_a_flapping_site_is_one_alert_per_window_and_a_reminder_after_it():
     memory, rules = Memory(), Rules(offline_after_s=0)
     sent = []
