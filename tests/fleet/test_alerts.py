@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from fleet import correlate
-from fleet.alerts import (ALERT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Alert, Alerting, Channel, Deliveries,
-                          EmailTarget, Memory, PermanentError, Rule, Rules, SiteView, SmtpSender, TransientError,
-                          WebhookSender, WebhookTarget, deduplicate, firing)
+from fleet.alerts import (ALERT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Alert, Alerting, Channel, ConfigError,
+                          Deliveries, EmailTarget, Memory, PermanentError, Rule, Rules, SiteView, SmtpSender,
+                          TransientError, WebhookSender, WebhookTarget, alerting_from, correlation_from, deduplicate,
+                          firing)
 from common.backoff import Backoff
 from tests.notify.smtpd import PASSWORD, USER, SmtpServer, free_port
 
@@ -314,3 +315,63 @@ def test_fleet_modules_import_nothing_of_the_agent():
         imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not {m for m in imported if m.split(".")[0] == "agent"}, name
+
+
+# ---- configuration ----------------------------------------------------------------------------------------------
+
+def test_the_alerts_table_builds_the_channels(tmp_path):
+    key = tmp_path / "hook.key"
+    key.write_text(SECRET.decode() + "\n")
+    alerting = alerting_from({
+        "offline_after_s": 600, "data_budget_pct": 90,
+        "email": {"recipients": ["noc@atelier.fr"], "sender": "fleet@atelier.fr", "host": "smtp.atelier.fr",
+                  "username": "fleet", "password": "pw", "window_s": 43200, "rules": ["offline", "drill_failed"]},
+        "webhook": [{"url": "https://hooks.example.com/T0/abc", "secret_file": str(key)}],
+    })
+    assert (alerting.rules.offline_after_s, alerting.rules.data_budget_pct) == (600, 90)
+    assert alerting.rules.on_backup_after_s == Rules().on_backup_after_s
+    mail, hook = alerting.channels["email"], alerting.channels["webhook-1"]
+    assert mail.window_s == 43200 and mail.rules == {Rule.OFFLINE, Rule.DRILL_FAILED}
+    assert mail.deliveries.send.target.password == "pw" and mail.deliveries.send.target.port == 587
+    assert hook.window_s == 3600 and hook.rules == set(Rule)
+    assert hook.deliveries.send.target.secret == SECRET and hook.deliveries.name == "webhook https://hooks.example.com"
+    assert alerting_from({}) is None and alerting_from({"email": {"recipients": []}}) is None
+
+
+MAIL = {"recipients": ["noc@atelier.fr"], "sender": "fleet@atelier.fr", "host": "smtp.atelier.fr"}
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"offline_after_s": "15 min"}, '[alerts] offline_after_s: expected a number from 0 to 2592000, got "15 min"'),
+    ({"colour": "red"}, "[alerts] colour: expected one of data_budget_pct, email, "),
+    ({"email": {**MAIL, "port": 0}}, "[alerts.email] port: expected an integer from 1 to 65535, got 0"),
+    ({"email": {**MAIL, "host": ""}}, '[alerts.email] host: expected a one-line text (required), got ""'),
+    ({"email": {**MAIL, "recipients": ["nobody"]}}, "[alerts.email] recipients: expected a list of e-mail addresses"),
+    ({"email": {**MAIL, "username": "u", "password": "p", "starttls": False}},
+     "[alerts.email] starttls: expected true when username is set"),
+    ({"email": {**MAIL, "rules": ["offline", "coffee"]}}, "[alerts.email] rules: expected a list of rules from "),
+    ({"email": {**MAIL, "window_s": 1}}, "[alerts.email] window_s: expected a number from 60 to"),
+    ({"webhook": {"url": "https://x"}}, "[alerts] webhook: expected [[alerts.webhook]] tables, got {"),
+    ({"webhook": [{"url": "https://x.example"}]}, "[alerts.webhook #1] secret: expected a secret in secret or "
+                                                  "secret_file, got none"),
+    ({"webhook": [{"url": "ftp://x.example", "secret": "s" * 20}]}, "[alerts.webhook #1] webhook url: expected"),
+    ({"webhook": [{"url": "https://x.example", "secret": "short"}]}, "secret: expected at least 16 bytes, got 5"),
+    ({"webhook": [{"url": "https://x.example", "secret": "s" * 20, "secret_file": "/k"}]},
+     "secret: expected secret or secret_file, not both"),
+    ({"webhook": [{"url": "https://x.example", "secret_file": "/nonexistent/k"}]},
+     "[alerts.webhook #1] secret_file: expected a readable file, got '/nonexistent/k' (No such file or directory)"),
+])
+def test_bad_alerts_tables_are_one_line_naming_the_key(table, message):
+    with pytest.raises(ConfigError) as e:
+        alerting_from(table, "/etc/relais/fleet.toml")
+    text = str(e.value)
+    assert text.startswith("/etc/relais/fleet.toml: ") and message in text and "\n" not in text
+    assert "s" * 20 not in text                      # a secret is never shown back
+
+
+def test_the_correlate_table():
+    assert correlation_from({"min_sites": 5, "window_s": 300, "by_area": False}) == correlate.Settings(
+        min_sites=5, window_s=300, by_area=False)
+    assert correlation_from({}) == correlate.Settings()
+    with pytest.raises(ConfigError, match=r"\[correlate\] min_sites: expected an integer from 2 to 10000, got 1"):
+        correlation_from({"min_sites": 1})
