@@ -120,6 +120,9 @@ class CorrelationState:
     settings: Settings
     lost: Mapping[tuple[str, Link], Loss] = field(default_factory=dict)   # (site, link) -> its current loss
     open: Mapping[Group, Incident] = field(default_factory=dict)          # at most one open incident per group
+    # the same losses by group (site -> lost at): a loss looks at its own group only, not at every site down in
+    # the country (a national outage is thousands of sites in hundreds of groups)
+    groups: Mapping[Group, Mapping[str, float]] = field(default_factory=dict)
     counter: int = 0
 
 
@@ -216,8 +219,8 @@ def _lost(st: CorrelationState, ev: Lost, now: float) -> tuple[CorrelationState,
     if key in st.lost or not ev.provider.strip():
         return st, []          # lost again while lost (a repeated event): the first start stands
     group = group_of(ev, st.settings)
-    lost = {**st.lost, key: Loss(group, ev.at)}
-    st = replace(st, lost=lost)
+    members = {**st.groups.get(group, {}), ev.site: ev.at}
+    st = replace(st, lost={**st.lost, key: Loss(group, ev.at)}, groups={**st.groups, group: members})
     incident = st.open.get(group)
     if incident is not None:
         mark = incident.site(ev.site)
@@ -242,7 +245,7 @@ def _lost(st: CorrelationState, ev: Lost, now: float) -> tuple[CorrelationState,
 def _burst(st: CorrelationState, group: Group) -> list[tuple[str, float]]:
     """The most sites of the group still down whose losses fit in one window (events may come out of order, so
     every window is tried, not only the one ending at the newest loss)."""
-    starts = sorted((loss.at, site) for (site, _), loss in st.lost.items() if loss.group == group)
+    starts = sorted((at, site) for site, at in st.groups.get(group, {}).items())
     best: list[tuple[float, str]] = []
     first = 0
     for last in range(len(starts)):
@@ -258,7 +261,13 @@ def _recovered(st: CorrelationState, ev: Recovered, now: float) -> tuple[Correla
     loss = st.lost.get(key)
     if loss is None:
         return st, []          # never seen lost (or already recovered): nothing to undo
-    st = replace(st, lost={k: v for k, v in st.lost.items() if k != key})
+    lost, groups, members = dict(st.lost), dict(st.groups), dict(st.groups[loss.group])   # copies, not rehashes
+    del lost[key], members[ev.site]
+    if members:
+        groups[loss.group] = members
+    else:
+        del groups[loss.group]
+    st = replace(st, lost=lost, groups=groups)
     incident = st.open.get(loss.group)
     mark = incident.site(ev.site) if incident is not None else None
     if mark is None or not mark.down:
@@ -287,7 +296,9 @@ def _hold(st: CorrelationState, now: float) -> tuple[CorrelationState, list]:
 
 def _close(st: CorrelationState, incident: Incident, now: float) -> tuple[CorrelationState, list]:
     incident = replace(incident, closed_at=now)
-    return replace(st, open={g: i for g, i in st.open.items() if g != incident.group}), [IncidentClosed(incident)]
+    still_open = dict(st.open)
+    del still_open[incident.group]
+    return replace(st, open=still_open), [IncidentClosed(incident)]
 
 
 def next_due(st: CorrelationState) -> float | None:

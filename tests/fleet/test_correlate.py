@@ -207,6 +207,8 @@ def test_incidents_have_enough_sites_and_all_close_once_everyone_recovers(steps,
                 assert isinstance(a, (IncidentUpdated, SuggestSimSwitch)) and inc.id in opened
                 assert inc.id not in closed
         assert {i.id for i in state.open.values()} == set(opened) - closed
+        assert {(s, g) for g, members in state.groups.items() for s in members} == \
+            {(s, loss.group) for (s, _), loss in state.lost.items()}            # the index agrees with the losses
     # everyone recovers: every incident still open closes, and nothing new opens
     for site, link in list(state.lost):
         now += 1
