@@ -18,6 +18,7 @@ UTF-8 AUTH PLAIN, errors sorted into "try again" and "will not help"), kept smal
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import hmac
 import json
@@ -55,6 +56,7 @@ class Rules:
     on_backup_after_s: float = 1800.0
     data_budget_pct: float = 80.0
     signal_poor_days: float = 3.0
+    tz: str = "UTC"                         # the zone of the times in the titles ("Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def firing(rules: Rules, sites: Iterable[SiteView], now: float, incidents: Itera
                                 s.on_backup_since))
         if s.last_drill_ok is False and s.last_drill_at is not None:
             alerts.append(Alert(Rule.DRILL_FAILED, s.site, f"drill_failed:{s.site}:{s.last_drill_at:.0f}",
-                                f"{s.site}: the failover drill of {_stamp(s.last_drill_at)} failed", s.last_drill_at))
+                                f"{s.site}: the failover drill of {_stamp(s.last_drill_at, rules.tz)} failed",
+                                s.last_drill_at))
         if s.drill_overdue:
             alerts.append(Alert(Rule.DRILL_OVERDUE, s.site, f"drill_overdue:{s.site}",
                                 f"{s.site}: no failover drill has passed for too long",
@@ -118,7 +121,7 @@ def firing(rules: Rules, sites: Iterable[SiteView], now: float, incidents: Itera
             inc = action.incident
             opened = isinstance(action, IncidentOpened)
             rule = Rule.PROVIDER_INCIDENT_OPENED if opened else Rule.PROVIDER_INCIDENT_CLOSED
-            title = ("Provider incident: " if opened else "Provider incident over: ") + describe(inc)
+            title = ("Provider incident: " if opened else "Provider incident over: ") + describe(inc, _zone(rules.tz))
             data = {"link": str(inc.group.link), "provider": inc.group.provider, "area": inc.group.area,
                     "sites": [s.site for s in inc.sites], "down": list(inc.down)}
             if opened and inc.group.link is Link.CELLULAR:
@@ -188,8 +191,16 @@ def _span(seconds: float) -> str:
     return f"{hours} h" if hours < 48 else f"{hours // 24} days"
 
 
-def _stamp(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def _stamp(ts: float, tz: str = "UTC") -> str:
+    return datetime.fromtimestamp(ts, _zone(tz)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(name: str):
+    if name == "UTC":
+        return timezone.utc
+    from zoneinfo import ZoneInfo     # checked when the config is read (alerting_from)
+    return ZoneInfo(name)
 
 
 # ---- delivery -----------------------------------------------------------------------------------------------------
@@ -432,7 +443,8 @@ def alerting_from(table: Mapping, file: str = "fleet.toml") -> Alerting | None:
     rules = Rules(offline_after_s=t.number("offline_after_s", Rules.offline_after_s, 0, 30 * 86400),
                   on_backup_after_s=t.number("on_backup_after_s", Rules.on_backup_after_s, 0, 30 * 86400),
                   data_budget_pct=t.number("data_budget_pct", Rules.data_budget_pct, 1, 1000),
-                  signal_poor_days=t.number("signal_poor_days", Rules.signal_poor_days, 0, 365))
+                  signal_poor_days=t.number("signal_poor_days", Rules.signal_poor_days, 0, 365),
+                  tz=t.zone("tz"))
     t.done(("email", "webhook"))
     channels: dict[str, Channel] = {}
     mail = table.get("email")
@@ -505,6 +517,14 @@ class _Table:
         value = self._get(key, "")
         if not isinstance(value, str) or (required and not value.strip()) or "\n" in value or "\r" in value:
             raise self.error(key, "a one-line text" + (" (required)" if required else ""), value)
+        return value
+
+    def zone(self, key: str) -> str:
+        value = self._get(key, "UTC")
+        try:
+            _zone(value)
+        except (TypeError, ValueError, KeyError, OSError):   # ZoneInfoNotFoundError is a KeyError
+            raise self.error(key, 'a time zone such as "Europe/Paris"', value) from None
         return value
 
     def texts(self, key: str) -> tuple[str, ...]:

@@ -85,6 +85,10 @@ def test_provider_incidents_alert_when_opened_and_closed():
     assert (alert.rule, alert.subject) == (Rule.PROVIDER_INCIDENT_OPENED, "primary-1")
     assert alert.title == "Provider incident: Orange fibre, 3 sites in 69003, since 07:45"
     assert alert.data["sites"] == ["a", "b", "c"] and alert.at == NOW + 120
+    (paris,) = firing(Rules(tz="Europe/Paris"), [], NOW + 120, opened)
+    assert paris.title == "Provider incident: Orange fibre, 3 sites in 69003, since 08:45"
+    (drill,) = firing(Rules(tz="Europe/Paris"), [SiteView("a", last_drill_at=NOW, last_drill_ok=False)], NOW)
+    assert drill.title == "a: the failover drill of 2026-12-03 08:45 CET failed"
     closing = [a for a in firing(Rules(), [], NOW + 3602, later)]
     assert [(a.rule, a.title) for a in closing] == [
         (Rule.PROVIDER_INCIDENT_CLOSED, "Provider incident over: Orange fibre, 3 sites in 69003, since 07:45, "
@@ -323,12 +327,13 @@ def test_the_alerts_table_builds_the_channels(tmp_path):
     key = tmp_path / "hook.key"
     key.write_text(SECRET.decode() + "\n")
     alerting = alerting_from({
-        "offline_after_s": 600, "data_budget_pct": 90,
+        "offline_after_s": 600, "data_budget_pct": 90, "tz": "Europe/Paris",
         "email": {"recipients": ["noc@atelier.fr"], "sender": "fleet@atelier.fr", "host": "smtp.atelier.fr",
                   "username": "fleet", "password": "pw", "window_s": 43200, "rules": ["offline", "drill_failed"]},
         "webhook": [{"url": "https://hooks.example.com/T0/abc", "secret_file": str(key)}],
     })
-    assert (alerting.rules.offline_after_s, alerting.rules.data_budget_pct) == (600, 90)
+    assert (alerting.rules.offline_after_s, alerting.rules.data_budget_pct, alerting.rules.tz) == \
+        (600, 90, "Europe/Paris")
     assert alerting.rules.on_backup_after_s == Rules().on_backup_after_s
     mail, hook = alerting.channels["email"], alerting.channels["webhook-1"]
     assert mail.window_s == 43200 and mail.rules == {Rule.OFFLINE, Rule.DRILL_FAILED}
@@ -343,6 +348,9 @@ MAIL = {"recipients": ["noc@atelier.fr"], "sender": "fleet@atelier.fr", "host": 
 
 @pytest.mark.parametrize("table, message", [
     ({"offline_after_s": "15 min"}, '[alerts] offline_after_s: expected a number from 0 to 2592000, got "15 min"'),
+    ({"tz": "Europe/Atlantis"}, '[alerts] tz: expected a time zone such as "Europe/Paris", got "Europe/Atlantis"'),
+    ({"tz": "Europe"}, '[alerts] tz: expected a time zone such as "Europe/Paris", got "Europe"'),
+    ({"tz": ["UTC"]}, '[alerts] tz: expected a time zone such as "Europe/Paris", got [\'UTC\']'),
     ({"colour": "red"}, "[alerts] colour: expected one of data_budget_pct, email, "),
     ({"email": {**MAIL, "port": 0}}, "[alerts.email] port: expected an integer from 1 to 65535, got 0"),
     ({"email": {**MAIL, "host": ""}}, '[alerts.email] host: expected a one-line text (required), got ""'),
