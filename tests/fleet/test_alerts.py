@@ -383,3 +383,54 @@ def test_the_correlate_table():
     assert correlation_from({}) == correlate.Settings()
     with pytest.raises(ConfigError, match=r"\[correlate\] min_sites: expected an integer from 2 to 10000, got 1"):
         correlation_from({"min_sites": 1})
+
+
+# ---- the issue's "done when", with the agents' own events ------------------------------------------------------------
+
+def agent_events(tmp_path, lose_at: float, back_after: float) -> list:
+    """One whole agent in virtual time (the real failover policy on simulated uplinks): its primary blackholed
+    `lose_at` s after it is up, restored `back_after` s later. Its events, as it emitted them."""
+    from tests.faults.virtual_agent import WholeAgent
+    tmp_path.mkdir()
+    a = WholeAgent(tmp_path, extra={"probes": {"targets": ["192.0.2.1", "192.0.2.2", "192.0.2.3"]}, "failover": {}})
+    try:
+        assert a.pump(lambda: a.registered(1) and a.state("failover").get("state") == "primary", 120)
+        a.advance(lose_at)
+        a.uplinks.set("primary", reachable=False)
+        assert a.pump(lambda: a.state("failover").get("active_uplink") == "backup", 10)
+        a.advance(back_after)
+        a.uplinks.set("primary", reachable=True)
+        assert a.pump(lambda: a.state("failover").get("active_uplink") == "primary", 120)
+        return list(a.events)
+    finally:
+        a.close()
+
+
+def test_three_agents_losing_their_primary_open_an_incident_that_mails_and_closes(tmp_path, smtp):
+    """Three simulated sites of one provider lose their primary within a minute: a provider incident opens, the
+    alert reaches the local SMTP server, and the incident closes when they recover."""
+    sites = {f"shop-{i}": correlate.Site(f"shop-{i}", "Orange fibre", "69003", "Orange") for i in range(3)}
+    feed = []
+    for i, name in enumerate(sites):
+        feed += [(e.ts, name, e) for e in agent_events(tmp_path / name, 15 + 20 * i, 300 - 20 * i)]
+    feed.sort(key=lambda x: x[0])
+    alerting = Alerting(Rules(), {"email": Channel(Deliveries("email", SmtpSender(email_target(smtp))))})
+    state, actions = correlate.initial(), []
+    for ts, name, event in feed:
+        item = correlate.from_event(sites[name], event.kind, event.data, event.ts)
+        if item is not None:
+            state, out = correlate.decide(state, item, ts)
+            actions += out
+            alerting.evaluate([], ts, out)
+            alerting.pump(ts)
+    kinds = [type(a).__name__ for a in actions]
+    assert kinds == ["IncidentOpened", "IncidentUpdated", "IncidentUpdated", "IncidentClosed"], kinds
+    opened, closed = actions[0].incident, actions[-1].incident
+    assert opened.down == ("shop-0", "shop-1", "shop-2")
+    losses = [s.lost_at for s in opened.sites]
+    assert 39 <= losses[-1] - losses[0] <= 42                   # the agents' own started_at, 20 s apart
+    assert all(s.recovered_at is not None for s in closed.sites) and not state.open
+    subjects = [email.message_from_bytes(m[2], policy=email.policy.default)["Subject"] for m in smtp.mailbox.messages]
+    assert [s.split(",")[0] for s in subjects] == ["[relais] Provider incident: Orange fibre",
+                                                   "[relais] Provider incident over: Orange fibre"]
+    assert "3 sites in 69003" in subjects[0]
