@@ -21,6 +21,7 @@ Times (`at`) are the sites' own clocks for the loss and recovery (the event's `t
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
 from enum import StrEnum
@@ -190,8 +191,9 @@ def from_event(site: Site, kind: str, data: object, ts: float) -> Lost | Recover
     if not provider.strip():
         return None            # a site without a known provider cannot be grouped with others
     started = data.get("started_at")
-    at = started if isinstance(started, (int, float)) and not isinstance(started, bool) and started <= ts \
-        and started == started else ts
+    # the device's own account of when it began, unless it is not a time or lies ahead of the event itself
+    at = started if isinstance(started, (int, float)) and not isinstance(started, bool) and math.isfinite(started) \
+        and started <= ts else ts
     return Lost(site.site, link, provider, site.area, at=float(at))
 
 

@@ -198,6 +198,8 @@ class Receiver:
                 receiver.requests.append((self.path, dict(self.headers), body))
                 code = receiver.answers.pop(0) if receiver.answers else 200
                 self.send_response(code)
+                if 300 <= code < 400:
+                    self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -253,9 +255,13 @@ def test_the_webhook_posts_signed_json_and_is_retried_on_503(caplog):
 
 def test_a_refusing_webhook_is_given_up_and_an_absent_one_retried():
     alert = Alert(Rule.OFFLINE, "a", "offline:a", "a: offline", NOW)
-    with Receiver([404]) as receiver:
+    with Receiver([404, 302, 307]) as receiver:
         with pytest.raises(PermanentError, match="404"):
             WebhookSender(WebhookTarget(receiver.url, SECRET))(alert, NOW)
+        for code in (302, 307):          # a redirect is not followed: the signed alert goes where configured only
+            with pytest.raises(PermanentError, match=str(code)):
+                WebhookSender(WebhookTarget(receiver.url, SECRET))(alert, NOW)
+    assert [path for path, _, _ in receiver.requests] == ["/hooks/relais?token=s3cr3t"] * 3
     with pytest.raises(TransientError, match=r"127\.0\.0\.1"):
         WebhookSender(WebhookTarget(f"http://127.0.0.1:{free_port()}/x", SECRET, timeout_s=2))(alert, NOW)
 

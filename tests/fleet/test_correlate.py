@@ -277,6 +277,8 @@ def test_a_provider_with_no_outage_is_at_100_and_an_empty_period_is_refused():
     ("link_down", {"link": "primary", "started_at": "yesterday"}, Lost("a", P, ORANGE, "69003", T0)),
     ("link_down", {"link": "primary", "started_at": T0 + 999}, Lost("a", P, ORANGE, "69003", T0)),   # future
     ("link_down", {"link": "primary", "started_at": float("nan")}, Lost("a", P, ORANGE, "69003", T0)),
+    ("link_down", {"link": "primary", "started_at": float("-inf")}, Lost("a", P, ORANGE, "69003", T0)),
+    ("link_down", {"link": "primary", "started_at": True}, Lost("a", P, ORANGE, "69003", T0)),
     ("link_down", {"link": "wifi"}, None),
     ("link_down", ["not", "a", "map"], None),
     ("drill_result", {"ok": False}, None),
