@@ -30,6 +30,9 @@ from typing import Iterable, Mapping
 from common.decider import Tick  # noqa: F401  (the shared decider type, also reached as correlate.Tick)
 
 
+RECENT_IDS = 16     # per group: an id is new among the group's last 16 incidents (months of them)
+
+
 class Link(StrEnum):
     PRIMARY = "primary"        # fixed line: fibre, DSL, cable, a radio link
     CELLULAR = "cellular"      # the SIM's operator
@@ -121,10 +124,10 @@ class CorrelationState:
     settings: Settings
     lost: Mapping[tuple[str, Link], Loss] = field(default_factory=dict)   # (site, link) -> its current loss
     open: Mapping[Group, Incident] = field(default_factory=dict)          # at most one open incident per group
+    recent_ids: Mapping[Group, tuple[str, ...]] = field(default_factory=dict)   # each group's last RECENT_IDS ids
     # the same losses by group (site -> lost at): a loss looks at its own group only, not at every site down in
     # the country (a national outage is thousands of sites in hundreds of groups)
     groups: Mapping[Group, Mapping[str, float]] = field(default_factory=dict)
-    counter: int = 0
 
 
 # ---- actions --------------------------------------------------------------------------------------------------
@@ -235,13 +238,34 @@ def _lost(st: CorrelationState, ev: Lost, now: float) -> tuple[CorrelationState,
     burst = _burst(st, group)
     if len(burst) < st.settings.min_sites:
         return st, []
-    counter = st.counter + 1
-    incident = Incident(f"{group.link}-{counter}", group, now, tuple(SiteLoss(s, at) for s, at in burst))
-    st = replace(st, open={**st.open, group: incident}, counter=counter)
+    ident = base = incident_id(group, min(at for _, at in burst))
+    used = st.recent_ids.get(group, ())
+    n = 1
+    while ident in used:               # reopened with the same first loss (losses reported again, a replay)
+        n += 1
+        ident = f"{base}.{n}"
+    incident = Incident(ident, group, now, tuple(SiteLoss(s, at) for s, at in burst))
+    st = replace(st, open={**st.open, group: incident},
+                 recent_ids={**st.recent_ids, group: (used + (ident,))[-RECENT_IDS:]})
     actions: list = [IncidentOpened(incident)]
     if group.link is Link.CELLULAR:
         actions.append(SuggestSimSwitch(incident, group.provider, group.area))
     return st, actions
+
+
+def incident_id(group: Group, since: float) -> str:
+    """Made of what the incident is, not of a counter: the same losses give the same id in a replay after a
+    restart and in every fleet instance that replays them, so its alerts are de-duplicated across both.
+    "primary-orange-fibre-69003-20261203T074500Z"; URL-safe, for the console's links."""
+    stamp = datetime.fromtimestamp(since, timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return "-".join(p for p in (str(group.link), _slug(group.provider), _slug(group.area), stamp) if p)
+
+
+def _slug(text: str) -> str:
+    import re
+    import unicodedata
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()   # "Télécom" -> "telecom"
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")
 
 
 def _burst(st: CorrelationState, group: Group) -> list[tuple[str, float]]:

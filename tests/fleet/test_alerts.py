@@ -82,7 +82,7 @@ def provider_incident():
 def test_provider_incidents_alert_when_opened_and_closed():
     opened, later = provider_incident()
     (alert,) = firing(Rules(), [], NOW + 120, opened)
-    assert (alert.rule, alert.subject) == (Rule.PROVIDER_INCIDENT_OPENED, "primary-1")
+    assert (alert.rule, alert.subject) == (Rule.PROVIDER_INCIDENT_OPENED, "primary-orange-fibre-69003-20261203T074500Z")
     assert alert.title == "Provider incident: Orange fibre, 3 sites in 69003, since 07:45"
     assert alert.data["sites"] == ["a", "b", "c"] and alert.at == NOW + 120
     (paris,) = firing(Rules(tz="Europe/Paris"), [], NOW + 120, opened)
@@ -241,7 +241,7 @@ def test_the_webhook_posts_signed_json_and_is_retried_on_503(caplog):
     for (path, headers, body), sent_at in zip(receiver.requests, (NOW + 120, NOW + 125)):
         assert path == "/hooks/relais?token=s3cr3t"
         assert headers["Content-Type"] == "application/json"
-        assert headers[ALERT_HEADER] == "provider_incident_opened:primary-1"
+        assert headers[ALERT_HEADER] == "provider_incident_opened:primary-orange-fibre-69003-20261203T074500Z"
         assert headers[TIMESTAMP_HEADER] == str(int(sent_at))
         assert valid(headers, body)
         assert not valid(headers, body.replace(b"69003", b"69004"))       # a changed body fails the check

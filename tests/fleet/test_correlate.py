@@ -119,7 +119,20 @@ def test_a_new_burst_after_a_close_opens_a_second_incident():
               (900, lost("a", 900)), (901, lost("b", 901)), (902, lost("c", 902))]
     _, out = run(events)
     opened = [a.incident.id for _, a in out if isinstance(a, IncidentOpened)]
-    assert opened == ["primary-1", "primary-2"]
+    assert opened == ["primary-orange-fibre-69003-20261203T074500Z", "primary-orange-fibre-69003-20261203T080000Z"]
+
+
+def test_incident_ids_are_made_of_what_it_is_and_stay_unique_when_reopened():
+    events = [(0, lost("a", 0, "Bouygues Télécom", "Lyon 3e")), (1, lost("b", 1, "Bouygues Télécom", "Lyon 3e")),
+              (2, lost("c", 2, "Bouygues Télécom", "Lyon 3e"))]
+    again = [(10, rec("a", 10)), (11, rec("b", 11)), (12, rec("c", 12))]
+    _, out = run(events + again + events + again + events)   # the same losses reported again (a replay)
+    opened = [a.incident.id for _, a in out if isinstance(a, IncidentOpened)]
+    assert opened == ["primary-bouygues-telecom-lyon-3e-20261203T074500Z",
+                      "primary-bouygues-telecom-lyon-3e-20261203T074500Z.2",
+                      "primary-bouygues-telecom-lyon-3e-20261203T074500Z.3"]
+    _, cellular = run([(i, lost(s, i, "Orange", "", link=C)) for i, s in enumerate("abc")], Settings(by_area=False))
+    assert cellular[0][1].incident.id == "cellular-orange-20261203T074500Z"
 
 
 def test_a_regional_mobile_outage_suggests_a_sim_switch():
