@@ -18,7 +18,7 @@ from fleet import correlate
 from fleet.alerts import (ALERT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Alert, Alerting, Channel, ConfigError,
                           Deliveries, EmailTarget, Memory, PermanentError, Rule, Rules, SiteView, SmtpSender,
                           TransientError, WebhookSender, WebhookTarget, alerting_from, correlation_from, deduplicate,
-                          firing)
+                          firing, signal_poor, signal_poor_since)
 from common.backoff import Backoff
 from tests.notify.smtpd import PASSWORD, USER, SmtpServer, free_port
 
@@ -51,6 +51,36 @@ def rules_of(alerts):
 ])
 def test_rules(site, expected):
     assert rules_of(firing(Rules(), [site], NOW)) == expected
+
+
+@pytest.mark.parametrize("metrics, poor", [
+    ({"rsrp_dbm": -95, "rsrq_db": -11, "sinr_db": 13}, False),
+    ({"rsrp_dbm": -101}, True),
+    ({"rsrp_dbm": -100}, False),                      # the fair row's floor is still fair
+    ({"rsrp_dbm": -90, "sinr_db": -1}, True),
+    ({"rsrp_dbm": -90, "rsrq_db": -21}, True),
+    ({"rssi_dbm": -101}, True),                       # 3G: RSSI only
+    ({"rssi_dbm": -101, "rsrp_dbm": -90}, False),     # RSRP there: RSSI does not grade
+    ({"rx_bytes": 10}, None),
+    ({"rsrp_dbm": "weak", "sinr_db": float("nan")}, None),
+])
+def test_one_reading_graded_as_relais_doctor_does(metrics, poor):
+    assert signal_poor(metrics) is poor
+
+
+def test_signal_poor_since_follows_telemetry_by_exception():
+    readings = [(0, {"rsrp_dbm": -95, "sinr_db": 10, "rx_bytes": 1}),
+                (100, {"rsrp_dbm": -104}),                 # poor from here
+                (200, {"rx_bytes": 5}),                    # a heartbeat of data only: the run goes on
+                (300, {"sinr_db": 3}),                     # RSRP still -104 (held): still poor
+                (400, {"rsrp_dbm": -99, "sinr_db": -2}),   # now the SINR is poor: same run
+                ]
+    assert signal_poor_since(readings) == 100
+    assert signal_poor_since(readings + [(500, {"sinr_db": 5})]) is None       # good again
+    assert signal_poor_since(readings + [(500, {"sinr_db": 5}), (600, {"rsrp_dbm": -120})]) == 600
+    # the metrics gone (no reading: no cell, a modem being reset) is nothing known, not a good signal
+    assert signal_poor_since(readings + [(500, {"rsrp_dbm": None, "sinr_db": None})]) == 100
+    assert signal_poor_since([]) is None and signal_poor_since([(0, "junk"), (1, {"rsrp_dbm": -130})]) == 1
 
 
 def test_titles_say_what_and_for_how_long():
@@ -320,8 +350,11 @@ def test_an_absent_smtp_server_is_tried_again():
 
 
 def test_fleet_modules_import_nothing_of_the_agent():
-    for name in ("correlate.py", "alerts.py"):
-        tree = ast.parse((Path(__file__).resolve().parents[2] / "fleet" / name).read_text())
+    fleet = Path(__file__).resolve().parents[2] / "fleet"
+    modules = [fleet / "correlate.py", *sorted((fleet / "alerts").glob("*.py"))]
+    assert len(modules) == 6
+    for name in modules:
+        tree = ast.parse(name.read_text())
         imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not {m for m in imported if m.split(".")[0] == "agent"}, name
