@@ -1,4 +1,4 @@
-"""Fleet alerts (fleet/alerts.py): the rules as tables, de-duplication on a fake clock, retries with backoff, and
+"""Fleet alerts (fleet/alerts/): the rules as tables, de-duplication on a fake clock, retries with backoff, and
 delivery to a real local SMTP server (aiosmtpd, STARTTLS + AUTH) and a local HTTP receiver checking the HMAC."""
 from __future__ import annotations
 
