@@ -10,6 +10,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     cellular.py   [cellular] and [sms]
     notify.py     [email] (the incident notice)
     speedtest.py  [speedtest] (speed evidence)
+    power.py      [power] (the UPS through NUT)
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
     toml_text.py  dump_toml(): TOML text from plain data (set_config writes the file with it)
@@ -34,6 +35,7 @@ from agent.config.schema import Secret
 from agent.config.sections import (BoardConfig, BusinessConfig, ConsoleConfig, ContractConfig, DeviceConfig,
                                    DrillsConfig, FailoverConfig, LedConfig, ModemConfig, MqttConfig, ProbesConfig,
                                    ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
+from agent.config.power import PowerConfig
 from agent.config.speedtest import SpeedtestConfig
 
 
@@ -58,6 +60,7 @@ class Config:
     business: BusinessConfig = field(default_factory=BusinessConfig)   # for `relais report`
     contracts: tuple[ContractConfig, ...] = ()   # [[contracts]]: each uplink's promises, checked by the report
     speedtest: SpeedtestConfig = field(default_factory=SpeedtestConfig)
+    power: PowerConfig = field(default_factory=PowerConfig)   # the UPS through NUT
     source: str = "<defaults>"
 
 
@@ -79,4 +82,4 @@ __all__ = ["Config", "ConfigError", "Secret", "load", "problems_in", "from_dict"
            "DeviceConfig", "ModemConfig", "BoardConfig", "StorageConfig", "ProbesConfig", "FailoverConfig",
            "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig",
            "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig", "DrillsConfig",
-           "ConsoleConfig", "BusinessConfig", "ContractConfig", "SpeedtestConfig"]
+           "ConsoleConfig", "BusinessConfig", "ContractConfig", "SpeedtestConfig", "PowerConfig"]

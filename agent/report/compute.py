@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.config.business_hours import describe, parse_business_hours
-from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, NOT_OBSERVED, TOTAL, Incident, Period
+from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, NOT_OBSERVED, POWER, SITE, TOTAL, Incident, Period
 from agent.report.hours import (BusinessHours, Intervals, clip, intersect, months, subtract, system_zone, total,
                                 union, utc, zone_key, zone_named)
 
@@ -140,8 +140,10 @@ class _Report:
     # ---- the report -----------------------------------------------------------------------------------------
     def build(self) -> dict[str, Any]:
         p = self.p
-        links = list(self.s.uplinks) + sorted({i.link for i in p.incidents if i.link != ALL_LINKS}
+        links = list(self.s.uplinks) + sorted({i.link for i in p.incidents if i.link not in (ALL_LINKS, SITE)}
                                               - set(self.s.uplinks))
+        # the site's power cuts: counted apart, never an uplink's downtime (not the operator's fault)
+        power_cuts = [i for i in p.incidents if i.kind == POWER]
         down_of = {name: union(self._span(i) for i in p.incidents if i.link == name and self._counted(i))
                    for name in links}
         incidents = [self._incident(i) for i in p.incidents]
@@ -188,6 +190,8 @@ class _Report:
                 "offline_business_s": _round(self._business_s(total_offline)),
                 "not_observed_s": round(not_observed_s, 3),
                 "not_observed": sum(1 for i in p.incidents if i.kind == NOT_OBSERVED),
+                "power_cuts": len(power_cuts),
+                "power_cut_s": round(total(union(self._span(i) for i in power_cuts)), 3),
                 "drills": len(drills), "drills_failed": sum(1 for d in drills if d["ok"] is False),
                 "speed_measurements": len(speeds),
                 "exceeds_repair_time": sum(1 for x in incidents if x["exceeds_repair_time"]),

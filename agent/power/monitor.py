@@ -1,0 +1,107 @@
+"""The power part: a worker thread reads the UPS every `poll_s` and posts what it got; on the core thread the
+decider turns readings into power_lost / power_restored / battery_low, the state shows them (`relais status`, the
+LED, MQTT), and a low battery stops the agent cleanly.
+
+A reading that failed (the NUT server unreachable, the UPS unknown to it, an answer that is not NUT) is a
+warning, said once and again only when the problem changes, and nothing else: the agent keeps running, the last
+known mains state stays as it was (with `problem` next to it), and no power event is invented from a silence.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from agent.config.power import PowerConfig, parse_ups
+from agent.core import Core
+from agent.power.decide import Mains, PowerEvent, PowerState, decide
+from agent.power.nut import NutClient, NutError, Reading
+
+log = logging.getLogger(__name__)
+
+LAST_STATE_S = 2.0     # on low battery, the time left to the reporter to publish the last state before the stop
+
+
+@dataclass(frozen=True)
+class PowerReading:
+    """Posted by the poller: a reading, or the one line saying why there is none."""
+    reading: Reading | None
+    problem: str | None = None
+
+
+class PowerMonitor:
+    def __init__(self, core: Core, cfg: PowerConfig, stop_agent: Callable[[], None] | None = None,
+                 client: NutClient | None = None):
+        self.core, self.cfg = core, cfg
+        name, host, port = parse_ups(cfg.ups)
+        self.client = client or NutClient(name, host, port, cfg.timeout_s)
+        self.stop_agent = stop_agent
+        self.state = PowerState()
+        self._problem: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        core.state["power"] = {"ups": cfg.ups, "mains": Mains.UNKNOWN.value}
+        core.subscribe(PowerReading, self.on_reading)
+
+    # ---- worker thread ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._poll, name="power", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.cfg.timeout_s + 1)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = PowerReading(self.client.read())
+            except NutError as e:
+                item = PowerReading(None, str(e))
+            self.core.post(item)
+            self._stop.wait(self.cfg.poll_s)
+
+    # ---- core thread -----------------------------------------------------------------------------------------
+    def on_reading(self, item: PowerReading, now: float) -> None:
+        shown = self.core.state["power"]
+        if item.problem != self._problem:
+            if item.problem is not None:
+                log.warning("power: UPS %s not read: %s; power events wait for a reading", self.cfg.ups,
+                            item.problem)
+            else:
+                log.warning("power: UPS %s read again", self.cfg.ups)
+            self._problem = item.problem
+        if item.reading is None:
+            shown["problem"] = item.problem
+            return
+        shown.pop("problem", None)
+        r = item.reading
+        self.state, events = decide(self.state, r, now, self.cfg.confirm_s, self.cfg.low_charge_pct)
+        shown.update(mains=self.state.mains.value, status=" ".join(r.status), charge_pct=r.charge_pct,
+                     runtime_s=r.runtime_s, battery_low=self.state.battery_low_said)
+        for event in events:
+            self._emit(event, now)
+
+    def _emit(self, event: PowerEvent, now: float) -> None:
+        wall, source = self.core.wall.now()
+        at = wall - (now - event.at)
+        shown = self.core.state["power"]
+        data = dict(event.data, ups=self.cfg.ups)
+        if event.kind == "power_lost":
+            shown.update(since=at, since_source=source)
+            self.core.emit("power_lost", started_at=at, started_at_source=source, **data)
+        elif event.kind == "power_restored":
+            shown.update(since=at, since_source=source)
+            self.core.emit("power_restored", ended_at=at, ended_at_source=source, **data)
+        elif event.kind == "battery_low":
+            stopping = self.cfg.stop_on_battery_low and self.stop_agent is not None
+            shown["stopping"] = stopping
+            self.core.emit("battery_low", stopping=stopping, **data)
+            if stopping and not self._stopping:
+                self._stopping = True
+                log.warning("power: UPS %s battery low: relais stops cleanly in %.0f s (NUT's own shutdown stays "
+                            "in charge of the machine)", self.cfg.ups, LAST_STATE_S)
+                self.core.call_later(LAST_STATE_S, lambda now: self.stop_agent())
