@@ -8,6 +8,7 @@ The ledger records the cuts (agent/ledger, kind "power" on link "site"); the rep
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from agent.core import Core
@@ -18,7 +19,8 @@ def attach(core: Core, config, stop_agent: Callable[[], None] | None = None) -> 
     """None without [power] ups: no thread, nothing in the state."""
     if not config.power.enabled:
         return None
-    return PowerMonitor(core, config.power, stop_agent=stop_agent)
+    return PowerMonitor(core, config.power, stop_agent=stop_agent,
+                        marker=Path(config.storage.dir) / "power-stopped")
 
 
 __all__ = ["attach", "PowerMonitor", "PowerReading"]

@@ -48,12 +48,42 @@ def test_low_battery_stops_relais_run_cleanly_with_nothing_lost(broker, tmp_path
             _, err = proc.communicate(timeout=10)
         fleet.wait_for(lambda m: m.topic == "relais/v1/site-ups/status" and m.payload == b"offline", 20,
                        "offline")
+        check_the_disk_after_the_stop(store)
+        # The service manager starts it again while the UPS is still on low battery: it stops again, quietly.
+        again = subprocess.run([sys.executable, "-m", "agent.cli", "run", "--config", str(config)], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+        again_text = again.stderr.decode(errors="replace")
+        assert again.returncode == 0 and "still on low battery" in again_text, again_text[-3000:]
+        assert [m for m in fleet.events("site-ups") if m["kind"] in ("power_lost", "battery_low")] == [lost, low]
+        # The power is back: the next start runs on, and the marker is gone.
+        ups.set("OL CHRG", charge=9)
+        ups.wait_for("OL CHRG")
+        third = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--config", str(config)], cwd=REPO,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            fleet.wait_for(lambda m: m.topic == "relais/v1/site-ups/state/power"
+                           and m.doc()["state"]["power"]["mains"] == "on_line"
+                           and m.doc()["state"]["power"].get("charge_pct") == 9, 30, "on line again")
+            assert third.poll() is None and not (store / "power-stopped").exists()
+        finally:
+            third.terminate()
+            third_err = third.communicate(timeout=20)[1].decode(errors="replace")
+        assert third.returncode == 0 and "Traceback" not in third_err, third_err[-3000:]
+    with sqlite3.connect(store / "ledger.db") as db:
+        cuts = db.execute("SELECT end, evidence FROM incidents WHERE kind='power'").fetchall()
+        gaps = [json.loads(e) for (e,) in db.execute("SELECT evidence FROM incidents WHERE kind='not_observed' "
+                                                      "ORDER BY id")]
+    assert len(cuts) == 1 and cuts[0][0] is not None and "closed at restart" in json.loads(cuts[0][1])["closed"]
+    assert "power_cut_at_stop" in gaps[0]
     text = err.decode(errors="replace")
     assert code == 0, text[-3000:]
     assert "Traceback" not in text and "lost at this exit" not in text, text[-3000:]
     assert "battery low: relais stops cleanly" in text
     assert lost["data"]["charge_pct"] == 55 and low["data"]["stopping"] is True
     assert last.doc()["state"]["power"]["battery_low"] is True
+
+
+def check_the_disk_after_the_stop(store) -> None:
     with sqlite3.connect(store / "ledger.db") as db:
         (clean,), = db.execute("SELECT clean FROM heartbeat")
         rows = db.execute("SELECT link, kind, end, evidence FROM incidents WHERE kind='power'").fetchall()
