@@ -43,6 +43,9 @@ class PowerConfig:
     timeout_s: Annotated[float, Range(0.5, 60)] = 3.0    # per connection to the NUT server
     # on low battery: flush, publish a last state and stop the agent (NUT's own shutdown still stops the machine)
     stop_on_battery_low: bool = True
+    # on low battery, the time left to the last state, the SMS alert (coalesced [sms] coalesce_s) and the e-mail
+    # notice to go out before the stop
+    stop_delay_s: Annotated[float, Range(0, 120)] = 10.0
     # low battery also when the charge falls to this % (0 = only when the UPS says LB)
     low_charge_pct: Annotated[int, Range(0, 100)] = 0
 

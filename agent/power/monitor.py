@@ -26,9 +26,6 @@ from agent.power.nut import NutClient, NutError, Reading
 
 log = logging.getLogger(__name__)
 
-LAST_STATE_S = 2.0     # on low battery, the time left to the reporter to publish the last state before the stop
-
-
 @dataclass(frozen=True)
 class PowerReading:
     """Posted by the poller: a reading, or the one line saying why there is none."""
@@ -118,8 +115,8 @@ class PowerMonitor:
                 self._stopping = True
                 self._leave_marker()
                 log.warning("power: UPS %s battery low: relais stops cleanly in %.0f s (NUT's own shutdown stays "
-                            "in charge of the machine)", self.cfg.ups, LAST_STATE_S)
-                self.core.call_later(LAST_STATE_S, lambda now: self.stop_agent())
+                            "in charge of the machine)", self.cfg.ups, self.cfg.stop_delay_s)
+                self.core.call_later(self.cfg.stop_delay_s, lambda now: self.stop_agent())
 
     def _after_low_battery_stop(self, r: Reading) -> bool:
         """True: this start follows a low-battery stop and the UPS is still on low battery: stop again, quietly."""
@@ -133,7 +130,7 @@ class PowerMonitor:
         self._stopping = True
         log.warning("power: UPS %s still on low battery since relais stopped for it: stopping again (no new "
                     "alert)", self.cfg.ups)
-        self.core.call_later(LAST_STATE_S, lambda now: self.stop_agent())
+        self.core.call_later(self.cfg.stop_delay_s, lambda now: self.stop_agent())
         return True
 
     def _leave_marker(self) -> None:

@@ -29,7 +29,8 @@ def test_low_battery_stops_relais_run_cleanly_with_nothing_lost(broker, tmp_path
         config.write_text(dump_toml({
             "device": {"id": "site-ups"}, "modem": {"port": link}, "board": {"backend": "simulated", "led": "none"},
             "mqtt": {"host": broker.host, "port": broker.port, "payload": "json", **FAST},
-            "storage": {"dir": str(store)}, "power": {"ups": ups.address, "poll_s": 1, "confirm_s": 1}}))
+            "storage": {"dir": str(store)},
+            "power": {"ups": ups.address, "poll_s": 1, "confirm_s": 1, "stop_delay_s": 2}}))
         proc = subprocess.Popen([sys.executable, "-m", "agent.cli", "run", "--config", str(config)], cwd=REPO,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:

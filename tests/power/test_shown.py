@@ -96,3 +96,32 @@ def test_readings_that_fail_are_warned_once_then_on_change_and_invent_nothing(ca
     post(PowerReading(Reading(("OB",), 60.0, 500.0)))
     assert [e.kind for e in events] == ["power_lost"] and core.state["power"]["mains"] == "on_battery"
     assert monitor.stop_agent is None
+
+
+def test_the_email_notices_of_a_power_cut():
+    from datetime import timezone
+
+    from agent.notify.notice import power_notice
+    over = power_notice("power_restored", {"ended_at": 1764770645.0, "duration_s": 125.0, "charge_pct": 80.0,
+                                           "ups": "ups@nas"}, 1764770655.0, "shop-1", "en", timezone.utc)
+    assert over.subject == "shop-1: power cut over, 2 min 05 s (3 December 2025 14:04)"
+    assert "Start: Wednesday 3 December 2025 at 14:02:00 UTC" in over.body
+    assert "End: Wednesday 3 December 2025 at 14:04:05 UTC" in over.body and "UPS: ups@nas" in over.body
+    low = power_notice("battery_low", {"charge_pct": 6.0, "runtime_s": 95.0, "stopping": True, "ups": "ups@nas"},
+                       1764770520.0, "shop-1", "fr", timezone.utc)
+    assert low.subject == "shop-1 : batterie de l'onduleur faible, relais s'arrête (3 décembre 2025 14:02)"
+    assert "Charge de la batterie : 6 %" in low.body and "Autonomie restante : 1 min 35 s" in low.body
+    odd = power_notice("power_restored", {"ended_at": "later", "duration_s": None}, 1764770520.0, "shop-1", "en",
+                       timezone.utc)
+    assert "Start: unknown" in odd.body and "Duration: unknown" in odd.body
+
+
+def test_the_email_notifier_writes_them_and_nothing_for_power_lost():
+    from agent.notify.email import EmailNotifier
+    cfg = from_dict({"email": {"recipients": ["a@example.com"], "host": "smtp.example.com",
+                               "sender": "relais@example.com", "lang": "en", "tz": "UTC"}}).email
+    notifier = EmailNotifier(Core(), cfg, "shop-1", send=lambda message: None)
+    assert notifier.notice_for(Event("power_lost", 1764770520.0, "ntp", {"started_at": 1764770510.0})) is None
+    assert notifier.notice_for(Event("battery_low", 1764770520.0, "ntp", {"charge_pct": 5})).kind == "battery_low"
+    assert notifier.notice_for(Event("power_restored", 1764770520.0, "ntp",
+                                     {"ended_at": 1764770500.0, "duration_s": 60})).kind == "power_restored"

@@ -133,7 +133,7 @@ class Running:
 
 def config_for(tmp_path, ups_address: str, **power):
     return from_dict({"storage": {"dir": str(tmp_path / "store")},
-                      "power": {"ups": ups_address, "poll_s": 1, "confirm_s": 1.5, **power}})
+                      "power": {"ups": ups_address, "poll_s": 1, "confirm_s": 1.5, "stop_delay_s": 1, **power}})
 
 
 def test_a_power_cut_is_two_events_a_ledger_entry_and_a_band_on_the_timeline(ups, tmp_path):
@@ -185,7 +185,7 @@ def test_low_battery_asks_the_agent_to_stop_once(ups, tmp_path):
         time.sleep(4)
         assert agent.kinds() == ["power_lost", "battery_low"]
     assert low.data["stopping"] is True and low.data["charge_pct"] == 4
-    assert len(stops) == 1                 # said once, however many low-battery readings follow
+    assert len(stops) == 1                 # asked once (stop_delay_s after), however many low-battery readings follow
 
 
 @pytest.mark.parametrize("where", ["unreachable", "unknown ups", "garbage"])
