@@ -15,7 +15,7 @@ def parse_ups(text: str) -> tuple[str, str, int]:
     host, colon, port = where.rpartition(":") if where.count(":") == 1 else (where, "", "")
     if not colon:
         host = where
-    if not name or any(c.isspace() or c in "@:/\"" for c in name) or len(name) > 64:
+    if not name or not name.isascii() or any(c.isspace() or c in "@:/\"" for c in name) or len(name) > 64:
         raise ValueError("the UPS name")
     if not host or any(c.isspace() or c in "/@\"" for c in host):
         raise ValueError("the host")

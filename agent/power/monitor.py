@@ -26,6 +26,7 @@ from agent.power.nut import NutClient, NutError, Reading
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class PowerReading:
     """Posted by the poller: a reading, or the one line saying why there is none."""

@@ -137,6 +137,8 @@ class NutClient:
         except OSError as e:
             raise NutError(f"the NUT server {self.host}:{self.port} cannot be reached "
                            f"({e.strerror or type(e).__name__})") from None
+        except (UnicodeError, ValueError) as e:     # a host name IDNA cannot encode, say
+            raise NutError(f"the NUT server {self.host!r} cannot be reached ({e})") from None
 
     def _lines(self, s: socket.socket) -> list[str]:
         data, lines = b"", []

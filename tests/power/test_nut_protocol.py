@@ -81,7 +81,7 @@ def test_the_ups_is_written_as_upsc_takes_it(text, parsed):
 
 
 @pytest.mark.parametrize("text", ["@host", "ups@", "ups@host:0", "ups@host:99999", "ups@host:x", "u ps@host",
-                                  "ups@ho st"])
+                                  "ups@ho st", "onduleur-été@localhost"])
 def test_a_bad_ups_is_one_config_line(text):
     with pytest.raises(ConfigError) as e:
         from_dict({"power": {"ups": text}}, "relais.toml")
@@ -91,3 +91,9 @@ def test_a_bad_ups_is_one_config_line(text):
 
 def test_power_is_off_by_default():
     assert not from_dict({}).power.enabled
+
+
+def test_a_host_name_the_resolver_cannot_encode_is_a_reading_error_not_a_dead_thread():
+    from agent.power.nut import NutClient
+    with pytest.raises(NutError, match="cannot be reached"):
+        NutClient("ups", "a" * 70 + ".example", 3493, timeout_s=0.5).read()     # a label over 63: IDNA refuses
