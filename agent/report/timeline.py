@@ -1,10 +1,10 @@
 """The period as a picture: inline SVG, no JavaScript, that prints as it shows.
 
 One lane per uplink (observed and up, down, degraded, planned, not observed), one for the business as a whole
-(total outages: no uplink carried traffic), one for the site's power when it was cut (the UPS on battery), marks for failovers (the backup took the traffic), drills and speed
-measurements. Intervals are laid out in pixels and merged when closer than half a pixel, and none is drawn
-narrower than one: a year of 10,000 incidents stays a picture of bounded size, and a 3-second outage in a month
-is still visible.
+(total outages: no uplink carried traffic), one for the site's power when it was cut (the UPS on battery), marks
+for failovers (the backup took the traffic), drills and speed measurements. Intervals are laid out in pixels and
+merged when closer than half a pixel, and none is drawn narrower than one: a year of 10,000 incidents stays a
+picture of bounded size, and a 3-second outage in a month is still visible.
 """
 from __future__ import annotations
 
