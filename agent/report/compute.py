@@ -87,6 +87,7 @@ class _Report:
         self.not_observed = union([self.gap_before] + [self._span(i) for i in period.incidents
                                                        if i.kind == NOT_OBSERVED])
         self.observed = subtract([(self.since, self.end)], self.not_observed)
+        self.power: Intervals = []       # the site's power cuts (build())
 
     # ---- pieces ---------------------------------------------------------------------------------------------
     def _span(self, i: Incident) -> tuple[float, float]:
@@ -142,9 +143,12 @@ class _Report:
         p = self.p
         links = list(self.s.uplinks) + sorted({i.link for i in p.incidents if i.link not in (ALL_LINKS, SITE)}
                                               - set(self.s.uplinks))
-        # the site's power cuts: counted apart, never an uplink's downtime (not the operator's fault)
+        # The site's power cuts: counted apart, never an uplink's downtime, and an uplink down while the site had
+        # no power (the fiber box off) is not the operator's downtime for that time either (`during_power_cut_s`).
         power_cuts = [i for i in p.incidents if i.kind == POWER]
-        down_of = {name: union(self._span(i) for i in p.incidents if i.link == name and self._counted(i))
+        self.power = union(self._span(i) for i in power_cuts)
+        down_of = {name: subtract(union(self._span(i) for i in p.incidents if i.link == name and self._counted(i)),
+                                  self.power)
                    for name in links}
         incidents = [self._incident(i) for i in p.incidents]
         uplinks = {name: self._uplink(name, down_of[name]) for name in links}
@@ -191,7 +195,7 @@ class _Report:
                 "not_observed_s": round(not_observed_s, 3),
                 "not_observed": sum(1 for i in p.incidents if i.kind == NOT_OBSERVED),
                 "power_cuts": len(power_cuts),
-                "power_cut_s": round(total(union(self._span(i) for i in power_cuts)), 3),
+                "power_cut_s": round(total(self.power), 3),
                 "drills": len(drills), "drills_failed": sum(1 for d in drills if d["ok"] is False),
                 "speed_measurements": len(speeds),
                 "exceeds_repair_time": sum(1 for x in incidents if x["exceeds_repair_time"]),
@@ -302,6 +306,7 @@ class _Report:
             "duration_s": round(duration, 3), "duration_basis": i.duration_basis, "ongoing": i.end is None,
             "planned": i.planned, "carried_by": i.carried_by,
             "counted": self._counted(i),
+            "during_power_cut_s": round(total(intersect([span], self.power)), 3) if self._counted(i) else 0.0,
             "business_hours_s": _round(self._business_within(*span)),
             "exceeds_repair_time": exceeds, "repair_limit_s": limit_s,
             "repair_s": _round(repair_s),

@@ -43,6 +43,10 @@ def evidence_text(incident: dict[str, Any], w: Writer) -> str:
     if isinstance(e.get("battery_low_at"), (int, float)) and not isinstance(e.get("battery_low_at"), bool):
         parts.append(("UPS battery low " if w.lang == "en" else "batterie de l'onduleur faible ")
                      + _clock(e["battery_low_at"], incident))
+    cut = incident.get("during_power_cut_s")
+    if isinstance(cut, (int, float)) and not isinstance(cut, bool) and cut > 0:
+        parts.append(f"{w.duration(cut)} during a power cut of the site, not counted" if w.lang == "en"
+                     else f"{w.duration(cut)} pendant une coupure de courant du site, non compté")
     for key in ("agent_stopped", "power_cut_at_stop", "machine_restarted"):   # the ledger's own words
         if isinstance(e.get(key), str):
             parts.append(e[key] if key != "agent_stopped" else "agent stopped " + e[key])

@@ -127,3 +127,28 @@ def test_the_kernel_boot_time_is_read_from_proc_stat(tmp_path):
     stat.write_text("cpu 1 2 3\n")
     assert machine_boot_time(str(stat)) is None
     assert machine_boot_time(str(tmp_path / "missing")) is None
+
+
+def test_an_uplink_down_during_a_power_cut_is_not_the_operators_downtime_for_that_time(tmp_path, boots):
+    rig = LedgerRig(tmp_path)
+    t0 = rig.wall()
+    rig.emit("link_down", link="primary", reason="no_answer", started_at=t0)
+    rig.advance(360)                                   # 6 min down, then the site's power goes
+    rig.emit("power_lost", started_at=rig.wall(), ups=UPS)
+    rig.advance(240)
+    rig.emit("power_restored", ended_at=rig.wall(), duration_s=240.0, ups=UPS)
+    rig.emit("link_restored", link="primary", down_s=600.0)       # 10 min down in all, 4 of them without power
+    report = compute(rig.period(t0 - 3600, t0 + 3600), ReportSettings(now=t0 + 3600))
+    primary = report["uplinks"]["primary"]
+    assert primary["count"] == 1 and primary["downtime_s"] == approx(360.0)
+    assert primary["longest_s"] == approx(600.0)       # the incident stays as it was: 10 minutes
+    (down,) = [i for i in report["incidents"] if i["kind"] == "down"]
+    assert down["during_power_cut_s"] == approx(240.0) and down["duration_s"] == approx(600.0)
+    assert "4 min 00 s during a power cut of the site, not counted" in render_text(report, "en")
+    # without the cut, the same outage is 10 minutes of the operator's downtime
+    rig2 = LedgerRig(tmp_path / "other")
+    rig2.emit("link_down", link="primary", reason="no_answer", started_at=rig2.wall())
+    rig2.advance(600)
+    rig2.emit("link_restored", link="primary", down_s=600.0)
+    report2 = compute(rig2.period(t0 - 3600, t0 + 3600), ReportSettings(now=t0 + 3600))
+    assert report2["uplinks"]["primary"]["downtime_s"] == approx(600.0)
