@@ -23,12 +23,15 @@ def pattern_for(state: dict[str, Any]) -> str:
     primary_up = links.get("primary", {}).get("up")
     backup_ready = bool(modem.get("connected")) and modem.get("registration") in _REGISTERED
     if active == "backup":
-        return "slow_blink" if backup_ready or links.get("backup", {}).get("up") else "fast_blink"
-    if primary_up is False and not backup_ready:
-        return "fast_blink"
-    if not backup_ready:
-        return "double"
-    return "on"
+        pattern = "slow_blink" if backup_ready or links.get("backup", {}).get("up") else "fast_blink"
+    elif primary_up is False and not backup_ready:
+        pattern = "fast_blink"
+    else:
+        pattern = "on" if backup_ready else "double"
+    # The site's power cut (the UPS on battery) is what a technician must know first, unless nothing works at all.
+    if pattern != "fast_blink" and (state.get("power") or {}).get("mains") == "on_battery":
+        return "on_battery"
+    return pattern
 
 
 class LedStatus:

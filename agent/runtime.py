@@ -65,7 +65,7 @@ class ThreadSupervisor:
 # Parts with threads or state to flush, in the order they start; they stop in reverse (the reporter still
 # publishes what the cellular part says while stopping; usage writes its last counts).
 START_ORDER = ("modem", "failover", "cellular", "time", "usage", "sms", "email", "ledger", "reporter", "status_file",
-               "led", "console")
+               "led", "power", "console")
 
 
 @dataclass
@@ -190,6 +190,9 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     attach_plan(core, config)
     from agent.status_file import StatusFile
     rt.parts["status_file"] = StatusFile(core, Path(config.storage.dir) / "status.json")
+    if config.power.enabled:     # the UPS through NUT; on low battery it stops the agent as SIGTERM does
+        from agent.power import attach as attach_power
+        rt.parts["power"] = attach_power(core, config, stop_agent=rt._stop.set)
     from agent.console import attach as attach_console
     rt.parts["console"] = attach_console(core, config)     # listens last, stops first: every command is wired
     from agent.led_status import LedStatus, open_status_led

@@ -122,6 +122,9 @@ def render(status: dict[str, Any], paint: Callable[[str, str], str] = _plain_tex
         f"  signal      : RSRP {sig.get('rsrp_dbm', '?')} dBm, RSRQ {sig.get('rsrq_db', '?')} dB, "
         f"SINR {sig.get('sinr_db', '?')} dB, band {sig.get('band', '?')}",
     ]
+    power = _map(state.get("power"))
+    if power:
+        lines.append(f"  power       : {_power(power, paint)}")
     events = [e for e in status.get("recent_events") or [] if isinstance(e, dict)] \
         if isinstance(status.get("recent_events"), list) else []
     if events:
@@ -132,6 +135,26 @@ def render(status: dict[str, Any], paint: Callable[[str, str], str] = _plain_tex
                 if isinstance(ts, (int, float)) and not isinstance(ts, bool) and 0 <= ts < 2 ** 33 else "?"
             lines.append(f"    {when} [{e.get('time_source', '?')}] {e.get('kind', '?')}")
     return "\n".join(lines)
+
+
+def _power(power: dict[str, Any], paint: Callable[[str, str], str]) -> str:
+    """The UPS as agent/power/monitor.py shows it: on line / ON BATTERY since ..., charge, runtime left."""
+    mains = power.get("mains")
+    words = {"on_line": paint("good", "on line"), "on_battery": paint("bad", "ON BATTERY")}.get(
+        mains, paint("warn", "unknown"))
+    since = power.get("since")
+    if mains == "on_battery" and isinstance(since, (int, float)) and not isinstance(since, bool) \
+            and 0 <= since < 2 ** 33:
+        words += time.strftime(" since %H:%M:%S", time.localtime(since))
+    for key, fmt in (("charge_pct", "battery {:.0f} %"), ("runtime_s", "{:.0f} min left")):
+        value = power.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            words += ", " + fmt.format(value / 60 if key == "runtime_s" else value)
+    if power.get("battery_low"):
+        words += ", " + paint("bad", "BATTERY LOW") + (" (agent stopping)" if power.get("stopping") else "")
+    if power.get("problem"):
+        words += f" ({paint('warn', 'not read')}: {power['problem']})"
+    return f"{words} (UPS {power.get('ups', '?')})"
 
 
 def _map(value: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ checks it):
     slow_blink  1 Hz: on backup (the fiber is down), traffic flows over cellular
     double      a short flash every second: primary fine but the backup is NOT ready (no SIM, not registered, the
                 modem not answering or rebooting)
+    on_battery  0.5 Hz: the site's power is cut, the router runs on its UPS (agent/power)
     fast_blink  4 Hz: both links down (the fiber down and no backup ready, or on cellular and it carries nothing)
     off         the agent is not running
 
@@ -27,6 +28,7 @@ PATTERNS = {            # name -> (delay_on_ms, delay_off_ms); None = steady
     "slow_blink": (500, 500),
     "double": (150, 850),    # the timer trigger has one on/off pair: a short flash at 1 Hz stands for it
     "fast_blink": (125, 125),
+    "on_battery": (1000, 1000),   # 0.5 Hz: the site's power is cut, the router runs on its UPS
     "off": None,
 }
 

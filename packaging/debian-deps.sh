@@ -29,6 +29,8 @@ if [ "$target" = test ]; then
     need tzdata test -f /usr/share/zoneinfo/Europe/Paris     # [usage] timezone (billing day) tests
     need tmux command -v tmux                                # `relais watch` on a terminal (tests/console)
     need chromium command -v chromium                        # tests/report/test_chromium.py: the HTML report
+    need nut-server test -x /lib/nut/dummy-ups               # tests/power: upsd and the dummy-ups driver
+    need nut-client command -v upsc                          # tests/power: the reference reading of the dummy UPS
     # python-dbusmock needs dbus-python, which compiles against libdbus and glib.
     need pkg-config command -v pkg-config
     need libdbus-1-dev pkg-config --exists dbus-1

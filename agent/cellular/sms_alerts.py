@@ -148,6 +148,15 @@ def alert_text(event: Event, device: str, state: dict[str, Any], primary: str = 
         days = d.get("days")
         what = f"DRILL OVERDUE {at}: no drill passed for {days:g} days" if isinstance(days, (int, float)) \
             and not isinstance(days, bool) else f"DRILL OVERDUE {at}"
+    elif event.kind in ("power_lost", "power_restored", "battery_low"):     # agent/power: the site's UPS
+        what = {"power_lost": f"POWER CUT {at}, on UPS battery", "power_restored": f"POWER BACK {at}",
+                "battery_low": f"UPS BATTERY LOW {at}"}[event.kind]
+        lasted = _duration(d.get("duration_s")) if event.kind == "power_restored" else None
+        what += f" after {lasted}" if lasted else ""
+        if isinstance(d.get("charge_pct"), (int, float)) and not isinstance(d.get("charge_pct"), bool):
+            what += f", battery {d['charge_pct']:.0f}%"
+        if d.get("stopping") is True:
+            what += ", relais stopping"
     else:
         small = ", ".join(f"{k}={v}" for k, v in d.items() if isinstance(v, (str, int, float)) and len(str(v)) < 24)
         what = f"{event.kind.upper()} {at}" + (f" {small}" if small else "")

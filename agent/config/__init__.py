@@ -11,6 +11,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     notify.py     [email] (the incident notice)
     speedtest.py  [speedtest] (speed evidence)
     plan.py       [plan] and [[contacts]] (the continuity sheet)
+    power.py      [power] (the UPS through NUT)
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
     toml_text.py  dump_toml(): TOML text from plain data (set_config writes the file with it)
@@ -36,6 +37,7 @@ from agent.config.sections import (BoardConfig, BusinessConfig, ConsoleConfig, C
                                    DrillsConfig, FailoverConfig, LedConfig, ModemConfig, MqttConfig, ProbesConfig,
                                    ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
 from agent.config.plan import ContactConfig, PlanConfig
+from agent.config.power import PowerConfig
 from agent.config.speedtest import SpeedtestConfig
 
 
@@ -62,6 +64,7 @@ class Config:
     speedtest: SpeedtestConfig = field(default_factory=SpeedtestConfig)
     plan: PlanConfig = field(default_factory=PlanConfig)        # the continuity sheet (`relais plan`)
     contacts: tuple[ContactConfig, ...] = ()   # [[contacts]]: whom to call, in the order of the escalation
+    power: PowerConfig = field(default_factory=PowerConfig)   # the UPS through NUT
     source: str = "<defaults>"
 
 
@@ -84,4 +87,4 @@ __all__ = ["Config", "ConfigError", "Secret", "load", "problems_in", "from_dict"
            "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig",
            "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig", "DrillsConfig",
            "ConsoleConfig", "BusinessConfig", "ContractConfig", "SpeedtestConfig",
-           "PlanConfig", "ContactConfig"]
+           "PlanConfig", "ContactConfig", "PowerConfig"]

@@ -158,7 +158,8 @@ class SmsConfig:
     alert_numbers: tuple[str, ...] = ()
     # the events that send an alert (drill_result: only a failed drill)
     alert_events: tuple[Annotated[str, NonEmpty()], ...] = ("failover", "failback", "sim_switch", "data_cap_reached",
-                                                            "drill_result", "drill_overdue")
+                                                            "drill_result", "drill_overdue", "power_lost",
+                                                            "power_restored", "battery_low")
     command_numbers: tuple[str, ...] = ()    # the only numbers whose SMS commands are considered
     # every SMS command starts with it; required with command_numbers
     pin: Annotated[Secret | None, Pattern(r"[!-~]{4,32}", "4 to 32 ASCII characters without spaces")] = None

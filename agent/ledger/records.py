@@ -17,15 +17,18 @@ DEGRADED = "degraded"          # the link worked but badly: loss / latency in `e
 TOTAL = "total"                # no uplink carried traffic: the business was offline (link "all")
 NOT_OBSERVED = "not_observed"  # the agent was not running (power cut, crash): from its last heartbeat to its
                                # restart (link "all"); never counted as up, nor as the operator's downtime
-KINDS = (DOWN, DEGRADED, TOTAL, NOT_OBSERVED)
+POWER = "power"                # the site's mains power was cut (the UPS on battery): link SITE; never the
+                               # operator's downtime, counted apart
+KINDS = (DOWN, DEGRADED, TOTAL, NOT_OBSERVED, POWER)
 ALL_LINKS = "all"
+SITE = "site"                  # the link of a POWER incident: the site, not an uplink
 
 
 @dataclass(frozen=True)
 class Incident:
     """One incident of one link, or of all of them (TOTAL, NOT_OBSERVED). `end` None: still open."""
     id: int | None
-    link: str                      # the uplink's name in the config ("primary", "backup", ...) or ALL_LINKS
+    link: str                      # the uplink's name in the config ("primary", "backup", ...), ALL_LINKS or SITE
     kind: str                      # one of KINDS
     start: float
     start_source: str
@@ -42,8 +45,9 @@ class Incident:
     # latency_max_ms, sim, failover_at / restored_at (ts; the primary outage), flaps, switches [{at, kind, sim,
     # operator}], detected / loss_pct_at_detection / latency_ms_at_detection (DEGRADED), links {link: cause}
     # (TOTAL), stopped / heartbeat_every_s / closed_at_restart [..] (NOT_OBSERVED), closed (closed at restart, at
-    # the last heartbeat), ended_by, continues, migrated (from a version 0 file). Every ts key has its time source
-    # next to it as <key>_source, except where it is the incident's start_source.
+    # the last heartbeat), ended_by, continues, migrated (from a version 0 file); ups, charge_pct / runtime_s (at
+    # the start), battery_low_at, charge_pct_at_end (POWER); power_cut_at_stop, machine_booted (NOT_OBSERVED).
+    # Every ts key has its time source next to it as <key>_source, except where it is the incident's start_source.
     evidence: dict[str, Any] = field(default_factory=dict)
 
 

@@ -12,6 +12,7 @@ Fed by domain events (it is a core sink) and by the probers' results (ProbeResul
   "manual") is recorded as planned: never the operator's downtime.
 - `drill_result`, `speed_measured`, `sim_switch`, `operator_changed` are stored as they come (missing fields
   tolerated).
+- `power_lost` / `power_restored` / `battery_low` (agent/power): the site's power cuts (power.py).
 
 Not observed (heartbeat.py). A heartbeat row holds the last time the agent was known running (updated every
 HEARTBEAT_S, one UPDATE, and at a clean stop). At start, the time from that heartbeat to now is a NOT_OBSERVED incident (never
@@ -38,6 +39,7 @@ from agent.config import Config
 from agent.core import Core, Event
 from agent.ledger.evidence import ProbeLog, bytes_between, cellular_now
 from agent.ledger.heartbeat import HEARTBEAT_S, PLANNED, Restart
+from agent.ledger.power import PowerCuts
 from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, TOTAL
 from agent.ledger.rows import Open, drill_row, is_number, speed_row, start_of, switch_row
 from agent.ledger.schema import INCIDENT_COLS, SCHEMA, incident_of, migrate, read_period
@@ -65,7 +67,7 @@ class Outage:
     drill: bool
 
 
-class Ledger(Restart):
+class Ledger(Restart, PowerCuts):
     """Writes go through `Db.write`: on disk at once when the disk takes them, else queued in order for the storage
     writer; the open incidents are kept in memory, so the core thread never waits for (or fails on) the disk."""
 
@@ -82,7 +84,9 @@ class Ledger(Restart):
         self._handlers = {"link_down": self._link_down, "link_restored": self._link_restored,
                           "link_degraded": self._link_degraded, "failover": self._failover,
                           "failback": self._failback, "drill_result": self.drill, "speed_measured": self._speed,
-                          "sim_switch": self._switch, "operator_changed": self._switch}
+                          "sim_switch": self._switch, "operator_changed": self._switch,
+                          "power_lost": self._power_lost, "power_restored": self._power_restored,
+                          "battery_low": self._battery_low}
         self.db.write(migrate)
         self._restart()
 

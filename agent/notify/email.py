@@ -29,7 +29,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Callable
 
 from agent.config.notify import EmailConfig
-from agent.notify.notice import Notice, drill_notice, outage_notice, overdue_notice, zone
+from agent.notify.notice import Notice, drill_notice, outage_notice, overdue_notice, power_notice, zone
 from common.backoff import Backoff
 
 log = logging.getLogger(__name__)
@@ -233,8 +233,8 @@ def _scrub(text: str, cfg: EmailConfig) -> str:
 
 
 class EmailNotifier:
-    """A core sink: writes a notice for `outage_closed`, a failed `drill_result` and `drill_overdue`; a worker
-    thread sends it."""
+    """A core sink: writes a notice for `outage_closed`, a failed `drill_result`, `drill_overdue`, and the UPS's
+    `power_restored` (the cut, closed) and `battery_low`; a worker thread sends it."""
 
     def __init__(self, core, cfg: EmailConfig, device: str, send: Callable[[EmailMessage], None] | None = None,
                  clock: Callable[[], float] = time.monotonic):
@@ -269,6 +269,8 @@ class EmailNotifier:
             return drill_notice(data, event.ts, event.time_source, self.device, self.cfg.lang, self.tz)
         if event.kind == "drill_overdue":
             return overdue_notice(data, event.ts, self.device, self.cfg.lang, self.tz)
+        if event.kind in ("power_restored", "battery_low"):    # agent/power: the site's UPS
+            return power_notice(event.kind, data, event.ts, self.device, self.cfg.lang, self.tz)
         return None
 
     def _on_outcome(self, outcome: NoticeOutcome, now: float) -> None:

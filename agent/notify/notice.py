@@ -63,7 +63,7 @@ _TEXT = {
 
 @dataclass(frozen=True)
 class Notice:
-    kind: str            # "outage" | "drill" | "drill_overdue"
+    kind: str            # "outage" | "drill" | "drill_overdue" | "power_restored" | "battery_low"
     ts: float            # when it was written (the event's wall time): the Date header
     subject: str
     body: str
@@ -176,6 +176,46 @@ def overdue_notice(data: dict[str, Any], ts: float, device: str, lang: str, tz: 
              f"{t['overdue_after']} : {f'{limit:g} ' + t['days'] if limit is not None else t['unknown']}"]
     subject = t["overdue_subject"].format(device=device, days=f"{days:g}" if days is not None else "?")
     return Notice("drill_overdue", ts, subject, _body(lines, t, device, lang))
+
+
+_POWER = {
+    "fr": {"power_restored_subject": "{device} : coupure de courant terminée, {duration} ({date})",
+           "power_restored_title": "Le courant a été coupé sur le site (routeur sur onduleur) puis rétabli.",
+           "battery_low_subject": "{device} : batterie de l'onduleur faible, relais s'arrête ({date})",
+           "battery_low_title": "Coupure de courant : la batterie de l'onduleur est presque vide. relais enregistre "
+                                "tout et s'arrête proprement ; l'arrêt de la machine reste confié à NUT.",
+           "ups": "Onduleur", "charge": "Charge de la batterie", "runtime": "Autonomie restante"},
+    "en": {"power_restored_subject": "{device}: power cut over, {duration} ({date})",
+           "power_restored_title": "The site's power was cut (the router ran on its UPS) and is back.",
+           "battery_low_subject": "{device}: UPS battery low, relais stops ({date})",
+           "battery_low_title": "Power cut: the UPS battery is nearly empty. relais saves everything and stops "
+                                "cleanly; NUT still shuts the machine down.",
+           "ups": "UPS", "charge": "Battery charge", "runtime": "Runtime left"},
+}
+
+
+def power_notice(kind: str, data: dict[str, Any], ts: float, device: str, lang: str, tz: tzinfo) -> Notice:
+    """From `power_restored` (ended_at, duration_s) or `battery_low` (agent/power): the UPS, its charge."""
+    t, p = _TEXT[lang], _POWER[lang]
+    seconds = _number(data, "duration_s")
+    length = duration(seconds, lang) if seconds is not None else t["unknown"]
+    lines = [p[f"{kind}_title"], ""]
+    if kind == "power_restored":
+        end = _number(data, "ended_at")
+        start = end - seconds if end is not None and seconds is not None else None
+        lines += [f"{t['start']} : {when(start, lang, tz) if start is not None else t['unknown']}",
+                  f"{t['end']} : {when(end, lang, tz) if end is not None else t['unknown']}",
+                  f"{t['duration']} : {length}"]
+    else:
+        lines.append(f"{t['when']} : {when(ts, lang, tz)}")
+    charge, runtime = _number(data, "charge_pct"), _number(data, "runtime_s")
+    if charge is not None:
+        lines.append(f"{p['charge']} : {charge:.0f} %")
+    if runtime is not None and kind == "battery_low":
+        lines.append(f"{p['runtime']} : {duration(runtime, lang)}")
+    lines.append(f"{p['ups']} : {str(data.get('ups') or t['unknown'])[:100]}")
+    subject = p[f"{kind}_subject"].format(device=device, duration=length, date=short_date(ts, lang, tz))
+    return Notice(kind, ts, subject, _body(lines, t, device, lang))
 
 
 def _body(lines: list[str], t: dict, device: str, lang: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.config.business_hours import describe, parse_business_hours
-from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, NOT_OBSERVED, TOTAL, Incident, Period
+from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, NOT_OBSERVED, POWER, SITE, TOTAL, Incident, Period
 from agent.report.hours import (BusinessHours, Intervals, clip, intersect, months, subtract, system_zone, total,
                                 union, utc, zone_key, zone_named)
 
@@ -87,6 +87,7 @@ class _Report:
         self.not_observed = union([self.gap_before] + [self._span(i) for i in period.incidents
                                                        if i.kind == NOT_OBSERVED])
         self.observed = subtract([(self.since, self.end)], self.not_observed)
+        self.power: Intervals = []       # the site's power cuts (build())
 
     # ---- pieces ---------------------------------------------------------------------------------------------
     def _span(self, i: Incident) -> tuple[float, float]:
@@ -140,9 +141,14 @@ class _Report:
     # ---- the report -----------------------------------------------------------------------------------------
     def build(self) -> dict[str, Any]:
         p = self.p
-        links = list(self.s.uplinks) + sorted({i.link for i in p.incidents if i.link != ALL_LINKS}
+        links = list(self.s.uplinks) + sorted({i.link for i in p.incidents if i.link not in (ALL_LINKS, SITE)}
                                               - set(self.s.uplinks))
-        down_of = {name: union(self._span(i) for i in p.incidents if i.link == name and self._counted(i))
+        # The site's power cuts: counted apart, never an uplink's downtime, and an uplink down while the site had
+        # no power (the fiber box off) is not the operator's downtime for that time either (`during_power_cut_s`).
+        power_cuts = [i for i in p.incidents if i.kind == POWER]
+        self.power = union(self._span(i) for i in power_cuts)
+        down_of = {name: subtract(union(self._span(i) for i in p.incidents if i.link == name and self._counted(i)),
+                                  self.power)
                    for name in links}
         incidents = [self._incident(i) for i in p.incidents]
         uplinks = {name: self._uplink(name, down_of[name]) for name in links}
@@ -188,6 +194,8 @@ class _Report:
                 "offline_business_s": _round(self._business_s(total_offline)),
                 "not_observed_s": round(not_observed_s, 3),
                 "not_observed": sum(1 for i in p.incidents if i.kind == NOT_OBSERVED),
+                "power_cuts": len(power_cuts),
+                "power_cut_s": round(total(self.power), 3),
                 "drills": len(drills), "drills_failed": sum(1 for d in drills if d["ok"] is False),
                 "speed_measurements": len(speeds),
                 "exceeds_repair_time": sum(1 for x in incidents if x["exceeds_repair_time"]),
@@ -299,6 +307,7 @@ class _Report:
             "duration_s": round(duration, 3), "duration_basis": i.duration_basis, "ongoing": i.end is None,
             "planned": i.planned, "carried_by": i.carried_by,
             "counted": self._counted(i),
+            "during_power_cut_s": round(total(intersect([span], self.power)), 3) if self._counted(i) else 0.0,
             "business_hours_s": _round(self._business_within(*span)),
             "exceeds_repair_time": exceeds, "repair_limit_s": limit_s,
             "repair_s": _round(repair_s),

@@ -45,11 +45,14 @@ def render_html(report: dict[str, Any], lang: str = "fr") -> str:
     if p["empty"]:
         b.append(f'<p class="empty">{escape(w["empty"])}</p>')
     b.append('<div class="cards">')
-    for label, value in ((f"{w['availability']} {t['uplink']}", w.percent(t["availability_pct"])),
-                         (w["availability_business"], w.percent(t["availability_business_pct"])),
-                         (w["count"], str(t["count"])), (w["downtime"], w.duration(t["downtime_s"])),
-                         (w["total_outages"], f"{t['total_outages']} · {w.duration(t['offline_s'])}"),
-                         (w["not_observed"], w.duration(t["not_observed_s"]))):
+    cards = [(f"{w['availability']} {t['uplink']}", w.percent(t["availability_pct"])),
+             (w["availability_business"], w.percent(t["availability_business_pct"])),
+             (w["count"], str(t["count"])), (w["downtime"], w.duration(t["downtime_s"])),
+             (w["total_outages"], f"{t['total_outages']} · {w.duration(t['offline_s'])}"),
+             (w["not_observed"], w.duration(t["not_observed_s"]))]
+    if t.get("power_cuts"):     # the site's power cuts, apart: not the operator's downtime
+        cards.append((w["power_cuts"], f"{t['power_cuts']} · {w.duration(t['power_cut_s'])}"))
+    for label, value in cards:
         b.append(f'<div class="card">{escape(label)}<b>{escape(value)}</b></div>')
     b.append("</div>")
     b += [f"<h2>{escape(w['timeline'])}</h2>", render_timeline(report, w)]

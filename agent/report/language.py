@@ -32,6 +32,8 @@ WORDS = {
         "primary_cost": "Valeur de l'interruption du lien principal couverte par le secours",
         "per_hour": "par heure", "business_only": "heures d'ouverture seulement", "totals": "Synthèse",
         "total_outages": "Coupures totales (aucun lien)", "not_observed": "Non observé (agent arrêté)",
+        "power_cuts": "Coupures de courant (site, hors opérateur)", "legend_power": "coupure de courant",
+        "site_lane": "courant",
         "weak_count": "Entrées datées par une horloge non synchronisée", "timeline": "Chronologie",
         "legend_down": "coupé", "legend_degraded": "dégradé", "legend_planned": "prévu",
         "legend_not_observed": "non observé", "legend_total": "coupure totale", "legend_drill": "exercice",
@@ -43,13 +45,14 @@ WORDS = {
         "more": "… et {n} autre(s) : voir le rapport complet", "services": "services", "yes": "oui", "no": "non",
         "min_speed": "min.", "median": "médiane", "measurements": "mesures", "carried_by": "secours",
         "kinds": {"down": "coupure", "degraded": "dégradé", "total": "coupure totale",
-                  "not_observed": "non observé"},
+                  "not_observed": "non observé", "power": "courant"},
         "causes": {"no_answer": "plus de réponse aux sondes", "carrier_lost": "perte de la porteuse (câble, port)",
                    "admin_down": "interface désactivée", "no_address": "plus d'adresse IP",
                    "no_interface": "interface absente", "primary_down": "lien principal coupé",
                    "all_down": "aucun lien ne passait", "agent_not_running": "agent arrêté",
                    "power_or_crash": "coupure de courant ou plantage", "drill": "exercice",
-                   "manual": "bascule manuelle", "loss": "perte de paquets", "rtt": "latence"},
+                   "manual": "bascule manuelle", "loss": "perte de paquets", "rtt": "latence",
+                   "power_cut": "coupure de courant (onduleur sur batterie)"},
         "days": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
     },
     "en": {
@@ -76,6 +79,8 @@ WORDS = {
         "primary_cost": "Value of the primary's downtime covered by the backup", "per_hour": "per hour",
         "business_only": "business hours only", "totals": "Summary",
         "total_outages": "Total outages (no uplink)", "not_observed": "Not observed (agent not running)",
+        "power_cuts": "Power cuts (the site, not the operator)", "legend_power": "power cut",
+        "site_lane": "power",
         "weak_count": "Entries stamped by an unsynced clock", "timeline": "Timeline",
         "legend_down": "down", "legend_degraded": "degraded", "legend_planned": "planned",
         "legend_not_observed": "not observed", "legend_total": "total outage", "legend_drill": "drill",
@@ -86,12 +91,14 @@ WORDS = {
         "no_contract": "No contract configured for this uplink ([[contracts]]).",
         "more": "… and {n} more: see the full report", "services": "services", "yes": "yes", "no": "no",
         "min_speed": "min", "median": "median", "measurements": "measurements", "carried_by": "backup",
-        "kinds": {"down": "down", "degraded": "degraded", "total": "total outage", "not_observed": "not observed"},
+        "kinds": {"down": "down", "degraded": "degraded", "total": "total outage", "not_observed": "not observed",
+                  "power": "power"},
         "causes": {"no_answer": "no answer to the probes", "carrier_lost": "carrier lost (cable, port)",
                    "admin_down": "interface disabled", "no_address": "no IP address", "no_interface":
                    "interface missing", "primary_down": "primary down", "all_down": "no uplink carried traffic",
                    "agent_not_running": "agent not running", "power_or_crash": "power cut or crash",
-                   "drill": "drill", "manual": "manual switch", "loss": "packet loss", "rtt": "latency"},
+                   "drill": "drill", "manual": "manual switch", "loss": "packet loss", "rtt": "latency",
+                   "power_cut": "power cut (the UPS on battery)"},
         "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     },
 }
@@ -197,4 +204,4 @@ class Writer:
         return self.w["kinds"].get(kind, kind)
 
     def link(self, link: str) -> str:
-        return self.w["all_links"] if link == "all" else link
+        return self.w["all_links"] if link == "all" else self.w["site_lane"] if link == "site" else link

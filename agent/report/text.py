@@ -42,6 +42,16 @@ def evidence_text(incident: dict[str, Any], w: Writer) -> str:
         # open when the agent stopped: ended at its last sign of life, found at the restart
         parts.append("closed at restart, at the last heartbeat" if w.lang == "en"
                      else "clos au redémarrage, au dernier signe de vie")
+    if isinstance(e.get("battery_low_at"), (int, float)) and not isinstance(e.get("battery_low_at"), bool):
+        parts.append(("UPS battery low " if w.lang == "en" else "batterie de l'onduleur faible ")
+                     + _clock(e["battery_low_at"], incident))
+    cut = incident.get("during_power_cut_s")
+    if isinstance(cut, (int, float)) and not isinstance(cut, bool) and cut > 0:
+        parts.append(f"{w.duration(cut)} during a power cut of the site, not counted" if w.lang == "en"
+                     else f"{w.duration(cut)} pendant une coupure de courant du site, non compté")
+    for key in ("agent_stopped", "power_cut_at_stop", "machine_restarted"):   # the ledger's own words
+        if isinstance(e.get(key), str):
+            parts.append(e[key] if key != "agent_stopped" else "agent stopped " + e[key])
     if incident.get("weak_evidence"):
         parts.append(w["weak"])
     return "; ".join(parts)
@@ -90,6 +100,8 @@ def render_text(report: dict[str, Any], lang: str = "fr") -> str:
                        f"{w['planned']}: {u['planned_count']} ({w.duration(u['planned_s'])})")
     out += [f"  {w['total_outages']}: {t['total_outages']} ({w.duration(t['offline_s'])})",
             f"  {w['not_observed']}: {w.duration(t['not_observed_s'])}"]
+    if t.get("power_cuts"):
+        out.append(f"  {w['power_cuts']}: {t['power_cuts']} ({w.duration(t['power_cut_s'])})")
     if report["operators"]:
         out += ["", f"== {w['operators']}"]
         for o in report["operators"]:

@@ -1,10 +1,10 @@
 """The period as a picture: inline SVG, no JavaScript, that prints as it shows.
 
 One lane per uplink (observed and up, down, degraded, planned, not observed), one for the business as a whole
-(total outages: no uplink carried traffic), marks for failovers (the backup took the traffic), drills and speed
-measurements. Intervals are laid out in pixels and merged when closer than half a pixel, and none is drawn
-narrower than one: a year of 10,000 incidents stays a picture of bounded size, and a 3-second outage in a month
-is still visible.
+(total outages: no uplink carried traffic), one for the site's power when it was cut (the UPS on battery), marks
+for failovers (the backup took the traffic), drills and speed measurements. Intervals are laid out in pixels and
+merged when closer than half a pixel, and none is drawn narrower than one: a year of 10,000 incidents stays a
+picture of bounded size, and a 3-second outage in a month is still visible.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ WIDTH, LEFT, RIGHT = 1000, 96, 8
 LANE_H, GAP, TOP = 16, 8, 22
 COLOURS = {"up": "#cfe8cf", "down": "#d62728", "degraded": "#ff9f1c", "planned": "#1f77b4",
            "not_observed": "#9e9e9e", "total": "#111111", "drill_ok": "#2ca02c", "drill_failed": "#d62728",
-           "speed": "#6a3d9a", "failover": "#d62728"}
+           "speed": "#6a3d9a", "failover": "#d62728", "power": "#8c564b"}
 
 
 def render_timeline(report: dict[str, Any], w: Writer) -> str:
@@ -32,7 +32,8 @@ def render_timeline(report: dict[str, Any], w: Writer) -> str:
     def x(ts: float) -> float:
         return LEFT + plot * (min(max(ts, since), until) - since) / span
 
-    lanes = list(report["uplinks"]) + ["all"]
+    power = any(i["kind"] == "power" for i in report["incidents"])
+    lanes = list(report["uplinks"]) + ["all"] + (["site"] if power else [])
     speed_y = TOP + len(lanes) * (LANE_H + GAP)
     height = speed_y + LANE_H + GAP + 40
     out = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
@@ -46,7 +47,7 @@ def render_timeline(report: dict[str, Any], w: Writer) -> str:
         not_observed.append((since, p["observed_since"]))
     for n, lane in enumerate(lanes):
         y = TOP + n * (LANE_H + GAP)
-        label = w.link(lane) if lane != "all" else w["offline"].split(" (")[0]
+        label = w.link(lane) if lane != "all" else w["offline"].split(" (")[0]    # "site": the power
         out.append(f'<text x="4" y="{y + LANE_H - 4}">{escape(label)}</text>')
         out.append(_rect("up", x(since), y, x(observed_end) - x(since), LANE_H))
         out += _bars("not_observed", not_observed, x, y)
@@ -54,7 +55,8 @@ def render_timeline(report: dict[str, Any], w: Writer) -> str:
         for category, pick in (("degraded", lambda i: i["kind"] == "degraded"),
                                ("planned", lambda i: i["planned"]),
                                ("down", lambda i: i["counted"]),
-                               ("total", lambda i: i["kind"] == "total" and not i["planned"])):
+                               ("total", lambda i: i["kind"] == "total" and not i["planned"]),
+                               ("power", lambda i: i["kind"] == "power")):
             spans = [(i["start"], i["end"] if i["end"] is not None else observed_end) for i in mine if pick(i)]
             out += _bars(category, spans, x, y)
     # failovers: the backup took the traffic when the primary went down
@@ -87,7 +89,7 @@ def render_timeline(report: dict[str, Any], w: Writer) -> str:
         out.append(f'<path class="drill" d="M{px:.1f} {py - 6:.1f} l5 6 l-5 6 l-5 -6 z" fill="{colour}">'
                    f'<title>{escape(w["legend_drill"])} {escape(w.when(d["local"]))}</title></path>')
     out += _axis(since, until, _zone(p["zone"]), x, speed_y + LANE_H + 14, w)
-    out += _legend(height - 10, w)
+    out += _legend(height - 10, w, power)
     out.append("</svg>")
     return "\n".join(out)
 
@@ -154,12 +156,14 @@ def _axis(since: float, until: float, zone: ZoneInfo, x, y: float, w: Writer) ->
     return out
 
 
-def _legend(y: float, w: Writer) -> list[str]:
+def _legend(y: float, w: Writer, power: bool = False) -> list[str]:
     out, px = [], LEFT
-    for category, key in (("up", "observed"), ("down", "legend_down"), ("degraded", "legend_degraded"),
-                          ("planned", "legend_planned"), ("total", "legend_total"),
-                          ("not_observed", "legend_not_observed"), ("failover", "legend_failover"),
-                          ("drill_ok", "legend_drill"), ("speed", "legend_speed")):
+    entries = [("up", "observed"), ("down", "legend_down"), ("degraded", "legend_degraded"),
+               ("planned", "legend_planned"), ("total", "legend_total"), ("not_observed", "legend_not_observed"),
+               ("failover", "legend_failover"), ("drill_ok", "legend_drill"), ("speed", "legend_speed")]
+    if power:     # only when the site lane is drawn: the legend stays one line otherwise
+        entries.append(("power", "legend_power"))
+    for category, key in entries:
         label = w[key].lower()
         out.append(f'<rect x="{px}" y="{y - 9}" width="10" height="10" fill="{COLOURS[category]}"/>')
         out.append(f'<text x="{px + 13}" y="{y}">{escape(label)}</text>')
