@@ -60,12 +60,14 @@ LED_MEANS = {
            "double": "la fibre marche mais le secours n'est pas prêt (pas de carte SIM, pas de réseau mobile, "
                      "modem qui ne répond pas)",
            "fast_blink": "plus rien ne passe : la fibre est coupée et le secours ne marche pas",
+           "on_battery": "le courant est coupé : le routeur tient sur sa batterie (onduleur)",
            "off": "relais ne fonctionne pas (boîtier éteint ou arrêté)"},
     "en": {"on": "all is well: the Internet goes through the fiber, the backup is ready",
            "slow_blink": "the fiber is cut: the Internet goes through the cellular network (backup), more slowly",
            "double": "the fiber works but the backup is not ready (no SIM card, no cellular network, the modem "
                      "not answering)",
            "fast_blink": "nothing gets through: the fiber is cut and the backup does not work",
+           "on_battery": "the power is cut: the router runs on its battery (UPS)",
            "off": "relais is not running (the box is off or stopped)"},
 }
 
@@ -80,6 +82,9 @@ def led_look(pattern: str, timing: tuple[int, int] | None, lang: str) -> str:
     if on_ms == off_ms:
         per_s = round(1 / period, 1)
         n = f"{per_s:g}".replace(".", ",") if fr else f"{per_s:g}"
+        if per_s < 1:   # slower than once a second: said as the time between flashes, which a person can count
+            every = f"{period:g}".replace(".", ",") if fr else f"{period:g}"
+            return f"clignote très lentement (toutes les {every} s)" if fr else f"very slow blink (every {every} s)"
         if fr:
             return "clignote lentement (1 fois par seconde)" if per_s == 1 else f"clignote vite ({n} fois par seconde)"
         return "slow blink (once a second)" if per_s == 1 else f"fast blink ({n} times a second)"

@@ -66,5 +66,5 @@ def test_the_dom_lists_every_pattern_and_contact(tmp_path):
     proc = run_chromium(tmp_path, "--dump-dom", path.as_uri())
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = proc.stdout
-    assert re.findall(r'<tr data-pattern="(\w+)">', dom) == ["on", "slow_blink", "double", "fast_blink", "off"]
+    assert re.findall(r'<tr data-pattern="(\w+)">', dom) == ["on", "slow_blink", "double", "fast_blink", "on_battery", "off"]
     assert dom.count('<tr class="contact">') == 2 and "+33 6 12 34 56 78" in dom

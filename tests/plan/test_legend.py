@@ -21,7 +21,7 @@ def test_every_pattern_has_its_words(lang):
 def test_the_looks_follow_the_timings():
     assert [look for _, look, _ in led_legend("en")] == [
         "steady on", "slow blink (once a second)", "a short flash every second", "fast blink (4 times a second)",
-        "off"]
+        "very slow blink (every 2 s)", "off"]
     assert led_look("fast_blink", (125, 125), "fr") == "clignote vite (4 fois par seconde)"
 
 
