@@ -43,7 +43,8 @@ def _ipv6_gateway_or_empty(text: str) -> bool:
         address = ipaddress.IPv6Address(text) if text else None
     except ValueError:
         return False
-    return address is None or not (address.is_multicast or address.is_unspecified or address.is_loopback)
+    return address is None or not (address.scope_id or address.is_multicast or address.is_unspecified
+                                   or address.is_loopback)
 
 
 def _gpio_spec(text: str) -> bool:
@@ -114,9 +115,11 @@ class BoardConfig:
     # iproute2: switch the IPv6 default routes and rules like the IPv4 ones (an uplink without IPv6 is left out)
     ipv6: bool = True
     # iproute2: the primary's IPv6 gateway, usually link-local (fe80::1); "" = found in the interface's routes
-    primary_gateway6: Annotated[str, Check(_ipv6_gateway_or_empty, 'a unicast IPv6 address or ""')] = ""
+    primary_gateway6: Annotated[str, Check(_ipv6_gateway_or_empty,
+                                                           'a unicast IPv6 address without %zone or ""')] = ""
     # iproute2: the cellular uplink's IPv6 gateway; "" = found in its routes (a device route on a raw-IP modem)
-    backup_gateway6: Annotated[str, Check(_ipv6_gateway_or_empty, 'a unicast IPv6 address or ""')] = ""
+    backup_gateway6: Annotated[str, Check(_ipv6_gateway_or_empty,
+                                                           'a unicast IPv6 address without %zone or ""')] = ""
     # iproute2: network namespace holding the uplinks; "" = the agent's own
     netns: Annotated[str, Pattern(r"[^/\s]*", "a namespace name without / or spaces")] = ""
     primary_connection: str = ""  # networkmanager: connection id or uuid; "" = the one active on the interface

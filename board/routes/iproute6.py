@@ -46,6 +46,8 @@ def check_gateway6(name: str, gateway: str) -> str | None:
         address = ipaddress.IPv6Address(gateway)
     except ValueError:
         return f"{name} {gateway!r} is not an IPv6 address"
+    if address.scope_id:
+        return f"{name} {gateway!r} has a %zone: the uplink's interface is its zone, write the address alone"
     if address.is_multicast or address.is_unspecified or address.is_loopback:
         return f"{name} {gateway!r} is not a unicast address a route can point at"
     return None
