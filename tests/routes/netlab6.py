@@ -12,6 +12,7 @@ address a server sees tells which uplink a flow took. Addresses are added with n
 from __future__ import annotations
 
 import socket
+import time
 
 from tests.routes.netlab import Lab, RouteMonitor, in_netns, sh
 
@@ -37,6 +38,17 @@ def add_ipv6(lab: Lab) -> None:
         sh("ip", "-n", isp, "-6", "route", "add", "default", "via", f"2001:db8:1{n}::2")
         sh("ip", "-n", lab.net, "-6", "route", "add", f"2001:db8:{n}::/64", "via", f"2001:db8:1{n}::1")
     _addr(lab.net, "lo", f"{INTERNET_HOST6}/128")
+    wait_for_dad(lab)
+
+
+def wait_for_dad(lab: Lab, timeout: float = 10.0) -> None:
+    """Until the kernel's own link-local addresses have passed duplicate address detection (about a second
+    after the veths came up): before that, neighbour discovery and forwarding use them only partly."""
+    deadline = time.monotonic() + timeout
+    while any(sh("ip", "-n", ns, "-6", "addr", "show", "tentative").strip() for ns in lab.namespaces):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"IPv6 addresses still tentative after {timeout} s")
+        time.sleep(0.05)
 
 
 def _addr(ns: str, dev: str, address: str) -> None:
