@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import socket
+import struct
 import threading
+import time
 
 from agent.config import Config
-from tests.lab.netlab import FailoverLab, _accept_and_close, _answer_dns, _Http204
+from tests.lab.netlab import FailoverLab, Flow, _accept_and_close, _answer_dns, _Http204
 from tests.routes.netlab import in_netns, sh
-from tests.routes.netlab6 import GATEWAY6, add_ipv6
+from tests.routes.netlab6 import GATEWAY6, INTERNET_HOST6, add_ipv6, seen_as6
 
 TARGETS6 = ("2001:db8:ff::1", "2001:db8:ff::2", "2001:db8:ff::3")
 DNS_HOST6 = "2001:db8:ff::53"
@@ -55,3 +57,36 @@ def with_ipv6_gateways(config: Config) -> Config:
     """The lab's config with the uplinks' IPv6 gateways (no router advertisement in the lab to learn them from)."""
     return dataclasses.replace(config, board=dataclasses.replace(config.board, primary_gateway6=GATEWAY6,
                                                                  backup_gateway6=GATEWAY6))
+
+
+class Flow6(Flow):
+    """Flow's IPv6 twin: one UDP datagram every period_s from the router (unbound: each send follows the IPv6
+    routing table) to INTERNET_HOST6; the ISPs route without NAT, so the source address tells the uplink."""
+
+    def __init__(self, lab: FailoverLab, period_s: float):   # not Flow.__init__: it opens IPv4 sockets
+        self.period_s = period_s
+        self.arrivals = []
+        self.sent_at = []
+        self._stop = threading.Event()
+        self._rx = in_netns(lab.net, lambda: _udp6((INTERNET_HOST6, 0)))
+        self._tx = in_netns(lab.router, lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))
+        self._dest = self._rx.getsockname()[:2]
+        threading.Thread(target=self._receive, daemon=True).start()
+        threading.Thread(target=self._send, daemon=True).start()
+
+    def _receive(self) -> None:
+        self._rx.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                data, peer = self._rx.recvfrom(64)
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            self.arrivals.append((time.monotonic(), seen_as6(peer[0]), struct.unpack("!I", data[:4])[0]))
+
+
+def flow6(lab: FailoverLab, period_s: float = 0.005) -> Flow6:
+    f = Flow6(lab, period_s)
+    lab._closers.append(f.close)
+    return f
