@@ -121,6 +121,7 @@ class Iproute2Routes(RouteBackend):
         self._v6 = Ipv6Routes(self._ipr, self._ifname, {"primary": primary_gateway6, "backup": backup_gateway6},
                               self._metric, self._table, rule_priority, policy_routing, other_uplink) \
             if ipv6 else None
+        self._v6_problems: set[str] = set()
         try:
             self._intent = self._read_intent()
         except RouteError:
@@ -207,8 +208,11 @@ class Iproute2Routes(RouteBackend):
         may be missing for reasons of its own (an IPv4-only APN, a late router advertisement)."""
         if self._v6 is None:
             return
-        for problem in self._v6.apply(intent, only):
-            log.warning("IPv6 route not installed%s: %s", self._where(), problem)
+        problems = self._v6.apply(intent, only)
+        for problem in problems:
+            if problem not in self._v6_problems:   # once while it lasts: the reconcile calls again every 5 s
+                log.warning("IPv6 route not installed%s: %s", self._where(), problem)
+        self._v6_problems = set(problems)
 
     def _status6(self) -> dict[str, Any] | None:
         if self._v6 is None:
