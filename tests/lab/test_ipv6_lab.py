@@ -98,3 +98,44 @@ def test_mixed_targets_keep_the_failover_semantics(lab6):
         _, failover = agent.wait_event("failover", cut, 15)
         assert failover.data["reason"] == "no_answer"
         assert exit_taken6(lab6) == "backup" and lab6.exit_taken() == "backup"
+
+
+def test_a_drill_with_ipv6_targets_proves_ipv6_traffic_through_the_backup(lab6):
+    config = with_ipv6_gateways(lab_config(lab6, probes={"targets": list(TARGETS6)}))
+    with AgentUnderTest(lab6, config) as agent:
+        agent.wait_healthy()
+        start = time.monotonic()
+        assert agent.command("drill", {"duration_s": 5})["ok"]
+        agent.wait_for(lambda: agent.state.get("state") == "drill", 5, "the drill")
+        assert exit_taken6(lab6) == "backup"
+        _, result = agent.wait_event("drill_result", start, 20)
+        # the route check found the IPv6 source the kernel picks for the target on the backup's interface
+        assert result.data["ok"] is True, result.data
+        assert result.data["route"]["uplink"] == "backup"
+        agent.wait_for(lambda: agent.state.get("state") == "primary", 5, "back on the primary")
+        assert exit_taken6(lab6) == "primary"
+
+
+def test_cold_standby_the_backups_late_ipv6_address_gets_its_route(lab6):
+    """Cellular switched off loses its IPv6 addresses (keep_addr_on_down = 0); a real session brings one back by
+    router advertisement some time after the link is up. The controller's reconcile installs its route then."""
+    lab6.ip("-6", "route", "flush", "proto", "82")
+    config = with_ipv6_gateways(lab_config(lab6, probes={"targets": list(TARGETS6)},
+                                           failover={**QUICK, "standby": "cold"}))
+    with AgentUnderTest(lab6, config) as agent:
+        agent.wait_for(lambda: agent.state.get("links", {}).get("primary", {}).get("status") == "up", 15,
+                       "the primary up")
+        # cellular off: the kernel dropped its routes; IPv6 has only the primary's default
+        assert defaults6(lab6) == [f"default via {GATEWAY6} dev wan0 proto 82 metric 10 pref medium"]
+        cut = time.monotonic()
+        lab6.carrier("primary", False)
+        agent.wait_event("failover", cut, 10)
+        agent.wait_for(lambda: "UP" in lab6.ip("-o", "link", "show", "wwan0").split(">")[0], 5, "cellular up")
+        assert ADDRESS6["backup"] not in lab6.ip("-6", "addr", "show", "dev", "wwan0")
+        lab6.ip("-6", "addr", "add", f"{ADDRESS6['backup']}/64", "dev", "wwan0", "nodad")   # the session's RA
+        came = time.monotonic()
+        agent.wait_for(lambda: any("dev wwan0 proto 82 metric 10" in r for r in defaults6(lab6)), 10,
+                       "the backup's IPv6 default")
+        assert time.monotonic() - came < 5 + 1    # the reconcile's period, and a margin for a loaded machine
+        assert f"from {ADDRESS6['backup']} lookup 102 proto 82" in lab6.ip("-6", "rule")
+        assert exit_taken6(lab6) == "backup"

@@ -82,12 +82,14 @@ def _serve_once(sock: socket.socket, answer) -> threading.Thread:
 def test_tcp_probe_over_ipv6():
     with socket.create_server(("::1", 0), family=socket.AF_INET6) as server:
         port = server.getsockname()[1]
-        _serve_once(server, lambda s: s.accept()[0].close())
+        served = _serve_once(server, lambda s: s.accept()[0].close())
         assert probe(Target("t", "tcp", "::1", port), Binding(), ProbeOptions(timeout_s=2)) >= 0
+        served.join(2)   # the connection accepted before the listening socket closes
         # bound to an IPv6 source: the IPv6 one is taken, the IPv4 one left for IPv4 targets
-        _serve_once(server, lambda s: s.accept()[0].close())
+        served = _serve_once(server, lambda s: s.accept()[0].close())
         assert probe(Target("t", "tcp", "::1", port), Binding(None, "127.0.0.1", "::1"),
                      ProbeOptions(timeout_s=2)) >= 0
+        served.join(2)
 
 
 def test_dns_probe_over_ipv6_matches_the_reply_to_the_server():
@@ -97,9 +99,10 @@ def test_dns_probe_over_ipv6_matches_the_reply_to_the_server():
         def answer(s: socket.socket) -> None:
             data, peer = s.recvfrom(2048)
             s.sendto(data[:2] + struct.pack("!H", 0x8183) + data[4:], peer)
-        _serve_once(server, answer)
+        served = _serve_once(server, answer)
         assert probe(Target("d", "dns", "::1", server.getsockname()[1]), Binding(),
                      ProbeOptions(timeout_s=2)) >= 0
+        served.join(2)
         with pytest.raises(ProbeFailed, match="timeout"):      # nobody answers the second time
             probe(Target("d", "dns", "::1", server.getsockname()[1]), Binding(), ProbeOptions(timeout_s=0.2))
 
@@ -107,3 +110,16 @@ def test_dns_probe_over_ipv6_matches_the_reply_to_the_server():
 def test_an_ipv6_source_that_is_not_ours_is_a_clear_failure():
     with pytest.raises(ProbeFailed, match="cannot bind to 2001:db8::99: cannot assign requested address"):
         probe(Target("t", "tcp", "::1", 9), Binding(None, None, "2001:db8::99"), ProbeOptions(timeout_s=0.5))
+
+
+def test_the_interface_holding_an_ipv6_address_comes_from_the_kernels_table(tmp_path):
+    from agent.linkmon.routecheck import interface_holding6
+    table = tmp_path / "if_inet6"
+    table.write_text("00000000000000000000000000000001 01 80 10 80       lo\n"
+                     "20010db8000200000000000000000002 03 40 00 80    wwan0\n")
+    assert interface_holding6("2001:db8:2::2", str(table)) == "wwan0"
+    assert interface_holding6("2001:DB8:2:0::2", str(table)) == "wwan0"
+    assert interface_holding6("2001:db8:1::2", str(table)) is None
+    assert interface_holding6("not an address", str(table)) is None
+    assert interface_holding6("::1", str(tmp_path / "missing")) is None
+    assert interface_holding6("::1") == "lo"     # this thread's namespace, for real
