@@ -167,7 +167,8 @@ class StorageConfig:
 @dataclass(frozen=True)
 class ProbesConfig:
     """How uplinks are watched (docs/failover.md). A bare target uses `method`; others say theirs:
-    "tcp:1.1.1.1:443", "dns:9.9.9.9" (asks for `dns_name`), "http://host/generate_204", "https://...", "icmp:..."."""
+    "tcp:1.1.1.1:443", "dns:9.9.9.9" (asks for `dns_name`), "http://host/generate_204", "https://...", "icmp:...".
+    IPv6 too (docs/ipv6.md): "2001:4860:4860::8888", "tcp:[2606:4700::1111]:443", "dns:2620:fe::fe"."""
     # several: a dead target is not a dead link
     targets: Annotated[tuple[str, ...], NonEmpty()] = ("1.1.1.1", "8.8.8.8", "9.9.9.9")
     method: Literal["icmp", "tcp", "dns", "http"] = "icmp"   # for bare targets

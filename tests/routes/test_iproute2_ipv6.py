@@ -164,3 +164,21 @@ def test_ipv6_can_be_left_alone(lab, backend):
 def test_bad_ipv6_gateways_are_refused_in_one_line(gateway, error):
     with pytest.raises(RouteError, match=f"^backup_gateway6 '{gateway}' {error}"):
         check_options("iproute2", backup_gateway6=gateway)
+
+
+def test_a_raw_ip_modem_gets_an_ipv6_device_route(lab, backend):
+    # as a raw-IP wwan interface (no gateway, no neighbours). Only the routes are checked, as for IPv4: a NOARP
+    # veth addresses its frames to its own MAC, which its peer drops, so no traffic crosses it in the lab.
+    lab.ip("link", "set", "wwan0", "arp", "off")
+    routes = backend(backup_gateway="", backup_gateway6="")
+    routes.prefer("backup")
+    assert defaults6(lab)[0] == "default dev wwan0 proto 82 metric 10 pref medium"
+    assert defaults6(lab, "102") == ["default dev wwan0 proto 82 metric 1024 pref medium"]
+
+
+def test_a_restarted_agent_switches_ipv6_where_the_kernel_is(lab, backend):
+    backend().prefer("backup")
+    again = backend()              # a new process: it reads the intent back from the IPv4 routes
+    again.set_standby("primary", True)
+    assert defaults6(lab)[0] == f"default via {GATEWAY6} dev wwan0 proto 82 metric 10 pref medium"
+    assert exit_taken6(lab) == "backup"
