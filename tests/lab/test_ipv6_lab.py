@@ -13,6 +13,7 @@ from tests.conftest import require_root
 from tests.lab.agent import AgentUnderTest, lab_config
 from tests.lab.netlab import TARGETS, FailoverLab, in_netns
 from tests.lab.netlab6 import DNS_HOST6, HTTP_HOST6, TARGETS6, add_ipv6_services, with_ipv6_gateways
+from tests.routes.netlab import sh
 from tests.routes.netlab6 import ADDRESS6, GATEWAY6, blackhole6, exit_taken6
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -139,3 +140,18 @@ def test_cold_standby_the_backups_late_ipv6_address_gets_its_route(lab6):
         assert time.monotonic() - came < 5 + 1    # the reconcile's period, and a margin for a loaded machine
         assert f"from {ADDRESS6['backup']} lookup 102 proto 82" in lab6.ip("-6", "rule")
         assert exit_taken6(lab6) == "backup"
+
+
+def test_icmpv6_over_a_datagram_socket(lab6):
+    """systemd opens net.ipv4.ping_group_range to everyone, and the agent then uses datagram ICMP sockets
+    (icmp_socket = "auto"): ICMPv6 goes through the same kind."""
+    lab6.ip("-6", "route", "add", "default", "via", GATEWAY6, "dev", "wan0")
+    lab6.ip("-6", "route", "add", "default", "via", GATEWAY6, "dev", "wwan0", "metric", "2000")
+    sh("ip", "netns", "exec", lab6.router, "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647")
+    target = parse_target(TARGETS6[1])
+    for interface in ("wan0", "wwan0"):
+        assert in_netns(lab6.router, lambda i=interface: probe(target, Binding(i), ProbeOptions(
+            timeout_s=1.0, icmp_raw=False))) >= 0
+    blackhole6(lab6, "backup", True)
+    with pytest.raises(ProbeFailed, match="timeout"):
+        in_netns(lab6.router, lambda: probe(target, Binding("wwan0"), ProbeOptions(timeout_s=0.5, icmp_raw=False)))
