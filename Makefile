@@ -82,6 +82,11 @@ bench-sim-switch: $(TSTAMP)
 bench-failover: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_failover $(BENCH_ARGS)
 
+# root: failover with IPv6-only probes vs IPv4-only ones, about 2 minutes (see BENCHMARKS.md, "IPv6")
+.PHONY: bench-ipv6
+bench-ipv6: $(TSTAMP)
+	$(BIN)/python -m tests.bench.bench_ipv6 $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
 

@@ -207,6 +207,9 @@ def test_the_legacy_backend_name_sim_reads_as_simulated():
     {"backend": "iproute2", "primary_table": 2**32}, {"backend": "iproute2", "backup_gateway": "gateway.isp"},
     {"backend": "iproute2", "primary_gateway": "192.0.2.1", "backup_table": 7},
     {"backend": "iproute2", "primary_gateway": "2001:db8::1"},
+    {"backend": "iproute2", "primary_gateway6": "fe80::1"}, {"backend": "iproute2", "backup_gateway6": "ff02::2"},
+    {"backend": "iproute2", "backup_gateway6": "192.0.2.1"}, {"backend": "iproute2", "primary_gateway6": "::"},
+    {"backend": "iproute2", "ipv6": False}, {"backend": "iproute2", "primary_gateway6": "fe80::1%wan0"},
 ])
 def test_the_loader_and_the_route_backends_agree(board):
     # The loader does not import the backends (pyroute2 is 18 MB); what it accepts they must accept, and what

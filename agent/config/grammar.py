@@ -8,9 +8,14 @@ Probe targets (a bare address takes [probes] method):
     tcp:1.1.1.1:443             tcp:1.1.1.1            (port 443)
     dns:9.9.9.9                 dns:9.9.9.9:5353       (asks for [probes] dns_name)
     http://connectivitycheck.gstatic.com/generate_204   https://host:8443/generate_204
+    2001:4860:4860::8888        icmp:2001:4860:4860::8888   (IPv6: ICMPv6 echo)
+    tcp:[2606:4700::1111]:443   tcp:2606:4700::1111    (an IPv6 address with a port goes in brackets)
+    dns:[2620:fe::fe]:53        dns:2620:fe::fe        http://[2001:db8::80]/generate_204
 
-ICMP, TCP and DNS targets must be IPv4 addresses: resolving a name would itself go out over whichever link
-carries the default route, which is exactly what a probe bound to the other link must not depend on.
+ICMP, TCP and DNS targets must be IPv4 or IPv6 addresses: resolving a name would itself go out over whichever
+link carries the default route, which is exactly what a probe bound to the other link must not depend on. IPv6
+targets must be global unicast: a link-local one (fe80::, with a %zone) is on the first hop, not the internet,
+and a multicast one answers from many hosts.
 """
 from __future__ import annotations
 
@@ -32,6 +37,11 @@ class Target:
     path: str = "/"
     tls: bool = False
 
+    @property
+    def ipv6(self) -> bool:
+        """The host is an IPv6 literal: probed over AF_INET6 (a name in an http target is resolved as IPv4)."""
+        return ":" in self.host
+
 
 def parse_target(text: str, default_method: str = "icmp") -> Target:
     """A Target, or ValueError with a message that names the target."""
@@ -45,13 +55,30 @@ def parse_target(text: str, default_method: str = "icmp") -> Target:
     if sep and head in METHODS:
         method, rest = head, tail
     if method == "http":
+        if rest.count(":") > 1 and not rest.startswith("["):
+            rest = f"[{rest}]"   # a bare IPv6 address: a URL wants it in brackets
         url = _parse_url(f"http://{rest}/generate_204" if "/" not in rest else f"http://{rest}")
         return replace(url, name=text)
     host, port = rest, DEFAULT_PORTS[method]
-    if method != "icmp" and rest.count(":") == 1:
+    if rest.startswith("["):
+        # [IPv6]:PORT or [IPv6]; for icmp a port means nothing, so it is refused rather than ignored
+        host, bracket, after = rest[1:].partition("]")
+        if not bracket:
+            raise ValueError(f"target {text!r}: no closing ] after the IPv6 address")
+        if after:
+            if not after.startswith(":") or method == "icmp":
+                raise ValueError(f"target {text!r}: expected [IPv6 address]:PORT" +
+                                 (" (icmp takes no port)" if method == "icmp" else ""))
+            port = _port(text, after[1:])
+        host = _ipv6(text, host)
+    elif method != "icmp" and rest.count(":") == 1:
         host, _, port_text = rest.partition(":")
         port = _port(text, port_text)
-    _ipv4(text, host)
+        _ipv4(text, host)
+    elif ":" in rest:
+        host = _ipv6(text, host)   # a bare IPv6 address: the whole rest, default port
+    else:
+        _ipv4(text, host)
     return Target(name=text, method=method, host=host, port=port)
 
 
@@ -64,7 +91,8 @@ def _parse_url(text: str) -> Target:
     if not url.hostname:
         raise ValueError(f"target {text!r}: no host")
     tls = url.scheme == "https"
-    return Target(name=text, method="http", host=url.hostname, port=port or DEFAULT_PORTS[url.scheme],
+    host = _ipv6(text, url.hostname) if ":" in url.hostname else url.hostname   # [IPv6]: the same rules
+    return Target(name=text, method="http", host=host, port=port or DEFAULT_PORTS[url.scheme],
                   path=url.path or "/", tls=tls)
 
 
@@ -78,8 +106,22 @@ def _ipv4(text: str, host: str, what: str = "target", named: str = "http targets
     try:
         ipaddress.IPv4Address(host)
     except ValueError:
-        raise ValueError(f"{what} {text!r}: {host!r} is not an IPv4 address (names are only allowed in {named}: "
-                         f"resolving one would use whichever link is active)") from None
+        also = " or IPv6" if what == "target" else ""   # service checks are IPv4 only for now
+        raise ValueError(f"{what} {text!r}: {host!r} is not an IPv4{also} address (names are only allowed in "
+                         f"{named}: resolving one would use whichever link is active)") from None
+
+
+def _ipv6(text: str, host: str) -> str:
+    """The address in its canonical form (what the kernel reports as a reply's source), or ValueError."""
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        raise ValueError(f"target {text!r}: {host!r} is not an IPv6 address") from None
+    if address.is_link_local or address.is_multicast or address.is_unspecified or address.is_loopback \
+            or address.ipv4_mapped is not None:
+        raise ValueError(f"target {text!r}: {host!r} is not a global IPv6 address (link-local, multicast, "
+                         f"loopback, unspecified and IPv4-mapped addresses do not test an uplink)")
+    return str(address)
 
 
 # ---- phone numbers ----------------------------------------------------------------------------------------------

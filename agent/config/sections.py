@@ -36,6 +36,17 @@ def _ipv4_or_empty(text: str) -> bool:
         return False
 
 
+def _ipv6_gateway_or_empty(text: str) -> bool:
+    """Mirrors board.routes.iproute6.check_gateway6 (tests/test_config.py keeps them in agreement)."""
+    import ipaddress
+    try:
+        address = ipaddress.IPv6Address(text) if text else None
+    except ValueError:
+        return False
+    return address is None or not (address.scope_id or address.is_multicast or address.is_unspecified
+                                   or address.is_loopback)
+
+
 def _gpio_spec(text: str) -> bool:
     from board.gpio import GpioError, parse_spec   # the board owns its power-switch grammar
     try:
@@ -109,6 +120,14 @@ class BoardConfig:
     rule_priority: Annotated[int, Range(1, 2**32 - 1)] = 1000
     # iproute2: keep sockets bound to an uplink's address on that uplink
     policy_routing: bool = True
+    # iproute2: switch the IPv6 default routes and rules like the IPv4 ones (an uplink without IPv6 is left out)
+    ipv6: bool = True
+    # iproute2: the primary's IPv6 gateway, usually link-local (fe80::1); "" = found in the interface's routes
+    primary_gateway6: Annotated[str, Check(_ipv6_gateway_or_empty,
+                                                           'a unicast IPv6 address without %zone or ""')] = ""
+    # iproute2: the cellular uplink's IPv6 gateway; "" = found in its routes (a device route on a raw-IP modem)
+    backup_gateway6: Annotated[str, Check(_ipv6_gateway_or_empty,
+                                                           'a unicast IPv6 address without %zone or ""')] = ""
     # iproute2: network namespace holding the uplinks; "" = the agent's own
     netns: Annotated[str, Pattern(r"[^/\s]*", "a namespace name without / or spaces")] = ""
     primary_connection: str = ""  # networkmanager: connection id or uuid; "" = the one active on the interface
@@ -140,7 +159,7 @@ class BoardConfig:
         if self.backend == "iproute2":
             options.update({k: getattr(self, k) for k in ("primary_gateway", "backup_gateway", "primary_table",
                                                           "backup_table", "rule_priority", "policy_routing",
-                                                          "netns")})
+                                                          "netns", "ipv6", "primary_gateway6", "backup_gateway6")})
         elif self.backend == "networkmanager":
             options.update(primary_connection=self.primary_connection, backup_connection=self.backup_connection)
         return options
@@ -156,7 +175,8 @@ class StorageConfig:
 @dataclass(frozen=True)
 class ProbesConfig:
     """How uplinks are watched (docs/failover.md). A bare target uses `method`; others say theirs:
-    "tcp:1.1.1.1:443", "dns:9.9.9.9" (asks for `dns_name`), "http://host/generate_204", "https://...", "icmp:..."."""
+    "tcp:1.1.1.1:443", "dns:9.9.9.9" (asks for `dns_name`), "http://host/generate_204", "https://...", "icmp:...".
+    IPv6 too (docs/ipv6.md): "2001:4860:4860::8888", "tcp:[2606:4700::1111]:443", "dns:2620:fe::fe"."""
     # several: a dead target is not a dead link
     targets: Annotated[tuple[str, ...], NonEmpty()] = ("1.1.1.1", "8.8.8.8", "9.9.9.9")
     method: Literal["icmp", "tcp", "dns", "http"] = "icmp"   # for bare targets
@@ -177,7 +197,8 @@ class ProbesConfig:
             try:
                 parse_target(t, self.method)
             except ValueError as e:
-                raise Invalid("targets written as 1.1.1.1, tcp:IP:PORT, dns:IP or http(s)://...",
+                raise Invalid("targets written as 1.1.1.1, 2001:db8::1, tcp:IP:PORT, tcp:[IPv6]:PORT, dns:IP or "
+                              "http(s)://...",
                               f"{show(t)} ({str(e).partition(': ')[2]})", key="targets") from None
         if self.history_s < self.window_s:
             raise invalid("history_s", f"at least window_s ({self.window_s:g})", self.history_s)

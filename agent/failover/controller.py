@@ -256,6 +256,13 @@ class FailoverController:
         preferred = status.get("preferred")
         routeless = [u for u, info in status.get("uplinks", {}).items()
                      if info.get("up") and info.get("address") and info.get("metric") is None]
+        # IPv6 (iproute2, docs/ipv6.md): an IPv6 address that came late (a router advertisement, a new cellular
+        # session) has no route yet, and nothing else tells the controller (the netlink watcher hears IPv4)
+        ipv6 = status.get("ipv6") or {}
+        routeless += [u for u, info in ipv6.get("uplinks", {}).items() if info.get("address")
+                      and info.get("metric") is None and status.get("uplinks", {}).get(u, {}).get("up")]
+        if ipv6.get("uplinks", {}).get(want, {}).get("address") and ipv6.get("preferred") not in (None, want):
+            routeless.append(f"{want} (IPv6 default)")
         if preferred == want and not routeless:
             return
         if preferred not in (None, want):

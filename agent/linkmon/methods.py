@@ -1,9 +1,12 @@
-"""One probe of each kind, bound to the link it tests: ICMP echo, TCP connect, DNS query, HTTP(S) GET of a 204.
+"""One probe of each kind, bound to the link it tests: ICMP echo, TCP connect, DNS query, HTTP(S) GET of a 204,
+each over IPv4 or IPv6 as the target's address says (ICMPv6 echo for an IPv6 icmp target).
 
 Each returns the round-trip time in ms or raises ProbeFailed with a short reason. Every socket is bound to the
 uplink's interface (SO_BINDTODEVICE) and, when known, to its address: the primary is watched while traffic runs
 over the backup and vice versa, whatever the routing table prefers (the iproute2 backend's per-uplink rules
-match on that source address). Blocking, with a deadline: the prober runs them on worker threads.
+match on that source address; an IPv6 socket takes the uplink's IPv6 source when one is known, else the
+kernel picks one on the bound interface and the IPv6 rules match on it all the same). Blocking, with a
+deadline: the prober runs them on worker threads.
 """
 from __future__ import annotations
 
@@ -37,7 +40,11 @@ class ProbeFailed(Exception):
 @dataclass(frozen=True)
 class Binding:
     interface: str | None = None   # None: follow the routing table (the drill's route check)
-    source: str | None = None
+    source: str | None = None      # the uplink's IPv4 address, for IPv4 targets
+    source6: str | None = None     # its IPv6 address, for IPv6 targets; None: the kernel's choice on `interface`
+
+    def source_for(self, family: int) -> str | None:
+        return self.source6 if family == socket.AF_INET6 else self.source
 
 
 @dataclass(frozen=True)
@@ -74,25 +81,32 @@ def bind(sock: socket.socket, binding: Binding) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, binding.interface.encode())
         except OSError as e:
             raise ProbeFailed(f"cannot bind to {binding.interface}: {_why(e)}") from None
-    if binding.source:
+    source = binding.source_for(sock.family)
+    if source:
         try:
-            sock.bind((binding.source, 0))
+            sock.bind((source, 0))
         except OSError as e:
-            raise ProbeFailed(f"cannot bind to {binding.source}: {_why(e)}") from None
+            raise ProbeFailed(f"cannot bind to {source}: {_why(e)}") from None
+
+
+def family(target: Target) -> int:
+    return socket.AF_INET6 if target.ipv6 else socket.AF_INET
 
 
 def probe_icmp(target: Target, binding: Binding, opts: ProbeOptions) -> float:
-    from icmplib import ICMPRequest, ICMPv4Socket
+    from icmplib import ICMPRequest, ICMPv4Socket, ICMPv6Socket
     from icmplib.exceptions import ICMPError, ICMPLibError, SocketPermissionError, TimeoutExceeded
     with _icmp_lock:
         ident, seq = next(_icmp_ids) & 0xFFFF, 0
     try:
-        sock = ICMPv4Socket(privileged=opts.icmp_raw is not False)
+        # datagram ICMPv6 sockets obey net.ipv4.ping_group_range too: one socket-kind decision for both
+        sock = (ICMPv6Socket if target.ipv6 else ICMPv4Socket)(privileged=opts.icmp_raw is not False)
     except SocketPermissionError:
         raise ProbeFailed("no permission for ICMP sockets (raw needs CAP_NET_RAW; datagram needs "
                           "net.ipv4.ping_group_range)") from None
     except ICMPLibError as e:
         raise ProbeFailed(f"icmp socket: {e}") from None
+    echo_reply = 129 if target.ipv6 else 0
     try:
         bind(sock.sock, binding)
         request = ICMPRequest(destination=target.host, id=ident, sequence=seq, payload_size=24)
@@ -104,7 +118,7 @@ def probe_icmp(target: Target, binding: Binding, opts: ProbeOptions) -> float:
             if left <= 0:
                 raise ProbeFailed("timeout")
             reply = sock.receive(request, timeout=left)
-            if reply.type == 0 and reply.source != target.host:
+            if reply.type == echo_reply and reply.source != target.host:
                 continue   # an echo reply with our id and sequence from elsewhere: not ours
             rtt = (time.monotonic() - start) * 1000
             reply.raise_for_status()
@@ -121,7 +135,7 @@ def probe_icmp(target: Target, binding: Binding, opts: ProbeOptions) -> float:
 
 def probe_tcp(target: Target, binding: Binding, opts: ProbeOptions) -> float:
     """A refused connection counts as an answer: the RST came back over the link, which is what is tested."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    with socket.socket(family(target), socket.SOCK_STREAM) as sock:
         bind(sock, binding)
         sock.settimeout(opts.timeout_s)
         start = time.monotonic()
@@ -140,7 +154,7 @@ def probe_dns(target: Target, binding: Binding, opts: ProbeOptions) -> float:
     """Any well-formed response with our id answers the probe: the server and the path to it are alive."""
     ident = secrets.randbits(16)
     query = dns_query(ident, opts.dns_name)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    with socket.socket(family(target), socket.SOCK_DGRAM) as sock:
         bind(sock, binding)
         start = time.monotonic()
         deadline = start + opts.timeout_s
@@ -178,13 +192,14 @@ def _bound_http_connection() -> type:
     import http.client
 
     class _BoundHTTPConnection(http.client.HTTPConnection):
-        def __init__(self, host: str, port: int, timeout: float, binding: Binding, tls: bool):
+        def __init__(self, host: str, port: int, timeout: float, binding: Binding, tls: bool, family: int):
             super().__init__(host, port, timeout=timeout)
             self._binding = binding
             self._tls = tls
+            self._family = family
 
         def connect(self) -> None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock = socket.socket(self._family, socket.SOCK_STREAM)
             try:
                 bind(sock, self._binding)
                 sock.settimeout(self.timeout)
@@ -209,7 +224,7 @@ def probe_http(target: Target, binding: Binding, opts: ProbeOptions) -> float:
         tls_errors: type[Exception] | tuple = ssl.SSLError
     else:
         tls_errors = ()   # matches nothing: plain http needs no OpenSSL
-    conn = _bound_http_connection()(target.host, target.port, opts.timeout_s, binding, target.tls)
+    conn = _bound_http_connection()(target.host, target.port, opts.timeout_s, binding, target.tls, family(target))
     start = time.monotonic()
     try:
         conn.request("GET", target.path, headers={"User-Agent": "relais-probe", "Connection": "close"})

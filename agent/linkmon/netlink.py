@@ -6,7 +6,9 @@ rtnl marshal decodes the messages. It subscribes *before* reading the current st
 not lost (at worst it is seen twice, and only changes are posted). Posted to the core:
     CarrierChanged(interface, up)      up = administratively up and carrier (IFF_UP and IFF_LOWER_UP)
     AddressChanged(interface, address) first global IPv4 address, None when the last one went
-    RoutesChanged()                    any IPv4 route change (ours included): the controller re-checks its routes
+    RoutesChanged()                    any IPv4 route change (ours included), or a global IPv6 address of a
+                                       watched interface coming or going: the controller re-checks its routes
+                                       (an IPv6 address is never the link's address: that one is IPv4)
 An interface that disappears (a USB modem re-enumerating) is carrier down until it comes back, by name.
 
 Why it also polls: the kernel announces carrier changes from its "linkwatch" work, which holds non-urgent events
@@ -28,7 +30,8 @@ from typing import Any, Callable
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.rtnl import (RTM_DELADDR, RTM_DELLINK, RTM_DELROUTE, RTM_GETLINK, RTM_NEWADDR,
-                                   RTM_NEWLINK, RTM_NEWROUTE, RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE, RTMGRP_LINK)
+                                   RTM_NEWLINK, RTM_NEWROUTE, RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE,
+                                   RTMGRP_IPV6_IFADDR, RTMGRP_LINK)
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
 from agent.linkmon.inputs import AddressChanged, CarrierChanged, RoutesChanged
@@ -90,7 +93,7 @@ class NetlinkWatcher:
         marshal = MarshalRtnl()
         with sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-            sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE))
+            sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR))
             self._resync()
             self._ready.set()
             next_poll = self._clock()
@@ -180,6 +183,10 @@ class NetlinkWatcher:
             if name in self._names:
                 self._set_carrier(name, kind == RTM_NEWLINK and _is_up(msg["flags"]), now)
                 self._set_address(name, now)
+        elif kind in (RTM_NEWADDR, RTM_DELADDR) and msg["family"] == socket.AF_INET6:
+            # a router advertisement's address (or its DAD done, or a prefix gone): the IPv6 routes to re-check
+            if msg["scope"] == 0 and self._index.get(msg["index"]) in self._names:
+                self._post(RoutesChanged(now))
         elif kind in (RTM_NEWADDR, RTM_DELADDR):
             name = self._note_addr(msg, add=kind == RTM_NEWADDR)
             if name in self._names:

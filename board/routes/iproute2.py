@@ -1,7 +1,8 @@
 """The `iproute2` route backend: default-route metrics and per-uplink policy routing over netlink (pyroute2).
 
 Works on any Linux with pyroute2 (Debian, Raspberry Pi OS without NetworkManager, OpenWrt), optionally inside a
-named network namespace (the lab runs the router in one). IPv4 only for now.
+named network namespace (the lab runs the router in one). IPv6 defaults and rules follow the same model and are
+switched in the same calls, after IPv4 (board/routes/iproute6.py); an uplink without IPv6 is left out of it.
 
 What it keeps in the kernel, every route and rule tagged with protocol RTPROT_RELAIS so it can be told apart
 from what DHCP clients, ModemManager or the admin installed (`ip route show proto 82`):
@@ -34,6 +35,7 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from board.routes.base import UPLINKS, RouteBackend, RouteError, check_uplink, other_uplink
+from board.routes.iproute6 import Ipv6Problem, Ipv6Routes, check_gateway6
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +97,12 @@ class Iproute2Routes(RouteBackend):
                  primary_gateway: str = "", backup_gateway: str = "",
                  preferred_metric: int = 10, standby_metric: int = 20,
                  primary_table: int = 101, backup_table: int = 102, rule_priority: int = 1000,
-                 policy_routing: bool = True, netns: str = ""):
+                 policy_routing: bool = True, netns: str = "",
+                 ipv6: bool = True, primary_gateway6: str = "", backup_gateway6: str = ""):
         self.check_options(primary_gateway=primary_gateway, backup_gateway=backup_gateway,
                            preferred_metric=preferred_metric, standby_metric=standby_metric,
-                           primary_table=primary_table, backup_table=backup_table)
+                           primary_table=primary_table, backup_table=backup_table,
+                           primary_gateway6=primary_gateway6, backup_gateway6=backup_gateway6)
         self._ifname = {"primary": primary_interface, "backup": cellular_interface}
         self._configured_gw = {"primary": primary_gateway, "backup": backup_gateway}
         self._metric = {"preferred": preferred_metric, "standby": standby_metric}
@@ -114,6 +118,10 @@ class Iproute2Routes(RouteBackend):
             raise RouteError(f"network namespace {netns!r} does not exist") from None
         except OSError as e:
             raise RouteError(f"cannot open netlink{self._where()}: {_reason(e)}") from None
+        self._v6 = Ipv6Routes(self._ipr, self._ifname, {"primary": primary_gateway6, "backup": backup_gateway6},
+                              self._metric, self._table, rule_priority, policy_routing, other_uplink) \
+            if ipv6 else None
+        self._v6_problems: set[str] = set()
         try:
             self._intent = self._read_intent()
         except RouteError:
@@ -132,6 +140,9 @@ class Iproute2Routes(RouteBackend):
                     ipaddress.IPv4Address(gateway)
                 except ValueError:
                     raise RouteError(f"{uplink}_gateway {gateway!r} is not an IPv4 address") from None
+            problem = check_gateway6(f"{uplink}_gateway6", o[f"{uplink}_gateway6"])
+            if problem:
+                raise RouteError(problem)
         if o["primary_table"] == o["backup_table"]:
             raise RouteError(f"primary_table and backup_table are both {o['primary_table']}; they must differ")
         return o
@@ -140,6 +151,7 @@ class Iproute2Routes(RouteBackend):
     def prefer(self, uplink: str) -> None:
         self._apply(check_uplink(uplink), strict={uplink})
         self._intent = uplink   # only once it took: a refused prefer() must not come back at the next set_standby()
+        self._apply6(uplink, {uplink})
 
     def set_standby(self, uplink: str, up: bool) -> None:
         check_uplink(uplink)
@@ -150,6 +162,7 @@ class Iproute2Routes(RouteBackend):
         # uplink is not this call's failure.
         if up:
             self._apply(self._intent, strict={uplink})
+            self._apply6(self._intent, {uplink})
 
     def status(self) -> dict[str, Any]:
         k = self._read()
@@ -182,11 +195,32 @@ class Iproute2Routes(RouteBackend):
                               None),
             "default_interface": k.links[best].get("ifname") if best in k.links else None,
             "uplinks": uplinks,
+            "ipv6": self._status6(),   # None when IPv6 is not managed ([board] ipv6 = false)
         }
 
     def close(self) -> None:
         # Routes stay: an agent restarting must not take the router offline.
         self._ipr.close()
+
+    # ---- IPv6 --------------------------------------------------------------------------------------------
+    def _apply6(self, intent: str | None, only: set[str]) -> None:
+        """IPv6 follows IPv4 and never fails it: IPv4 is what the site cannot do without, and an uplink's IPv6
+        may be missing for reasons of its own (an IPv4-only APN, a late router advertisement)."""
+        if self._v6 is None:
+            return
+        problems = self._v6.apply(intent, only)
+        for problem in problems:
+            if problem not in self._v6_problems:   # once while it lasts: the reconcile calls again every 5 s
+                log.warning("IPv6 route not installed%s: %s", self._where(), problem)
+        self._v6_problems = set(problems)
+
+    def _status6(self) -> dict[str, Any] | None:
+        if self._v6 is None:
+            return None
+        try:
+            return self._v6.status()
+        except Ipv6Problem as e:   # status() must answer: what IPv6 holds is then unknown
+            return {"error": str(e)}
 
     # ---- reconciling -------------------------------------------------------------------------------------
     def _apply(self, intent: str | None, strict: set[str]) -> None:

@@ -28,7 +28,7 @@ def test_target_forms(text, default, expected):
 
 @pytest.mark.parametrize("text, error", [
     ("", "empty"),
-    ("one.one.one.one", "not an IPv4 address"),
+    ("one.one.one.one", "not an IPv4 or IPv6 address"),
     ("tcp:1.1.1.1:99999", "not 1..65535"),
     ("tcp:1.1.1.1:https", "not 1..65535"),
     ("http://:80/", "no host"),
@@ -57,8 +57,8 @@ def test_sections_load_from_toml_values():
     ({"probes": {"targets": []}},
      '[probes] targets: expected at least one item, got []'),
     ({"probes": {"targets": ["example.com"]}},
-     '[probes] targets: expected targets written as 1.1.1.1, tcp:IP:PORT, dns:IP or http(s)://..., got '
-     '"example.com" (\'example.com\' is not an IPv4 address (names are only allowed in http targets: resolving '
+     '[probes] targets: expected targets written as 1.1.1.1, 2001:db8::1, tcp:IP:PORT, tcp:[IPv6]:PORT, dns:IP '
+     'or http(s)://..., got "example.com" (\'example.com\' is not an IPv4 or IPv6 address (names are only allowed in http targets: resolving '
      'one would use whichever link is active))'),
     ({"probes": {"method": "smoke"}},
      '[probes] method: expected one of "icmp", "tcp", "dns", "http", got "smoke"'),

@@ -106,7 +106,8 @@ def test_board_config_route_keys():
     assert board.route_options() == {
         "primary_interface": "eth0", "cellular_interface": "wwan0", "preferred_metric": 5, "standby_metric": 50,
         "primary_gateway": "", "backup_gateway": "100.64.2.1", "primary_table": 101, "backup_table": 102,
-        "rule_priority": 1000, "policy_routing": True, "netns": "rlr-x"}
+        "rule_priority": 1000, "policy_routing": True, "netns": "rlr-x", "ipv6": True, "primary_gateway6": "",
+        "backup_gateway6": ""}
     assert from_dict({}).board.route_options() == {"primary_interface": "eth0", "cellular_interface": "wwan0",
                                                    "preferred_metric": 10, "standby_metric": 20}
     # every backend accepts what the config hands it
