@@ -10,6 +10,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     cellular.py   [cellular] and [sms]
     notify.py     [email] (the incident notice)
     speedtest.py  [speedtest] (speed evidence)
+    traffic.py    [traffic] and [[traffic.critical]] / normal / bulk (traffic classes on cellular)
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
     toml_text.py  dump_toml(): TOML text from plain data (set_config writes the file with it)
@@ -35,6 +36,7 @@ from agent.config.sections import (BoardConfig, BusinessConfig, ConsoleConfig, C
                                    DrillsConfig, FailoverConfig, LedConfig, ModemConfig, MqttConfig, ProbesConfig,
                                    ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
 from agent.config.speedtest import SpeedtestConfig
+from agent.config.traffic import TrafficConfig, TrafficRule
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Config:
     business: BusinessConfig = field(default_factory=BusinessConfig)   # for `relais report`
     contracts: tuple[ContractConfig, ...] = ()   # [[contracts]]: each uplink's promises, checked by the report
     speedtest: SpeedtestConfig = field(default_factory=SpeedtestConfig)
+    traffic: TrafficConfig = field(default_factory=TrafficConfig)   # classes on cellular, [[traffic.critical]] ...
     source: str = "<defaults>"
 
 
