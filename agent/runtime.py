@@ -174,7 +174,7 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     rt.parts["sms"] = attach_sms(core, config, modem)
     if config.traffic.enabled:     # nft and tc on the router only for a site that asks for classes
         from agent.traffic import attach as attach_traffic
-        rt.parts["traffic"] = attach_traffic(core, config)
+        rt.parts["traffic"] = attach_traffic(core, config)   # None on a simulated board: not this host's firewall
     from agent.doctor.live import attach as attach_live_reading     # "signal_now": relais signal --watch, doctor
     rt.parts["live_reading"] = attach_live_reading(core, modem)
     if config.speedtest.enabled:     # not even imported otherwise (the 30 MB budget, BENCHMARKS.md)

@@ -146,5 +146,9 @@ def _mode(plan: Plan) -> str:
     return "cellular " + ", ".join(f"{klass} {limit.action}" for klass, limit in plan.limits)
 
 
-def attach(core: Core, config: Config, rules: TrafficRules | None = None) -> TrafficClasses:
+def attach(core: Core, config: Config, rules: TrafficRules | None = None) -> TrafficClasses | None:
+    if rules is None and config.board.backend in ("simulated", "sim") and not config.board.netns:
+        # the simulator's uplinks are not this machine's interfaces: its firewall is not relais's to change
+        log.warning("traffic classes: not applied on the simulated board")
+        return None
     return TrafficClasses(core, config, rules)

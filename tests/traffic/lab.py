@@ -2,7 +2,8 @@
 
     lan ── lan1 (10.77.0.2) ── lan0 ── router ── wwan0 (100.64.2.2, masquerade) ── down0 ── isp ── up0 ── net
                                                         tbf 5 Mbit/s, 200 ms queue on down0, towards the router
-    net: 203.0.113.10 — TCP 8080 sends bytes without end (a bulk download), UDP 5004 echoes (the phone's peer)
+    net: 203.0.113.10 — TCP 8080 sends bytes without end (a bulk download), TCP 8081 takes them (an upload),
+         UDP 5004 echoes (the phone's peer)
 
 The tbf in the operator's namespace is the queue a download fills (a router cannot shape what it receives; it
 can only make the download slow down). It is one hop away from the server on purpose: on the sender's own
@@ -22,7 +23,7 @@ from tests.routes.netlab import in_netns, sh
 
 PREFIX = "rtc-"
 SERVER = "203.0.113.10"
-BULK_PORT, PHONE_PORT = 8080, 5004
+BULK_PORT, PHONE_PORT, SINK_PORT = 8080, 5004, 8081
 LAN_HOST, LAN_MAC = "10.77.0.2", "02:00:00:77:00:02"
 CELL_RATE = "5mbit"
 TOS_EF = 46 << 2
@@ -96,11 +97,32 @@ class CellLab:
         # default may be BBR, which keeps queues short and would make the lab kinder than the field)
         bulk.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
         echo = in_netns(self.net, lambda: _udp((SERVER, PHONE_PORT)))
-        self._closers += [bulk.close, echo.close]
+        sink = in_netns(self.net, lambda: socket.create_server((SERVER, SINK_PORT)))
+        self._closers += [bulk.close, echo.close, sink.close]
         threading.Thread(target=self._serve_bulk, args=(bulk,), daemon=True).start()
+        threading.Thread(target=self._serve_bulk, args=(sink, self._take_forever), daemon=True).start()
         threading.Thread(target=self._echo, args=(echo,), daemon=True).start()
 
-    def _serve_bulk(self, server: socket.socket) -> None:
+    def shape_up(self, rate: str) -> None:
+        """The modem's upload: a tbf on the operator's side towards the internet, with a 200 ms queue that an
+        upload fills unless the router keeps the queue in its own classes."""
+        sh("ip", "netns", "exec", self.isp, "tc", "qdisc", "replace", "dev", "up0", "root", "tbf", "rate", rate,
+           "burst", "32kbit", "latency", "200ms")
+
+    def _take_forever(self, conn: socket.socket) -> None:
+        conn.settimeout(1.0)
+        with conn:
+            while not self._stop.is_set():
+                try:
+                    if not conn.recv(65536):
+                        return
+                except (TimeoutError, socket.timeout):
+                    continue
+                except OSError:
+                    return
+
+    def _serve_bulk(self, server: socket.socket, handle=None) -> None:
+        handle = handle or self._send_forever
         server.settimeout(0.2)
         while not self._stop.is_set():
             try:
@@ -109,7 +131,7 @@ class CellLab:
                 continue
             except OSError:
                 return
-            threading.Thread(target=self._send_forever, args=(conn,), daemon=True).start()
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
     def _send_forever(self, conn: socket.socket) -> None:
         chunk = b"x" * 65536
@@ -135,6 +157,12 @@ class CellLab:
                 return
 
     # ---- LAN devices -------------------------------------------------------------------------------------
+    def upload(self, streams: int = 2) -> "Upload":
+        """A LAN device sending to the sink as fast as it is let (a cloud backup); no class rule matches it."""
+        u = Upload(self, streams)
+        self._closers.append(u.close)
+        return u
+
     def download(self, streams: int = 4) -> "Download":
         """A bulk download of `streams` TCP connections (an OS update, a cloud sync: several at once)."""
         d = Download(self, streams)
@@ -237,6 +265,44 @@ class Download:
         before, start = self.received, time.monotonic()
         time.sleep(seconds)
         return (self.received - before) * 8 / 1000 / (time.monotonic() - start)
+
+    def close(self) -> None:
+        self._stop.set()
+        for sock in self._socks:
+            sock.close()
+
+
+class Upload:
+    def __init__(self, lab: CellLab, streams: int):
+        self.sent = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._socks = [in_netns(lab.lan, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                       for _ in range(streams)]
+        for sock in self._socks:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
+            threading.Thread(target=self._run, args=(sock,), daemon=True).start()
+
+    def _run(self, sock: socket.socket) -> None:
+        chunk = b"y" * 16384
+        try:
+            sock.settimeout(3.0)
+            sock.connect((SERVER, SINK_PORT))
+            sock.settimeout(0.5)
+            while not self._stop.is_set():
+                try:
+                    n = sock.send(chunk)
+                except (TimeoutError, socket.timeout):
+                    continue
+                with self._lock:
+                    self.sent += n
+        except OSError:
+            return
+
+    def rate_kbit(self, seconds: float) -> float:
+        before, start = self.sent, time.monotonic()
+        time.sleep(seconds)
+        return (self.sent - before) * 8 / 1000 / (time.monotonic() - start)
 
     def close(self) -> None:
         self._stop.set()

@@ -76,3 +76,23 @@ def test_each_mistake_is_one_line(raw, message):
     found = problems(Config, {"traffic": raw}, "relais.toml")
     assert len(found) == 1 and "\n" not in found[0], found
     assert found[0].startswith("relais.toml: " + message), found
+
+
+def test_the_commented_example_in_the_sample_config_loads():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "packaging" / "relais.toml").read_text()
+    block = text[text.index("# [traffic]\n"):].split("\n\n")[0]
+    example = "\n".join(line[2:] if line.startswith("# ") else line for line in block.splitlines())
+    import tomllib
+    cfg = from_dict(tomllib.loads(example)).traffic
+    assert cfg.enabled and [(k, r.name) for k, r in cfg.rules()][:2] == [("critical", "card-terminal"),
+                                                                         ("bulk", "nas-backup")]
+
+
+def test_not_attached_on_the_simulated_board():
+    from agent.core import Core
+    from agent.traffic import attach
+    sim = from_dict({"traffic": {"enabled": True}, "board": {"backend": "simulated"}})
+    assert attach(Core(), sim) is None
+    real = from_dict({"traffic": {"enabled": True}, "board": {"backend": "iproute2"}})
+    assert attach(Core(), real) is not None

@@ -145,3 +145,24 @@ def test_on_a_fixed_line_flows_are_only_marked(cell_lab):
     assert download.rate_kbit(2.0) > 3500
     classify = lab.nft("list", "chain", "inet", "relais_traffic", "classify")
     assert "counter" not in classify and "ct direction reply return" in classify
+
+
+def test_on_cellular_the_upload_queue_stays_in_relais_classes_critical_first(cell_lab):
+    # An upload of class normal (no rule matches it) fills the modem's 200 ms queue; with the link's upload rate
+    # known, htb keeps the queue on the router, where the phone's critical packets go first.
+    lab = cell_lab
+    lab.shape_up("2mbit")
+    upload = lab.upload()
+    time.sleep(1.0)
+    free_kbit = upload.rate_kbit(2.0)
+    bloated = lab.phone_call(4.0)
+    TrafficRules(lab.router).apply(Plan(RULES, "wwan0", (("bulk", Limit("limit", 1000)),), upload_kbit=2000))
+    time.sleep(1.0)
+    shaped_kbit = upload.rate_kbit(2.0)
+    call = lab.phone_call(6.0)
+    print(f"\nupload without classes: {free_kbit:.0f} kbit/s, {bloated}\n"
+          f"upload with htb:        {shaped_kbit:.0f} kbit/s, {call}")
+    assert free_kbit > 1500 and bloated.rtt_median_ms > 50, (free_kbit, bloated)   # the queue did fill
+    assert shaped_kbit > 1200, shaped_kbit        # normal still has the link: only the queue moved
+    assert call.loss_pct < MAX_LOSS_PCT and call.jitter_ms < MAX_JITTER_MS, call
+    assert call.rtt_median_ms < bloated.rtt_median_ms / 5, (call, bloated)
