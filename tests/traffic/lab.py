@@ -38,6 +38,8 @@ class CellLab:
         self.rate = rate
         self._stop = threading.Event()
         self._closers: list = []
+        self.uploaded = 0            # bytes the sink received: what crossed the uplink
+        self._sink_lock = threading.Lock()
 
     def __enter__(self) -> "CellLab":
         try:
@@ -114,8 +116,11 @@ class CellLab:
         with conn:
             while not self._stop.is_set():
                 try:
-                    if not conn.recv(65536):
+                    data = conn.recv(65536)
+                    if not data:
                         return
+                    with self._sink_lock:
+                        self.uploaded += len(data)
                 except (TimeoutError, socket.timeout):
                     continue
                 except OSError:
@@ -273,10 +278,11 @@ class Download:
 
 
 class Upload:
+    """A LAN device uploading to the sink; its rate is counted where the bytes arrive, past the uplink."""
+
     def __init__(self, lab: CellLab, streams: int):
-        self.sent = 0
+        self.lab = lab
         self._stop = threading.Event()
-        self._lock = threading.Lock()
         self._socks = [in_netns(lab.lan, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
                        for _ in range(streams)]
         for sock in self._socks:
@@ -291,22 +297,23 @@ class Upload:
             sock.settimeout(0.5)
             while not self._stop.is_set():
                 try:
-                    n = sock.send(chunk)
+                    sock.send(chunk)
                 except (TimeoutError, socket.timeout):
                     continue
-                with self._lock:
-                    self.sent += n
         except OSError:
             return
 
     def rate_kbit(self, seconds: float) -> float:
-        before, start = self.sent, time.monotonic()
+        before, start = self.lab.uploaded, time.monotonic()
         time.sleep(seconds)
-        return (self.sent - before) * 8 / 1000 / (time.monotonic() - start)
+        return (self.lab.uploaded - before) * 8 / 1000 / (time.monotonic() - start)
 
     def close(self) -> None:
         self._stop.set()
         for sock in self._socks:
+            # a reset, not a FIN after the send buffer: megabytes still queued would keep the uplink busy
+            # for seconds after the upload "ended", into the next measurement
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()
 
 
