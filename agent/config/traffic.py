@@ -20,7 +20,6 @@ DSCP_NAMES = {"cs0": 0, "cs1": 8, "cs2": 16, "cs3": 24, "cs4": 32, "cs5": 40, "c
               "af33": 30, "af41": 34, "af42": 36, "af43": 38, "ef": 46, "va": 44, "le": 1}
 PROTOCOLS = ("", "tcp", "udp", "icmp", "icmpv6", "esp", "gre", "sctp")
 _PORTS = ("tcp", "udp", "sctp", "")      # protocols that have ports ("" = tcp or udp)
-_MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 
 
 def dscp_value(value: int | str) -> int:

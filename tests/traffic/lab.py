@@ -7,7 +7,8 @@
 
 The tbf in the operator's namespace is the queue a download fills (a router cannot shape what it receives; it
 can only make the download slow down). It is one hop away from the server on purpose: on the sender's own
-interface TCP small queues would keep it nearly empty, which no real download does. Namespaces are named rtc-<pid><n>-*, deleted on exit, also on failure.
+interface TCP small queues would keep it nearly empty, which no real download does. Namespaces are named
+rtc-<pid><n>-*, deleted on exit, also on failure.
 """
 from __future__ import annotations
 
