@@ -24,6 +24,7 @@ from tests.routes.netlab import in_netns, sh
 
 PREFIX = "rtc-"
 SERVER = "203.0.113.10"
+SERVER6, LAN_HOST6 = "2001:db8:100::10", "fd77::2"     # IPv6 routed end to end, no NAT
 BULK_PORT, PHONE_PORT, SINK_PORT = 8080, 5004, 8081
 LAN_HOST, LAN_MAC = "10.77.0.2", "02:00:00:77:00:02"
 CELL_RATE = "5mbit"
@@ -73,6 +74,17 @@ class CellLab:
         sh("ip", "-n", self.net, "route", "add", "default", "via", "100.64.12.1")
         for ns in (self.router, self.isp):
             sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+        for ns, dev, addr in ((self.lan, "lan1", f"{LAN_HOST6}/64"), (self.router, "lan0", "fd77::1/64"),
+                              (self.router, "wwan0", "2001:db8:2::2/64"), (self.isp, "down0", "2001:db8:2::1/64"),
+                              (self.isp, "up0", "2001:db8:12::1/64"), (self.net, "eth0", "2001:db8:12::2/64"),
+                              (self.net, "lo", f"{SERVER6}/128")):
+            sh("ip", "-n", ns, "addr", "add", addr, "dev", dev, "nodad")
+        sh("ip", "-n", self.lan, "-6", "route", "add", "default", "via", "fd77::1")
+        sh("ip", "-n", self.router, "-6", "route", "add", "default", "via", "2001:db8:2::1")
+        sh("ip", "-n", self.isp, "-6", "route", "add", f"{SERVER6}/128", "via", "2001:db8:12::2")
+        sh("ip", "-n", self.isp, "-6", "route", "add", "fd77::/64", "via", "2001:db8:2::2")
+        sh("ip", "-n", self.net, "-6", "route", "add", "default", "via", "2001:db8:12::1")
         sh("ip", "netns", "exec", self.router, "nft", "add table ip lab_nat; add chain ip lab_nat post "
            "{ type nat hook postrouting priority srcnat; }; add rule ip lab_nat post oifname wwan0 masquerade")
         # the operator's queue: what a download waits in when it is faster than the link
@@ -101,7 +113,9 @@ class CellLab:
         bulk.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b"cubic")
         echo = in_netns(self.net, lambda: _udp((SERVER, PHONE_PORT)))
         sink = in_netns(self.net, lambda: socket.create_server((SERVER, SINK_PORT)))
-        self._closers += [bulk.close, echo.close, sink.close]
+        bulk6 = in_netns(self.net, lambda: socket.create_server((SERVER6, BULK_PORT), family=socket.AF_INET6))
+        self._closers += [bulk.close, echo.close, sink.close, bulk6.close]
+        threading.Thread(target=self._serve_bulk, args=(bulk6,), daemon=True).start()
         threading.Thread(target=self._serve_bulk, args=(bulk,), daemon=True).start()
         threading.Thread(target=self._serve_bulk, args=(sink, self._take_forever), daemon=True).start()
         threading.Thread(target=self._echo, args=(echo,), daemon=True).start()
@@ -169,9 +183,9 @@ class CellLab:
         self._closers.append(u.close)
         return u
 
-    def download(self, streams: int = 4) -> "Download":
+    def download(self, streams: int = 4, server: str = SERVER) -> "Download":
         """A bulk download of `streams` TCP connections (an OS update, a cloud sync: several at once)."""
-        d = Download(self, streams)
+        d = Download(self, streams, server)
         self._closers.append(d.close)
         return d
 
@@ -239,12 +253,14 @@ class CallQuality:
 class Download:
     """A LAN device downloading from the bulk server as fast as it is let; `received` bytes so far."""
 
-    def __init__(self, lab: CellLab, streams: int):
+    def __init__(self, lab: CellLab, streams: int, server: str = SERVER):
         self.received = 0
+        self.server = server
+        family = socket.AF_INET6 if ":" in server else socket.AF_INET
         self.error = ""
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._socks = [in_netns(lab.lan, lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        self._socks = [in_netns(lab.lan, lambda: socket.socket(family, socket.SOCK_STREAM))
                        for _ in range(streams)]
         for sock in self._socks:
             sock.settimeout(3.0)
@@ -252,7 +268,7 @@ class Download:
 
     def _run(self, sock: socket.socket) -> None:
         try:
-            sock.connect((SERVER, BULK_PORT))
+            sock.connect((self.server, BULK_PORT))
             sock.settimeout(0.5)
             while not self._stop.is_set():
                 try:

@@ -196,3 +196,22 @@ def test_over_the_budget_normal_is_held_too_critical_is_not(cell_lab):
     call = lab.phone_call(4.0)
     assert 200 < held_kbit <= 800 * 1.15, held_kbit
     assert call.loss_pct < MAX_LOSS_PCT and call.jitter_ms < MAX_JITTER_MS, call
+
+
+def test_ipv6_flows_are_classed_and_blocked_like_ipv4(cell_lab):
+    from tests.traffic.lab import SERVER6
+    lab = cell_lab
+    cfg = from_dict({"traffic": {"bulk": [{"name": "v6-downloads", "dst": "2001:db8:100::/64", "proto": "tcp",
+                                           "port": BULK_PORT}]}}).traffic
+    allowed = lab.download(streams=1, server=SERVER6)      # before the table: a normal IPv6 download flows
+    deadline = time.monotonic() + 5
+    while allowed.received == 0 and not allowed.error and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert allowed.received > 0, allowed.error
+    TrafficRules(lab.router).apply(Plan(board_rules(cfg), "wwan0", (("bulk", Limit("block")),)))
+    refused = lab.download(streams=1, server=SERVER6)
+    deadline = time.monotonic() + 5
+    while not refused.error and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert refused.error == "Connection refused" and refused.received == 0
+    assert dropped(lab, "bulk blocked on cellular") > 0
