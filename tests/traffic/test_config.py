@@ -96,3 +96,12 @@ def test_not_attached_on_the_simulated_board():
     assert attach(Core(), sim) is None
     real = from_dict({"traffic": {"enabled": True}, "board": {"backend": "iproute2"}})
     assert attach(Core(), real) is not None
+
+
+def test_config_show_gives_back_what_loads_the_same():
+    import tomllib
+
+    from agent.config.render import to_toml
+    cfg = from_dict({"traffic": {"enabled": True, "bulk": [{"name": "b", "dscp": 8, "port": 443}],
+                                 "critical": [{"name": "rtp", "port": "10000-20000", "proto": "udp"}]}})
+    assert from_dict(tomllib.loads(to_toml(cfg))).traffic == cfg.traffic
