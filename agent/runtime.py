@@ -64,8 +64,8 @@ class ThreadSupervisor:
 
 # Parts with threads or state to flush, in the order they start; they stop in reverse (the reporter still
 # publishes what the cellular part says while stopping; usage writes its last counts).
-START_ORDER = ("modem", "failover", "cellular", "time", "usage", "sms", "email", "ledger", "reporter", "status_file",
-               "led", "power", "console")
+START_ORDER = ("modem", "failover", "cellular", "time", "usage", "traffic", "sms", "email", "ledger", "reporter",
+               "status_file", "led", "power", "console")
 
 
 @dataclass
@@ -172,6 +172,9 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     rt.parts["time"] = attach_time(core, config, modem)      # core.wall: ntp / modem (NITZ) / unsynced
     rt.parts["usage"] = attach_usage(core, config)
     rt.parts["sms"] = attach_sms(core, config, modem)
+    if config.traffic.enabled:     # nft and tc on the router only for a site that asks for classes
+        from agent.traffic import attach as attach_traffic
+        rt.parts["traffic"] = attach_traffic(core, config)   # None on a simulated board: not this host's firewall
     from agent.doctor.live import attach as attach_live_reading     # "signal_now": relais signal --watch, doctor
     rt.parts["live_reading"] = attach_live_reading(core, modem)
     if config.speedtest.enabled:     # not even imported otherwise (the 30 MB budget, BENCHMARKS.md)

@@ -12,6 +12,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     speedtest.py  [speedtest] (speed evidence)
     plan.py       [plan] and [[contacts]] (the continuity sheet)
     power.py      [power] (the UPS through NUT)
+    traffic.py    [traffic] and [[traffic.critical]] / normal / bulk (traffic classes on cellular)
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
     toml_text.py  dump_toml(): TOML text from plain data (set_config writes the file with it)
@@ -39,6 +40,7 @@ from agent.config.sections import (BoardConfig, BusinessConfig, ConsoleConfig, C
 from agent.config.plan import ContactConfig, PlanConfig
 from agent.config.power import PowerConfig
 from agent.config.speedtest import SpeedtestConfig
+from agent.config.traffic import TrafficConfig, TrafficRule
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Config:
     plan: PlanConfig = field(default_factory=PlanConfig)        # the continuity sheet (`relais plan`)
     contacts: tuple[ContactConfig, ...] = ()   # [[contacts]]: whom to call, in the order of the escalation
     power: PowerConfig = field(default_factory=PowerConfig)   # the UPS through NUT
+    traffic: TrafficConfig = field(default_factory=TrafficConfig)   # classes on cellular, [[traffic.critical]] ...
     source: str = "<defaults>"
 
 
