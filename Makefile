@@ -82,6 +82,12 @@ bench-sim-switch: $(TSTAMP)
 bench-failover: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_failover $(BENCH_ARGS)
 
+# root: a LAN phone's UDP flow across switches, with and without the conntrack flush, masquerade and snat; about
+# 4 minutes (see BENCHMARKS.md, "LAN flows")
+.PHONY: bench-lan
+bench-lan: $(TSTAMP)
+	$(BIN)/python -m tests.bench.bench_lan $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
 
