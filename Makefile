@@ -54,7 +54,7 @@ bench-at: $(TSTAMP)
 bench-routes: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_routes
 
-# all of them, about 25 minutes; bench-failover and bench-routes need root
+# all of them, about 30 minutes; bench-failover, bench-lan and bench-routes need root
 bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover bench-lan bench-memory bench-report
 
 # `relais report` over a year of 10,000 incidents, per format; about a minute (see BENCHMARKS.md, "Report")
