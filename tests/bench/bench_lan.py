@@ -69,7 +69,7 @@ def cycles(nat: str, flush: bool, runs: int, cap_s: float, watch_s: float) -> di
             out["failback"].append(answered_after(agent, phone, switched, "primary", cap_s))
             agent.wait_for(lambda: agent.state.get("state") == "primary", 5, "primary again")
             time.sleep(0.5)
-        out["flushes"] = [(r.deleted, r.took_s, r.error) for r in getattr(routes, "nat").results]
+        out["flushes"] = [(r.deleted, r.took_s, r.error) for r in routes.nat.results]
         if nat == "snat" and not flush and watch_s > 0:
             t0 = time.monotonic()
             lab.blackhole("primary", True)
@@ -95,11 +95,12 @@ def entry(lab: LanLab) -> dict | None:
 
 
 def summary(xs: list[float | None], cap_s: float) -> str:
+    """The median of the runs answered, and how many were not (dead beyond cap_s)."""
     ok = [x for x in xs if x is not None]
     dead = len(xs) - len(ok)
-    text = f"{median(ok):.3f}" if ok and not dead else (f"dead > {cap_s:g} s" if not ok else
-                                                         f"{median(ok):.3f} ({dead} dead)")
-    return text
+    if not ok:
+        return f"dead > {cap_s:g} s"
+    return f"{median(ok):.3f}" + (f" ({dead} dead)" if dead else "")
 
 
 def main(argv: list[str] | None = None) -> int:
