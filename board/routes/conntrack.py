@@ -13,13 +13,14 @@ the entry as source-NATed (IPS_SRC_NAT). The router's own connections from that 
 router itself runs) were not translated and are kept: they are bound to the address and policy routing keeps
 them on their uplink.
 
-Over netlink (ctnetlink, pyroute2's Conntrack): the dump is filtered by the kernel (CTA_FILTER, Linux >= 5.8)
-and again here, since older kernels ignore the filter and send every entry. Deletions run on a worker thread of
-their own: a router with thousands of entries must not hold the agent's core thread.
+Over netlink (ctnetlink, pyroute2's Conntrack), IPv4 and IPv6 (NAT66): the table is dumped and filtered here,
+then the entries found are deleted one by one. This runs on a worker thread of its own: a router with thousands
+of entries must not hold the agent's core thread.
 """
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import os
 import queue
@@ -47,41 +48,62 @@ class Forgotten:
 
 
 def forget_nat(addresses: Iterable[str], netns: str = "") -> Forgotten:
-    """Delete the conntrack entries of flows source-NATed to any of `addresses`; RouteError if conntrack cannot
-    be read (no ctnetlink, no permission)."""
-    from pyroute2 import Conntrack   # lazily: only a switch needs it
-    from pyroute2.netlink.exceptions import NetlinkError
-    from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
-
-    wanted = tuple(dict.fromkeys(a for a in addresses if a))
-    start = time.monotonic()
-    deleted = 0
+    """Delete the conntrack entries of flows source-NATed to any of `addresses` (IPv4 or IPv6); RouteError if
+    conntrack cannot be read (no ctnetlink, no permission) or an address is not one."""
+    wanted = tuple(dict.fromkeys(_canonical(a) for a in addresses if a))
     # pyroute2 enters the namespace at the first request, and flags=0 keeps it from creating a misspelt one
     if netns and not os.path.exists(netns if netns.startswith("/") else f"/var/run/netns/{netns}"):
         raise RouteError(f"conntrack: network namespace {netns!r} does not exist")
+    start = time.monotonic()
+    deleted = 0
+    for family in (socket.AF_INET, socket.AF_INET6):   # one ctnetlink socket per address family asked for
+        mine = {ipaddress.ip_address(a) for a in wanted if _family(a) == family}
+        if mine:
+            deleted += _forget_family(family, mine, netns)
+    return Forgotten(wanted, deleted, time.monotonic() - start)
+
+
+def _forget_family(family: int, addresses: set, netns: str) -> int:
+    from pyroute2 import Conntrack   # lazily: only a switch needs it
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    shown = ", ".join(sorted(map(str, addresses)))
     try:
-        ct = Conntrack(netns=netns, flags=0) if netns else Conntrack()
+        ct = Conntrack(nfgen_family=family, netns=netns, flags=0) if netns else Conntrack(nfgen_family=family)
     except OSError as e:
         raise RouteError(f"conntrack: cannot open ctnetlink: {e.strerror or e}") from None
+    deleted = 0
     try:
-        for address in wanted:
+        try:
+            # The whole table, filtered here: the kernel's reply-tuple filter (CTA_FILTER) is missing before
+            # Linux 5.8, had bugs after, and on 6.18 through pyroute2 0.9 returns no IPv6 entry at all.
+            entries = [e for e in ct.dump_entries() if (e.status or 0) & IPS_SRC_NAT
+                       and e.tuple_reply.daddr and ipaddress.ip_address(e.tuple_reply.daddr) in addresses]
+        except (NetlinkError, OSError) as e:
+            raise RouteError(f"conntrack: reading the entries NATed to {shown}: {_reason(e)}") from None
+        for entry in entries:
             try:
-                entries = [e for e in ct.dump_entries(tuple_reply=NFCTAttrTuple(family=socket.AF_INET,
-                                                                                daddr=address))
-                           if e.tuple_reply.daddr == address and (e.status or 0) & IPS_SRC_NAT]
-            except (NetlinkError, OSError) as e:
-                raise RouteError(f"conntrack: reading the entries NATed to {address}: {_reason(e)}") from None
-            for entry in entries:
-                try:
-                    ct.entry("del", tuple_orig=entry.tuple_orig)
-                except NetlinkError as e:
-                    if e.code != errno.ENOENT:   # gone meanwhile (timed out, killed by the kernel): fine
-                        raise RouteError(f"conntrack: deleting {entry.tuple_orig}: {_reason(e)}") from None
-                    continue
-                deleted += 1
+                ct.entry("del", tuple_orig=entry.tuple_orig)
+            except NetlinkError as e:
+                if e.code != errno.ENOENT:   # gone meanwhile (timed out, killed by the kernel): fine
+                    raise RouteError(f"conntrack: deleting {entry.tuple_orig}: {_reason(e)}") from None
+                continue
+            deleted += 1
     finally:
         ct.close()
-    return Forgotten(wanted, deleted, time.monotonic() - start)
+    return deleted
+
+
+def _canonical(address: str) -> str:
+    """The address as Python spells it; RouteError for anything that is not one (it would match nothing)."""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        raise RouteError(f"conntrack: {address!r} is not an IP address") from None
+
+
+def _family(address: str) -> int:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
 def _reason(e: BaseException) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from board.routes import RouteError
 from board.routes.conntrack import forget_nat
 from tests.conftest import require_root
 from tests.lab.lan import ECHO_PORT, LAN_HOST, UPLINK_ADDRESS
@@ -85,3 +86,47 @@ def test_without_privilege_it_is_one_clear_error(lan_lab):
                           cwd=str(Path(__file__).resolve().parents[2]))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("conntrack: ") and done.stdout.count("\n") == 1, done.stdout
+
+
+def test_ipv6_flows_natted_to_the_address_are_forgotten(lan_lab):
+    """NAT66 (masquerade or SNAT on ip6), should an IPv6 LAN be translated: the same flush, by IPv6 address, whatever
+    its spelling."""
+    router, lan, isp = lan_lab.router, lan_lab.lan, lan_lab.isp1
+    for ns, dev, address in ((router, "lan0", "fd00:50::1/64"), (lan, "eth0", "fd00:50::10/64"),
+                             (router, "wan0", "fd00:1::2/64"), (isp, "down0", "fd00:1::1/64")):
+        sh("ip", "-n", ns, "addr", "add", address, "dev", dev, "nodad")
+    sh("ip", "-n", lan, "-6", "route", "add", "default", "via", "fd00:50::1")
+    sh("ip", "-n", router, "-6", "route", "add", "default", "via", "fd00:1::1", "dev", "wan0")
+    sh("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+    nat = "masquerade" if lan_lab.nat == "masquerade" else "snat to fd00:1::2"
+    lan_lab.router_nft("table ip6 rlf_nat6 {\n chain post {\n  type nat hook postrouting priority 100;\n"
+                       f'  oifname "wan0" {nat}\n }}\n}}')
+    echo = in_netns(isp, lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))
+    echo.bind(("fd00:1::1", ECHO_PORT))
+
+    def client() -> None:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.settimeout(3)
+            s.bind(("fd00:50::10", 5060))
+            s.sendto(b"ping", ("fd00:1::1", ECHO_PORT))
+            data, peer = echo.recvfrom(64)
+            assert peer[0] == "fd00:1::2"          # translated to the router's uplink address
+            echo.sendto(data, peer)
+            assert s.recv(64) == b"ping"
+    try:
+        in_netns(lan, client)
+    finally:
+        echo.close()
+    exchange(lan_lab.lan, (LAN_HOST, 5061))    # an IPv4 LAN flow through the primary too
+
+    def v6_entries() -> list[str]:
+        return [line for line in sh("ip", "netns", "exec", router, "cat", "/proc/net/nf_conntrack").splitlines()
+                if line.startswith("ipv6") and " udp " in line]
+    assert len(v6_entries()) == 1
+    result = forget_nat(["fd00:0001:0000:0000:0000:0000:0000:0002", UPLINK_ADDRESS["primary"]], netns=router)
+    assert result.deleted == 2 and v6_entries() == [] and entries(lan_lab) == set()
+
+
+def test_what_is_not_an_address_is_refused():
+    with pytest.raises(RouteError, match=r"conntrack: 'wan0' is not an IP address"):
+        forget_nat(["wan0"])
