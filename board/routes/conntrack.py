@@ -13,8 +13,8 @@ the entry as source-NATed (IPS_SRC_NAT). The router's own connections from that 
 router itself runs) were not translated and are kept: they are bound to the address and policy routing keeps
 them on their uplink.
 
-Over netlink (ctnetlink, pyroute2's Conntrack), IPv4 and IPv6 (NAT66): the table is dumped and filtered here,
-then the entries found are deleted one by one. This runs on a worker thread of its own: a router with thousands
+Over netlink (ctnetlink, pyroute2's Conntrack), IPv4 and IPv6 (NAT66): the source-NATed entries are dumped
+(the kernel filters by status from Linux 5.15) and filtered here by NAT address, then deleted one by one. This runs on a worker thread of its own: a router with thousands
 of entries must not hold the agent's core thread.
 """
 from __future__ import annotations
@@ -66,6 +66,7 @@ def forget_nat(addresses: Iterable[str], netns: str = "") -> Forgotten:
 def _forget_family(family: int, addresses: set, netns: str) -> int:
     from pyroute2 import Conntrack   # lazily: only a switch needs it
     from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
 
     shown = ", ".join(sorted(map(str, addresses)))
     try:
@@ -75,18 +76,24 @@ def _forget_family(family: int, addresses: set, netns: str) -> int:
     deleted = 0
     try:
         try:
-            # The whole table, filtered here: the kernel's reply-tuple filter (CTA_FILTER) is missing before
-            # Linux 5.8, had bugs after, and on 6.18 through pyroute2 0.9 returns no IPv6 entry at all.
-            entries = [e for e in ct.dump_entries() if (e.status or 0) & IPS_SRC_NAT
-                       and e.tuple_reply.daddr and ipaddress.ip_address(e.tuple_reply.daddr) in addresses]
+            # Filtered here by NAT address: the kernel's reply-tuple filter (CTA_FILTER) is missing before Linux
+            # 5.8, had bugs after, and on 6.18 through pyroute2 0.9 returns no IPv6 entry at all. The kernel does
+            # filter by status from 5.15 on (older ones send everything, checked here again): the router's own
+            # connections, its probes first, are not even sent.
+            tuples = []
+            for msg in ct.dump(status=IPS_SRC_NAT, status_mask=IPS_SRC_NAT):
+                reply = NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_REPLY"))
+                if (msg.get_attr("CTA_STATUS") or 0) & IPS_SRC_NAT and reply.daddr \
+                        and ipaddress.ip_address(reply.daddr) in addresses:
+                    tuples.append(NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_ORIG")))
         except (NetlinkError, OSError) as e:
             raise RouteError(f"conntrack: reading the entries NATed to {shown}: {_reason(e)}") from None
-        for entry in entries:
+        for orig in tuples:
             try:
-                ct.entry("del", tuple_orig=entry.tuple_orig)
+                ct.entry("del", tuple_orig=orig)
             except NetlinkError as e:
                 if e.code != errno.ENOENT:   # gone meanwhile (timed out, killed by the kernel): fine
-                    raise RouteError(f"conntrack: deleting {entry.tuple_orig}: {_reason(e)}") from None
+                    raise RouteError(f"conntrack: deleting {orig}: {_reason(e)}") from None
                 continue
             deleted += 1
     finally:
