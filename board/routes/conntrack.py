@@ -14,8 +14,8 @@ router itself runs) were not translated and are kept: they are bound to the addr
 them on their uplink.
 
 Over netlink (ctnetlink, pyroute2's Conntrack), IPv4 and IPv6 (NAT66): the source-NATed entries are dumped
-(the kernel filters by status from Linux 5.15) and filtered here by NAT address, then deleted one by one. This runs on a worker thread of its own: a router with thousands
-of entries must not hold the agent's core thread.
+(the kernel filters by status from Linux 5.15) and filtered here by NAT address, then deleted one by one. This
+runs on a worker thread of its own: a router with thousands of entries must not hold the agent's core thread.
 """
 from __future__ import annotations
 
