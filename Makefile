@@ -54,8 +54,8 @@ bench-at: $(TSTAMP)
 bench-routes: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_routes
 
-# all of them, about 25 minutes; bench-failover and bench-routes need root
-bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover bench-memory bench-report
+# all of them, about 30 minutes; bench-failover, bench-lan and bench-routes need root
+bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover bench-lan bench-memory bench-report
 
 # `relais report` over a year of 10,000 incidents, per format; about a minute (see BENCHMARKS.md, "Report")
 .PHONY: bench-report
@@ -86,6 +86,12 @@ bench-failover: $(TSTAMP)
 .PHONY: bench-ipv6
 bench-ipv6: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_ipv6 $(BENCH_ARGS)
+
+# root: a LAN phone's UDP flow across switches, with and without the conntrack flush, masquerade and snat; about
+# 4 minutes (see BENCHMARKS.md, "LAN flows")
+.PHONY: bench-lan
+bench-lan: $(TSTAMP)
+	$(BIN)/python -m tests.bench.bench_lan $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

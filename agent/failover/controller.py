@@ -75,6 +75,8 @@ class FailoverController:
         self._layer: dict[str, dict[str, Any]] = {link: {"carrier": UNKNOWN, "address": UNKNOWN, "posted": None}
                                                    for link in LINKS}
         self._rates = {link: Rate.OFF for link in LINKS}
+        self._nat_address: dict[str, str] = {}   # each uplink's last address: its flows' NAT address
+        self._flows_on: str | None = None        # the uplink LAN flows were last moved to
         self._route_checker = route_checker
         self._route_errors: dict[str, str] = {}
         self._reconcile_pending = False
@@ -125,6 +127,8 @@ class FailoverController:
     def _on_address(self, a: AddressChanged, now: float) -> None:
         for link in self._links_of(a.interface):
             self._layer[link]["address"] = a.address
+            if a.address:   # kept when the address goes: flows NATed to it must still be forgotten
+                self._nat_address[link] = a.address
             self.probers[link].set_source(a.address)
             self._layer_changed(link, now)
         self._on_routes_changed(a, now)   # an address given back comes without our routes
@@ -210,7 +214,8 @@ class FailoverController:
     def _execute(self, actions: list, now: float) -> None:
         for action in actions:
             if isinstance(action, Prefer):
-                self._route_op(f"prefer {action.uplink}", self.routes.prefer, action.uplink)
+                if self._route_op(f"prefer {action.uplink}", self.routes.prefer, action.uplink):
+                    self._move_flows(action.uplink)
             elif isinstance(action, Standby):
                 self._route_op(f"standby {action.uplink} {'up' if action.up else 'down'}",
                                self.routes.set_standby, action.uplink, action.up)
@@ -241,6 +246,16 @@ class FailoverController:
         self._route_errors.pop(what, None)
         return True
 
+    def _move_flows(self, uplink: str) -> None:
+        """LAN flows NATed to the other uplinks' addresses are forgotten by conntrack, so that their next packet
+        is NATed through `uplink`, whatever the kernel's NAT does by itself (board/routes/conntrack.py)."""
+        if uplink == self._flows_on:
+            return
+        self._flows_on = uplink
+        old = [address for link, address in self._nat_address.items() if link != uplink]
+        if old:   # none at the start: no flow went through an address not known yet
+            self.routes.forget_nat(old)
+
     def _reconcile(self, now: float) -> None:
         """Re-apply the wanted routes when the kernel disagrees: the default route points elsewhere, or an uplink
         that is up with an address has lost its route (an address removed and given back takes its routes)."""
@@ -267,7 +282,8 @@ class FailoverController:
             return
         if preferred not in (None, want):
             log.warning("default route points at %s, wanted %s: putting it back", preferred, want)
-        self._route_op(f"prefer {want}", self.routes.prefer, want)
+        if self._route_op(f"prefer {want}", self.routes.prefer, want):
+            self._move_flows(want)
 
     def _start_route_check(self) -> None:
         addresses = {layer["address"]: self.interfaces[link] for link, layer in self._layer.items()

@@ -65,5 +65,10 @@ class RouteBackend(ABC):
         """{"preferred": "primary"|"backup"|None,
             "uplinks": {"primary": {"interface": str, "up": bool, ...}, "backup": {...}}}"""
 
+    def forget_nat(self, addresses: list[str]) -> None:
+        """After a switch: forget the NAT of LAN flows mapped to these (old uplinks') addresses, so they re-NAT
+        through the uplink now preferred (board/routes/conntrack.py). Returns at once; the work is done on a
+        thread of its own. Backends that change no kernel's routes do nothing."""
+
     def close(self) -> None:
         pass

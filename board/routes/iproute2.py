@@ -15,7 +15,8 @@ from what DHCP clients, ModemManager or the admin installed (`ip route show prot
 
 Switching never leaves a moment without a default route: a route's metric is part of its key in the kernel, so
 instead of deleting and re-adding, each metric slot is re-pointed with one RTM_NEWROUTE/NLM_F_REPLACE, which the
-kernel applies atomically. Conntrack is not touched.
+kernel applies atomically. After a switch the controller asks forget_nat() to delete the conntrack entries of LAN
+flows NATed to the old uplink's address (board/routes/conntrack.py), so they follow the new default route.
 
 Everything is read back from the kernel on each call (status() never reports a cached guess); prefer() is
 idempotent and also repairs: calling it again after an uplink's address or gateway changed fixes rules and tables.
@@ -35,6 +36,7 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from board.routes.base import UPLINKS, RouteBackend, RouteError, check_uplink, other_uplink
+from board.routes.conntrack import NatForgetter
 from board.routes.iproute6 import Ipv6Problem, Ipv6Routes, check_gateway6
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,7 @@ class Iproute2Routes(RouteBackend):
         self._policy_routing = policy_routing
         self._netns = netns
         self._learned_gw: dict[str, str | None] = {}
+        self.nat = NatForgetter(netns)
         try:
             # flags=0: a misspelt namespace is an error, not a new empty namespace (pyroute2 defaults to O_CREAT)
             self._ipr = IPRoute(netns=netns, flags=0) if netns else IPRoute()
@@ -198,8 +201,12 @@ class Iproute2Routes(RouteBackend):
             "ipv6": self._status6(),   # None when IPv6 is not managed ([board] ipv6 = false)
         }
 
+    def forget_nat(self, addresses: list[str]) -> None:
+        self.nat.forget(addresses)
+
     def close(self) -> None:
         # Routes stay: an agent restarting must not take the router offline.
+        self.nat.close()
         self._ipr.close()
 
     # ---- IPv6 --------------------------------------------------------------------------------------------

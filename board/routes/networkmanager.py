@@ -29,6 +29,7 @@ from sdbus_block.networkmanager.enums import DeviceState, DeviceType
 from sdbus_block.networkmanager.exceptions import NmDeviceNotActiveError, NmDeviceVersionIdMismatchError
 
 from board.routes.base import UPLINKS, RouteBackend, RouteError, check_uplink, other_uplink
+from board.routes.conntrack import NatForgetter
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ CELLULAR_TYPES = ("gsm", "cdma")
 
 class NetworkManagerRoutes(RouteBackend):
     name = "networkmanager"
+    nat: NatForgetter | None = None   # opened at the first switch
 
     def __init__(self, primary_interface: str = "eth0", cellular_interface: str = "wwan0",
                  preferred_metric: int = 10, standby_metric: int = 20,
@@ -108,9 +110,16 @@ class NetworkManagerRoutes(RouteBackend):
         tie = len(routed) == 2 and routed[0][0] == routed[1][0]   # the kernel would pick by age: unknowable here
         return {"backend": self.name, "preferred": routed[0][1] if routed and not tie else None, "uplinks": uplinks}
 
+    def forget_nat(self, addresses: list[str]) -> None:
+        # NetworkManager leaves conntrack alone too: the same flush as iproute2's
+        if self.nat is None:
+            self.nat = NatForgetter()
+        self.nat.forget(addresses)
+
     def close(self) -> None:
         # Metrics stay as applied: an agent restarting must not move the traffic. The bus we did not open stays open.
-        pass
+        if self.nat is not None:
+            self.nat.close()
 
     # ---- metrics -----------------------------------------------------------------------------------------
     def _set_metric(self, uplink: str, device: NetworkDeviceGeneric, metric: int) -> None:

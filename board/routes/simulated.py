@@ -41,6 +41,7 @@ class SimulatedRoutes(RouteBackend):
         self._preferred = check_uplink(preferred) if preferred is not None else None
         self._fail: dict[str, str] = {}
         self.changes: list[RouteChange] = []
+        self.forgotten: list[list[str]] = []   # forget_nat() calls: the addresses whose NAT a switch flushed
 
     # ---- RouteBackend ------------------------------------------------------------------------------------
     def prefer(self, uplink: str) -> None:
@@ -60,6 +61,9 @@ class SimulatedRoutes(RouteBackend):
             return
         self._up[uplink] = up
         self._record("standby", uplink, up=up)
+
+    def forget_nat(self, addresses: list[str]) -> None:
+        self.forgotten.append(list(addresses))
 
     def status(self) -> dict[str, Any]:
         uplinks = {}

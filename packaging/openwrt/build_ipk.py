@@ -35,7 +35,8 @@ RELEASE = 1
 # logging, sqlite3 (storage), ssl/_hashlib (MQTT TLS), email via http.client (HTTP probes), ctypes (netns,
 # clock), xml (APN database). cbor2 and icmplib are not in the feed: vendored (vendor.txt).
 DEPENDS = ("python3-light", "python3-logging", "python3-sqlite3", "python3-openssl", "python3-urllib",
-           "python3-ctypes", "python3-xml", "python3-pyserial", "python3-paho-mqtt", "python3-pyroute2")
+           "python3-ctypes", "python3-xml", "python3-pyserial", "python3-paho-mqtt", "python3-pyroute2",
+           "kmod-nf-conntrack-netlink")   # ctnetlink: flows follow a switch (board/routes/conntrack.py)
 SOURCE_PACKAGES = ("agent", "modem", "board", "common")
 CONFFILE = "/etc/relais/relais.toml"
 

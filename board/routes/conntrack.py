@@ -1,0 +1,165 @@
+"""Flows follow the switch: after the default route moves, forget the NAT of LAN flows mapped to the old uplink.
+
+A LAN flow keeps the NAT mapping its conntrack entry got when it began: source = the uplink's address then. A
+switch changes the route, not the entry. With `masquerade`, Linux notices the packets leaving through another
+interface and kills the entry (nf_nat_oif_changed), so the next packet is NATed afresh through the new uplink;
+with SNAT rules, or kernels and firewalls that keep the mapping, the flow's packets leave through the new uplink
+with the old uplink's address, their answers go to the old one, and a desk phone that sends every 20 ms keeps
+its dead entry alive for as long as it talks. Deleting those entries makes every kernel behave the same: the
+next datagram creates a new entry, NATed through the uplink now preferred.
+
+Which entries: the reply direction's destination is the NAT address (the old uplink's), and the kernel marks
+the entry as source-NATed (IPS_SRC_NAT). The router's own connections from that address (probes, a VPN the
+router itself runs) were not translated and are kept: they are bound to the address and policy routing keeps
+them on their uplink.
+
+Over netlink (ctnetlink, pyroute2's Conntrack), IPv4 and IPv6 (NAT66): the source-NATed entries are dumped
+(the kernel filters by status from Linux 5.15) and filtered here by NAT address, then deleted one by one. This
+runs on a worker thread of its own: a router with thousands of entries must not hold the agent's core thread.
+"""
+from __future__ import annotations
+
+import errno
+import ipaddress
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from board.routes.base import RouteError
+
+log = logging.getLogger(__name__)
+
+IPS_SRC_NAT = 0x10          # include/uapi/linux/netfilter/nf_conntrack_common.h: the source was translated
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """One flush: the NAT addresses asked for, how many entries were deleted, how long it took."""
+    addresses: tuple[str, ...]
+    deleted: int
+    took_s: float
+    error: str | None = None
+
+
+def forget_nat(addresses: Iterable[str], netns: str = "") -> Forgotten:
+    """Delete the conntrack entries of flows source-NATed to any of `addresses` (IPv4 or IPv6); RouteError if
+    conntrack cannot be read (no ctnetlink, no permission) or an address is not one."""
+    wanted = tuple(dict.fromkeys(_canonical(a) for a in addresses if a))
+    # pyroute2 enters the namespace at the first request, and flags=0 keeps it from creating a misspelt one
+    if netns and not os.path.exists(netns if netns.startswith("/") else f"/var/run/netns/{netns}"):
+        raise RouteError(f"conntrack: network namespace {netns!r} does not exist")
+    start = time.monotonic()
+    deleted = 0
+    for family in (socket.AF_INET, socket.AF_INET6):   # one ctnetlink socket per address family asked for
+        mine = {ipaddress.ip_address(a) for a in wanted if _family(a) == family}
+        if mine:
+            deleted += _forget_family(family, mine, netns)
+    return Forgotten(wanted, deleted, time.monotonic() - start)
+
+
+def _forget_family(family: int, addresses: set, netns: str) -> int:
+    from pyroute2 import Conntrack   # lazily: only a switch needs it
+    from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
+
+    shown = ", ".join(sorted(map(str, addresses)))
+    try:
+        ct = Conntrack(nfgen_family=family, netns=netns, flags=0) if netns else Conntrack(nfgen_family=family)
+    except OSError as e:
+        raise RouteError(f"conntrack: cannot open ctnetlink: {e.strerror or e}") from None
+    deleted = 0
+    try:
+        try:
+            # Filtered here by NAT address: the kernel's reply-tuple filter (CTA_FILTER) is missing before Linux
+            # 5.8, had bugs after, and on 6.18 through pyroute2 0.9 returns no IPv6 entry at all. The kernel does
+            # filter by status from 5.15 on (older ones send everything, checked here again): the router's own
+            # connections, its probes first, are not even sent.
+            tuples = []
+            for msg in ct.dump(status=IPS_SRC_NAT, status_mask=IPS_SRC_NAT):
+                reply = NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_REPLY"))
+                if (msg.get_attr("CTA_STATUS") or 0) & IPS_SRC_NAT and reply.daddr \
+                        and ipaddress.ip_address(reply.daddr) in addresses:
+                    tuples.append(NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_ORIG")))
+        except (NetlinkError, OSError) as e:
+            raise RouteError(f"conntrack: reading the entries NATed to {shown}: {_reason(e)}") from None
+        for orig in tuples:
+            try:
+                ct.entry("del", tuple_orig=orig)
+            except NetlinkError as e:
+                if e.code != errno.ENOENT:   # gone meanwhile (timed out, killed by the kernel): fine
+                    raise RouteError(f"conntrack: deleting {orig}: {_reason(e)}") from None
+                continue
+            deleted += 1
+    finally:
+        ct.close()
+    return deleted
+
+
+def _canonical(address: str) -> str:
+    """The address as Python spells it; RouteError for anything that is not one (it would match nothing)."""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        raise RouteError(f"conntrack: {address!r} is not an IP address") from None
+
+
+def _family(address: str) -> int:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def _reason(e: BaseException) -> str:
+    code = getattr(e, "code", None) or getattr(e, "errno", None)
+    if code == errno.EPERM:
+        return "operation not permitted (needs root or CAP_NET_ADMIN)"
+    return str(e)
+
+
+class NatForgetter:
+    """forget_nat() on a worker thread: forget() returns at once. Results go to `on_done` (called on the worker
+    thread) and the last few stay in `results`."""
+
+    KEEP = 20
+
+    def __init__(self, netns: str = "", on_done: Callable[[Forgotten], None] | None = None,
+                 flush: Callable[[Iterable[str], str], Forgotten] = forget_nat):
+        self.netns = netns
+        self.on_done = on_done
+        self.results: list[Forgotten] = []
+        self._flush = flush
+        self._queue: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def forget(self, addresses: Iterable[str]) -> None:
+        wanted = tuple(a for a in addresses if a)
+        if not wanted:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="conntrack-flush", daemon=True)
+            self._thread.start()
+        self._queue.put(wanted)
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while (wanted := self._queue.get()) is not _STOP:
+            try:
+                result = self._flush(wanted, self.netns)
+            except RouteError as e:
+                result = Forgotten(wanted, 0, 0.0, str(e))
+                log.warning("flows not moved to the new uplink: %s", e)
+            else:
+                log.info("forgot %d NAT entries of flows through %s in %.0f ms", result.deleted,
+                         ", ".join(wanted), result.took_s * 1000)
+            self.results = (self.results + [result])[-self.KEEP:]
+            if self.on_done is not None:
+                self.on_done(result)
