@@ -55,7 +55,7 @@ bench-routes: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_routes
 
 # all of them, about 30 minutes; bench-failover, bench-lan and bench-routes need root
-bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover bench-lan bench-memory bench-report
+bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover bench-lan bench-ipv6 bench-memory bench-report
 
 # `relais report` over a year of 10,000 incidents, per format; about a minute (see BENCHMARKS.md, "Report")
 .PHONY: bench-report
