@@ -146,6 +146,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("run", help="run the agent")
     sp.add_argument("--config", required=True, help="TOML configuration file")
+
+    try:
+        from fleet.cli import add_parser as add_fleet_parser   # argparse only: the fleet's code loads when it runs
+    except ModuleNotFoundError as e:   # the router packages (.deb, .ipk) ship the agent without the fleet side
+        if e.name != "fleet":
+            raise
+    else:
+        add_fleet_parser(sub)
     return p
 
 
@@ -200,6 +208,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "report":
         from agent.report.cli import run_report
         return run_report(args)
+    if args.cmd == "fleet":
+        from fleet.cli import run as run_fleet
+        return run_fleet(args)
     if args.cmd == "run":
         from agent.runtime import run_agent
         return run_agent(args)

@@ -1,0 +1,113 @@
+"""`relais fleet serve` and `relais fleet ls` as processes: killed with -9 in the middle of a stream, started
+again, nothing the broker accepted is missing; the listing and its filters; bad configuration in one line."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from fleet.db import FleetDb
+from tests.fleet.conftest import write_fleet_toml
+from tests.fleet.loadgen import Publisher, birth, stream
+from tests.fleet.postgres import wait_for
+
+RELAIS = [sys.executable, "-m", "agent.cli"]
+
+
+def relais(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([*RELAIS, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def serve(config) -> subprocess.Popen:
+    return subprocess.Popen([*RELAIS, "fleet", "serve", "--config", str(config)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def rows(db: FleetDb) -> int:
+    return db.count("events") + db.count("telemetry")
+
+
+@pytest.mark.mosquitto
+def test_serve_killed_mid_stream_loses_nothing(tmp_path, broker):
+    database = str(tmp_path / "fleet.db")
+    config = write_fleet_toml(tmp_path / "fleet.toml", database, broker)
+    devices = 200
+    messages = [m for i in range(devices) for m in birth(i)] + list(stream(devices, 30))
+    keys = {m.key for m in messages if m.key}
+    proc = serve(config)
+    try:
+        db = FleetDb(database)
+        wait_for(lambda: os.path.exists(database) and "fleet-cli" in broker.tail(5), 20, "fleet serve connected")
+        pub = Publisher(broker.host, broker.port)
+        publishing = threading.Thread(target=pub.publish_all, args=(messages,))
+        publishing.start()
+        wait_for(lambda: rows(db) > 500, 30, "the first rows")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        at_kill = rows(db)
+        publishing.join(120)          # the devices go on publishing: the broker queues for the dead session
+        proc = serve(config)
+        wait_for(lambda: rows(db) >= len(keys), 60, f"{len(keys)} rows")
+        stored = set(db.query("SELECT device_id, seq FROM events UNION ALL SELECT device_id, seq FROM telemetry"))
+        assert stored == keys and rows(db) == len(keys)
+        assert at_kill < len(keys), "the kill came after everything was stored: it tested nothing"
+        pub.close()
+        db.close()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=15)
+    assert "Traceback" not in err
+
+
+def test_ls_and_its_filters(tmp_path):
+    from fleet.messages import parse
+    from tests.fleet.loadgen import Outgoing
+    database = str(tmp_path / "fleet.db")
+    db = FleetDb(database).connect()
+    outgoing: list[Outgoing] = [m for i in range(10) for m in birth(i)]
+    outgoing[0] = Outgoing(outgoing[0].topic, b"offline", None)            # site-00000 says offline
+    db.store([parse(m.topic, m.payload) for m in outgoing], received=1000.0)
+    db.close()
+    config = tmp_path / "fleet.toml"
+    config.write_text(f'database = "{database}"\n')
+    listed = relais("fleet", "ls", "--config", str(config), "--json")
+    assert listed.returncode == 0, listed.stderr
+    doc = json.loads(listed.stdout)
+    assert [d["site"] for d in doc] == [f"site-{i:05d}" for i in range(10)]
+    assert doc[3]["operator"] == "Orange F" and doc[3]["rsrp_dbm"] == -83 and doc[3]["uplink"] == "primary"
+    backup = relais("fleet", "ls", "--config", str(config), "--filter", "on_backup")
+    assert [line.split()[0] for line in backup.stdout.splitlines()[1:]] == ["site-00000", "site-00005"]
+    both = relais("fleet", "ls", "--config", str(config), "--filter", "on_backup", "--filter", "offline")
+    assert [line.split()[0] for line in both.stdout.splitlines()[1:]] == ["site-00000"]
+    poor = json.loads(relais("fleet", "ls", "--config", str(config), "--filter", "poor_signal", "--json").stdout)
+    assert poor == []   # loadgen's RSRP goes down to -89 for ten devices: none is poor
+
+
+@pytest.mark.parametrize("text, line", [
+    ('database = ""\n', "fleet.toml: database: expected a file path or a postgresql:// URL, got ''"),
+    ('[mqtt]\nport = 70000\n', "fleet.toml: [mqtt] port: expected an integer from 0 to 65535, got 70000"),
+    ('[mqtt]\npasword = "x"\n', "fleet.toml: [mqtt] pasword: unknown key (did you mean 'password'?)"),
+    ('[mqtt]\npassword = 5\n', "fleet.toml: [mqtt] password: expected a string, got ***"),
+    ('[ingest]\nbatch_wait_s = nan\n', "fleet.toml: [ingest] batch_wait_s: expected a number from 0 to 10, got nan"),
+    ('mqtt = 3\n', "fleet.toml: [mqtt]: expected a table, got int"),
+    ('[mqtt\n', "fleet.toml: not valid TOML: "),
+])
+def test_a_bad_config_is_one_line(tmp_path, text, line):
+    config = tmp_path / "fleet.toml"
+    config.write_text(text)
+    r = relais("fleet", "ls", "--config", str(config))
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"relais fleet ls: {tmp_path}/{line}") and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_an_unreachable_database_is_one_line(tmp_path):
+    config = tmp_path / "fleet.toml"
+    config.write_text('database = "postgresql://fleet:pw@127.0.0.1:1/relais"\n')
+    r = relais("fleet", "ls", "--config", str(config))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "pw" not in r.stderr.replace("postgresql", "")
+    assert r.stderr.startswith("relais fleet ls: postgresql://fleet@127.0.0.1:1/relais: ")
