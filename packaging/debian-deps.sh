@@ -29,6 +29,7 @@ if [ "$target" = test ]; then
     need tzdata test -f /usr/share/zoneinfo/Europe/Paris     # [usage] timezone (billing day) tests
     need tmux command -v tmux                                # `relais watch` on a terminal (tests/console)
     need chromium command -v chromium                        # tests/report/test_chromium.py: the HTML report
+    need postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb' # tests/fleet: fleet serve into a real PostgreSQL
     # python-dbusmock needs dbus-python, which compiles against libdbus and glib.
     need pkg-config command -v pkg-config
     need libdbus-1-dev pkg-config --exists dbus-1

@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 
 PREFIX = "relais/v1"
 PARTS = ("modem", "failover", "cellular")
+WINDOW = 20_000
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,14 @@ class Publisher:
             raise AssertionError("load generator could not connect")
 
     def publish_all(self, messages: list[Outgoing], timeout: float = 120.0) -> float:
-        """Until the broker acknowledged every message; returns the seconds it took."""
+        """Until the broker acknowledged every message; returns the seconds it took. In windows of WINDOW: a
+        packet id is 16 bits, and paho refuses a message whose id is still outstanding."""
         start = time.monotonic()
+        for first in range(0, len(messages), WINDOW):
+            self._publish_window(messages[first:first + WINDOW], start, timeout)
+        return time.monotonic() - start
+
+    def _publish_window(self, messages: list[Outgoing], start: float, timeout: float) -> None:
         pending = {n: self._send(m) for n, m in enumerate(messages)}
         progress_at, left = start, len(pending)
         while pending:
@@ -108,7 +115,6 @@ class Publisher:
                 # the same seq, as the agent's outbox does (the fleet drops the copies)
                 pending = {n: self._send(messages[n]) for n in pending}
                 progress_at = now
-        return time.monotonic() - start
 
     def _send(self, m: Outgoing):
         return self.client.publish(m.topic, m.payload, qos=1, retain=m.retain)

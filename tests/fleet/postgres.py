@@ -47,8 +47,10 @@ class Postgres:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=60)
 
-    def start(self) -> "Postgres":
-        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    def start(self, durable: bool = False) -> "Postgres":
+        """durable=False skips fsync (tests: a crash is `pg_ctl stop -m immediate`, which fsync does not change);
+        the benchmark starts it durable, as a production server runs."""
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync={'on' if durable else 'off'}"
         r = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", opts, "-w", "start",
                       check=False)
         if r.returncode != 0:

@@ -74,3 +74,27 @@ def test_the_size_limit_is_the_configured_one():
 def test_another_prefix():
     assert parse("acme/relais/dev-1/status", b"online", prefix="acme/relais").online is True
     assert parse("relais/v1/dev-1/status", b"online", prefix="acme/relais").reason is Reason.BAD_TOPIC
+
+
+from hypothesis import given, settings, strategies as st   # noqa: E402
+
+_TOPICS = st.one_of(st.text(max_size=60), st.sampled_from(
+    ["relais/v1/dev-1/event", "relais/v1/dev-1/telemetry", "relais/v1/dev-1/state/modem", "relais/v1/dev-1/status",
+     "relais/v1/dev-1/reply/c1", "relais/v1/dev-1/state"]))
+_PLAIN = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                   max_size=4), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(topic=_TOPICS, payload=st.one_of(st.binary(max_size=200),
+                                        _PLAIN.map(lambda v: cbor2.dumps(v)),
+                                        st.dictionaries(st.sampled_from(["device_id", "seq", "ts", "kind", "data",
+                                                                         "metrics", "state", "ok", "why"]),
+                                                        _PLAIN, max_size=9)
+                                        .map(lambda d: cbor2.dumps({**d, "device_id": "dev-1", "seq": 5}))))
+def test_any_input_gives_a_result_never_an_exception(topic, payload):
+    result = parse(topic, payload)
+    assert isinstance(result, (Message, Rejected, Skip))
+    if isinstance(result, Message) and result.kind is not Kind.STATUS:
+        assert isinstance(result.seq, int) and result.device_id == topic.split("/")[2]
