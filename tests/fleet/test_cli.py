@@ -111,3 +111,22 @@ def test_an_unreachable_database_is_one_line(tmp_path):
     r = relais("fleet", "ls", "--config", str(config))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "pw" not in r.stderr.replace("postgresql", "")
     assert r.stderr.startswith("relais fleet ls: postgresql://fleet@127.0.0.1:1/relais: ")
+
+
+def test_the_agent_without_the_fleet_side(tmp_path):
+    """The router packages ship agent/, modem/, board/, common/ and no fleet/: `relais` still starts, and `relais
+    fleet` is an unknown command, not a traceback. -S: no site-packages, so not this checkout's editable install."""
+    import shutil
+    from tests.mqtt.broker import REPO
+    for package in ("agent", "modem", "board", "common"):
+        shutil.copytree(REPO / package, tmp_path / package)
+    run = "import sys; sys.path.insert(0, sys.argv[1]); from agent.cli import main; sys.exit(main(sys.argv[2:]))"
+    helped = subprocess.run([sys.executable, "-S", "-c", run, str(tmp_path), "--help"], capture_output=True,
+                            text=True, timeout=30, cwd=tmp_path)
+    assert helped.returncode == 0 and " run " in helped.stdout and "fleet" not in helped.stdout
+    refused = subprocess.run([sys.executable, "-S", "-c", run, str(tmp_path), "fleet", "ls"], capture_output=True,
+                             text=True, timeout=30, cwd=tmp_path)
+    assert refused.returncode == 2 and "invalid choice: 'fleet'" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    with_fleet = subprocess.run([*RELAIS, "--help"], capture_output=True, text=True, timeout=30, cwd=REPO)
+    assert "fleet" in with_fleet.stdout
