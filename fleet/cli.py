@@ -1,5 +1,5 @@
 """`relais fleet serve | cmd | ls`: the parser is added to `relais` by agent/cli.py, which calls run() lazily.
-Only argparse at import time: every `relais` command builds this parser."""
+Only argparse (and fleet/listing.py's filter names) at import time: every `relais` command builds this parser."""
 from __future__ import annotations
 
 import argparse
@@ -11,10 +11,10 @@ import threading
 import time
 
 DEFAULT_CONFIG = "/etc/relais-fleet/fleet.toml"
-FILTER_NAMES = ("online", "offline", "on_backup", "poor_signal", "no_status")   # fleet/listing.py FILTERS
 
 
 def add_parser(sub) -> None:
+    from fleet.listing import FILTERS   # pure and small: the filter names have one definition
     sp = sub.add_parser("fleet", help="the fleet side: store every device's messages, list them, send commands")
     fsub = sp.add_subparsers(dest="fleet_cmd", required=True, metavar="ACTION")
 
@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
                                                  "reply_timeout_s)")
     p = fsub.add_parser("ls", help="the fleet from the database: status, uplink, operator, signal")
     config_arg(p)
-    p.add_argument("--filter", action="append", choices=FILTER_NAMES, default=[],
+    p.add_argument("--filter", action="append", choices=sorted(FILTERS), default=[],
                    help="only these devices (repeat to combine)")
     p.add_argument("--json", action="store_true", help="one JSON document")
 

@@ -1,7 +1,6 @@
 """The fleet as rows for `relais fleet ls`: pure functions over FleetDb.devices()."""
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 POOR_RSRP_DBM = -110   # below this LTE reference signal power a link is unreliable (3GPP "poor" band, -110..-120)
@@ -73,7 +72,3 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
     return "\n".join(lines)
-
-
-def now() -> float:
-    return time.time()

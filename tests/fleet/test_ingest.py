@@ -13,7 +13,7 @@ import pytest
 from fleet.db import FleetDb
 from fleet.ingest import Ingest
 from tests.fleet.conftest import fleet_config
-from tests.fleet.loadgen import PARTS, Outgoing, Publisher, birth, device_id, encode, envelope, stream
+from tests.fleet.loadgen import PARTS, Outgoing, Publisher, birth, encode, envelope, stream
 from tests.fleet.postgres import wait_for
 
 pytestmark = pytest.mark.mosquitto
