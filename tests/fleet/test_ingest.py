@@ -106,28 +106,34 @@ def test_a_broker_restart_mid_stream_loses_nothing(tmp_path, broker):
 
 def test_a_broker_restart_keeps_what_it_queued_for_a_shared_subscription(tmp_path, broker):
     """Mosquitto 2.0 restores the session and the messages it queued for it, but not its shared subscriptions:
-    what it accepted before the restart is all stored, and the fleet subscribes again before the next ones."""
+    what it accepted for the fleet before the restart is all stored, and the fleet subscribes again at its
+    reconnect, before the next ones. The fleet is away while the first part is published, so all of it waits in
+    the broker's queue through the restart."""
     database = str(tmp_path / "fleet.db")
     devices = 200
     before = [m for i in range(devices) for m in birth(i)] + list(stream(devices, 20))
     after = list(stream(devices, 10, first_seq=5000))
     keys = {m.key for m in before + after if m.key}
-    ingest = Ingest(fleet_config(database, broker, batch_max=50)).start()
+    config = fleet_config(database, broker, batch_max=50)
+    first = Ingest(config).start()
+    assert first.subscribed.wait(10)
+    first.stop()                       # the session and its subscriptions stay on the broker
+    pub = Publisher(broker.host, broker.port)
+    pub.publish_all(before)
+    pub.close()
+    broker.restart()
+    ingest = Ingest(config).start()
     try:
-        assert ingest.subscribed.wait(10)
-        pub = Publisher(broker.host, broker.port)
-        pub.publish_all(before)
-        backlog = len(before) - ingest.counters["received"]
-        broker.restart()
         assert ingest.subscribed.wait(20)
+        pub = Publisher(broker.host, broker.port)
         pub.publish_all(after)
         pub.close()
         expect_everything(database, devices, keys).close()
-        assert backlog > 0, "the restart came after the fleet had stored everything: it tested nothing"
     finally:
         ingest.stop()
 
 
+@pytest.mark.slow
 def test_a_database_crash_mid_stream_loses_nothing(postgres, broker):
     import psycopg
     with psycopg.connect(postgres.url, autocommit=True) as conn:
