@@ -62,6 +62,7 @@ class Ingest:
         self._logged: set[tuple[str | None, str]] = set()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
+        self.died = threading.Event()   # the writer thread ended on an error: `fleet serve` exits for a restart
         self.client = make_client(config.mqtt, config.mqtt.effective_client_id, manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
@@ -120,6 +121,13 @@ class Ingest:
 
     # -- writer thread ------------------------------------------------------------------------------------------
     def _write_loop(self) -> None:
+        try:
+            self._write_batches()
+        except Exception:   # a bug: without its writer the process would stay up and acknowledge nothing
+            log.exception("the database writer stopped")
+            self.died.set()
+
+    def _write_batches(self) -> None:
         while not self._stop.is_set():
             batch = self._next_batch()
             if batch and not self._store(batch):
@@ -191,7 +199,8 @@ class Ingest:
 
 
 def serve(config: FleetConfig, stop: threading.Event, report_every_s: float = 60.0) -> int:
-    """Run until `stop` is set; a line of counters every `report_every_s`."""
+    """Run until `stop` is set (0), or until the writer dies (1: systemd's Restart= starts a fresh one, and the
+    broker sends it what was not acknowledged); a line of counters every `report_every_s`."""
     ingest = Ingest(config)
     try:
         ingest.db.connect()
@@ -200,9 +209,14 @@ def serve(config: FleetConfig, stop: threading.Event, report_every_s: float = 60
     ingest.start()
     log.info("relais fleet serve: %s, broker %s:%s, group %s", describe(config.database), config.mqtt.host,
              config.mqtt.effective_port, config.mqtt.group)
+    last_report = time.monotonic()
     try:
-        while not stop.wait(report_every_s):
-            log.info("counters: %s", dict(sorted(ingest.counters.items())))
+        while not stop.wait(0.5):
+            if ingest.died.is_set():
+                return 1
+            if time.monotonic() - last_report >= report_every_s:
+                last_report = time.monotonic()
+                log.info("counters: %s", dict(sorted(ingest.counters.items())))
     finally:
         ingest.stop()
     return 0

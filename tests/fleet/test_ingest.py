@@ -178,3 +178,23 @@ def test_two_instances_of_a_group_share_the_stream(tmp_path, broker):
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_writer_that_dies_stops_serve_for_a_restart(tmp_path, broker, monkeypatch, caplog):
+    from fleet import ingest as ingest_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(ingest_module, "parse", broken)
+    stop = threading.Event()
+    done: list[int] = []
+    server = threading.Thread(target=lambda: done.append(ingest_module.serve(fleet_config(str(tmp_path / "f.db"),
+                                                                                          broker), stop)))
+    server.start()
+    pub = Publisher(broker.host, broker.port)
+    wait_for(lambda: "Sending SUBACK to fleet-test" in broker.tail(30), 10, "the subscription")
+    pub.publish_all(birth(0))
+    server.join(20)
+    assert done == [1] and not stop.is_set()
+    assert "the database writer stopped" in caplog.text
+    pub.close()
