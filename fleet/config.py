@@ -2,7 +2,7 @@
 
     database = "/var/lib/relais-fleet/fleet.db"      # or "postgresql://fleet@db.example/relais"
     [mqtt]      host, port, username, password, tls, ca, cert, key, client_id, group, topic_prefix, session_expiry_s
-    [ingest]    max_message_bytes, batch_max, batch_wait_s
+    [ingest]    max_message_bytes, batch_max, batch_wait_s, devices
     [commands]  keys (a directory of <device_id>.key files), reply_timeout_s
 
 Errors are one line in the agent's wording: "<file>: [section] key: expected …, got …". The fleet does not use the
@@ -55,6 +55,7 @@ class IngestSettings:
     max_message_bytes: int = 64 * 1024
     batch_max: int = 1000        # messages per database transaction
     batch_wait_s: float = 0.05   # how long a batch waits to fill: the latency added to a lone message
+    devices: str = ""            # a file of known device ids, one a line: others are ignored; "" = every device
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ _RULES: dict[tuple[str, str], tuple[Any, str]] = {
                                       "an integer from 256 to 16777216"),
     ("ingest", "batch_max"): (lambda v: _int(v) and 1 <= v <= 65535, "an integer from 1 to 65535"),
     ("ingest", "batch_wait_s"): (lambda v: _num(v) and 0 <= v <= 10, "a number from 0 to 10"),
+    ("ingest", "devices"): (lambda v: isinstance(v, str) and (v == "" or Path(v).is_file()),
+                            '"" or a readable file'),
     ("commands", "keys"): (lambda v: isinstance(v, str) and v != "", "a directory"),
     ("commands", "reply_timeout_s"): (lambda v: _num(v) and 0 < v <= 3600, "a number from 0 to 3600"),
 }

@@ -18,6 +18,7 @@ Two subscriptions, because MQTT 5 does not deliver retained messages on shared s
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import random
 import threading
@@ -27,9 +28,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from common.backoff import Backoff
-from fleet.config import FleetConfig
+from fleet.config import FleetConfig, FleetConfigError
 from fleet.db import DatabaseError, FleetDb, describe
-from fleet.messages import Message, Rejected, Skip, parse
+from fleet.messages import Message, Reason, Rejected, Skip, parse, read_device_list
 from fleet.mqtt_client import connect_properties, make_client
 
 log = logging.getLogger("relais.fleet.ingest")
@@ -70,6 +71,27 @@ class Ingest:
         self.client.on_subscribe = lambda *a: self.subscribed.set()
         self.client.reconnect_delay_set(0.5, 30)
         self._writer = threading.Thread(target=self._write_loop, name="fleet-writer", daemon=True)
+        self.known: frozenset[str] | None = None   # None: every device is welcome
+        self._known_stamp: tuple[int, int] | None = None
+        if config.ingest.devices:
+            problem = self._reload_known()
+            if problem:
+                raise FleetConfigError(problem)
+
+    def _reload_known(self) -> str | None:
+        """Read [ingest] devices again when the file changed (checked once per batch: adding a router to the list
+        takes effect without a restart). A problem is returned in words, and the list read before is kept."""
+        path = self.cfg.ingest.devices
+        try:
+            st = os.stat(path)
+            if (st.st_mtime_ns, st.st_size) == self._known_stamp:
+                return None
+            with open(path, encoding="utf-8") as f:
+                self.known = read_device_list(f.read(), path)
+            self._known_stamp = (st.st_mtime_ns, st.st_size)
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            return f"[ingest] devices: {e}"
+        return None
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self) -> "Ingest":
@@ -149,9 +171,15 @@ class Ingest:
         return batch
 
     def _store(self, batch: list[Delivery]) -> bool:
+        if self.cfg.ingest.devices:
+            problem = self._reload_known()
+            if problem:
+                self._log_once(None, problem, f"{problem}; keeping the list read before")
         messages = []
         for d in batch:
             result = parse(d.topic, d.payload, self.cfg.mqtt.topic_prefix, self.cfg.ingest.max_message_bytes)
+            if self.known is not None and isinstance(result, Message) and result.device_id not in self.known:
+                result = Rejected(Reason.UNKNOWN, result.device_id, "not in [ingest] devices")
             if isinstance(result, Message):
                 messages.append(result)
             elif isinstance(result, Rejected):

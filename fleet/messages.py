@@ -32,6 +32,7 @@ class Reason(enum.StrEnum):
     UNDECODABLE = "undecodable"    # not a JSON object / CBOR map of plain values, or bad status text
     MALFORMED = "malformed"        # decodes, but the envelope's fields are missing or of the wrong type
     IMPOSTOR = "impostor"          # the envelope's device_id is not the topic's
+    UNKNOWN = "unknown"            # a device missing from [ingest] devices, when that list is kept
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,19 @@ class Rejected:
     reason: Reason
     device_id: str | None     # from the topic, when it named one
     detail: str
+
+
+def read_device_list(text: str, where: str) -> frozenset[str]:
+    """[ingest] devices: one device id a line; blank lines and `#` comments are ignored. A bad line is named."""
+    ids = set()
+    for number, line in enumerate(text.splitlines(), 1):
+        word = line.split("#", 1)[0].strip()
+        if not word:
+            continue
+        if not is_topic_level(word):
+            raise ValueError(f"{where}:{number}: {word[:80]!r} is not a device id (1-64 of A-Z a-z 0-9 _ . : -)")
+        ids.add(word)
+    return frozenset(ids)
 
 
 @dataclass(frozen=True)

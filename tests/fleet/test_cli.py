@@ -130,3 +130,19 @@ def test_the_agent_without_the_fleet_side(tmp_path):
     assert "Traceback" not in refused.stderr
     with_fleet = subprocess.run([*RELAIS, "--help"], capture_output=True, text=True, timeout=30, cwd=REPO)
     assert "fleet" in with_fleet.stdout
+
+
+def test_serve_refuses_a_bad_device_list_in_one_line(tmp_path):
+    devices = tmp_path / "devices.txt"
+    devices.write_text("shop-1\nshop 2\n")
+    config = tmp_path / "fleet.toml"
+    config.write_text(f'database = "{tmp_path}/f.db"\n[ingest]\ndevices = "{devices}"\n')
+    r = relais("fleet", "serve", "--config", str(config))
+    assert r.returncode == 2
+    assert r.stderr == f"relais fleet serve: [ingest] devices: {devices}:2: 'shop 2' is not a device id " \
+                       f"(1-64 of A-Z a-z 0-9 _ . : -)\n"
+    config.write_text(f'[ingest]\ndevices = "{tmp_path}/none.txt"\n')
+    r = relais("fleet", "serve", "--config", str(config))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1   # the value is shown, cut to 60 characters
+    assert r.stderr.startswith(f"relais fleet serve: {config}: [ingest] devices: expected \"\" or a readable file, "
+                               f"got '{str(tmp_path)[:40]}")

@@ -198,3 +198,35 @@ def test_a_writer_that_dies_stops_serve_for_a_restart(tmp_path, broker, monkeypa
     assert done == [1] and not stop.is_set()
     assert "the database writer stopped" in caplog.text
     pub.close()
+
+
+def test_unknown_devices_are_ignored_when_a_list_is_kept(tmp_path, broker, caplog):
+    caplog.set_level(logging.WARNING, logger="relais.fleet")
+    known = tmp_path / "devices.txt"
+    known.write_text("# the shops\nsite-00000\nsite-00001   # Lyon\n\n")
+    database = str(tmp_path / "fleet.db")
+    ingest = Ingest(fleet_config(database, broker, devices=str(known))).start()
+    try:
+        assert ingest.subscribed.wait(10)
+        pub = Publisher(broker.host, broker.port)
+        pub.publish_all([m for i in range(3) for m in birth(i)] + list(stream(3, 4)))
+        db = FleetDb(database).connect()
+        wait_for(lambda: ingest.counters["received"] == 3 * 8, 10, "every message")
+        assert [r[0] for r in db.query("SELECT device_id FROM devices ORDER BY device_id")] == \
+            ["site-00000", "site-00001"]
+        assert ingest.counters["rejected_unknown"] == 8     # site-00002's birth (4) and stream (4)
+        assert sum("site-00002: ignored unknown" in r.getMessage() for r in caplog.records) == 1
+        known.write_text("site-00000\nsite-00001\nsite-00002\n")   # a new shop: no restart needed
+        pub.publish_all(list(stream(3, 1, first_seq=9000)))
+        wait_for(lambda: db.query("SELECT COUNT(*) FROM events WHERE device_id = 'site-00002'")[0][0] +
+                 db.query("SELECT COUNT(*) FROM telemetry WHERE device_id = 'site-00002'")[0][0] == 1, 10,
+                 "site-00002 accepted")
+        known.write_text("site-00000\nnot a device\n")              # a bad edit keeps the list before
+        pub.publish_all(list(stream(3, 1, first_seq=9500)))
+        wait_for(lambda: ingest.counters["received"] == 24 + 3 + 3, 10, "the last three")
+        assert ingest.known == {"site-00000", "site-00001", "site-00002"}
+        assert any("devices.txt:2: 'not a device' is not a device id" in r.getMessage() for r in caplog.records)
+        db.close()
+        pub.close()
+    finally:
+        ingest.stop()
