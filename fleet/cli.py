@@ -1,5 +1,4 @@
-"""`relais fleet serve | cmd | ls`: the parser is added to `relais` by agent/cli.py, which calls run() lazily.
-Only argparse (and fleet/listing.py's filter names) at import time: every `relais` command builds this parser."""
+"""`relais fleet serve | cmd | ls`: agent/cli.py hands `relais fleet ...`'s arguments to main() here."""
 from __future__ import annotations
 
 import argparse
@@ -13,9 +12,14 @@ import time
 DEFAULT_CONFIG = "/etc/relais-fleet/fleet.toml"
 
 
-def add_parser(sub) -> None:
-    from fleet.listing import FILTERS   # pure and small: the filter names have one definition
-    sp = sub.add_parser("fleet", help="the fleet side: store every device's messages, list them, send commands")
+def main(argv: list[str]) -> int:
+    return run(build_parser().parse_args(argv))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from fleet.listing import FILTERS
+    sp = argparse.ArgumentParser(prog="relais fleet", description="The fleet side: store what every router "
+                                 "reports, list the fleet, send signed commands (docs/fleet.md)")
     fsub = sp.add_subparsers(dest="fleet_cmd", required=True, metavar="ACTION")
 
     def config_arg(p):
@@ -38,6 +42,7 @@ def add_parser(sub) -> None:
     p.add_argument("--filter", action="append", choices=sorted(FILTERS), default=[],
                    help="only these devices (repeat to combine)")
     p.add_argument("--json", action="store_true", help="one JSON document")
+    return sp
 
 
 def run(args: argparse.Namespace) -> int:

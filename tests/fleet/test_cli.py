@@ -114,22 +114,32 @@ def test_an_unreachable_database_is_one_line(tmp_path):
 
 
 def test_the_agent_without_the_fleet_side(tmp_path):
-    """The router packages ship agent/, modem/, board/, common/ and no fleet/: `relais` still starts, and `relais
-    fleet` is an unknown command, not a traceback. -S: no site-packages, so not this checkout's editable install."""
+    """The router packages ship agent/, modem/, board/, common/ and no fleet/: `relais` starts, and `relais fleet`
+    says in one line that the fleet side is not there. -S: no site-packages, so not this checkout's editable
+    install; cwd: not this checkout either."""
     import shutil
     from tests.mqtt.broker import REPO
     for package in ("agent", "modem", "board", "common"):
         shutil.copytree(REPO / package, tmp_path / package)
     run = "import sys; sys.path.insert(0, sys.argv[1]); from agent.cli import main; sys.exit(main(sys.argv[2:]))"
-    helped = subprocess.run([sys.executable, "-S", "-c", run, str(tmp_path), "--help"], capture_output=True,
-                            text=True, timeout=30, cwd=tmp_path)
-    assert helped.returncode == 0 and " run " in helped.stdout and "fleet" not in helped.stdout
-    refused = subprocess.run([sys.executable, "-S", "-c", run, str(tmp_path), "fleet", "ls"], capture_output=True,
-                             text=True, timeout=30, cwd=tmp_path)
-    assert refused.returncode == 2 and "invalid choice: 'fleet'" in refused.stderr
-    assert "Traceback" not in refused.stderr
-    with_fleet = subprocess.run([*RELAIS, "--help"], capture_output=True, text=True, timeout=30, cwd=REPO)
-    assert "fleet" in with_fleet.stdout
+
+    def relais_alone(*args):
+        return subprocess.run([sys.executable, "-S", "-c", run, str(tmp_path), *args], capture_output=True,
+                              text=True, timeout=30, cwd=tmp_path)
+    helped = relais_alone("--help")
+    assert helped.returncode == 0 and " run " in helped.stdout
+    refused = relais_alone("fleet", "ls")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("relais fleet: the fleet side is not installed with this package")
+    assert refused.stderr.count("\n") == 1
+
+
+def test_the_agent_loads_nothing_of_the_fleet_side():
+    """`relais run` and the other agent commands build the parser: it must not import fleet/ (128 MB routers)."""
+    probe = ("import sys; from agent.cli import _build_parser; _build_parser(); "
+             "print(sorted(m for m in sys.modules if m == 'fleet' or m.startswith('fleet.')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out.stderr
 
 
 def test_serve_refuses_a_bad_device_list_in_one_line(tmp_path):
