@@ -84,8 +84,12 @@ def describe(url: str) -> str:
     if url.startswith(("postgresql://", "postgres://")):
         from urllib.parse import urlsplit
         u = urlsplit(url)
-        host = u.hostname or "localhost"
-        return f"postgresql://{u.username + '@' if u.username else ''}{host}{':' + str(u.port) if u.port else ''}{u.path}"
+        user = f"{u.username}@" if u.username else ""
+        try:
+            port = f":{u.port}" if u.port else ""
+        except ValueError:   # a port that is no number: psycopg will say so; the name must not fail first
+            port = ":?"
+        return f"postgresql://{user}{u.hostname or 'localhost'}{port}{u.path}"
     return url
 
 

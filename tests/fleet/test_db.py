@@ -81,6 +81,10 @@ def test_an_unreachable_database_is_one_line_without_the_password(tmp_path):
     assert "s3cret" not in str(e.value) and "\n" not in str(e.value)
     assert str(e.value).startswith(f"postgresql://fleet@127.0.0.1:{url.split(':')[3].split('/')[0]}/relais: ")
     assert describe(url) == url.replace(":s3cret", "")
+    assert describe("postgresql://fleet:s3cret@db:port/relais") == "postgresql://fleet@db:?/relais"
+    with pytest.raises(DatabaseError, match=r"^postgresql://fleet@db:\?/relais: ") as e:
+        FleetDb("postgresql://fleet:s3cret@db:port/relais").connect()
+    assert "s3cret" not in str(e.value)
     (tmp_path / "f").write_text("")
     with pytest.raises(DatabaseError, match="f/fleet.db"):
         FleetDb(str(tmp_path / "f" / "fleet.db")).connect()
