@@ -156,3 +156,28 @@ def test_serve_refuses_a_bad_device_list_in_one_line(tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1   # the value is shown, cut to 60 characters
     assert r.stderr.startswith(f"relais fleet serve: {config}: [ingest] devices: expected \"\" or a readable file, "
                                f"got '{str(tmp_path)[:40]}")
+
+
+def test_the_fleet_toml_in_docs_fleet_md_loads(tmp_path):
+    """The example in docs/fleet.md is a valid fleet.toml with every key there is (its file paths made real)."""
+    import re
+    import tomllib
+    from dataclasses import fields
+    from fleet.config import _SECTIONS, FleetConfig, from_dict
+    from tests.mqtt.broker import REPO
+    text = (REPO / "docs" / "fleet.md").read_text()
+    doc = tomllib.loads(re.search(r"## fleet.toml\n\n```toml\n(.*?)```", text, re.S).group(1))
+    for key in ("ca", "cert", "key"):
+        (tmp_path / key).write_text("")
+        doc["mqtt"][key] = str(tmp_path / key)
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    doc["commands"]["keys"] = str(keys_dir)
+    config = from_dict(doc)
+    assert config.mqtt.tls is True and config.database.endswith("fleet.db")
+    documented = {(s, k) for s, table in doc.items() if isinstance(table, dict) for k in table}
+    documented |= {("", k) for k, v in doc.items() if not isinstance(v, dict)}
+    every = {(name, f.name) for name, cls in _SECTIONS.items() for f in fields(cls)}
+    every |= {("", f.name) for f in fields(FleetConfig) if f.name not in _SECTIONS}
+    commented = set(re.findall(r"^# (\w+) = ", re.search(r"```toml\n(.*?)```", text, re.S).group(1), re.M))
+    assert every - documented == {("mqtt", k) for k in commented}
