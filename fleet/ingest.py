@@ -143,7 +143,13 @@ class Ingest:
             log.warning("broker connection lost (%s); reconnecting", reason)
 
     def _on_message(self, client, userdata, msg) -> None:
-        self._queue.put(Delivery(msg.mid, msg.qos, msg.topic, msg.payload, self._connection))
+        delivery = Delivery(msg.mid, msg.qos, msg.topic, msg.payload, self._connection)
+        while not self._stop.is_set():   # stopping: dropped unacknowledged, the broker sends it again next time
+            try:
+                self._queue.put(delivery, timeout=0.2)
+                return
+            except queue.Full:
+                continue
 
     # -- writer thread ------------------------------------------------------------------------------------------
     def _write_loop(self) -> None:

@@ -230,3 +230,34 @@ def test_unknown_devices_are_ignored_when_a_list_is_kept(tmp_path, broker, caplo
         pub.close()
     finally:
         ingest.stop()
+
+
+def test_stop_returns_while_the_queue_is_full(tmp_path, broker):
+    """The queue between paho's thread and the writer is bounded; a stop while it is full must not leave paho's
+    thread waiting on it forever (loop_stop would never return)."""
+    import queue
+    config = fleet_config(str(tmp_path / "f.db"), broker, batch_max=5)
+    ingest = Ingest(config)
+    ingest._queue = queue.Queue(maxsize=3)   # smaller than ReceiveMaximum: full without a broker overshooting
+    stored = threading.Event()
+    release = threading.Event()
+    real_store = ingest.db.store
+
+    def slow_store(messages, received):
+        stored.set()
+        release.wait(30)
+        return real_store(messages, received)
+    ingest.db.store = slow_store
+    ingest.start()
+    try:
+        assert ingest.subscribed.wait(10)
+        pub = Publisher(broker.host, broker.port)
+        pub.publish_all(list(stream(50, 2)))
+        wait_for(lambda: stored.is_set() and ingest._queue.full(), 10, "a full queue behind a stuck writer")
+    finally:
+        stopper = threading.Thread(target=ingest.stop)
+        stopper.start()
+        release.set()
+        stopper.join(20)
+    assert not stopper.is_alive()
+    pub.close()
