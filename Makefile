@@ -54,8 +54,8 @@ bench-at: $(TSTAMP)
 bench-routes: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_routes
 
-# all of them, about 30 minutes; bench-failover, bench-lan and bench-routes need root
-bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover bench-lan bench-ipv6 bench-memory bench-report
+# all of them, about 35 minutes; bench-failover, bench-lan, bench-ipv6 and bench-routes need root
+bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover bench-lan bench-ipv6 bench-memory bench-report bench-fleet
 
 # `relais report` over a year of 10,000 incidents, per format; about a minute (see BENCHMARKS.md, "Report")
 .PHONY: bench-report
@@ -65,6 +65,13 @@ bench-report: $(TSTAMP)
 .PHONY: bench-mqtt
 bench-mqtt: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_mqtt
+
+# `relais fleet serve` ingest rate with SQLite and PostgreSQL, and its memory, for 10,000 devices; about 2 minutes
+# (BENCHMARKS.md, "Fleet ingest"). BENCH_ARGS="--devices 1000" for a quicker look.
+.PHONY: bench-fleet
+bench-fleet: $(TSTAMP)
+	@packaging/debian-deps.sh test $(PYTHON)
+	$(BIN)/python -m tests.bench.bench_fleet $(BENCH_ARGS)
 
 # modem.decode on real responses it never saw, both held-out sets (BENCHMARKS.md, "Decoding real responses" and
 # "Speak more of every modem")

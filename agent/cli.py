@@ -156,12 +156,22 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("run", help="run the agent")
     sp.add_argument("--config", required=True, help="TOML configuration file")
+
+    # `relais fleet ...` has its own parser (fleet/cli.py), built only when it runs: the agent's commands load
+    # nothing of the fleet side, and the router packages (.deb, .ipk) ship without it.
+    sp = sub.add_parser("fleet", add_help=False, help="the fleet side: store what every router reports, list the "
+                                                      "fleet, send signed commands (relais fleet --help)")
+    sp.add_argument("fleet_args", nargs=argparse.REMAINDER)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if args.cmd == "fleet":
+        args.fleet_args = unknown + args.fleet_args   # `relais fleet --help` and the like are the fleet's
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")   # parse_args' own words
     if args.cmd == "sim" and not args.list and not args.link:
         parser.error("relais sim: --link PATH is required")
     level = logging.WARNING - 10 * min(args.verbose, 2)
@@ -213,6 +223,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "plan":
         from agent.plan.cli import run_plan
         return run_plan(args)
+    if args.cmd == "fleet":
+        try:
+            from fleet.cli import main as fleet_main
+        except ModuleNotFoundError as e:
+            if e.name != "fleet":
+                raise
+            print("relais fleet: the fleet side is not installed with this package (it comes with `pip install "
+                  "relais` on the fleet's server, docs/fleet.md)", file=sys.stderr)
+            return 2
+        return fleet_main(args.fleet_args)
     if args.cmd == "run":
         from agent.runtime import run_agent
         return run_agent(args)

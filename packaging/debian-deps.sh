@@ -31,6 +31,7 @@ if [ "$target" = test ]; then
     need chromium command -v chromium                        # tests/report/test_chromium.py: the HTML report
     need nut-server test -x /lib/nut/dummy-ups               # tests/power: upsd and the dummy-ups driver
     need nut-client command -v upsc                          # tests/power: the reference reading of the dummy UPS
+    need postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb' # tests/fleet: fleet serve into a real PostgreSQL
     # python-dbusmock needs dbus-python, which compiles against libdbus and glib.
     need pkg-config command -v pkg-config
     need libdbus-1-dev pkg-config --exists dbus-1

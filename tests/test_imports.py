@@ -1,4 +1,4 @@
-"""Imports point one way: agent -> modem, board; no cycles anywhere.
+"""Imports point one way: agent -> modem, board; fleet -> common only; no cycles anywhere.
 
 The graph is read from the source with ast, every import statement included: those inside functions too (a lazy
 import hides a cycle, it does not remove it) and those under `if TYPE_CHECKING:` (a type that needs the other
@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("agent", "modem", "board", "common")
+PACKAGES = ("agent", "modem", "board", "common", "fleet")
 
 # Cycles known and not yet broken, each with the reason it is tolerated (none today). A pair is allowed only while
 # both its modules are in one cycle; any other module in the same cycle fails the test.
@@ -122,6 +122,37 @@ def test_layering():
                    or (m.split(".")[0] == "board" and t.split(".")[0] == "modem")
                    or (m.split(".")[0] == "common" and t.split(".")[0] != "common"))
     assert wrong == []
+
+
+# The `relais` command line is the agent's and offers `relais fleet ...`: it may hand over to fleet.cli, and that
+# is the only way from the agent to the fleet.
+AGENT_TO_FLEET = {("agent.cli", "fleet.cli")}
+
+
+def fleet_layering_errors(graph: dict[str, set[str]]) -> list[str]:
+    """fleet/ imports common/ (the shared wire definitions) and itself, never agent/, modem/ or board/; the agent
+    never imports fleet/ but for AGENT_TO_FLEET."""
+    wrong = []
+    for m, targets in graph.items():
+        for t in targets:
+            top, other = m.split(".")[0], t.split(".")[0]
+            if top == "fleet" and other not in ("fleet", "common"):
+                wrong.append(f"{m} -> {t}")
+            elif top != "fleet" and other == "fleet" and (m, t) not in AGENT_TO_FLEET:
+                wrong.append(f"{m} -> {t}")
+    return sorted(wrong)
+
+
+def test_fleet_imports_only_the_shared_definitions():
+    graph = import_graph()
+    assert any(m.startswith("fleet.") and "common.wire.signing" in t for m, t in graph.items())  # the graph sees fleet
+    assert fleet_layering_errors(graph) == []
+
+
+def test_the_fleet_rule_can_fail():
+    graph = {"fleet.x": {"agent.mqtt.codec", "common.wire.codec"}, "agent.mqtt.reporter": {"fleet.db"},
+             "agent.cli": {"fleet.cli"}, "common.wire.codec": set()}
+    assert fleet_layering_errors(graph) == ["agent.mqtt.reporter -> fleet.db", "fleet.x -> agent.mqtt.codec"]
 
 
 def test_the_graph_sees_lazy_and_relative_imports(tmp_path, monkeypatch):

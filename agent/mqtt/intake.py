@@ -5,7 +5,7 @@ command id when one could be read, so that the sender gets an error reply). A re
 answered; it is dropped and reported as a `command_rejected` event.
 
 Body: {"id": str|int, "args": {...}} (args optional), plus "ts", "nonce", "sig" when signing is on
-(agent/mqtt/signing.py). Nothing else: an unknown key is more likely a mistake than a feature.
+(common/wire/signing.py). Nothing else: an unknown key is more likely a mistake than a feature.
 """
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.mqtt import codec, signing
-from agent.mqtt.topics import Topics, is_command_name, is_topic_level
+from agent.mqtt import codec
+from common.wire import signing
+from common.wire.topics import Topics, is_command_name, is_topic_level
 
 OVERSIZE_PEEK = 65536   # oversized bodies up to this are still decoded, only to find an id to answer
 BODY_KEYS = frozenset({"id", "args"})

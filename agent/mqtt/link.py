@@ -33,7 +33,7 @@ from paho.mqtt.properties import Properties
 
 from agent.config import MqttConfig
 from agent.mqtt.outbox import Outbox
-from agent.mqtt.topics import Topics
+from common.wire.topics import Topics
 from common.backoff import Backoff
 
 try:

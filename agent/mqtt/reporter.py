@@ -22,7 +22,7 @@ from agent.mqtt.link import MqttLink
 from agent.mqtt.nonces import NonceStore
 from agent.mqtt.outbox import SCHEMA, Outbox
 from agent.mqtt.telemetry import Deadbands, StateGate, TelemetryGate, extract, fingerprint
-from agent.mqtt.topics import Topics, is_topic_level
+from common.wire.topics import Topics, is_topic_level
 
 log = logging.getLogger(__name__)
 

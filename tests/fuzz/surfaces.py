@@ -230,7 +230,7 @@ NAMES = ["get_status", "failover", "sim_switch", "set_config", "report", "at", "
 
 
 def _signed(doc: dict[str, Any], name: str, key: bytes, ts: int) -> dict[str, Any]:
-    from agent.mqtt.signing import sign
+    from common.wire.signing import sign
     doc = dict(doc, ts=ts, nonce="n" + format(abs(hash(json.dumps(doc, sort_keys=True, default=str))), "x")[:20])
     try:
         doc["sig"] = sign(key, "dev-1", name, str(doc.get("id")), ts, doc["nonce"], doc.get("args", {}))
@@ -272,7 +272,7 @@ _INTAKES: dict[bool, Any] = {}
 
 def check_intake(case: dict[str, Any]) -> None:
     from agent.mqtt.intake import Accepted, CommandIntake, Refusal, Repeat
-    from agent.mqtt.topics import Topics
+    from common.wire.topics import Topics
 
     class Nonces:
         def remember(self, nonce, ts, now, window_s):

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import cbor2
 import paho.mqtt.client as mqtt
 
-from agent.mqtt import signing
+from common.wire import signing
 from tests.mqtt.broker import Broker
 
 

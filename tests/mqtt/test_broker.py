@@ -12,7 +12,7 @@ import time
 import cbor2
 import pytest
 
-from agent.mqtt.signing import sign
+from common.wire.signing import sign
 from tests.mqtt.conftest import write_config
 from tests.mqtt.fleet import Fleet
 from tests.mqtt.harness import MODEM_STATE, Agent

@@ -9,8 +9,8 @@ import pytest
 
 from agent.mqtt import config_update
 from agent.mqtt.intake import ID_MEMORY_S, Accepted, CommandIntake, Refusal, Repeat
-from agent.mqtt.signing import SignatureRejected, sign, verify
-from agent.mqtt.topics import Topics
+from common.wire.signing import SignatureRejected, sign, verify
+from common.wire.topics import Topics
 
 T = Topics("relais/v1", "dev-1")
 KEY = b"k" * 32

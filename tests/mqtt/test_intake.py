@@ -4,8 +4,8 @@ import cbor2
 import pytest
 
 from agent.mqtt.intake import Accepted, CommandIntake, Refusal, Repeat
-from agent.mqtt.signing import sign
-from agent.mqtt.topics import Topics
+from common.wire.signing import sign
+from common.wire.topics import Topics
 
 T = Topics("relais/v1", "dev-1")
 KEY = b"k" * 32

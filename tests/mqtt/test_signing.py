@@ -3,7 +3,7 @@ import hmac
 
 import pytest
 
-from agent.mqtt.signing import SignatureRejected, sign, signing_text, verify
+from common.wire.signing import SignatureRejected, sign, signing_text, verify
 
 KEY = b"per-device-key"
 

@@ -1,7 +1,7 @@
 """Topic names: relais/v1/<device_id>/{status,state/<part>,telemetry,event,cmd/<name>,reply/<id>}.
 
 One device, one subtree: a broker ACL can then grant each device exactly its own subtree with a single pattern
-(packaging/mosquitto/acl), and fleet-side consumers on a cluster (EMQX, VerneMQ, HiveMQ) can share the load with
+(packaging/mosquitto/relais.acl), and fleet-side consumers on a cluster (EMQX, VerneMQ, HiveMQ) can share the load with
 `$share/<group>/relais/v1/+/event` without the device knowing.
 """
 from __future__ import annotations

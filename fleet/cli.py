@@ -1,0 +1,97 @@
+"""`relais fleet serve | cmd | ls`: agent/cli.py hands `relais fleet ...`'s arguments to main() here."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+
+DEFAULT_CONFIG = "/etc/relais-fleet/fleet.toml"
+
+
+def main(argv: list[str]) -> int:
+    return run(build_parser().parse_args(argv))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from fleet.listing import FILTERS
+    sp = argparse.ArgumentParser(prog="relais fleet", description="The fleet side: store what every router "
+                                 "reports, list the fleet, send signed commands (docs/fleet.md)")
+    fsub = sp.add_subparsers(dest="fleet_cmd", required=True, metavar="ACTION")
+
+    def config_arg(p):
+        p.add_argument("--config", default=DEFAULT_CONFIG, help=f"fleet.toml (default {DEFAULT_CONFIG})")
+
+    p = fsub.add_parser("serve", help="subscribe to every device and store what they publish (docs/fleet.md)")
+    config_arg(p)
+    p = fsub.add_parser("cmd", help="send SITE a command, signed with its key, and show the reply")
+    config_arg(p)
+    p.add_argument("site", metavar="SITE", help="the device id")
+    p.add_argument("name", metavar="NAME", help="the command: failover, drill, sim_switch, get_status ...")
+    p.add_argument("args", metavar="ARGS", nargs="*", help="one JSON object, or key=value words (values as JSON "
+                                                            "when they parse: slot=2, dry_run=true)")
+    p.add_argument("--wait", action="store_true", help="wait for the device's reply and print it")
+    p.add_argument("--key", metavar="FILE", help="the device's command key (default: [commands] keys/SITE.key)")
+    p.add_argument("--timeout", type=float, help="seconds to wait for the reply (default [commands] "
+                                                 "reply_timeout_s)")
+    p = fsub.add_parser("ls", help="the fleet from the database: status, uplink, operator, signal")
+    config_arg(p)
+    p.add_argument("--filter", action="append", choices=sorted(FILTERS), default=[],
+                   help="only these devices (repeat to combine)")
+    p.add_argument("--json", action="store_true", help="one JSON document")
+    return sp
+
+
+def run(args: argparse.Namespace) -> int:
+    from fleet.command import CommandError
+    from fleet.config import FleetConfigError, load
+    from fleet.db import DatabaseError
+    try:
+        config = load(args.config)
+        if args.fleet_cmd == "serve":
+            return _serve(config)
+        if args.fleet_cmd == "cmd":
+            return _cmd(config, args)
+        return _ls(config, args)
+    except (FleetConfigError, CommandError, DatabaseError) as e:
+        print(f"relais fleet {args.fleet_cmd}: {e}", file=sys.stderr)
+        return 2
+
+
+def _serve(config) -> int:
+    from fleet.ingest import serve
+    logging.getLogger("relais.fleet").setLevel(logging.INFO)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return serve(config, stop)
+
+
+def _cmd(config, args: argparse.Namespace) -> int:
+    from fleet.command import build, key_for, parse_args, send
+    cargs = parse_args(args.args)
+    body = build(key_for(config, args.site, args.key), args.site, args.name, cargs, time.time())
+    reply = send(config, args.site, args.name, body, wait=args.wait, timeout=args.timeout)
+    if reply is None:
+        print(f"sent {args.name} to {args.site} (id {body['id']})")
+        return 0
+    shown = {k: reply[k] for k in ("id", "ok", "result", "error") if k in reply}
+    print(json.dumps(shown, ensure_ascii=False, sort_keys=True))
+    return 0 if reply.get("ok") is True else 1
+
+
+def _ls(config, args: argparse.Namespace) -> int:
+    from fleet.db import FleetDb
+    from fleet.listing import row, select, table
+    db = FleetDb(config.database).connect()
+    try:
+        devices = select(db.devices(), args.filter)
+    finally:
+        db.close()
+    now = time.time()
+    rows = [row(d, now) for d in devices]
+    print(json.dumps(rows, ensure_ascii=False) if args.json else table(rows))
+    return 0
