@@ -24,16 +24,8 @@ def run_plan(args) -> int:
     except Refused as e:
         print(f"relais plan: {e}", file=sys.stderr)
         return BAD_INPUT
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as e:
-            print(f"relais plan: -o {args.output}: {e.strerror or e}", file=sys.stderr)
-            return BAD_INPUT
-        print(f"relais plan: wrote {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return OK
+    from agent.report.cli import write_output    # the report's: one way to write a sheet to stdout or -o FILE
+    return write_output("relais plan", text, args.output)
 
 
 def build_plan(args, now: float, root: Path = Path("/")) -> str:

@@ -18,21 +18,28 @@ class _Refused(Exception):
     pass
 
 
+def write_output(prog: str, text: str, output: str | None) -> int:
+    """`text` to stdout, or to the file `-o` names (saying so on stderr): OK, or BAD_INPUT with one line."""
+    if not output:
+        sys.stdout.write(text)
+        return OK
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as e:
+        print(f"{prog}: -o {output}: {e.strerror or e}", file=sys.stderr)
+        return BAD_INPUT
+    print(f"{prog}: wrote {output}", file=sys.stderr)
+    return OK
+
+
 def run_report(args) -> int:
     try:
         text, note = build_report(args, now=time.time())
     except _Refused as e:
         print(f"relais report: {e}", file=sys.stderr)
         return BAD_INPUT
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as e:
-            print(f"relais report: -o {args.output}: {e.strerror or e}", file=sys.stderr)
-            return BAD_INPUT
-        print(f"relais report: wrote {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    if write_output("relais report", text, args.output) != OK:
+        return BAD_INPUT
     if note:
         print(f"relais report: {note}", file=sys.stderr)
     return OK

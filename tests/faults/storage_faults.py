@@ -6,15 +6,39 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
 from tests.faults import catalogue
+
+def kill_at_statement(kill_at: int) -> Callable[[], int]:
+    """In a forked child: SIGKILL this process at its `kill_at`-th SQL statement (sqlite's trace callback, on
+    every connection opened from now on; 0: never). Returns how many statements have run so far, to count the
+    write points a sweep must cover."""
+    statements = 0
+    real_connect = sqlite3.connect
+
+    def tick(sql: str) -> None:
+        nonlocal statements
+        statements += 1
+        if statements == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def connect(*args, **kwargs):
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(tick)
+        return conn
+
+    sqlite3.connect = connect
+    return lambda: statements
+
 
 def require_root() -> None:
     if os.geteuid() != 0:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.catalogue import Outcome
+from tests.faults.storage_faults import kill_at_statement
 
 BEAT_S = 0.2   # the killed process's heartbeat period (the product's is a minute; the logic is the same)
 
@@ -105,20 +106,7 @@ def test_kill9_during_an_outage_then_restart(tmp_path):
 
 
 def _migrating_child(storage: Path, kill_at: int) -> None:
-    statements = 0
-    real_connect = sqlite3.connect
-
-    def tick(sql: str) -> None:
-        nonlocal statements
-        statements += 1
-        if statements == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    def connect(*args, **kwargs):
-        conn = real_connect(*args, **kwargs)
-        conn.set_trace_callback(tick)
-        return conn
-    sqlite3.connect = connect
+    kill_at_statement(kill_at)
     try:
         from agent.config import from_dict
         from agent.core import Core

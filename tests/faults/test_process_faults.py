@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.catalogue import Outcome
+from tests.faults.storage_faults import kill_at_statement
 
 STORY = [("failover", {"reason": "blackhole", "to": "backup"}), ("test_event", {}), ("sim_switch", {"to": 2}),
          ("test_event", {}), ("failback", {"to": "primary"}), ("test_event", {})]
@@ -27,21 +28,7 @@ STORY = [("failover", {"reason": "blackhole", "to": "backup"}), ("test_event", {
 
 def _child(storage: Path, accepted: Path, kill_at: int, tag: str, count_file: Path | None = None) -> None:
     """Runs in the forked child: never returns (os._exit)."""
-    statements = 0
-    real_connect = sqlite3.connect
-
-    def tick(sql: str) -> None:
-        nonlocal statements
-        statements += 1
-        if statements == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    def connect(*args, **kwargs):
-        conn = real_connect(*args, **kwargs)
-        conn.set_trace_callback(tick)
-        return conn
-
-    sqlite3.connect = connect
+    statements = kill_at_statement(kill_at)
     try:
         from agent.config import from_dict
         from agent.core import Core
@@ -60,7 +47,7 @@ def _child(storage: Path, accepted: Path, kill_at: int, tag: str, count_file: Pa
                 out.flush()
         reporter.close()
         if count_file is not None:
-            count_file.write_text(str(statements))
+            count_file.write_text(str(statements()))
         os._exit(0 if kill_at == 0 else 3)
     except BaseException:
         import traceback
