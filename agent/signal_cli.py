@@ -116,12 +116,11 @@ def port_reader(port, vendor: str | None = None) -> Reader:
 
 
 def run_signal(args) -> int:
-    from agent.config import Config, ConfigError, load
+    from agent.config import ConfigError, load_or_defaults
     from agent.console.client import ConsoleUnavailable, ask
     from agent.console.protocol import socket_path
-    path = args.config or "/etc/relais/relais.toml"
     try:
-        config = load(path) if args.config or os.path.exists(path) else Config()
+        config = load_or_defaults(args.config)
     except ConfigError as e:
         print(f"relais: {e}", file=sys.stderr)
         return EXIT_CONFIG

@@ -71,8 +71,19 @@ class Config:
     source: str = "<defaults>"
 
 
+DEFAULT_PATH = "/etc/relais/relais.toml"    # where the packages install the site's configuration
+
+
 def load(path: str | os.PathLike) -> Config:
     return build(Config, read_toml(path), source=str(path))
+
+
+def load_or_defaults(path: str | os.PathLike | None) -> Config:
+    """The file at `path`; without one, DEFAULT_PATH when it exists, else the built-in defaults (a command run on a
+    workstation, or before the site is configured). ConfigError as load()."""
+    if path is None and not os.path.exists(DEFAULT_PATH):
+        return Config()
+    return load(path or DEFAULT_PATH)
 
 
 def problems_in(path: str | os.PathLike) -> list[str]:
@@ -85,7 +96,7 @@ def from_dict(raw: dict, source: str = "<dict>") -> Config:
     return build(Config, raw, source)
 
 
-__all__ = ["Config", "ConfigError", "Secret", "load", "problems_in", "from_dict", "write_atomically",
+__all__ = ["Config", "ConfigError", "Secret", "DEFAULT_PATH", "load", "load_or_defaults", "problems_in", "from_dict", "write_atomically",
            "DeviceConfig", "ModemConfig", "BoardConfig", "StorageConfig", "ProbesConfig", "FailoverConfig",
            "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig",
            "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig", "DrillsConfig",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-DEFAULT_PATH = "/etc/relais/relais.toml"
+from agent.config import DEFAULT_PATH
 
 OK, PROBLEMS, UNREADABLE = 0, 1, 2
 

@@ -11,10 +11,10 @@ import sys
 import time
 from typing import Any
 
+from agent.config import DEFAULT_PATH
 from agent.doctor import checks
 from agent.doctor.check import Check, Level
 
-DEFAULT_PATH = "/etc/relais/relais.toml"
 EXIT_OK, EXIT_FAIL = 0, 1
 
 

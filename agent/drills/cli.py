@@ -16,18 +16,14 @@ from pathlib import Path
 from typing import Any
 
 PASSED, FAILED, BAD_CONFIG, NO_AGENT = 0, 1, 2, 3
-DEFAULT_CONFIG = "/etc/relais/relais.toml"
 WAIT_LIMIT_S = 180.0      # the console server answers within 200 s (agent/console/server.py ANSWER_TIMEOUT_S)
 MARGIN_S = 15.0           # the passive probes, the route check, a slow core
 
 
 def run_drill(args) -> int:
-    from agent.config import Config, ConfigError, load
+    from agent.config import ConfigError, load_or_defaults
     try:
-        if args.config is None and not Path(DEFAULT_CONFIG).exists():
-            config = Config()
-        else:
-            config = load(args.config or DEFAULT_CONFIG)
+        config = load_or_defaults(args.config)
     except ConfigError as e:
         print(f"relais: {e}", file=sys.stderr)
         return BAD_CONFIG

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_CONFIG = "/etc/relais/relais.toml"
 OK, BAD_INPUT = 0, 2
 
 
@@ -30,20 +29,17 @@ def run_plan(args) -> int:
 
 def build_plan(args, now: float, root: Path = Path("/")) -> str:
     """The rendered sheet; Refused with one line on bad input. `root`: where /proc and /sys are (tests)."""
-    from agent.config import Config, ConfigError, load
+    from agent.config import ConfigError, load_or_defaults
     from agent.report.language import LANGUAGES, system_language
     lang = args.lang or system_language()
     if lang not in LANGUAGES:
         raise Refused(f"--lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
     if args.format not in ("html", "text", "json"):
         raise Refused(f"--format: expected html, text or json, got {args.format!r}")
-    if args.config is None and not Path(DEFAULT_CONFIG).exists():
-        config = Config()
-    else:
-        try:
-            config = load(args.config or DEFAULT_CONFIG)
-        except ConfigError as e:
-            raise Refused(str(e)) from None
+    try:
+        config = load_or_defaults(args.config)
+    except ConfigError as e:
+        raise Refused(str(e)) from None
     sheet = gather_from_disk(config, now, root)
     from agent.plan.render import render
     return render(sheet, args.format, lang)

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_CONFIG = "/etc/relais/relais.toml"
 OK, BAD_INPUT = 0, 2
 
 
@@ -47,18 +46,15 @@ def run_report(args) -> int:
 
 def build_report(args, now: float) -> tuple[str, str | None]:
     """The rendered report and a note for stderr (None: nothing to say); _Refused with one line on bad input."""
-    from agent.config import Config, ConfigError, load
+    from agent.config import ConfigError, load_or_defaults
     from agent.report.hours import UnknownZone, system_zone, zone_named
     from agent.report.language import system_language
     from agent.report.period import PeriodError, resolve
 
-    if args.config is None and not Path(DEFAULT_CONFIG).exists():
-        config = Config()
-    else:
-        try:
-            config = load(args.config or DEFAULT_CONFIG)
-        except ConfigError as e:
-            raise _Refused(str(e)) from None
+    try:
+        config = load_or_defaults(args.config)
+    except ConfigError as e:
+        raise _Refused(str(e)) from None
     try:
         business_zone = zone_named(config.business.timezone) if config.business.timezone else system_zone()
         zone = zone_named(args.tz) if args.tz else business_zone
