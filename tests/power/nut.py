@@ -34,6 +34,7 @@ class DummyUps:
         self.port = free_port()
         self.dev = self.dir / "dummy.dev"
         self.procs: list[subprocess.Popen] = []
+        self._mtime = 0
         self.env = dict(os.environ, NUT_CONFPATH=str(self.dir), NUT_STATEPATH=str(self.dir),
                         NUT_ALTPIDPATH=str(self.dir))
 
@@ -42,10 +43,15 @@ class DummyUps:
         return f"{UPS}@127.0.0.1:{self.port}"
 
     def set(self, status: str, charge: float = 100, runtime: float = 1800) -> None:
-        """Rewrite the .dev file; the driver notices the new mtime at its next poll (2 s)."""
+        """Rewrite the .dev file; the driver notices the new mtime at its next poll.
+
+        dummy-ups compares whole seconds of st_mtime, so two writes within one second look like one and the
+        second is never read. Each write gets its own second, later than the one before."""
         tmp = self.dev.with_suffix(".tmp")
         tmp.write_text(f"ups.status: {status}\nbattery.charge: {charge:g}\nbattery.runtime: {runtime:g}\n"
                        "ups.mfr: Dummy\nups.model: Test UPS\n")
+        self._mtime = max(int(time.time()), self._mtime + 1)
+        os.utime(tmp, (self._mtime, self._mtime))
         os.replace(tmp, self.dev)
 
     def start(self) -> "DummyUps":
