@@ -107,7 +107,11 @@ class Publisher:
             if now - start > timeout:
                 raise AssertionError(f"{len(pending)} messages never acknowledged by the broker")
             time.sleep(0.05)
-            pending = {n: info for n, info in pending.items() if not info.is_published()}
+            done = {n: self._published(info) for n, info in pending.items()}
+            pending = {n: info for n, info in pending.items() if not done[n]}
+            if self.connected.is_set():
+                # refused by paho while the broker was away (a restart): sent again once connected
+                pending.update({n: self._send(messages[n]) for n in pending if done[n] is None})
             if len(pending) < left:
                 progress_at, left = now, len(pending)
             elif self.connected.is_set() and now - progress_at > 2.0:
@@ -118,6 +122,14 @@ class Publisher:
 
     def _send(self, m: Outgoing):
         return self.client.publish(m.topic, m.payload, qos=1, retain=m.retain)
+
+    @staticmethod
+    def _published(info) -> bool | None:
+        """True once acknowledged; None when paho refused it (not connected at the time): to be sent again."""
+        try:
+            return info.is_published()
+        except RuntimeError:
+            return None
 
     def close(self) -> None:
         self.client.disconnect()
