@@ -121,6 +121,13 @@ class Running:
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events if e.kind in ("power_lost", "power_restored", "battery_low")]
 
+    def wait_until(self, condition, what: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not within {timeout} s: {what}")
+            time.sleep(0.05)
+
     def wait_for(self, kind: str, timeout: float = 20.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -201,10 +208,11 @@ def test_a_bad_nut_server_is_one_warning_no_event_and_the_agent_keeps_running(wh
         address = f"{UPS}@127.0.0.1:{server.port}"
     caplog.set_level(logging.WARNING, logger="agent.power")
     try:
-        with Running(config_for(tmp_path, address)) as agent:
-            time.sleep(4.5)                                  # four polls or more
-            answer = agent.core.run_command("status", {}) if "status" in agent.core.commands() else None
-            assert answer is None
+        with Running(config_for(tmp_path, address, timeout_s=0.5)) as agent:
+            agent.wait_until(lambda: agent.power.handled >= 3, "three failed readings taken in")
+            answered: list[float] = []                      # the core thread still does its other work
+            agent.core.call_later(0, answered.append)
+            agent.wait_until(lambda: answered, "the core thread to run a timer")
             assert agent.thread.is_alive() and agent.power._thread.is_alive()
             shown = dict(agent.core.state["power"])
     finally:
