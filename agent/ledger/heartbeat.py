@@ -117,7 +117,7 @@ class Restart:
 
     def _close_at_restart(self, inc, last: float, last_source: str, why: str = CLOSED_AT_RESTART) -> dict[str, Any]:
         end = max(inc.start, last)
-        evidence = dict(inc.evidence, closed=why)
+        evidence = dict(inc.evidence, closed=why, closed_by="migration" if why == CLOSED_AT_MIGRATION else "restart")
         values = (end, last_source, end - inc.start, json.dumps(to_plain(evidence), sort_keys=True), inc.id)
         self.db.write(lambda conn: conn.execute(
             "UPDATE incidents SET end=?, end_source=?, duration_s=?, duration_basis='wall', evidence=? WHERE id=?",

@@ -65,6 +65,8 @@ WORDS = {
             "stopped_unclean": "agent arrêté sans arrêt propre (kill, plantage ou coupure de courant)",
             "stopped_as_recorded": "agent arrêté : {text}",
             "closed_at_restart": "clos au redémarrage, au dernier signe de vie",
+            "closed_at_migration": "clos à la mise à jour du journal (l'ancien ne notait pas les signes de vie), "
+                                   "à ce démarrage",
             "battery_low_at": "batterie de l'onduleur faible {at}",
             "during_power_cut": "{duration} pendant une coupure de courant du site, non compté",
             "agent_stopped_battery_low": "agent arrêté proprement sur la batterie faible de l'onduleur",
@@ -132,6 +134,7 @@ WORDS = {
             "stopped_unclean": "agent stopped without a clean stop (kill, crash or power cut)",
             "stopped_as_recorded": "agent stopped {text}",
             "closed_at_restart": "closed at restart, at the last heartbeat",
+            "closed_at_migration": "closed at the ledger's upgrade (the old one kept no heartbeat), at this start",
             "battery_low_at": "UPS battery low {at}",
             "during_power_cut": "{duration} during a power cut of the site, not counted",
             "agent_stopped_battery_low": "agent stopped cleanly on the UPS's low battery",

@@ -41,7 +41,9 @@ def evidence_text(incident: dict[str, Any], w: Writer) -> str:
         parts.append(w.sentence("stopped_clean" if e["clean_stop"] else "stopped_unclean"))
     elif isinstance(e.get("stopped"), str):
         parts.append(w.sentence("stopped_as_recorded", text=e["stopped"]))
-    if e.get("closed") or e.get("closed_at_restart") is True:
+    if e.get("closed_by") == "migration":
+        parts.append(w.sentence("closed_at_migration"))
+    elif e.get("closed") or e.get("closed_at_restart") is True:
         # open when the agent stopped: ended at its last sign of life, found at the restart
         parts.append(w.sentence("closed_at_restart"))
     if _is_number(e.get("battery_low_at")):

@@ -92,7 +92,7 @@ def test_a_cut_open_at_the_low_battery_stop_ends_at_the_last_heartbeat_and_the_g
     (cut,) = of(rig2, POWER)
     assert (cut.start, cut.end) == (approx(cut_start), approx(stopped))
     assert cut.evidence["charge_pct_at_battery_low"] == 7.0 and cut.evidence["agent_stopped"] == STOPPED_ON_BATTERY_LOW
-    assert "closed at restart" in cut.evidence["closed"]
+    assert "closed at restart" in cut.evidence["closed"] and cut.evidence["closed_by"] == "restart"
     (gap,) = of(rig2, NOT_OBSERVED)
     assert gap.start == approx(stopped) and gap.evidence["stopped"] == "cleanly" and gap.evidence["clean_stop"] is True
     assert gap.evidence["power_cut_at_stop"] is True
@@ -198,6 +198,15 @@ def test_an_older_ledgers_own_words_are_shown_as_they_were_written():
     assert fr.startswith("agent arrêté : without a clean stop")
     assert "a power loss, a hard reset or a kernel crash" in fr
     assert "le courant du site était coupé (onduleur sur batterie) à l'arrêt de l'agent" in fr
+
+
+def test_an_incident_closed_at_a_migration_says_so_not_that_it_ended_at_a_heartbeat():
+    row = {"start_local": "2026-11-03T10:00:00+01:00", "evidence": {"closed": "closed at the migration ...",
+                                                                    "closed_by": "migration"}}
+    assert evidence_text(row, Writer("fr")) == ("clos à la mise à jour du journal (l'ancien ne notait pas les "
+                                                "signes de vie), à ce démarrage")
+    row["evidence"]["closed_by"] = "restart"
+    assert evidence_text(row, Writer("fr")) == "clos au redémarrage, au dernier signe de vie"
 
 
 def test_the_kernel_boot_time_is_read_from_proc_stat(tmp_path):
