@@ -124,7 +124,7 @@ body{font:9.5pt/1.3 "DejaVu Sans",Arial,sans-serif;color:#111;margin:20px auto;m
 h1{font-size:14pt;margin:0 0 8px} table{border-collapse:collapse;width:100%;margin:6px 0}
 th,td{border:1px solid #bbb;padding:2px 5px;text-align:left} th{background:#eee} td.n{text-align:right}
 td{white-space:nowrap} table.facts td{white-space:normal}
-table.facts th{width:28%} .flag{color:#b00;font-weight:bold} .weak{color:#8a5a00}
+table.facts th{width:28%} .flag{color:#b00;font-weight:bold} .weak{color:#8a5a00} .cut{color:#8c564b;font-size:90%}
 @page{size:A4;margin:12mm} @media print{body{margin:0;max-width:none;font-size:8.5pt} th,td{padding:1px 4px}}
 """
 
@@ -146,7 +146,8 @@ def render_claim_html(cl: dict[str, Any], lang: str = "fr") -> str:
         b.append(f'<tr class="outage" data-id="{escape(str(i["id"]))}"><td{weak}>{escape(w.when(i["start_local"]))}'
                  f"</td><td{weak}>{escape(w.when(i['end_local']))}</td><td class=n>{w.duration(i['duration_s'])}</td>"
                  f"<td{flag}>{escape(_repair(i, w))}</td><td>{escape(w.cause(i['cause'], with_code=False))}"
-                 f"{escape(_power_note(i, w, ' — '))}</td></tr>")
+                 + (f'<br><span class="cut">{escape(_power_note(i, w, ""))}</span>' if i.get("during_power_cut_s")
+                    else "") + "</td></tr>")
     b.append("</tbody></table>")
     if cl["outages_total"] > len(cl["outages"]):
         b.append(f"<p>{escape(w['more'].format(n=cl['outages_total'] - len(cl['outages'])))}</p>")
