@@ -44,3 +44,15 @@ def test_demo_runs_the_scenario_and_exits_0(tmp_path):
     plan = (tmp_path / "plan.html").read_text()
     assert f"plan:   {tmp_path / 'plan.html'}" in out and "Plan de continuité Internet" in plan
     assert plan.count('<tr class="contact">') == 2 and "IMEI 8675" in plan and "complet: réussi" in plan
+    # `relais plan` on the demo site's configuration: the same sheet, and it prints on one A4 page (the issue's
+    # "Done when"), its UPS listed with the equipment
+    sheet = tmp_path / "plan-again.html"
+    again = subprocess.run([sys.executable, "-m", "agent.cli", "plan", "--config", str(tmp_path / "config.toml"),
+                            "--format", "html", "-o", str(sheet)], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert "Onduleur" in sheet.read_text() and "onduleur@127.0.0.1:" in sheet.read_text()
+    from tests.report.test_chromium import pdf_pages, run_chromium
+    pdf = tmp_path / "plan.pdf"
+    printed = run_chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", sheet.as_uri())
+    assert printed.returncode == 0 and pdf_pages(pdf.read_bytes()) == 1, printed.stderr[-2000:]
