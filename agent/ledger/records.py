@@ -55,9 +55,10 @@ class Incident:
     # latency_max_ms, sim, failover_at / restored_at (ts; the primary outage), flaps, switches [{at, kind, sim,
     # operator}], detected / loss_pct_at_detection / latency_ms_at_detection (DEGRADED), links {link: cause}
     # (TOTAL), stopped / heartbeat_every_s / closed_at_restart [..] (NOT_OBSERVED), closed (closed at restart, at
-    # the last heartbeat) with closed_by "restart" | "migration", ended_by, continues, migrated (from a version 0 file); ups, charge_pct / runtime_s (at
-    # the start), battery_low_at, charge_pct_at_end, agent_stopped (POWER); clean_stop, power_cut_at_stop,
-    # machine_booted, machine_restarted, reset_by / watchdog / bootstatus (NOT_OBSERVED).
+    # the last heartbeat) with closed_by "restart" | "migration", ended_by, continues, migrated (from a version 0
+    # file); ups, charge_pct / runtime_s (at the start), battery_low_at, charge_pct_at_end, agent_stopped (POWER);
+    # clean_stop, power_cut_at_stop, machine_booted, machine_restarted, reset_by / watchdog / bootstatus
+    # (NOT_OBSERVED).
     # Every ts key has its time source next to it as <key>_source, except where it is the incident's start_source.
     evidence: dict[str, Any] = field(default_factory=dict)
 
