@@ -38,6 +38,7 @@ CONTACTS = [{"name": "Julien Martin", "role": "gérant", "phone": "+33 6 12 34 5
 
 class Demo:
     def __init__(self, vendor: str, fast: bool, out: str = "demo"):
+        from agent.power.simulator import SimulatedUps
         from modem.simulator import Simulator
         self.tmp = tempfile.TemporaryDirectory(prefix="relais-demo-")
         base = Path(self.tmp.name)
@@ -53,6 +54,8 @@ class Demo:
             self.out = fallback
         self.link = str(base / "ttyUSB2")
         self.sim = Simulator(vendor=vendor, link=self.link, speed=0.0 if fast else VENDOR_SPEED)
+        # The shop's UPS, speaking NUT on a local port: the agent reads it as it reads a real one ([power] ups).
+        self.ups = SimulatedUps("onduleur").start()
         self.events: queue.Queue = queue.Queue()
         self.seen: list[Any] = []
         self.failures = 0
@@ -70,6 +73,9 @@ class Demo:
             "probes": {"trickle_interval_s": 5.0},
             "business": BUSINESS, "contracts": CONTRACTS, "contacts": CONTACTS,
             "plan": {"router": "le boîtier blanc marqué « relais »"},
+            # Read every second, a change counted at once (a real site waits confirm_s = 10 s): a cut of a
+            # second or two is enough to show, and the demo stays as short as it was.
+            "power": {"ups": self.ups.address, "poll_s": 1.0, "confirm_s": 0.0},
         }
         cfg = configuration.from_dict(self.raw, source="demo")
         self.rt: Runtime = build(cfg)
@@ -129,6 +135,12 @@ class Demo:
         from agent.led_status import pattern_for
         self.say(f"status LED: {pattern_for(self.state())}")
 
+    def power_line(self) -> str:
+        """The power line of `relais status`, as the agent's status shows it now."""
+        from agent.status_file import render
+        lines = [line.strip() for line in render({"state": self.state()}).splitlines()]
+        return next((line for line in lines if line.startswith("power")), "power: not shown")
+
     def fail(self, why: str) -> None:
         self.failures += 1
         self.say(f"FAILED: {why}")
@@ -145,6 +157,7 @@ class Demo:
             self.rt.stop()
             self.thread.join(5)
             self.sim.stop()
+            self.ups.stop()
             self.tmp.cleanup()
         self.write_reports()
         print(f"\nrelais demo: {'all steps passed' if not self.failures else f'{self.failures} step(s) FAILED'}")
@@ -200,7 +213,18 @@ class Demo:
             self.say(f"traffic back on the primary {time.monotonic() - fixed:.2f} s after the repair")
             self.led()
 
-        self.step("7. A failover drill: prove the backup carries traffic, then come back")
+        self.step("7. A power cut at the shop: the router, the modem and the fiber box run on the UPS")
+        self.ups.set("OB", charge=97, runtime_s=2100)
+        if self.wait_event("power_lost", 10) is not None:
+            self.say(self.power_line())
+            self.led()
+            self.ups.set("OL CHRG", charge=96)
+            data = self.wait_event("power_restored", 10)
+            if data is not None:
+                self.say(f"power back after {data.get('duration_s', 0):.1f} s: a site incident in the ledger, "
+                         f"counted apart (not the operator's downtime)")
+
+        self.step("8. A failover drill: prove the backup carries traffic, then come back")
         try:
             self.command("drill", {"duration_s": 5})
             data = self.wait_event("drill_result", 30)
@@ -209,13 +233,13 @@ class Demo:
         except RuntimeError as e:
             self.fail(str(e))
 
-        self.step("8. The ledger's report (the evidence for the operator)")
+        self.step("9. The ledger's report (the evidence for the operator)")
         try:
             print(self.command("report", {"format": "text", "lang": "en"})["content"])
         except RuntimeError as e:
             self.fail(str(e))
 
-        self.step("9. Reported to the central broker")
+        self.step("10. Reported to the central broker")
         reporter = self.rt.parts.get("reporter")
         pending = reporter.pending() if reporter is not None and hasattr(reporter, "pending") else None
         self.say(f"no broker reachable in this demo: {pending if pending is not None else 'all'} messages "
@@ -228,7 +252,7 @@ class Demo:
 
         from agent.config.toml_text import dump_toml
         from agent.report.cli import build_report
-        self.step("10. The report, written for the owner")
+        self.step("11. The report, written for the owner")
         config = self.out / "config.toml"
         config.write_text("# Written by `relais demo`: `relais report --config " + str(config) + "` reads the demo's"
                           " ledger.\n" + dump_toml(self.raw))

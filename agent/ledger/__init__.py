@@ -7,6 +7,8 @@
     rows.py      the incident open in memory; drill, speed and switch rows from an event's data.
     schema.py    the SQLite file's tables, the migration of older files, and `read_period()` for readers.
     evidence.py  what proves an incident: probe counts per target, the cellular network, the bytes it cost.
+    power.py     the site's power cuts (agent/power's events) as POWER incidents of the link "site".
+    boot.py      what the machine says of its own restart: the kernel's boot time, the watchdog's boot status.
 """
 from agent.ledger.records import Drill, Incident, Period, Speed, Switch
 from agent.ledger.schema import read_period

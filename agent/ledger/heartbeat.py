@@ -14,7 +14,9 @@ import sqlite3
 from typing import Any
 
 from agent.core import Core
-from agent.ledger.records import ALL_LINKS, NOT_OBSERVED, POWER
+from agent.ledger.boot import machine_boot_time, watchdog_boot_status
+from agent.ledger.records import (ALL_LINKS, MACHINE_RESTARTED, MACHINE_RESTARTED_CLEAN, NOT_OBSERVED,
+                                   POWER)
 from agent.ledger.rows import Open
 from agent.ledger.schema import INCIDENT_COLS, incident_of
 from agent.mqtt.codec import to_plain
@@ -29,22 +31,6 @@ CLOSED_AT_RESTART = ("closed at restart: the agent stopped while it was open (ki
 CLOSED_AT_MIGRATION = ("closed at the migration of a version 0 ledger (which kept no heartbeat): still open when "
                        "that agent stopped; it ends at this start")
 NOT_RUNNING = "agent_not_running"
-POWER_CUT_AT_STOP = "the site's power was cut (the UPS on battery) when the agent stopped"
-MACHINE_RESTARTED = ("the router restarted without the agent stopping cleanly: a power loss, a hard reset or a "
-                     "kernel crash")
-MACHINE_RESTARTED_CLEAN = "the router restarted after the agent stopped cleanly"
-
-
-def machine_boot_time(stat: str = "/proc/stat") -> float | None:
-    """When this machine booted (wall clock, as good as the clock is now): the kernel's `btime`. None if unknown."""
-    try:
-        with open(stat) as f:
-            for line in f:
-                if line.startswith("btime "):
-                    return float(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 class Restart:
@@ -58,6 +44,7 @@ class Restart:
     _heartbeat_ts: float | None
     _restart_mono: float
     boot_time = staticmethod(machine_boot_time)      # tests give their own
+    watchdog_status = staticmethod(watchdog_boot_status)
 
     def _restart(self) -> None:
         wall, source = self._wall()
@@ -93,17 +80,20 @@ class Restart:
         closed = [self._close_at_restart(incident_of(r), last, last_source) for r in rows]
         gap = Open(ALL_LINKS, NOT_OBSERVED, last, last_source, NOT_RUNNING, None,
                    evidence={"stopped": "cleanly" if clean else "without a clean stop (kill, crash or power cut)",
-                             "heartbeat_every_s": HEARTBEAT_S})
+                             "clean_stop": bool(clean), "heartbeat_every_s": HEARTBEAT_S})
         if closed:
             gap.evidence["closed_at_restart"] = closed
         if any(c["kind"] == POWER for c in closed):
-            gap.evidence["power_cut_at_stop"] = POWER_CUT_AT_STOP
+            gap.evidence["power_cut_at_stop"] = True      # the site's power was cut when the agent stopped
         booted = self.boot_time()
         if booted is not None and booted > last:
             # The kernel's boot time is after the last heartbeat: the router itself restarted in the gap. Without
             # a clean stop that is a power loss, a hard reset or a kernel crash; which one, the kernel does not say.
             gap.evidence.update(machine_booted=round(booted, 3), machine_booted_source=source,
                                 machine_restarted=MACHINE_RESTARTED_CLEAN if clean else MACHINE_RESTARTED)
+            # The watchdog's boot status is about this boot's reset: it speaks of the gap only when the machine
+            # restarted in it.
+            gap.evidence.update(self.watchdog_status())
         ahead = wall >= last
         self._insert(gap)
         if ahead:
@@ -127,7 +117,7 @@ class Restart:
 
     def _close_at_restart(self, inc, last: float, last_source: str, why: str = CLOSED_AT_RESTART) -> dict[str, Any]:
         end = max(inc.start, last)
-        evidence = dict(inc.evidence, closed=why)
+        evidence = dict(inc.evidence, closed=why, closed_by="migration" if why == CLOSED_AT_MIGRATION else "restart")
         values = (end, last_source, end - inc.start, json.dumps(to_plain(evidence), sort_keys=True), inc.id)
         self.db.write(lambda conn: conn.execute(
             "UPDATE incidents SET end=?, end_source=?, duration_s=?, duration_basis='wall', evidence=? WHERE id=?",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.core import Event
-from agent.ledger.records import POWER, SITE
+from agent.ledger.records import POWER, SITE, STOPPED_ON_BATTERY_LOW
 from agent.ledger.rows import Open, is_number, start_of
 
 POWER_CUT = "power_cut"
@@ -57,5 +57,5 @@ class PowerCuts:
         if is_number(event.data.get("charge_pct")):
             o.evidence["charge_pct_at_battery_low"] = event.data["charge_pct"]
         if event.data.get("stopping") is True:
-            o.evidence["agent_stopped"] = "on the UPS's low battery, cleanly"
+            o.evidence["agent_stopped"] = STOPPED_ON_BATTERY_LOW
 

@@ -23,6 +23,16 @@ KINDS = (DOWN, DEGRADED, TOTAL, NOT_OBSERVED, POWER)
 ALL_LINKS = "all"
 SITE = "site"                  # the link of a POWER incident: the site, not an uplink
 
+# Evidence values that are codes, not words: the report says them in its language (agent/report/language.py
+# "sentences"), and a reader of the ledger compares them without parsing English.
+STOPPED_ON_BATTERY_LOW = "battery_low"        # POWER "agent_stopped": the agent stopped itself, cleanly, for it
+MACHINE_RESTARTED = "after_unclean_stop"      # NOT_OBSERVED "machine_restarted": the router restarted and the agent
+                                              # had not stopped cleanly: a power loss, a hard reset or a kernel
+                                              # crash (the kernel's boot time does not say which; the watchdog may)
+MACHINE_RESTARTED_CLEAN = "after_clean_stop"  # the router restarted after the agent stopped cleanly
+WATCHDOG_RESET = "watchdog_reset"             # NOT_OBSERVED "reset_by": the hardware watchdog reset the machine
+WATCHDOG_POWER_FAULT = "watchdog_power_fault" # ... or reports a power fault (agent/ledger/boot.py)
+
 
 @dataclass(frozen=True)
 class Incident:
@@ -45,8 +55,10 @@ class Incident:
     # latency_max_ms, sim, failover_at / restored_at (ts; the primary outage), flaps, switches [{at, kind, sim,
     # operator}], detected / loss_pct_at_detection / latency_ms_at_detection (DEGRADED), links {link: cause}
     # (TOTAL), stopped / heartbeat_every_s / closed_at_restart [..] (NOT_OBSERVED), closed (closed at restart, at
-    # the last heartbeat), ended_by, continues, migrated (from a version 0 file); ups, charge_pct / runtime_s (at
-    # the start), battery_low_at, charge_pct_at_end (POWER); power_cut_at_stop, machine_booted (NOT_OBSERVED).
+    # the last heartbeat) with closed_by "restart" | "migration", ended_by, continues, migrated (from a version 0
+    # file); ups, charge_pct / runtime_s (at the start), battery_low_at, charge_pct_at_end, agent_stopped (POWER);
+    # clean_stop, power_cut_at_stop, machine_booted, machine_restarted, reset_by / watchdog / bootstatus
+    # (NOT_OBSERVED).
     # Every ts key has its time source next to it as <key>_source, except where it is the incident's start_source.
     evidence: dict[str, Any] = field(default_factory=dict)
 

@@ -49,6 +49,7 @@ class PowerMonitor:
         self.marker = marker                       # left by a low-battery stop; see the module's docstring
         self._first = True
         self._quiet = False
+        self.handled = 0        # readings and failures the core thread has taken in: what a test waits on, not time
         core.state["power"] = {"ups": cfg.ups, "mains": Mains.UNKNOWN.value}
         core.subscribe(PowerReading, self.on_reading)
 
@@ -73,6 +74,7 @@ class PowerMonitor:
 
     # ---- core thread -----------------------------------------------------------------------------------------
     def on_reading(self, item: PowerReading, now: float) -> None:
+        self.handled += 1
         shown = self.core.state["power"]
         if item.problem != self._problem:
             if item.problem is not None:

@@ -32,10 +32,15 @@ def claim(report: dict[str, Any], uplink: str | None = None) -> dict[str, Any]:
         "site": report["site"],
         "outages": [{k: i[k] for k in ("id", "start", "end", "start_local", "end_local", "duration_s", "ongoing",
                                        "cause", "repair_s", "repair_limit_s", "exceeds_repair_time",
-                                       "weak_evidence", "start_source", "end_source")} for i in listed],
+                                       "during_power_cut_s", "weak_evidence", "start_source", "end_source")}
+                    for i in listed],
         "outages_total": len(outages),
         "exceeds_repair_time": sum(1 for i in outages if i["exceeds_repair_time"]),
         "downtime_s": u.get("downtime_s", 0.0), "availability_pct": u.get("availability_pct"),
+        # The outages' time while the site itself had no power (its own UPS on battery, or none): not claimed
+        # from the operator, and said so, so that the durations listed and the cumulated downtime add up.
+        "during_power_cut_s": round(sum(i["during_power_cut_s"] for i in outages), 3),
+        "power_cuts": report["totals"].get("power_cuts", 0), "power_cut_s": report["totals"].get("power_cut_s", 0.0),
         "availability_business_pct": u.get("availability_business_pct"),
         "promised_pct": c["availability_pct"] if c else None,
         "months": [{k: m[k] for k in ("month", "availability_pct", "under_promise", "partial")}
@@ -54,9 +59,13 @@ def _facts(cl: dict[str, Any], w: Writer) -> list[tuple[str, str]]:
              (w["link"], cl["uplink"]),
              (w["period"], f"{w.when(cl['period']['since_local'])} → {w.when(cl['period']['until_local'])} "
                            f"({cl['period']['zone']})"),
-             (w["count"], str(cl["outages_total"])), (w["cumulated"], w.duration(cl["downtime_s"])),
-             (w["availability"], w.percent(cl["availability_pct"])
-              + (f" / {w['promised'].lower()} {w.percent(cl['promised_pct'])}" if cl["promised_pct"] else ""))]
+             (w["count"], str(cl["outages_total"])), (w["cumulated"], w.duration(cl["downtime_s"]))]
+    if cl.get("during_power_cut_s"):
+        facts.append((w["during_power_cuts"], w.duration(cl["during_power_cut_s"])))
+    if cl.get("power_cuts"):
+        facts.append((w["power_cuts"], f"{cl['power_cuts']} · {w.duration(cl['power_cut_s'])}"))
+    facts.append((w["availability"], w.percent(cl["availability_pct"])
+                  + (f" / {w['promised'].lower()} {w.percent(cl['promised_pct'])}" if cl["promised_pct"] else "")))
     under = [m["month"] for m in cl["months"] if m["under_promise"]]
     if under:
         facts.append((w["under_promise"].capitalize(), ", ".join(under)))
@@ -85,6 +94,12 @@ def _repair(i: dict[str, Any], w: Writer) -> str:
     return f"{w.duration(i['repair_s'])} / {w.duration(i['repair_limit_s'])}"
 
 
+def _power_note(i: dict[str, Any], w: Writer, lead: str) -> str:
+    """The part of an outage that fell in a site power cut, not claimed: "; 4 min 00 s during a power cut ..."."""
+    cut = i.get("during_power_cut_s") or 0
+    return lead + w.sentence("during_power_cut", duration=w.duration(cut)) if cut > 0 else ""
+
+
 def render_claim_text(cl: dict[str, Any], lang: str = "fr") -> str:
     w = Writer(lang)
     out = [w["claim_title"], ""] + [f"{k}: {v}" for k, v in _facts(cl, w)]
@@ -94,7 +109,7 @@ def render_claim_text(cl: dict[str, Any], lang: str = "fr") -> str:
     for i in cl["outages"]:
         out.append(f"{w.when(i['start_local']):28} {w.when(i['end_local']):28} {w.duration(i['duration_s']):>18}  "
                    f"{_repair(i, w):34} {w.cause(i['cause'], with_code=False)}" + (" *" if i["exceeds_repair_time"] else "")
-                   + (f" ({w['weak']})" if i["weak_evidence"] else ""))
+                   + (f" ({w['weak']})" if i["weak_evidence"] else "") + _power_note(i, w, "; "))
     if cl["outages_total"] > len(cl["outages"]):
         out.append(w["more"].format(n=cl["outages_total"] - len(cl["outages"])))
     if not cl["outages_total"]:
@@ -109,7 +124,7 @@ body{font:9.5pt/1.3 "DejaVu Sans",Arial,sans-serif;color:#111;margin:20px auto;m
 h1{font-size:14pt;margin:0 0 8px} table{border-collapse:collapse;width:100%;margin:6px 0}
 th,td{border:1px solid #bbb;padding:2px 5px;text-align:left} th{background:#eee} td.n{text-align:right}
 td{white-space:nowrap} table.facts td{white-space:normal}
-table.facts th{width:28%} .flag{color:#b00;font-weight:bold} .weak{color:#8a5a00}
+table.facts th{width:28%} .flag{color:#b00;font-weight:bold} .weak{color:#8a5a00} .cut{color:#8c564b;font-size:90%}
 @page{size:A4;margin:12mm} @media print{body{margin:0;max-width:none;font-size:8.5pt} th,td{padding:1px 4px}}
 """
 
@@ -130,7 +145,9 @@ def render_claim_html(cl: dict[str, Any], lang: str = "fr") -> str:
         weak = ' class="weak"' if i["weak_evidence"] else ""
         b.append(f'<tr class="outage" data-id="{escape(str(i["id"]))}"><td{weak}>{escape(w.when(i["start_local"]))}'
                  f"</td><td{weak}>{escape(w.when(i['end_local']))}</td><td class=n>{w.duration(i['duration_s'])}</td>"
-                 f"<td{flag}>{escape(_repair(i, w))}</td><td>{escape(w.cause(i['cause'], with_code=False))}</td></tr>")
+                 f"<td{flag}>{escape(_repair(i, w))}</td><td>{escape(w.cause(i['cause'], with_code=False))}"
+                 + (f'<br><span class="cut">{escape(_power_note(i, w, ""))}</span>' if i.get("during_power_cut_s")
+                    else "") + "</td></tr>")
     b.append("</tbody></table>")
     if cl["outages_total"] > len(cl["outages"]):
         b.append(f"<p>{escape(w['more'].format(n=cl['outages_total'] - len(cl['outages'])))}</p>")

@@ -33,6 +33,7 @@ WORDS = {
         "per_hour": "par heure", "business_only": "heures d'ouverture seulement", "totals": "Synthèse",
         "total_outages": "Coupures totales (aucun lien)", "not_observed": "Non observé (agent arrêté)",
         "power_cuts": "Coupures de courant (site, hors opérateur)", "legend_power": "coupure de courant",
+        "during_power_cuts": "Dont pendant une coupure de courant du site (non réclamé)",
         "site_lane": "courant",
         "weak_count": "Entrées datées par une horloge non synchronisée", "timeline": "Chronologie",
         "legend_down": "coupé", "legend_degraded": "dégradé", "legend_planned": "prévu",
@@ -54,6 +55,30 @@ WORDS = {
                    "manual": "bascule manuelle", "loss": "perte de paquets", "rtt": "latence",
                    "power_cut": "coupure de courant (onduleur sur batterie)"},
         "days": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
+        # An incident's evidence, one sentence per fact the ledger records (agent/ledger: heartbeat.py, power.py,
+        # boot.py name the codes); text.evidence_text() picks them by key, never by reading the ledger's words.
+        "sentences": {
+            "first_failed_probe": "1re sonde en échec {at}", "probes": "sondes perdues/envoyées {list}",
+            "targets": "cibles {list}", "loss": "perte {value} %", "latency": "latence {value} ms",
+            "operator": "opérateur {operator}", "cell": "cellule {cell}",
+            "stopped_clean": "agent arrêté proprement",
+            "stopped_unclean": "agent arrêté sans arrêt propre (kill, plantage ou coupure de courant)",
+            "stopped_as_recorded": "agent arrêté : {text}",
+            "closed_at_restart": "clos au redémarrage, au dernier signe de vie",
+            "closed_at_migration": "clos à la mise à jour du journal (l'ancien ne notait pas les signes de vie), "
+                                   "à ce démarrage",
+            "battery_low_at": "batterie de l'onduleur faible {at}",
+            "during_power_cut": "{duration} pendant une coupure de courant du site, non compté",
+            "agent_stopped_battery_low": "agent arrêté proprement sur la batterie faible de l'onduleur",
+            "power_cut_at_stop": "le courant du site était coupé (onduleur sur batterie) à l'arrêt de l'agent",
+            "machine_restarted": "le routeur a redémarré sans que l'agent s'arrête proprement : coupure de courant, "
+                                 "réinitialisation matérielle ou plantage du noyau",
+            "machine_restarted_clean": "le routeur a redémarré après un arrêt propre de l'agent",
+            "watchdog_reset": "le chien de garde matériel a réinitialisé le routeur (blocage), ce n'est pas une "
+                              "coupure de courant",
+            "watchdog_power_fault": "le chien de garde matériel signale un défaut d'alimentation avant le "
+                                    "redémarrage",
+        },
     },
     "en": {
         "title": "Availability report", "claim_title": "Service interruption statement",
@@ -80,6 +105,7 @@ WORDS = {
         "business_only": "business hours only", "totals": "Summary",
         "total_outages": "Total outages (no uplink)", "not_observed": "Not observed (agent not running)",
         "power_cuts": "Power cuts (the site, not the operator)", "legend_power": "power cut",
+        "during_power_cuts": "Of which during a power cut of the site (not claimed)",
         "site_lane": "power",
         "weak_count": "Entries stamped by an unsynced clock", "timeline": "Timeline",
         "legend_down": "down", "legend_degraded": "degraded", "legend_planned": "planned",
@@ -100,6 +126,25 @@ WORDS = {
                    "drill": "drill", "manual": "manual switch", "loss": "packet loss", "rtt": "latency",
                    "power_cut": "power cut (the UPS on battery)"},
         "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+        "sentences": {
+            "first_failed_probe": "1st failed probe {at}", "probes": "probes lost/sent {list}",
+            "targets": "targets {list}", "loss": "loss {value} %", "latency": "latency {value} ms",
+            "operator": "operator {operator}", "cell": "cell {cell}",
+            "stopped_clean": "agent stopped cleanly",
+            "stopped_unclean": "agent stopped without a clean stop (kill, crash or power cut)",
+            "stopped_as_recorded": "agent stopped {text}",
+            "closed_at_restart": "closed at restart, at the last heartbeat",
+            "closed_at_migration": "closed at the ledger's upgrade (the old one kept no heartbeat), at this start",
+            "battery_low_at": "UPS battery low {at}",
+            "during_power_cut": "{duration} during a power cut of the site, not counted",
+            "agent_stopped_battery_low": "agent stopped cleanly on the UPS's low battery",
+            "power_cut_at_stop": "the site's power was cut (the UPS on battery) when the agent stopped",
+            "machine_restarted": "the router restarted without the agent stopping cleanly: a power loss, a hard "
+                                 "reset or a kernel crash",
+            "machine_restarted_clean": "the router restarted after the agent stopped cleanly",
+            "watchdog_reset": "the hardware watchdog reset the router (it hung): not a power loss",
+            "watchdog_power_fault": "the hardware watchdog reports a power fault before the restart",
+        },
     },
 }
 
@@ -122,6 +167,10 @@ class Writer:
 
     def __getitem__(self, key: str) -> str:
         return self.w[key]
+
+    def sentence(self, key: str, **fields) -> str:
+        """One fact of an incident's evidence in this language ("sentences" above), its blanks filled."""
+        return self.w["sentences"][key].format(**fields)
 
     def when(self, local_iso: str | None, seconds: bool = True) -> str:
         """"lun. 03/11/2026 14:05:03" / "Tue 2026-11-03 14:05:03" from the report's ISO local time."""

@@ -32,7 +32,8 @@ def sample_period(since: float, until: float, incidents: int, seed: int = 11) ->
         evidence = {"first_failed_probe": start, "targets": ["1.1.1.1", "8.8.8.8", "9.9.9.9"],
                     "probes": {t: {"sent": 12, "lost": 12 if kind != DEGRADED else 3} for t in ("1.1.1.1", "8.8.8.8")}}
         if kind == NOT_OBSERVED:
-            evidence = {"stopped": "without a clean stop (kill, crash or power cut)", "heartbeat_every_s": 60}
+            evidence = {"stopped": "without a clean stop (kill, crash or power cut)", "clean_stop": False,
+                        "heartbeat_every_s": 60}
         if kind == DEGRADED:
             evidence.update(loss_pct=round(rnd.uniform(20, 60), 1), latency_ms=round(rnd.uniform(80, 900), 0))
         carried = "backup" if link == "primary" and kind == DOWN else None

@@ -4,57 +4,80 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from agent.ledger.records import (MACHINE_RESTARTED, MACHINE_RESTARTED_CLEAN, STOPPED_ON_BATTERY_LOW,
+                                   WATCHDOG_POWER_FAULT, WATCHDOG_RESET)
 from agent.report.language import Writer
 
 
 def evidence_text(incident: dict[str, Any], w: Writer) -> str:
-    """An incident's evidence in one line: what a reader checks first."""
+    """An incident's evidence in one line: what a reader checks first. Each fact is found by its key in the
+    ledger's evidence and said in the report's language (Writer.sentence); a value the ledger wrote in words
+    before it wrote codes (an older ledger) is shown as it was written."""
     e = incident.get("evidence") or {}
     parts = []
     first = e.get("first_failed_probe")
-    if isinstance(first, (int, float)) and not isinstance(first, bool):
-        parts.append(f"1st failed probe {_clock(first, incident)}" if w.lang == "en"
-                     else f"1re sonde en échec {_clock(first, incident)}")
+    if _is_number(first):
+        parts.append(w.sentence("first_failed_probe", at=_clock(first, incident)))
     probes = e.get("probes")
     if isinstance(probes, dict) and probes:
         lost = []
         for target, c in list(probes.items())[:4]:
             if isinstance(c, dict):
                 lost.append(f"{target} {c.get('lost', '?')}/{c.get('sent', '?')}")
-        parts.append(("probes lost/sent " if w.lang == "en" else "sondes perdues/envoyées ") + ", ".join(lost))
+        parts.append(w.sentence("probes", list=", ".join(lost)))
     elif isinstance(e.get("targets"), (list, tuple)):
-        parts.append(("targets " if w.lang == "en" else "cibles ") + ", ".join(map(str, e["targets"][:4])))
-    for key, en, fr in (("loss_pct", "loss", "perte"), ("latency_ms", "latency", "latence")):
-        v = e.get(key)
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            unit = " %" if key == "loss_pct" else " ms"
-            parts.append(f"{en if w.lang == 'en' else fr} {w.number(v, 1)}{unit}")
+        parts.append(w.sentence("targets", list=", ".join(map(str, e["targets"][:4]))))
+    for key, sentence in (("loss_pct", "loss"), ("latency_ms", "latency")):
+        if _is_number(e.get(key)):
+            parts.append(w.sentence(sentence, value=w.number(e[key], 1)))
     if e.get("operator"):
         cell = cell_text(e.get("cell"))
-        parts.append(f"{w['operator'].lower()} {e['operator']}"
-                     + (f" ({'cell' if w.lang == 'en' else 'cellule'} {cell})" if cell else ""))
+        parts.append(w.sentence("operator", operator=e["operator"])
+                     + (f" ({w.sentence('cell', cell=cell)})" if cell else ""))
     b = e.get("backup_bytes")
-    if isinstance(b, (int, float)) and not isinstance(b, bool) and b:
+    if _is_number(b) and b:
         parts.append(f"{w['carried_by']} {w.number(b / 1e6, 1)} MB")
-    if isinstance(e.get("stopped"), str):           # not observed: how the agent stopped, in the ledger's words
-        parts.append(("agent stopped " if w.lang == "en" else "agent arrêté : ") + e["stopped"])
-    if e.get("closed") or e.get("closed_at_restart") is True:
+    if isinstance(e.get("clean_stop"), bool):       # not observed: how the agent stopped
+        parts.append(w.sentence("stopped_clean" if e["clean_stop"] else "stopped_unclean"))
+    elif isinstance(e.get("stopped"), str):
+        parts.append(w.sentence("stopped_as_recorded", text=e["stopped"]))
+    if e.get("closed_by") == "migration":
+        parts.append(w.sentence("closed_at_migration"))
+    elif e.get("closed") or e.get("closed_at_restart") is True:
         # open when the agent stopped: ended at its last sign of life, found at the restart
-        parts.append("closed at restart, at the last heartbeat" if w.lang == "en"
-                     else "clos au redémarrage, au dernier signe de vie")
-    if isinstance(e.get("battery_low_at"), (int, float)) and not isinstance(e.get("battery_low_at"), bool):
-        parts.append(("UPS battery low " if w.lang == "en" else "batterie de l'onduleur faible ")
-                     + _clock(e["battery_low_at"], incident))
+        parts.append(w.sentence("closed_at_restart"))
+    if _is_number(e.get("battery_low_at")):
+        parts.append(w.sentence("battery_low_at", at=_clock(e["battery_low_at"], incident)))
     cut = incident.get("during_power_cut_s")
-    if isinstance(cut, (int, float)) and not isinstance(cut, bool) and cut > 0:
-        parts.append(f"{w.duration(cut)} during a power cut of the site, not counted" if w.lang == "en"
-                     else f"{w.duration(cut)} pendant une coupure de courant du site, non compté")
-    for key in ("agent_stopped", "power_cut_at_stop", "machine_restarted"):   # the ledger's own words
-        if isinstance(e.get(key), str):
-            parts.append(e[key] if key != "agent_stopped" else "agent stopped " + e[key])
+    if _is_number(cut) and cut > 0:
+        parts.append(w.sentence("during_power_cut", duration=w.duration(cut)))
+    parts += [_said(w, key, e[key], codes) for key, codes in RESTART_FACTS if key in e]
     if incident.get("weak_evidence"):
         parts.append(w["weak"])
-    return "; ".join(parts)
+    return "; ".join(p for p in parts if p)
+
+
+# The ledger's facts of a stop and a restart (agent/ledger heartbeat.py, power.py, boot.py): evidence key ->
+# {code the ledger writes: sentence key}; None: the key's presence is the fact.
+RESTART_FACTS: tuple[tuple[str, dict[Any, str] | None], ...] = (
+    ("agent_stopped", {STOPPED_ON_BATTERY_LOW: "agent_stopped_battery_low"}),
+    ("power_cut_at_stop", None),
+    ("machine_restarted", {MACHINE_RESTARTED: "machine_restarted", MACHINE_RESTARTED_CLEAN: "machine_restarted_clean"}),
+    ("reset_by", {WATCHDOG_RESET: "watchdog_reset", WATCHDOG_POWER_FAULT: "watchdog_power_fault"}),
+)
+
+
+def _said(w: Writer, key: str, value: Any, codes: dict[Any, str] | None) -> str:
+    if codes is None:
+        return w.sentence(key)
+    sentence = codes.get(value) if isinstance(value, str) else None
+    if sentence is not None:
+        return w.sentence(sentence)
+    return value if isinstance(value, str) else ""     # an older ledger's own words, as they were written
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def cell_text(cell: Any) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agent.ledger.heartbeat import MACHINE_RESTARTED, MACHINE_RESTARTED_CLEAN, POWER_CUT_AT_STOP
-from agent.ledger.records import NOT_OBSERVED, POWER, SITE
+from agent.ledger.boot import watchdog_boot_status
+from agent.ledger.records import (MACHINE_RESTARTED, MACHINE_RESTARTED_CLEAN, NOT_OBSERVED, POWER, SITE,
+                                   STOPPED_ON_BATTERY_LOW, WATCHDOG_POWER_FAULT, WATCHDOG_RESET)
 from agent.ledger.store import Ledger
 from agent.report.compute import ReportSettings, compute
-from agent.report.text import render_text
+from agent.report.language import Writer
+from agent.report.text import evidence_text, render_text
 from tests.ledger.rig import HEARTBEAT_S, LedgerRig
 
 UPS = "ups@localhost"
@@ -27,7 +29,15 @@ def boots(monkeypatch):
     """The machine's boot time as the ledger reads it (/proc/stat btime in the agent): set by the test."""
     booted: list[float | None] = [None]
     monkeypatch.setattr(Ledger, "boot_time", staticmethod(lambda: booted[0]))
+    monkeypatch.setattr(Ledger, "watchdog_status", staticmethod(dict))     # no watchdog unless a test gives one
     return booted
+
+
+def restart_text(rig: LedgerRig, lang: str) -> str:
+    """The report's line of evidence for the not-observed gap, in `lang`."""
+    report = compute(rig.period(), ReportSettings(now=rig.wall()))
+    (gap,) = [i for i in report["incidents"] if i["kind"] == NOT_OBSERVED]
+    return evidence_text(gap, Writer(lang))
 
 
 def test_a_power_cut_is_a_site_incident_with_its_measured_duration(tmp_path, boots):
@@ -81,13 +91,23 @@ def test_a_cut_open_at_the_low_battery_stop_ends_at_the_last_heartbeat_and_the_g
     rig2 = LedgerRig(tmp_path, rig.clock)
     (cut,) = of(rig2, POWER)
     assert (cut.start, cut.end) == (approx(cut_start), approx(stopped))
-    assert cut.evidence["charge_pct_at_battery_low"] == 7.0 and "low battery" in cut.evidence["agent_stopped"]
-    assert "closed at restart" in cut.evidence["closed"]
+    assert cut.evidence["charge_pct_at_battery_low"] == 7.0 and cut.evidence["agent_stopped"] == STOPPED_ON_BATTERY_LOW
+    assert "closed at restart" in cut.evidence["closed"] and cut.evidence["closed_by"] == "restart"
     (gap,) = of(rig2, NOT_OBSERVED)
-    assert gap.start == approx(stopped) and gap.evidence["stopped"] == "cleanly"
-    assert gap.evidence["power_cut_at_stop"] == POWER_CUT_AT_STOP
+    assert gap.start == approx(stopped) and gap.evidence["stopped"] == "cleanly" and gap.evidence["clean_stop"] is True
+    assert gap.evidence["power_cut_at_stop"] is True
     assert gap.evidence["machine_booted"] == approx(stopped + 1800)
     assert gap.evidence["machine_restarted"] == MACHINE_RESTARTED_CLEAN
+    # said in the report's language, each fact from its key (agent/report/language.py "sentences")
+    fr = restart_text(rig2, "fr")
+    assert fr == ("agent arrêté proprement; le courant du site était coupé (onduleur sur batterie) à l'arrêt de "
+                  "l'agent; le routeur a redémarré après un arrêt propre de l'agent")
+    assert "the site's power was cut (the UPS on battery) when the agent stopped" in restart_text(rig2, "en")
+    report = compute(rig2.period(), ReportSettings(now=rig2.wall()))
+    (cut_row,) = [i for i in report["incidents"] if i["kind"] == POWER]
+    cut_fr = evidence_text(cut_row, Writer("fr"))
+    assert "agent arrêté proprement sur la batterie faible de l'onduleur" in cut_fr
+    assert "batterie de l'onduleur faible" in cut_fr and "clos au redémarrage" in cut_fr and "stopped" not in cut_fr
 
 
 def test_a_kill_then_a_reboot_says_the_router_restarted_uncleanly_and_no_more(tmp_path, boots):
@@ -100,7 +120,10 @@ def test_a_kill_then_a_reboot_says_the_router_restarted_uncleanly_and_no_more(tm
     rig2 = LedgerRig(tmp_path, rig.clock)
     (gap,) = of(rig2, NOT_OBSERVED)
     assert gap.evidence["machine_restarted"] == MACHINE_RESTARTED and "power_cut_at_stop" not in gap.evidence
-    assert "power loss, a hard reset or a kernel crash" in MACHINE_RESTARTED
+    assert gap.evidence["clean_stop"] is False and "reset_by" not in gap.evidence
+    en = restart_text(rig2, "en")
+    assert "the router restarted without the agent stopping cleanly: a power loss, a hard reset or a kernel " \
+           "crash" in en and "agent stopped without a clean stop (kill, crash or power cut)" in en
 
 
 def test_an_agent_restart_on_a_machine_that_kept_running_says_nothing_of_the_machine(tmp_path, boots):
@@ -119,8 +142,75 @@ def test_an_agent_restart_on_a_machine_that_kept_running_says_nothing_of_the_mac
     assert all("machine_booted" not in g.evidence for g in of(rig3, NOT_OBSERVED))
 
 
+def watchdogs(root, **statuses) -> str:
+    """A /sys/class/watchdog of our own: {name: bootstatus text}."""
+    for name, text in statuses.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "bootstatus").write_text(text)
+    return str(root)
+
+
+def test_the_watchdogs_boot_status_says_a_reset_or_a_power_fault_and_nothing_else(tmp_path):
+    assert watchdog_boot_status(watchdogs(tmp_path / "a", watchdog0="0\n")) == {}
+    assert watchdog_boot_status(watchdogs(tmp_path / "b", watchdog0="0\n", watchdog1="32\n")) == \
+        {"reset_by": WATCHDOG_RESET, "watchdog": "watchdog1", "bootstatus": 32}
+    # a power fault says why the watchdog acted: it wins over the reset another watchdog saw
+    assert watchdog_boot_status(watchdogs(tmp_path / "c", watchdog0="32\n", watchdog1="16\n"))["reset_by"] == \
+        WATCHDOG_POWER_FAULT
+    assert watchdog_boot_status(watchdogs(tmp_path / "d", watchdog0="garbage\n", watchdog1="")) == {}
+    assert watchdog_boot_status(str(tmp_path / "no sysfs")) == {}
+    (tmp_path / "e" / "watchdog0").mkdir(parents=True)          # a driver without bootstatus (no WATCHDOG_SYSFS)
+    assert watchdog_boot_status(str(tmp_path / "e")) == {}
+
+
+def test_a_reboot_the_watchdog_caused_is_said_so_and_only_when_the_machine_restarted(tmp_path, boots, monkeypatch):
+    root = watchdogs(tmp_path / "sys", watchdog0="32\n")
+    monkeypatch.setattr(Ledger, "watchdog_status", staticmethod(lambda: watchdog_boot_status(root)))
+    rig = LedgerRig(tmp_path / "ledger")
+    boots[0] = rig.wall() - 86400                      # the agent restarts alone: this boot's reset is old news
+    rig.advance(HEARTBEAT_S * 2)
+    rig.kill()
+    rig.clock.now += 120
+    rig2 = LedgerRig(tmp_path / "ledger", rig.clock)
+    assert "reset_by" not in of(rig2, NOT_OBSERVED)[0].evidence
+    rig2.advance(HEARTBEAT_S * 2)
+    last_beat = rig2.wall()
+    rig2.kill()                                        # the machine hung; its watchdog reset it
+    boots[0] = last_beat + 40
+    rig2.clock.now += 120
+    rig3 = LedgerRig(tmp_path / "ledger", rig2.clock)
+    gap = of(rig3, NOT_OBSERVED)[-1]
+    assert (gap.evidence["reset_by"], gap.evidence["watchdog"]) == (WATCHDOG_RESET, "watchdog0")
+    assert gap.evidence["machine_restarted"] == MACHINE_RESTARTED
+    report = compute(rig3.period(), ReportSettings(now=rig3.wall()))
+    last = [i for i in report["incidents"] if i["kind"] == NOT_OBSERVED][-1]
+    assert "le chien de garde matériel a réinitialisé le routeur (blocage), ce n'est pas une coupure de courant" \
+        in evidence_text(last, Writer("fr"))
+
+
+def test_an_older_ledgers_own_words_are_shown_as_they_were_written():
+    """Before codes, the ledger wrote sentences: a report of such a ledger shows them, untranslated but whole."""
+    old = {"start_local": "2026-11-03T10:00:00+01:00", "evidence": {
+        "stopped": "without a clean stop (kill, crash or power cut)",
+        "machine_restarted": "the router restarted without the agent stopping cleanly: a power loss, a hard reset "
+                             "or a kernel crash", "power_cut_at_stop": "the site's power was cut"}}
+    fr = evidence_text(old, Writer("fr"))
+    assert fr.startswith("agent arrêté : without a clean stop")
+    assert "a power loss, a hard reset or a kernel crash" in fr
+    assert "le courant du site était coupé (onduleur sur batterie) à l'arrêt de l'agent" in fr
+
+
+def test_an_incident_closed_at_a_migration_says_so_not_that_it_ended_at_a_heartbeat():
+    row = {"start_local": "2026-11-03T10:00:00+01:00", "evidence": {"closed": "closed at the migration ...",
+                                                                    "closed_by": "migration"}}
+    assert evidence_text(row, Writer("fr")) == ("clos à la mise à jour du journal (l'ancien ne notait pas les "
+                                                "signes de vie), à ce démarrage")
+    row["evidence"]["closed_by"] = "restart"
+    assert evidence_text(row, Writer("fr")) == "clos au redémarrage, au dernier signe de vie"
+
+
 def test_the_kernel_boot_time_is_read_from_proc_stat(tmp_path):
-    from agent.ledger.heartbeat import machine_boot_time
+    from agent.ledger.boot import machine_boot_time
     stat = tmp_path / "stat"
     stat.write_text("cpu  1 2 3\nintr 5\nctxt 9\nbtime 1764748800\nprocesses 42\n")
     assert machine_boot_time(str(stat)) == 1764748800.0

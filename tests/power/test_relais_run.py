@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from agent.ledger.records import STOPPED_ON_BATTERY_LOW
 from agent.mqtt.config_update import dump_toml
 from modem.simulator import Simulator
 from tests.mqtt.broker import REPO
@@ -95,5 +96,5 @@ def check_the_disk_after_the_stop(store) -> None:
     (site, kind, end, evidence), = rows     # the cut, still open: the power was not back when relais stopped
     assert (site, kind, end) == ("site", "power", None)
     evidence = json.loads(evidence)
-    assert evidence["charge_pct_at_battery_low"] == 6 and "low battery" in evidence["agent_stopped"]
+    assert evidence["charge_pct_at_battery_low"] == 6 and evidence["agent_stopped"] == STOPPED_ON_BATTERY_LOW
     assert "power_lost" not in waiting and "battery_low" not in waiting     # delivered, not only queued

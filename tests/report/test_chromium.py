@@ -79,8 +79,11 @@ def test_the_report_prints_to_an_a4_pdf(tmp_path, report_page):
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_claim_prints_on_one_page(tmp_path, lang):
     from tests.report.periods import at, down
+    from agent.ledger.records import POWER
     many = [down(at(2026, 11, 22) + n * 3600, 1 + n, id=100 + n, source="unsynced" if n % 2 else "ntp")
-            for n in range(40)]   # more than a page holds, and the longest texts: weak evidence, every flag
+            for n in range(40)]   # more than a page holds, and the longest texts: weak evidence, every flag,
+    many += [down(at(2026, 11, 22) + n * 3600, 1, link="site", kind=POWER, cause="power_cut", id=200 + n)
+             for n in range(40)]  # and each outage partly in a site power cut: a note on every row
     page = tmp_path / "claim.html"
     page.write_text(render(sample_report(extra=many), "html", lang, claim=True), encoding="utf-8")
     pdf = tmp_path / "claim.pdf"

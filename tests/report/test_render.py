@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from agent.ledger.records import DEGRADED, NOT_OBSERVED, TOTAL, Drill, Period, Speed, Switch
+from agent.ledger.records import DEGRADED, NOT_OBSERVED, POWER, TOTAL, Drill, Period, Speed, Switch
 from agent.report.claim import MAX_ROWS
 from agent.report.compute import Contract, ReportSettings, compute
 from agent.report.render import render
@@ -132,6 +132,28 @@ def test_claim_is_facts_only_for_the_contracted_uplink():
     assert page.count('<tr class="outage"') == 2
     cl = json.loads(render(r, "json", claim=True))
     assert cl["provider"] == "Orange Pro" and cl["exceeds_repair_time"] == 1 and cl["outages_total"] == 2
+
+
+def test_the_claim_counts_apart_the_outage_time_the_sites_own_power_cut_caused():
+    """The 5-hour outage of Nov 3 (10:00-15:00) had the site without power from 12:00 to 13:00: that hour is not
+    claimed from the operator, and the page says so, in the facts and on the outage's row, in both languages."""
+    cut = down(at(2026, 11, 3, 12), 60, link="site", kind=POWER, cause="power_cut", id=20)
+    r = sample_report(extra=(cut,))
+    cl = json.loads(render(r, "json", claim=True))
+    assert (cl["during_power_cut_s"], cl["power_cuts"], cl["power_cut_s"]) == (3600.0, 1, 3600.0)
+    assert [o["during_power_cut_s"] for o in cl["outages"]] == [3600.0, 0.0]
+    assert cl["downtime_s"] == (300 + 12 - 60) * 60          # the cumulated downtime is the operator's only
+    en = render(r, "text", "en", claim=True)
+    assert "Of which during a power cut of the site (not claimed): 1 h 00 min 00 s" in en
+    assert "Power cuts (the site, not the operator): 1 · 1 h 00 min 00 s" in en
+    (row,) = [line for line in en.splitlines() if line.startswith("Tue 2026-11-03 10:00:00")]
+    assert row.endswith("; 1 h 00 min 00 s during a power cut of the site, not counted")
+    fr = render(r, "html", "fr", claim=True)
+    assert "<th>Dont pendant une coupure de courant du site (non réclamé)</th><td>1 h 00 min 00 s</td>" in fr
+    assert fr.count("pendant une coupure de courant du site, non compté") == 1
+    # without the cut, nothing of it is said
+    plain = render(sample_report(), "text", "fr", claim=True)
+    assert "coupure de courant" not in plain and "Coupures de courant" not in plain
 
 
 def test_a_long_claim_lists_the_longest_outages_and_says_how_many_more():
