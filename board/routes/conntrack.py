@@ -9,7 +9,8 @@ its dead entry alive for as long as it talks. Deleting those entries makes every
 next datagram creates a new entry, NATed through the uplink now preferred.
 
 Which entries: the reply direction's destination is the NAT address (the old uplink's), and the kernel marks
-the entry as source-NATed (IPS_SRC_NAT). The router's own connections from that address (probes, a VPN the
+the entry as source-NATed (IPS_SRC_NAT); not those whose connection mark says they stay where they are (sticky
+flows, KEEP_MARK_MASK). The router's own connections from that address (probes, a VPN the
 router itself runs) were not translated and are kept: they are bound to the address and policy routing keeps
 them on their uplink.
 
@@ -35,6 +36,9 @@ from board.routes.base import RouteError
 log = logging.getLogger(__name__)
 
 IPS_SRC_NAT = 0x10          # include/uapi/linux/netfilter/nf_conntrack_common.h: the source was translated
+# The connection-mark bits of flows relais keeps on the uplink they began on (sticky flows, board/traffic/flows.py):
+# a flush never deletes an entry with one of them set, or a VPN through the backup would be cut at the failback.
+KEEP_MARK_MASK = 0x00F00000
 _STOP = object()
 
 
@@ -84,6 +88,7 @@ def _forget_family(family: int, addresses: set, netns: str) -> int:
             for msg in ct.dump(status=IPS_SRC_NAT, status_mask=IPS_SRC_NAT):
                 reply = NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_REPLY"))
                 if (msg.get_attr("CTA_STATUS") or 0) & IPS_SRC_NAT and reply.daddr \
+                        and not (msg.get_attr("CTA_MARK") or 0) & KEEP_MARK_MASK \
                         and ipaddress.ip_address(reply.daddr) in addresses:
                     tuples.append(NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_ORIG")))
         except (NetlinkError, OSError) as e:
