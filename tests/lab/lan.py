@@ -20,7 +20,8 @@ it (the ISPs' masquerade addresses, netlab.SEEN_AS).
 With ipv6=True the lab has IPv6 too (tests/routes/netlab6.py: each uplink its own /64 from its ISP, the ISPs
 routing without NAT): the LAN is numbered from a ULA prefix (fd00:50::/64, which no ISP routes) and the router
 forwards IPv6; only relais's NAT66 ([traffic] nat6, board/traffic/flows.py) gets a LAN host's IPv6 out and back.
-An IPv6 echo server at INTERNET_HOST6 answers with the uplink whose address it saw.
+An IPv6 echo server at INTERNET_HOST6 answers with the uplink whose address it saw; the IPv6 probe targets of
+tests/lab/netlab6.py are there too.
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ import time
 
 from tests.lab.netlab import FLOW_HOST, SEEN_AS, FailoverLab, _udp
 from tests.routes.netlab import in_netns, sh
-from tests.routes.netlab6 import INTERNET_HOST6, add_ipv6, seen_as6
+from tests.lab.netlab6 import add_ipv6_services
+from tests.routes.netlab6 import INTERNET_HOST6, seen_as6
 
 LAN_ROUTER = "192.168.50.1"
 LAN_HOST = "192.168.50.10"
@@ -72,7 +74,7 @@ class LanLab(FailoverLab):
                    "nodad")
             sh("ip", "-n", self.lan, "-6", "route", "add", "default", "via", LAN_ROUTER6)
             sh("ip", "netns", "exec", self.router, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
-            add_ipv6(self)     # also waits until every link-local address has passed DAD
+            add_ipv6_services(self)   # addresses, routes, IPv6 probe targets; waits for DAD to pass everywhere
         self._start_lan_servers()
 
     def _nat_to(self, link: str) -> str:
