@@ -3,9 +3,12 @@ LAN's IPv6 follows the active uplink, flows begun on the backup kept there after
 through the backup while the primary is only degraded.
 
 `wanted_flows()` is pure: the plan for the config and the core's failover state. The part re-decides on every
-failover event and on a slow tick and hands a changed plan to its own thread (nft and ip never run on the core
-thread); after a switch that thread also forgets the IPv6 NAT of the uplink left (the IPv4 flush is the route
-backend's, board/routes/conntrack.py), sticky flows excepted. The table and rules go when the agent stops.
+failover event and on a slow tick and hands a changed plan to its own thread (nft, ip and ctnetlink never run on
+the core thread). That thread also moves the flows a change concerns (board/routes/conntrack.py; sticky flows
+never): after a switch, the LAN's IPv6 flows NAT66-ed to the uplink left (the IPv4 flush is the route backend's);
+when NAT66 comes into force, the LAN's IPv6 flows begun without it (while relais was stopped, say); when critical
+is pinned or unpinned, the critical flows NATed to the uplink they leave. The table and rules go when the agent
+stops.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from agent.config import Config
 from agent.config.traffic import TrafficConfig
 from agent.core import Core, Event
 from board.traffic import FlowPlan, FlowRules, TrafficError
+from board.traffic.ruleset import CLASS_MASK, MARKS
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +73,7 @@ class _Forget6:
 
 
 class LanFlows:
-    def __init__(self, core: Core, config: Config, rules: FlowRules | None = None, forget=None) -> None:
+    def __init__(self, core: Core, config: Config, rules: FlowRules | None = None, conntrack=None) -> None:
         self.core = core
         self.cfg = config.traffic
         board = config.board
@@ -77,8 +81,9 @@ class LanFlows:
         self.backup_table = board.backup_table
         self.netns = board.netns
         self.backend = rules if rules is not None else FlowRules(board.netns)
-        self._forget = forget      # forget_nat(addresses, netns); None: board.routes.conntrack's, loaded lazily
+        self._conntrack = conntrack   # forget_nat / forget_untranslated; None: board.routes.conntrack, lazily
         self.requested: FlowPlan | None = None
+        self._in_force: FlowPlan | None = None   # the worker's: the plan last applied
         self._active: str | None = None
         self._todo: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -130,30 +135,41 @@ class LanFlows:
             if item is _STOP:
                 return
             if isinstance(item, _Forget6):
-                self._forget6(item.interface)
+                self._forget(f"IPv6 flows NATed through {item.interface}", "forget_nat",
+                             [a for a, _ in self.backend.addresses(item.interface, "-6")])
                 continue
             try:
                 self.backend.apply(item)
-                self.core.post(FlowsApplied(item))
             except TrafficError as e:
                 log.error("LAN flows: %s", e)
                 self.core.post(FlowsApplied(item, str(e)))
+                continue
+            self.core.post(FlowsApplied(item))
+            self._move_flows(self._in_force, item)
+            self._in_force = item
 
-    def _forget6(self, interface: str) -> None:
-        """The LAN's IPv6 flows NAT66-ed to the uplink left are forgotten, so their next packet is NATed through
-        the new one (masquerade does it by itself on Linux, when a packet changes interface; this makes it sure)."""
+    def _move_flows(self, before: FlowPlan | None, now: FlowPlan) -> None:
+        if now.uplink_interfaces and (before is None or not before.uplink_interfaces):
+            lan = [f"{a}/{n}" for a, n in self.backend.addresses(now.lan_interface, "-6")]
+            self._forget("the LAN's IPv6 flows begun without NAT66", "forget_untranslated", lan)
+        if now.pin_critical != (before is not None and before.pin_critical):
+            left = self.interfaces["primary" if now.pin_critical else "backup"]
+            addresses = [a for family in ("-4", "-6") for a, _ in self.backend.addresses(left, family)]
+            self._forget(f"critical flows NATed through {left}", "forget_nat", addresses,
+                         mark=(MARKS["critical"], CLASS_MASK))
+
+    def _forget(self, what: str, how: str, addresses: list[str], **options) -> None:
         from board.routes import RouteError
-        forget = self._forget
-        if forget is None:
-            from board.routes.conntrack import forget_nat as forget
-        addresses = self.backend.addresses6(interface)
         if not addresses:
             return
+        conntrack = self._conntrack
+        if conntrack is None:
+            import board.routes.conntrack as conntrack
         try:
-            done = forget(addresses, self.netns)
-            log.info("forgot %d IPv6 NAT entries of flows through %s", done.deleted, interface)
+            done = getattr(conntrack, how)(addresses, self.netns, **options)
+            log.info("forgot %d conntrack entries: %s", done.deleted, what)
         except RouteError as e:
-            log.warning("IPv6 flows not moved to the new uplink: %s", e)
+            log.warning("%s not moved: %s", what, e)
 
     def stop(self) -> None:
         if self._thread is not None:

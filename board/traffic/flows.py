@@ -113,13 +113,15 @@ class FlowRules:
         self._run(["nft", "-f", "-"], f"table inet {TABLE}\ndelete table inet {TABLE}\n")
         self._set_rules(())
 
-    def addresses6(self, interface: str) -> list[str]:
-        """The interface's global IPv6 addresses (the NAT66 addresses its flows got); [] when it has none."""
+    def addresses(self, interface: str, family: str = "-6") -> list[tuple[str, int]]:
+        """The interface's global addresses of a family ("-4", "-6") with their prefix lengths: an uplink's are
+        the NAT addresses its flows got, the LAN's say its prefixes. [] when it has none."""
         try:
-            out = self._run(["ip", "-j", "-6", "addr", "show", "dev", interface, "scope", "global"])
+            out = self._run(["ip", "-j", family, "addr", "show", "dev", interface, "scope", "global"])
         except TrafficError:
             return []     # the interface is gone, and its flows with it
-        return [a["local"] for link in json.loads(out or "[]") for a in link.get("addr_info", []) if "local" in a]
+        return [(a["local"], a["prefixlen"]) for link in json.loads(out or "[]")
+                for a in link.get("addr_info", []) if "local" in a]
 
     def _set_rules(self, wanted: tuple[tuple[int, int, int, int, str], ...]) -> None:
         for family in ("-4", "-6"):

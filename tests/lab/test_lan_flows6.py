@@ -56,15 +56,17 @@ def test_a_lan_hosts_ipv6_flow_is_answered_again_within_3_s_of_failover_and_fail
         with AgentUnderTest(lab, flows_config(lab, nat6=True), attach_more=flows) as agent:
             try:
                 agent.wait_healthy()
-                # the control: a ULA-numbered LAN without NAT66 does not reach the IPv6 internet (another port:
-                # its un-NATed conntrack entry, kept alive by its datagrams, would never be NATed afterwards)
-                control = lab.phone(ipv6=True, port=PHONE_PORT + 10)
-                agent.wait_for(lambda: len(control.sent_at) > 25, 5, "half a second of datagrams")
-                assert control.answers == []
-                control.close()
+                # the control: a ULA-numbered LAN without NAT66 does not reach the IPv6 internet
+                early = lab.phone(ipv6=True, port=PHONE_PORT + 10)
+                agent.wait_for(lambda: len(early.sent_at) > 25, 5, "half a second of datagrams")
+                assert early.answers == []
                 agent.core.call_later(0, lambda now: flows.part.start())
                 agent.wait_for(lambda: flows.part.requested and agent.core.state["flows"].get("applied"), 5,
                                "the flows table applied")
+                # its un-NATed entry, kept alive by its datagrams, would never be NATed: the part forgets it
+                revived = time.monotonic()
+                agent.wait_for(lambda: early.first_answer(revived, "primary"), RECOVERY_S, "the early flow revived")
+                early.close()
                 phone6 = lab.phone(ipv6=True)
                 agent.wait_for(lambda: phone6.first_answer(0, "primary"), 5, "IPv6 answered via the primary")
 
@@ -132,14 +134,16 @@ def _nft_tables(lab) -> str:
 
 
 def test_pinned_critical_flows_take_the_backup_while_others_stay_on_the_primary():
-    """The rules alone (no agent: when to pin is a pure decision, tests/traffic/test_flows.py): a LAN flow of class
-    critical leaves through the backup while the pin rule is there, a normal one through the preferred primary."""
+    """The rules and the flush alone (no agent: when to pin is a pure decision, tests/traffic/test_flows.py): a LAN
+    flow of class critical leaves through the backup while the pin rule is there, a normal one through the
+    preferred primary; with SNAT the critical flow's old mapping is forgotten by its class, not the others'."""
     require_root()
     from agent.traffic import board_rules
     from board.traffic import FlowPlan, FlowRules, Plan, TrafficRules
-    from tests.lab.lan import ECHO_PORT, LanLab
+    from board.traffic.ruleset import CLASS_MASK, MARKS
+    from tests.lab.lan import ECHO_PORT, UPLINK_ADDRESS, LanLab
     from tests.lab.netlab import GATEWAYS
-    with LanLab("masquerade") as lab:
+    with LanLab("snat") as lab:
         for table, link, dev, metric in ((101, "primary", "wan0", "10"), (102, "backup", "wwan0", "20")):
             lab.ip("route", "add", "default", "via", GATEWAYS[link], "dev", dev, "metric", metric)
             lab.ip("route", "add", "default", "via", GATEWAYS[link], "dev", dev, "table", str(table))
@@ -147,16 +151,26 @@ def test_pinned_critical_flows_take_the_backup_while_others_stay_on_the_primary(
             {"name": "phone", "proto": "udp", "port": ECHO_PORT}]}}).traffic
         classes, flows = TrafficRules(lab.router), FlowRules(lab.router)
         classes.apply(Plan(board_rules(echo_critical)))
-        pinned = FlowPlan("lan0", backup_table=102, pin_critical=True)
-        flows.apply(pinned)
+        unpinned, pinned = FlowPlan("lan0", backup_table=102), FlowPlan("lan0", backup_table=102, pin_critical=True)
+        flows.apply(unpinned)
         try:
             phone = lab.phone()
-            wait(lambda: phone.first_answer(0), "the phone answered")
-            assert {up for _, up, _ in phone.answers} == {"backup"}
+            wait(lambda: phone.first_answer(0, "primary"), "the phone answered through the primary")
+            flows.apply(pinned)
             assert lab.lan_exit_taken() == "primary"             # a normal flow: the main table's choice
-            flows.apply(FlowPlan("lan0", backup_table=102))       # unpinned: the phone follows the main table
-            unpinned = time.monotonic()
-            wait(lambda: phone.first_answer(unpinned, "primary"), "the phone back on the primary")
+            # that TCP connection's entry is normal and goes; the phone's, critical, is kept
+            assert forget_nat([UPLINK_ADDRESS["primary"]], lab.router, mark=(MARKS["normal"], CLASS_MASK)).deleted \
+                == 1
+            assert lab.conntrack_nat_addresses() == [UPLINK_ADDRESS["primary"]]
+            assert forget_nat([UPLINK_ADDRESS["primary"]], lab.router,
+                              mark=(MARKS["critical"], CLASS_MASK)).deleted == 1
+            moved = time.monotonic()
+            wait(lambda: phone.first_answer(moved, "backup"), "the phone through the backup")
+            flows.apply(unpinned)
+            assert forget_nat([UPLINK_ADDRESS["backup"]], lab.router, mark=(MARKS["critical"], CLASS_MASK)).deleted \
+                == 1
+            back = time.monotonic()
+            wait(lambda: phone.first_answer(back, "primary"), "the phone back on the primary")
             flows.apply(pinned)
             flows.apply(pinned)                                   # idempotent: one rule per family, not two
             assert lab.ip("rule").count("iif lan0 lookup 102 proto 83") == 1

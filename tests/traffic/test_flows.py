@@ -100,6 +100,12 @@ def test_each_mistake_is_one_line(raw, message):
     assert found[0].startswith("relais.toml: " + message), found
 
 
+ADDRESSES = {("eth0", "-4"): [("100.64.1.2", 24)], ("eth0", "-6"): [("2001:db8:1::2", 64)],
+             ("wwan0", "-4"): [("100.64.2.2", 24)], ("wwan0", "-6"): [("2001:db8:2::2", 64)],
+             ("br-lan", "-6"): [("fd00:50::1", 64)], ("br-lan", "-4"): [("192.168.1.1", 24)]}
+CRITICAL = (MARKS["critical"], CLASS_MASK)
+
+
 class RecordingFlows:
     def __init__(self, fail: str = ""):
         self.applied: queue.SimpleQueue = queue.SimpleQueue()
@@ -114,8 +120,26 @@ class RecordingFlows:
     def remove(self):
         self.removed += 1
 
-    def addresses6(self, interface):
-        return {"eth0": ["2001:db8:1::2"], "wwan0": ["2001:db8:2::2"]}[interface]
+    def addresses(self, interface, family="-6"):
+        return ADDRESSES[(interface, family)]
+
+
+class RecordingConntrack:
+    """What the part asks conntrack to forget, in order, from its worker thread."""
+
+    def __init__(self):
+        self.calls: queue.SimpleQueue = queue.SimpleQueue()
+
+    def forget_nat(self, addresses, netns, mark=None):
+        self.calls.put(("forget_nat", tuple(addresses), mark))
+        return Forgotten(tuple(addresses), 1, 0.0)
+
+    def forget_untranslated(self, networks, netns):
+        self.calls.put(("forget_untranslated", tuple(networks), None))
+        return Forgotten(tuple(networks), 1, 0.0)
+
+    def next(self):
+        return self.calls.get(timeout=5)
 
 
 def run_until_applied(core: Core, rules: RecordingFlows):
@@ -127,42 +151,43 @@ def run_until_applied(core: Core, rules: RecordingFlows):
     return plan
 
 
-def test_the_part_pins_on_degraded_forgets_the_ipv6_nat_of_the_uplink_left_and_removes_at_stop():
+def test_the_part_pins_on_degraded_moves_the_flows_each_change_concerns_and_removes_at_stop():
     core = Core(monotonic=FakeClock())
     events = []
     core.add_sink(lambda e: events.append((e.kind, e.data)))
-    forgotten = queue.SimpleQueue()
+    conntrack = RecordingConntrack()
     rules = RecordingFlows()
-
-    def forget(addresses, netns):
-        forgotten.put(tuple(addresses))
-        return Forgotten(tuple(addresses), 1, 0.0)
-    part = LanFlows(core, CFG, rules, forget=forget)
+    part = LanFlows(core, CFG, rules, conntrack=conntrack)
     core.state.update(failover("primary"))
     part.start()
     try:
         plan = run_until_applied(core, rules)
         assert (plan.pin_critical, plan.sticky_active, plan.uplink_interfaces) == (False, True, ("eth0", "wwan0"))
+        # NAT66 in force: the LAN's IPv6 flows begun without it are forgotten (they would never be translated)
+        assert conntrack.next() == ("forget_untranslated", ("fd00:50::1/64",), None)
 
         core.state.update(failover("degraded", primary="degraded"))
         core.emit("link_degraded", link="primary")
         assert run_until_applied(core, rules).pin_critical
         assert core.state["flows"]["critical_pinned"] and ("critical_pinned", {"interface": "wwan0"}) in events
+        # the critical flows NATed through the primary, both families, and only them
+        assert conntrack.next() == ("forget_nat", ("100.64.1.2", "2001:db8:1::2"), CRITICAL)
 
         core.state.update(failover("backup", active="backup", primary="down"))
         core.emit("failover", **{"from": "primary", "to": "backup"})
         assert not run_until_applied(core, rules).pin_critical
-        assert forgotten.get(timeout=5) == ("2001:db8:1::2",)        # the primary's IPv6, left
         assert ("critical_unpinned", {"interface": "eth0"}) in events
+        assert conntrack.next() == ("forget_nat", ("100.64.2.2", "2001:db8:2::2"), CRITICAL)
+        assert conntrack.next() == ("forget_nat", ("2001:db8:1::2",), None)    # the primary's IPv6, left
 
         core.state.update(failover("primary"))
         core.emit("failback", **{"from": "backup", "to": "primary"})
         core.drain()
-        assert forgotten.get(timeout=5) == ("2001:db8:2::2",)
+        assert conntrack.next() == ("forget_nat", ("2001:db8:2::2",), None)
         assert rules.applied.qsize() == 0            # the same plan as before the failback: not applied again
     finally:
         part.stop()
-    assert rules.removed == 1
+    assert rules.removed == 1 and conntrack.calls.qsize() == 0
 
 
 def test_a_failure_is_one_event_and_state_line():
