@@ -22,10 +22,13 @@ skips entries that carry them (board/routes/conntrack.py KEEP_MARK_MASK, the sam
 """
 from __future__ import annotations
 
-import json
+import errno
 import re
+import socket
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 from board.routes.conntrack import KEEP_MARK_MASK
 from board.traffic.apply import TIMEOUT_S, TrafficError
@@ -96,8 +99,10 @@ def flows_ruleset(plan: FlowPlan) -> str:
 
 
 class FlowRules:
-    """Puts a FlowPlan on the system with `nft` and `ip rule` (in a namespace when one is given), and takes it
-    away. Only relais's own: the table `inet relais_flows` and fwmark rules tagged proto 83 at its priorities."""
+    """Puts a FlowPlan on the system with `nft` and netlink rules (in a namespace when one is given), and takes it
+    away. Only relais's own: the table `inet relais_flows` and fwmark rules tagged proto 83 at its priorities.
+    Rules and addresses over netlink (pyroute2, like the route backend): OpenWrt's BusyBox `ip` has no rule
+    protocols and no JSON."""
 
     def __init__(self, netns: str = "") -> None:
         self._prefix = ["ip", "netns", "exec", netns] if netns else []
@@ -115,32 +120,44 @@ class FlowRules:
 
     def addresses(self, interface: str, family: str = "-6") -> list[tuple[str, int]]:
         """The interface's global addresses of a family ("-4", "-6") with their prefix lengths: an uplink's are
-        the NAT addresses its flows got, the LAN's say its prefixes. [] when it has none."""
+        the NAT addresses its flows got, the LAN's say its prefixes. [] when it has none or is gone."""
         try:
-            out = self._run(["ip", "-j", family, "addr", "show", "dev", interface, "scope", "global"])
+            with self._netlink("read the addresses of " + interface) as ipr:
+                index = ipr.link_lookup(ifname=interface)
+                if not index:
+                    return []
+                return [(a.get_attr("IFA_LOCAL") or a.get_attr("IFA_ADDRESS"), a["prefixlen"])
+                        for a in ipr.addr("dump", family=_FAMILY[family]) if a["index"] == index[0] and a["scope"] == 0]
         except TrafficError:
-            return []     # the interface is gone, and its flows with it
-        return [(a["local"], a["prefixlen"]) for link in json.loads(out or "[]")
-                for a in link.get("addr_info", []) if "local" in a]
+            return []
 
     def _set_rules(self, wanted: tuple[tuple[int, int, int, int, str], ...]) -> None:
-        for family in ("-4", "-6"):
-            present = set(self._ours(family))
-            for rule in wanted:
-                if rule not in present:
-                    self._run(["ip", family, "rule", "add", *_rule_spec(rule), "protocol", str(RTPROT_FLOWS)])
-            for rule in present - set(wanted):
-                self._run(["ip", family, "rule", "del", *_rule_spec(rule)])
+        with self._netlink("set the fwmark rules") as ipr:
+            for family in _FAMILY.values():
+                present = set(_ours(ipr, family))
+                for rule in wanted:
+                    if rule not in present:
+                        ipr.rule("add", family=family, protocol=RTPROT_FLOWS, **_rule_spec(rule))
+                for rule in present - set(wanted):
+                    ipr.rule("del", family=family, **_rule_spec(rule))
 
-    def _ours(self, family: str) -> list[tuple[int, int, int, int, str]]:
-        out = self._run(["ip", "-N", "-j", family, "rule", "show"])   # -N: tables by number, never a name
-        found = []
-        for r in json.loads(out or "[]"):
-            if r.get("priority") in (PIN_RULE_PRIORITY, STICKY_RULE_PRIORITY) and "fwmark" in r \
-                    and str(r.get("protocol")) == str(RTPROT_FLOWS):
-                found.append((r["priority"], int(r["fwmark"], 16), int(r.get("fwmask", "0xffffffff"), 16),
-                              int(r.get("table", 0)), r.get("iif", "")))
-        return found
+    @contextmanager
+    def _netlink(self, what: str) -> Iterator:
+        from pyroute2 import IPRoute     # lazily: only a router that moves LAN flows needs it here
+        from pyroute2.netlink.exceptions import NetlinkError
+        try:
+            # flags=0: a misspelt namespace is an error, not a new empty namespace (pyroute2 defaults to O_CREAT)
+            ipr = IPRoute(netns=self._netns, flags=0) if self._netns else IPRoute()
+        except OSError as e:
+            raise TrafficError(f"netlink: {what}: {e.strerror or e}") from None
+        try:
+            yield ipr
+        except (NetlinkError, OSError) as e:
+            code = getattr(e, "code", None) or getattr(e, "errno", None)
+            reason = "operation not permitted (needs root or CAP_NET_ADMIN)" if code == errno.EPERM else str(e)
+            raise TrafficError(f"netlink: {what}: {reason}") from None
+        finally:
+            ipr.close()
 
     def _run(self, cmd: list[str], stdin: str | None = None) -> str:
         try:
@@ -152,11 +169,28 @@ class FlowRules:
             raise TrafficError(f"{' '.join(cmd[:3])}: no answer within {TIMEOUT_S:g} s") from None
         if done.returncode:
             why = " ".join(done.stderr.split())[:300] or f"exit status {done.returncode}"
-            raise TrafficError(f"{' '.join(cmd[:4])}: {why}")
+            raise TrafficError(f"{' '.join(cmd[:3])}: {why}")
         return done.stdout
 
 
-def _rule_spec(rule: tuple[int, int, int, int, str]) -> list[str]:
+_FAMILY = {"-4": socket.AF_INET, "-6": socket.AF_INET6}
+
+
+def _ours(ipr, family: int) -> list[tuple[int, int, int, int, str]]:
+    found = []
+    for r in ipr.rule("dump", family=family):
+        priority = r.get_attr("FRA_PRIORITY")
+        if priority in (PIN_RULE_PRIORITY, STICKY_RULE_PRIORITY) and r.get_attr("FRA_FWMARK") is not None \
+                and (r.get_attr("FRA_PROTOCOL") or r.get("protocol")) == RTPROT_FLOWS:
+            mask = r.get_attr("FRA_FWMASK")
+            found.append((priority, r.get_attr("FRA_FWMARK"), 0xFFFFFFFF if mask is None else mask,
+                          r.get_attr("FRA_TABLE") or r["table"], r.get_attr("FRA_IIFNAME") or ""))
+    return found
+
+
+def _rule_spec(rule: tuple[int, int, int, int, str]) -> dict:
     priority, mark, mask, table, iif = rule
-    return ["fwmark", f"{mark:#x}/{mask:#x}", *(["iif", iif] if iif else []), "lookup", str(table),
-            "priority", str(priority)]
+    spec = {"priority": priority, "fwmark": mark, "fwmask": mask, "table": table}
+    if iif:
+        spec["iifname"] = iif
+    return spec

@@ -203,3 +203,12 @@ def test_a_failure_is_one_event_and_state_line():
         part.stop()
     assert core.state["flows"]["error"] == "nft: not installed" and not core.state["flows"]["applied"]
     assert ("flows_error", {"error": "nft: not installed"}) in events
+
+
+def test_a_missing_namespace_is_one_line_not_a_traceback():
+    from board.traffic import FlowRules
+    rules = FlowRules("relais-no-such-namespace")
+    with pytest.raises(TrafficError) as e:
+        rules.apply(FlowPlan("lan0", ("eth0",)))
+    assert "\n" not in str(e.value) and str(e.value).startswith("nft -f -: ")
+    assert rules.addresses("lan0") == []
