@@ -64,7 +64,7 @@ class ThreadSupervisor:
 
 # Parts with threads or state to flush, in the order they start; they stop in reverse (the reporter still
 # publishes what the cellular part says while stopping; usage writes its last counts).
-START_ORDER = ("modem", "failover", "cellular", "time", "usage", "traffic", "sms", "email", "ledger", "reporter",
+START_ORDER = ("modem", "failover", "cellular", "time", "usage", "traffic", "flows", "sms", "email", "ledger", "reporter",
                "status_file", "led", "power", "console")
 
 
@@ -175,6 +175,9 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     if config.traffic.enabled:     # nft and tc on the router only for a site that asks for classes
         from agent.traffic import attach as attach_traffic
         rt.parts["traffic"] = attach_traffic(core, config)   # None on a simulated board: not this host's firewall
+    if config.traffic.moves_flows:     # NAT66, sticky flows, critical pinned: nft and ip rule on the router
+        from agent.flows import attach as attach_flows
+        rt.parts["flows"] = attach_flows(core, config)
     from agent.doctor.live import attach as attach_live_reading     # "signal_now": relais signal --watch, doctor
     rt.parts["live_reading"] = attach_live_reading(core, modem)
     if config.speedtest.enabled:     # not even imported otherwise (the 30 MB budget, BENCHMARKS.md)

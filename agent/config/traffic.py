@@ -143,17 +143,41 @@ class TrafficConfig:
     normal_over_budget: Literal["block", "limit"] = "limit"     # what budget_pct does to normal on cellular
     normal_rate_kbit: Annotated[int, Range(8, 10_000_000)] = 1000   # normal's rate then, each way (limit)
     builtin: bool = True     # the built-in rules (README "Traffic classes") apply after yours
+    # the LAN's interface (a bridge such as br-lan): nat6, sticky and pin_critical apply to flows from it
+    lan_interface: Annotated[str, Pattern(r"([^/\s\"\\]{1,15})?",
+                                          "an interface name (1 to 15 characters, no / or space)")] = ""
+    # NAT66: the LAN's IPv6 masqueraded to the address of the uplink that carries it, so that LAN hosts reach the
+    # IPv6 internet across a failover and back (docs/ipv6.md); needs lan_interface; works without enabled
+    nat6: bool = False
+    # flows begun on the backup stay on it after a failback while the backup is up (a VPN is not cut): "all",
+    # "critical" (needs enabled) or "none"; needs lan_interface
+    sticky: Literal["none", "critical", "all"] = "none"
+    # while the primary is only degraded, class critical goes through the backup (needs enabled, lan_interface)
+    pin_critical: bool = False
     critical: tuple[TrafficRule, ...] = ()    # VoIP, payment terminals, VPN: prioritised on cellular
     normal: tuple[TrafficRule, ...] = ()      # exceptions: flows a bulk rule (or a built-in one) would take
     bulk: tuple[TrafficRule, ...] = ()        # updates, backups, streaming: blocked or limited on cellular
 
     def validate(self) -> None:
+        if self.moves_flows and not self.lan_interface:
+            key = "nat6" if self.nat6 else "sticky" if self.sticky != "none" else "pin_critical"
+            raise invalid("lan_interface", f"the LAN's interface with {key} (only the LAN's flows are moved)",
+                          self.lan_interface)
+        if not self.enabled and (self.pin_critical or self.sticky == "critical"):
+            key = "pin_critical" if self.pin_critical else "sticky"
+            raise invalid("enabled", f"true with {key} (class critical is known only with the classes on)",
+                          self.enabled)
         seen: set[str] = set()
         for klass in CLASSES:
             for rule in getattr(self, klass):
                 if rule.name in seen:
                     raise invalid("name", "a name no other traffic rule has", rule.name, section=klass)
                 seen.add(rule.name)
+
+    @property
+    def moves_flows(self) -> bool:
+        """Something for agent/flows.py to do: NAT66, sticky flows or critical pinned."""
+        return self.nat6 or self.sticky != "none" or self.pin_critical
 
     def rules(self) -> tuple[tuple[str, TrafficRule], ...]:
         """(class, rule) in matching order, the built-in rules last."""

@@ -9,13 +9,18 @@ its dead entry alive for as long as it talks. Deleting those entries makes every
 next datagram creates a new entry, NATed through the uplink now preferred.
 
 Which entries: the reply direction's destination is the NAT address (the old uplink's), and the kernel marks
-the entry as source-NATed (IPS_SRC_NAT). The router's own connections from that address (probes, a VPN the
+the entry as source-NATed (IPS_SRC_NAT); not those whose connection mark says they stay where they are (sticky
+flows, KEEP_MARK_MASK). The router's own connections from that address (probes, a VPN the
 router itself runs) were not translated and are kept: they are bound to the address and policy routing keeps
 them on their uplink.
 
 Over netlink (ctnetlink, pyroute2's Conntrack), IPv4 and IPv6 (NAT66): the source-NATed entries are dumped
 (the kernel filters by status from Linux 5.15) and filtered here by NAT address, then deleted one by one. This
 runs on a worker thread of its own: a router with thousands of entries must not hold the agent's core thread.
+
+Two more selections for the LAN flows part (agent/flows.py): forget_nat(..., mark=) only one traffic class's
+entries (critical pinned or unpinned), and forget_untranslated() the LAN's flows that no NAT translated (begun
+before NAT66 came into force).
 """
 from __future__ import annotations
 
@@ -35,6 +40,9 @@ from board.routes.base import RouteError
 log = logging.getLogger(__name__)
 
 IPS_SRC_NAT = 0x10          # include/uapi/linux/netfilter/nf_conntrack_common.h: the source was translated
+# The connection-mark bits of flows relais keeps on the uplink they began on (sticky flows, board/traffic/flows.py):
+# a flush never deletes an entry with one of them set, or a VPN through the backup would be cut at the failback.
+KEEP_MARK_MASK = 0x00F00000
 _STOP = object()
 
 
@@ -47,28 +55,70 @@ class Forgotten:
     error: str | None = None
 
 
-def forget_nat(addresses: Iterable[str], netns: str = "") -> Forgotten:
-    """Delete the conntrack entries of flows source-NATed to any of `addresses` (IPv4 or IPv6); RouteError if
-    conntrack cannot be read (no ctnetlink, no permission) or an address is not one."""
+def forget_nat(addresses: Iterable[str], netns: str = "", mark: tuple[int, int] | None = None) -> Forgotten:
+    """Delete the conntrack entries of flows source-NATed to any of `addresses` (IPv4 or IPv6), only those whose
+    connection mark has `mark` = (value, mask) when given (one traffic class); RouteError if conntrack cannot be
+    read (no ctnetlink, no permission) or an address is not one."""
     wanted = tuple(dict.fromkeys(_canonical(a) for a in addresses if a))
-    # pyroute2 enters the namespace at the first request, and flags=0 keeps it from creating a misspelt one
-    if netns and not os.path.exists(netns if netns.startswith("/") else f"/var/run/netns/{netns}"):
-        raise RouteError(f"conntrack: network namespace {netns!r} does not exist")
+    _check_netns(netns)
     start = time.monotonic()
     deleted = 0
     for family in (socket.AF_INET, socket.AF_INET6):   # one ctnetlink socket per address family asked for
         mine = {ipaddress.ip_address(a) for a in wanted if _family(a) == family}
-        if mine:
-            deleted += _forget_family(family, mine, netns)
+        if not mine:
+            continue
+
+        def nated_to_mine(status: int, ctmark: int, orig, reply, mine=mine) -> bool:
+            return bool(status & IPS_SRC_NAT) and reply.daddr is not None \
+                and ipaddress.ip_address(reply.daddr) in mine \
+                and (mark is None or ctmark & mark[1] == mark[0])
+        shown = ", ".join(sorted(map(str, mine)))
+        deleted += _forget(family, netns, f"the entries NATed to {shown}", nated_to_mine, only_src_nat=True)
     return Forgotten(wanted, deleted, time.monotonic() - start)
 
 
-def _forget_family(family: int, addresses: set, netns: str) -> int:
+def forget_untranslated(networks: Iterable[str], netns: str = "") -> Forgotten:
+    """Delete the entries of flows from `networks` (a LAN's prefixes) that were not source-NATed: flows begun while
+    no NAT applied to them (NAT66 switched on, or off while the agent was stopped) keep that as long as they talk,
+    and their answers cannot come back. RouteError as for forget_nat()."""
+    try:
+        nets = tuple(dict.fromkeys(ipaddress.ip_network(n, strict=False) for n in networks if n))
+    except ValueError:
+        raise RouteError(f"conntrack: not a network among {list(networks)!r}") from None
+    _check_netns(netns)
+    start = time.monotonic()
+    deleted = 0
+    for family, version in ((socket.AF_INET, 4), (socket.AF_INET6, 6)):
+        mine = tuple(n for n in nets if n.version == version)
+        if not mine:
+            continue
+
+        def untranslated_from_mine(status: int, ctmark: int, orig, reply, mine=mine) -> bool:
+            if status & IPS_SRC_NAT or orig.saddr is None or orig.daddr is None:
+                return False
+            source, dest = ipaddress.ip_address(orig.saddr), ipaddress.ip_address(orig.daddr)
+            # from the LAN to outside it: LAN-to-router and LAN-to-LAN flows are not the internet's
+            return any(source in n for n in mine) and not any(dest in n for n in mine) \
+                and not dest.is_link_local and not dest.is_multicast
+        shown = ", ".join(map(str, mine))
+        deleted += _forget(family, netns, f"the untranslated entries from {shown}", untranslated_from_mine,
+                           only_src_nat=False)
+    return Forgotten(tuple(map(str, nets)), deleted, time.monotonic() - start)
+
+
+def _check_netns(netns: str) -> None:
+    # pyroute2 enters the namespace at the first request, and flags=0 keeps it from creating a misspelt one
+    if netns and not os.path.exists(netns if netns.startswith("/") else f"/var/run/netns/{netns}"):
+        raise RouteError(f"conntrack: network namespace {netns!r} does not exist")
+
+
+def _forget(family: int, netns: str, what: str, select: Callable[..., bool], only_src_nat: bool) -> int:
+    """Delete the entries of `family` that `select(status, mark, orig, reply)` picks, never one with a
+    KEEP_MARK_MASK bit (a sticky flow); the number deleted."""
     from pyroute2 import Conntrack   # lazily: only a switch needs it
     from pyroute2.netlink.exceptions import NetlinkError
     from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
 
-    shown = ", ".join(sorted(map(str, addresses)))
     try:
         ct = Conntrack(nfgen_family=family, netns=netns, flags=0) if netns else Conntrack(nfgen_family=family)
     except OSError as e:
@@ -80,14 +130,18 @@ def _forget_family(family: int, addresses: set, netns: str) -> int:
             # 5.8, had bugs after, and on 6.18 through pyroute2 0.9 returns no IPv6 entry at all. The kernel does
             # filter by status from 5.15 on (older ones send everything, checked here again): the router's own
             # connections, its probes first, are not even sent.
+            dump = ct.dump(status=IPS_SRC_NAT, status_mask=IPS_SRC_NAT) if only_src_nat else ct.dump()
             tuples = []
-            for msg in ct.dump(status=IPS_SRC_NAT, status_mask=IPS_SRC_NAT):
+            for msg in dump:
+                ctmark = msg.get_attr("CTA_MARK") or 0
+                if ctmark & KEEP_MARK_MASK:
+                    continue
+                orig = NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_ORIG"))
                 reply = NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_REPLY"))
-                if (msg.get_attr("CTA_STATUS") or 0) & IPS_SRC_NAT and reply.daddr \
-                        and ipaddress.ip_address(reply.daddr) in addresses:
-                    tuples.append(NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_ORIG")))
+                if select(msg.get_attr("CTA_STATUS") or 0, ctmark, orig, reply):
+                    tuples.append(orig)
         except (NetlinkError, OSError) as e:
-            raise RouteError(f"conntrack: reading the entries NATed to {shown}: {_reason(e)}") from None
+            raise RouteError(f"conntrack: reading {what}: {_reason(e)}") from None
         for orig in tuples:
             try:
                 ct.entry("del", tuple_orig=orig)

@@ -28,6 +28,8 @@ change), a flow packet when it arrives in the "internet" namespace.
   up-phase, so the bound is 1. Also replayed with hold_down_s = 1 s: damped vs undamped.
 - cellular trickle: bytes the router exchanged through the cellular ISP (nftables counters) while on the
   primary during the lossy run, extrapolated to a day.
+- LAN flows (tests/bench/bench_failover_lan.py, --lan-runs cycles; --only-lan runs just that): an existing LAN
+  flow's first answer after each switch, IPv4 and IPv6 (NAT66), with IPv4 or IPv6 probes.
 Prints a table, then one JSON object as the last line.
 """
 from __future__ import annotations
@@ -42,6 +44,7 @@ import time
 
 from agent.config import FailoverConfig
 from agent.failover.policy import Settings
+from tests.bench import bench_failover_lan
 from tests.failover.simulated_lab import Fault, SimLab, World
 from tests.lab.agent import AgentUnderTest, lab_config
 from tests.lab.netlab import FailoverLab
@@ -146,10 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loss-s", type=float, default=120.0)
     p.add_argument("--flap-s", type=float, default=120.0)
     p.add_argument("--seeds", type=int, default=20)
+    p.add_argument("--lan-runs", type=int, default=10)
+    p.add_argument("--only-lan", action="store_true")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         print("bench-failover needs root (network namespaces, nftables)", file=sys.stderr)
         return 1
+    if args.only_lan:
+        return bench_failover_lan.main(["--runs", str(args.lan_runs)])
     rng = random.Random(2026)
     started = time.monotonic()
 
@@ -192,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, value, detail, goal in rows:
         print(f"{name:<{width}}  {value:>12}  {goal:>8}  {detail}")
     print(f"(lab and replay took {time.monotonic() - started:.0f} s)")
+    lan = bench_failover_lan.run(args.lan_runs, 5.0) if args.lan_runs else None
     print(json.dumps({
         "detect_carrier_s": round(median(carrier_detect), 4),
         "detect_blackhole_s": round(median(blackhole_detect), 4),
@@ -208,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "flaps_replay_1s_undamped": flaps_undamped,
         "cellular_trickle_bytes_per_day": round(trickle_per_day),
         "cuts": args.cuts,
+        "lan": lan,
     }))
     return 0
 

@@ -16,9 +16,16 @@ route changes under it:
 
 The echo server answers each datagram with the address it came from, so the LAN side knows which uplink carried
 it (the ISPs' masquerade addresses, netlab.SEEN_AS).
+
+With ipv6=True the lab has IPv6 too (tests/routes/netlab6.py: each uplink its own /64 from its ISP, the ISPs
+routing without NAT): the LAN is numbered from a ULA prefix (fd00:50::/64, which no ISP routes) and the router
+forwards IPv6; only relais's NAT66 ([traffic] nat6, board/traffic/flows.py) gets a LAN host's IPv6 out and back.
+An IPv6 echo server at INTERNET_HOST6 answers with the uplink whose address it saw; the IPv6 probe targets of
+tests/lab/netlab6.py are there too.
 """
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
 import subprocess
@@ -27,6 +34,8 @@ import time
 
 from tests.lab.netlab import FLOW_HOST, SEEN_AS, FailoverLab, _udp
 from tests.routes.netlab import in_netns, sh
+from tests.lab.netlab6 import add_ipv6_services
+from tests.routes.netlab6 import INTERNET_HOST6, seen_as6
 
 LAN_ROUTER = "192.168.50.1"
 LAN_HOST = "192.168.50.10"
@@ -35,14 +44,18 @@ BULK_PORT = 4001
 PHONE_PORT = 5060       # a desk phone keeps its SIP/RTP port: one flow, one conntrack entry, for hours
 UPLINK_ADDRESS = {"primary": "100.64.1.2", "backup": "100.64.2.2"}
 NAT_MODES = ("masquerade", "snat")
+LAN_ROUTER6 = "fd00:50::1"
+LAN_HOST6 = "fd00:50::10"
+VPN_PORT = 51820        # a WireGuard tunnel: one UDP flow as long as the tunnel is up
 
 
 class LanLab(FailoverLab):
-    def __init__(self, nat: str = "masquerade") -> None:
+    def __init__(self, nat: str = "masquerade", ipv6: bool = False) -> None:
         super().__init__()
         if nat not in NAT_MODES:
             raise ValueError(f"nat must be one of {NAT_MODES}, got {nat!r}")
         self.nat = nat
+        self.ipv6 = ipv6
         self.lan = self.router[:-2] + "-lan"
         self.namespaces.append(self.lan)
 
@@ -55,6 +68,13 @@ class LanLab(FailoverLab):
                         for link, dev in (("primary", "wan0"), ("backup", "wwan0")))
         self.router_nft("table ip rlf_nat {\n chain post {\n  type nat hook postrouting priority 100;\n"
                         f'{rules} }}\n}}')
+        if self.ipv6:
+            for ns, address in ((self.router, f"{LAN_ROUTER6}/64"), (self.lan, f"{LAN_HOST6}/64")):
+                sh("ip", "-n", ns, "-6", "addr", "add", address, "dev", "lan0" if ns == self.router else "eth0",
+                   "nodad")
+            sh("ip", "-n", self.lan, "-6", "route", "add", "default", "via", LAN_ROUTER6)
+            sh("ip", "netns", "exec", self.router, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+            add_ipv6_services(self)   # addresses, routes, IPv6 probe targets; waits for DAD to pass everywhere
         self._start_lan_servers()
 
     def _nat_to(self, link: str) -> str:
@@ -66,15 +86,16 @@ class LanLab(FailoverLab):
         if done.returncode:
             raise RuntimeError(f"nft in {self.router}: {done.stderr.strip()}")
 
-    def conntrack_nat_addresses(self, sport: int = PHONE_PORT) -> list[str]:
+    def conntrack_nat_addresses(self, sport: int = PHONE_PORT, host: str = LAN_HOST) -> list[str]:
         """The NAT address of each of the router's conntrack entries of LAN flows from port `sport` (the reply
         direction's destination), read from /proc: the test's own view, independent of relais's netlink code."""
         out = sh("ip", "netns", "exec", self.router, "cat", "/proc/net/nf_conntrack", check=False)
         found = []
-        for line in out.splitlines():
+        for line in out.splitlines():     # /proc writes IPv6 addresses in full: compared as addresses
             fields = [f for f in line.split() if f.startswith(("src=", "dst=", "sport="))]
-            if len(fields) >= 6 and fields[0] == f"src={LAN_HOST}" and fields[2] == f"sport={sport}":
-                found.append(next(f for f in fields[3:] if f.startswith("dst="))[4:])
+            if len(fields) >= 6 and fields[0].startswith("src=") and \
+                    ipaddress.ip_address(fields[0][4:]) == ipaddress.ip_address(host) and fields[2] == f"sport={sport}":
+                found.append(str(ipaddress.ip_address(next(f for f in fields[3:] if f.startswith("dst="))[4:])))
         return found
 
     # ---- LAN-side traffic --------------------------------------------------------------------------------
@@ -84,9 +105,15 @@ class LanLab(FailoverLab):
         self._closers += [echo.close, bulk.close]
         self._serve(_echo_with_source, echo)
         self._serve(_send_bulk, bulk)
+        if self.ipv6:
+            echo6 = in_netns(self.net, lambda: _udp6((INTERNET_HOST6, ECHO_PORT)))
+            self._closers.append(echo6.close)
+            self._serve(_echo_with_source6, echo6)
 
-    def phone(self, period_s: float = 0.02) -> "Phone":
-        p = Phone(self, period_s)
+    def phone(self, period_s: float = 0.02, port: int = PHONE_PORT, ipv6: bool = False) -> "Phone":
+        """A LAN flow of one datagram every period_s from `port` (a desk phone; a VPN tunnel on VPN_PORT), over
+        IPv6 from LAN_HOST6 with ipv6=True."""
+        p = Phone(self, period_s, port, ipv6)
         self._closers.append(p.close)
         return p
 
@@ -132,6 +159,20 @@ def _echo_with_source(sock: socket.socket) -> None:
     sock.sendto(data[:4] + SEEN_AS.get(peer[0], peer[0]).encode(), peer)
 
 
+def _echo_with_source6(sock: socket.socket) -> None:
+    data, peer = sock.recvfrom(2048)
+    try:
+        sock.sendto(data[:4] + seen_as6(peer[0]).encode(), peer)
+    except OSError:
+        pass    # no route back (a LAN's ULA address not translated): lost, as on the internet; the server goes on
+
+
+def _udp6(addr) -> socket.socket:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(addr)
+    return s
+
+
 def _send_bulk(server: socket.socket) -> None:
     conn, (peer, _) = server.accept()
 
@@ -154,12 +195,13 @@ class Phone:
     """A LAN desk phone's long-lived UDP flow: one datagram every period_s from one fixed port to the echo
     server; `answers` = [(monotonic time, uplink, seq)], `sent_at[seq]` = when each was sent."""
 
-    def __init__(self, lab: LanLab, period_s: float):
+    def __init__(self, lab: LanLab, period_s: float, port: int = PHONE_PORT, ipv6: bool = False):
         self.period_s = period_s
         self.answers: list[tuple[float, str, int]] = []
         self.sent_at: list[float] = []
         self._stop = threading.Event()
-        self._sock = in_netns(lab.lan, lambda: _udp((LAN_HOST, PHONE_PORT)))
+        self._to = (INTERNET_HOST6 if ipv6 else FLOW_HOST, ECHO_PORT)
+        self._sock = in_netns(lab.lan, lambda: (_udp6 if ipv6 else _udp)((LAN_HOST6 if ipv6 else LAN_HOST, port)))
         threading.Thread(target=self._receive, daemon=True).start()
         threading.Thread(target=self._send, daemon=True).start()
 
@@ -173,7 +215,7 @@ class Phone:
         while not self._stop.is_set():
             self.sent_at.append(time.monotonic())
             try:
-                self._sock.sendto(struct.pack("!I", seq), (FLOW_HOST, ECHO_PORT))
+                self._sock.sendto(struct.pack("!I", seq), self._to)
             except OSError:
                 pass
             seq += 1

@@ -1,0 +1,214 @@
+"""LAN flows across a switch (board/traffic/flows.py, agent/flows.py): the table's text, the fwmark rules wanted,
+when critical is pinned and sticky flows held (tables), the part on a fake clock with a recording backend, and
+the config's one line per mistake. In the lab: tests/lab/test_lan_flows6.py."""
+import queue
+
+import pytest
+
+from agent.config import Config, from_dict
+from agent.config.loader import problems
+from agent.core import Core
+from agent.flows import LanFlows, pin_critical_now, wanted_flows
+from board.routes.conntrack import KEEP_MARK_MASK, Forgotten
+from board.traffic import FlowPlan, TrafficError, flows_ruleset
+from board.traffic.flows import PIN_RULE_PRIORITY, STICKY_MARK, STICKY_MASK, STICKY_RULE_PRIORITY
+from board.traffic.ruleset import CLASS_MASK, MARKS
+from tests.virtual import FakeClock
+
+CFG = from_dict({"traffic": {"enabled": True, "lan_interface": "br-lan", "nat6": True, "sticky": "critical",
+                             "pin_critical": True}, "board": {"primary_interface": "eth0",
+                                                              "cellular_interface": "wwan0"}})
+
+
+def failover(phase, active="primary", backup="up", primary="up"):
+    return {"failover": {"state": phase, "active_uplink": active,
+                         "links": {"primary": {"status": primary}, "backup": {"status": backup}}}}
+
+
+@pytest.mark.parametrize("state,pinned", [
+    ({}, False),                                               # nothing known yet
+    (failover("primary"), False),
+    (failover("degraded", primary="degraded"), True),          # the only phase that pins
+    (failover("degraded", primary="degraded", backup="degraded"), False),   # no more stable than the primary
+    (failover("degraded", primary="degraded", backup="down"), False),
+    (failover("degraded", primary="degraded", backup="unknown"), False),
+    (failover("backup", active="backup", primary="down"), False),   # everything is on the backup already
+    (failover("recovering", active="backup"), False),
+    (failover("drill", active="backup"), False),
+])
+def test_critical_is_pinned_only_while_the_primary_is_degraded_and_the_backup_up(state, pinned):
+    assert pin_critical_now(state) is pinned
+    plan = wanted_flows(CFG.traffic, "eth0", "wwan0", 102, state)
+    assert plan.pin_critical is pinned
+    assert ((PIN_RULE_PRIORITY, MARKS["critical"], CLASS_MASK, 102, "br-lan") in plan.rules()) is pinned
+
+
+@pytest.mark.parametrize("backup,held", [("up", True), ("degraded", True), ("down", False), ("unknown", False)])
+def test_sticky_flows_are_held_on_the_backup_only_while_it_is_up(backup, held):
+    plan = wanted_flows(CFG.traffic, "eth0", "wwan0", 102, failover("primary", backup=backup))
+    assert plan.sticky_active is held
+    assert ((STICKY_RULE_PRIORITY, STICKY_MARK, STICKY_MASK, 102, "br-lan") in plan.rules()) is held
+
+
+def test_nothing_asked_nothing_planned():
+    plan = wanted_flows(Config().traffic, "eth0", "wwan0", 102, failover("degraded", primary="degraded"))
+    assert plan.rules() == () and plan.uplink_interfaces == () and plan.backup_interface == ""
+    text = flows_ruleset(plan)
+    assert "chain" not in text and text.startswith("table inet relais_flows\ndelete table inet relais_flows\n")
+
+
+def test_the_table_masquerades_the_lans_ipv6_through_each_uplink_and_remembers_backup_flows():
+    text = flows_ruleset(wanted_flows(CFG.traffic, "eth0", "wwan0", 102, failover("primary")))
+    assert 'meta nfproto ipv6 iifname "br-lan" oifname "eth0" masquerade' in text
+    assert 'meta nfproto ipv6 iifname "br-lan" oifname "wwan0" masquerade' in text
+    assert "meta nfproto ipv4" not in text and "ip saddr" not in text     # IPv4 NAT stays the firewall's
+    remember = next(line for line in text.splitlines() if "ct mark set" in line)
+    # the first packet of a LAN flow leaving through the backup, critical only (sticky = "critical")
+    assert remember.strip().startswith('ct state new iifname "br-lan" oifname "wwan0" meta mark and 0x0f000000 == '
+                                       '0x01000000 ct mark set ct mark and 0xff0fffff or 0x00100000')
+    assert 'iifname "br-lan" ct mark and 0x00f00000 == 0x00100000 meta mark set meta mark and 0xff0fffff or ' \
+           '0x00100000' in text
+    everything = from_dict({"traffic": {"lan_interface": "br-lan", "sticky": "all"}}).traffic
+    text = flows_ruleset(wanted_flows(everything, "eth0", "wwan0", 102, failover("primary")))
+    assert "0x0f000000" not in text and "nat6" not in text
+
+
+def test_the_sticky_bits_are_the_ones_the_flush_keeps_and_not_the_classes():
+    assert STICKY_MASK == KEEP_MARK_MASK and STICKY_MARK & STICKY_MASK == STICKY_MARK
+    assert STICKY_MASK & CLASS_MASK == 0
+
+
+def test_an_interface_name_that_would_break_the_ruleset_is_refused():
+    with pytest.raises(ValueError, match="not an interface name"):
+        flows_ruleset(FlowPlan('lan0" accept', ("eth0",)))
+
+
+@pytest.mark.parametrize("raw,message", [
+    ({"nat6": True}, "[traffic] lan_interface: expected the LAN's interface with nat6 (only the LAN's flows are "
+                     'moved), got ""'),
+    ({"sticky": "all"}, "[traffic] lan_interface: expected the LAN's interface with sticky"),
+    ({"sticky": "critical", "lan_interface": "br-lan"},
+     "[traffic] enabled: expected true with sticky (class critical is known only with the classes on), got false"),
+    ({"pin_critical": True, "enabled": True}, "[traffic] lan_interface: expected the LAN's interface with pin_"),
+    ({"pin_critical": True, "lan_interface": "br-lan"}, "[traffic] enabled: expected true with pin_critical"),
+    ({"sticky": "yes"}, '[traffic] sticky: expected one of "none", "critical", "all", got "yes"'),
+    ({"lan_interface": "br lan"}, "[traffic] lan_interface: expected an interface name"),
+])
+def test_each_mistake_is_one_line(raw, message):
+    found = problems(Config, {"traffic": raw}, "relais.toml")
+    assert len(found) == 1 and "\n" not in found[0], found
+    assert found[0].startswith("relais.toml: " + message), found
+
+
+ADDRESSES = {("eth0", "-4"): [("100.64.1.2", 24)], ("eth0", "-6"): [("2001:db8:1::2", 64)],
+             ("wwan0", "-4"): [("100.64.2.2", 24)], ("wwan0", "-6"): [("2001:db8:2::2", 64)],
+             ("br-lan", "-6"): [("fd00:50::1", 64)], ("br-lan", "-4"): [("192.168.1.1", 24)]}
+CRITICAL = (MARKS["critical"], CLASS_MASK)
+
+
+class RecordingFlows:
+    def __init__(self, fail: str = ""):
+        self.applied: queue.SimpleQueue = queue.SimpleQueue()
+        self.removed = 0
+        self.fail = fail
+
+    def apply(self, plan):
+        self.applied.put(plan)
+        if self.fail:
+            raise TrafficError(self.fail)
+
+    def remove(self):
+        self.removed += 1
+
+    def addresses(self, interface, family="-6"):
+        return ADDRESSES[(interface, family)]
+
+
+class RecordingConntrack:
+    """What the part asks conntrack to forget, in order, from its worker thread."""
+
+    def __init__(self):
+        self.calls: queue.SimpleQueue = queue.SimpleQueue()
+
+    def forget_nat(self, addresses, netns, mark=None):
+        self.calls.put(("forget_nat", tuple(addresses), mark))
+        return Forgotten(tuple(addresses), 1, 0.0)
+
+    def forget_untranslated(self, networks, netns):
+        self.calls.put(("forget_untranslated", tuple(networks), None))
+        return Forgotten(tuple(networks), 1, 0.0)
+
+    def next(self):
+        return self.calls.get(timeout=5)
+
+
+def run_until_applied(core: Core, rules: RecordingFlows):
+    core.drain()
+    plan = rules.applied.get(timeout=5)      # the worker thread applies it
+    for _ in range(100):                      # its answer comes back to the core as an input
+        if core.step(timeout=0.05):
+            break
+    return plan
+
+
+def test_the_part_pins_on_degraded_moves_the_flows_each_change_concerns_and_removes_at_stop():
+    core = Core(monotonic=FakeClock())
+    events = []
+    core.add_sink(lambda e: events.append((e.kind, e.data)))
+    conntrack = RecordingConntrack()
+    rules = RecordingFlows()
+    part = LanFlows(core, CFG, rules, conntrack=conntrack)
+    core.state.update(failover("primary"))
+    part.start()
+    try:
+        plan = run_until_applied(core, rules)
+        assert (plan.pin_critical, plan.sticky_active, plan.uplink_interfaces) == (False, True, ("eth0", "wwan0"))
+        # NAT66 in force: the LAN's IPv6 flows begun without it are forgotten (they would never be translated)
+        assert conntrack.next() == ("forget_untranslated", ("fd00:50::1/64",), None)
+
+        core.state.update(failover("degraded", primary="degraded"))
+        core.emit("link_degraded", link="primary")
+        assert run_until_applied(core, rules).pin_critical
+        assert core.state["flows"]["critical_pinned"] and ("critical_pinned", {"interface": "wwan0"}) in events
+        # the critical flows NATed through the primary, both families, and only them
+        assert conntrack.next() == ("forget_nat", ("100.64.1.2", "2001:db8:1::2"), CRITICAL)
+
+        core.state.update(failover("backup", active="backup", primary="down"))
+        core.emit("failover", **{"from": "primary", "to": "backup"})
+        assert not run_until_applied(core, rules).pin_critical
+        assert ("critical_unpinned", {"interface": "eth0"}) in events
+        assert conntrack.next() == ("forget_nat", ("100.64.2.2", "2001:db8:2::2"), CRITICAL)
+        assert conntrack.next() == ("forget_nat", ("2001:db8:1::2",), None)    # the primary's IPv6, left
+
+        core.state.update(failover("primary"))
+        core.emit("failback", **{"from": "backup", "to": "primary"})
+        core.drain()
+        assert conntrack.next() == ("forget_nat", ("2001:db8:2::2",), None)
+        assert rules.applied.qsize() == 0            # the same plan as before the failback: not applied again
+    finally:
+        part.stop()
+    assert rules.removed == 1 and conntrack.calls.qsize() == 0
+
+
+def test_a_failure_is_one_event_and_state_line():
+    core = Core(monotonic=FakeClock())
+    events = []
+    core.add_sink(lambda e: events.append((e.kind, e.data)))
+    rules = RecordingFlows(fail="nft: not installed")
+    part = LanFlows(core, CFG, rules)
+    part.start()
+    try:
+        run_until_applied(core, rules)
+    finally:
+        part.stop()
+    assert core.state["flows"]["error"] == "nft: not installed" and not core.state["flows"]["applied"]
+    assert ("flows_error", {"error": "nft: not installed"}) in events
+
+
+def test_a_missing_namespace_is_one_line_not_a_traceback():
+    from board.traffic import FlowRules
+    rules = FlowRules("relais-no-such-namespace")
+    with pytest.raises(TrafficError) as e:
+        rules.apply(FlowPlan("lan0", ("eth0",)))
+    assert "\n" not in str(e.value) and str(e.value).startswith("nft -f -: ")
+    assert rules.addresses("lan0") == []
