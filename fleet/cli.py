@@ -77,17 +77,17 @@ def _serve(config) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    try:
-        console = start_console(config) if config.console.listen else None
-    except ConsoleError as e:
-        # storing what the fleet reports matters more than showing it: ingest goes on without the console
-        logging.getLogger("relais.fleet").error("%s; storing goes on without the console", e)
-        console = None
-    try:
-        return serve(config, stop)
-    finally:
-        if console is not None:
-            console.stop()
+
+    def console():
+        if not config.console.listen:
+            return None
+        try:
+            return start_console(config).stop
+        except ConsoleError as e:
+            # storing what the fleet reports matters more than showing it: ingest goes on without the console
+            logging.getLogger("relais.fleet").error("%s; storing goes on without the console", e)
+            return None
+    return serve(config, stop, beside=console)
 
 
 def _cmd(config, args: argparse.Namespace) -> int:
