@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,14 +29,17 @@ class Browser:
         self._r, from_chrome_w = os.pipe()
         # the child's ends above 4, so that the shell's redirections to 3 and 4 cannot overwrite one of them
         to_chrome_r, from_chrome_w = (_above_4(fd) for fd in (to_chrome_r, from_chrome_w))
-        # Chromium reads fd 3 and writes fd 4: the shell puts our pipe ends there (pass_fds keeps numbers)
+        # Chromium reads fd 3 and writes fd 4: a small launcher puts our pipe ends there (pass_fds keeps their
+        # numbers, all above 4, so neither dup2 overwrites the other)
         args = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
                 "--remote-debugging-pipe", f"--user-data-dir={profile}", f"--window-size={width},{height}",
                 "about:blank"]
+        launch = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); " \
+                 "os.execv(sys.argv[3], sys.argv[3:])"
         self.proc = subprocess.Popen(
-            ["sh", "-c", f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}',
-             exe, *args], pass_fds=(to_chrome_r, from_chrome_w), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env={**os.environ, "LANG": "C.UTF-8"})
+            [sys.executable, "-c", launch, str(to_chrome_r), str(from_chrome_w), exe, *args],
+            pass_fds=(to_chrome_r, from_chrome_w), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "LANG": "C.UTF-8"})
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buf = b""
