@@ -48,6 +48,9 @@ SCHEMA = (
         device_id TEXT NOT NULL, kind TEXT NOT NULL, seq BIGINT NOT NULL, ts DOUBLE PRECISION NOT NULL,
         data TEXT NOT NULL, received DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (device_id, kind))""",
+    # what changed since a moment: the console's table and its live rows look every few seconds
+    "CREATE INDEX IF NOT EXISTS device_state_received ON device_state (received)",
+    "CREATE INDEX IF NOT EXISTS latest_events_received ON latest_events (received)",
 )
 # the kinds kept in latest_events: incidents (the primary lost, an outage closed), drills, the agent's overdue
 LATEST_KINDS = frozenset({"failover", "failback", "outage_closed", "drill_result", "drill_overdue"})

@@ -33,6 +33,9 @@ SCRYPT_LOG2_N, SCRYPT_R, SCRYPT_P = 15, 8, 1
 SALT_BYTES, HASH_BYTES = 16, 32
 MAX_PASSWORD_CHARS = 1024      # a megabyte "password" costs the KDF nothing more, but bounds what a form sends
 MIN_PASSWORD_CHARS = 10
+TOUCH_EVERY_S = 30.0           # a session's last use is written at most this often: a page is a read, and a write
+                               # per request (a commit, fsync'ed) would cost more than the page; idle expiry is
+                               # that much less exact
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS console_users (
@@ -210,7 +213,7 @@ class Users:
         if now - last_used > idle_s or now - created > absolute_s:
             self.db.execute("DELETE FROM console_sessions WHERE token_sha256 = ?", (digest,))
             return None
-        if touch:
+        if touch and now - last_used >= TOUCH_EVERY_S:
             self.db.execute("UPDATE console_sessions SET last_used = ? WHERE token_sha256 = ?", (now, digest))
         return Session(User(name, Role.named(role)), csrf, digest)
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from common.wire.topics import is_topic_level
 from fleet.config import FleetConfig
 from fleet.console import limiter, pages
+from fleet.console.cache import LOOK_BACK_S, TABLE_PARTS, FleetCache, changed_since
 from fleet.console.table import BadQuery, parse_view, select
 from fleet.db import DatabaseError, FleetDb
 from fleet.users import Role, Session, UserError, Users
@@ -28,8 +29,6 @@ log = logging.getLogger("relais.fleet.console")
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_LIVE_STREAMS = 32              # each live page holds a thread and polls the database
-TABLE_PARTS = ("modem", "failover", "cellular", "drills")
-LIVE_OVERLAP_S = 2.0               # a batch's `received` is taken before its commit: look back that far
 KEEPALIVE_S = 15.0
 CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -76,6 +75,7 @@ class Console:
         self._pool: queue.LifoQueue[FleetDb] = queue.LifoQueue()
         self._stop = threading.Event()
         self.live_streams = threading.BoundedSemaphore(MAX_LIVE_STREAMS)
+        self.fleet = FleetCache(clock)
         with self.db() as db:
             Users(db)   # the tables, once
 
@@ -91,6 +91,13 @@ class Console:
             db.close()   # a broken connection is not given back
             raise
         self._pool.put(db)
+
+    def warm(self) -> None:
+        try:
+            with self.db() as db:
+                self.fleet.entries(db)
+        except DatabaseError as e:   # not there yet: the first page will read it
+            log.warning("console: %s", e)
 
     def close(self) -> None:
         self._stop.set()
@@ -116,6 +123,10 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "relais-fleet"
     sys_version = ""
+    # headers and body in one write, and no Nagle: otherwise a keep-alive client's delayed ACK holds every
+    # response's body back 40 ms (handle_one_request flushes after each request; the live stream flushes itself)
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
 
     @property
     def console(self) -> Console:
@@ -339,8 +350,8 @@ class Handler(BaseHTTPRequestHandler):
         else:
             error, status = "", 200
         with self.console.db() as db:
-            devices = db.devices(parts=TABLE_PARTS, latest=True)
-        page = select(devices, view, self.console.clock(), self.console.cfg.page_size)
+            entries = self.console.fleet.entries(db)
+        page = select(entries, view, self.console.clock(), self.console.cfg.page_size)
         self._html(pages.fleet(page, view, session, error), status)
 
     def _site_page(self, session: Session, site: str, outcome: str = "", report: str = "") -> str:
@@ -451,7 +462,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             c = self.console
             with c.db() as db:
-                page = select(db.devices(parts=TABLE_PARTS, latest=True), view, c.clock(), c.cfg.page_size)
+                page = select(c.fleet.entries(db), view, c.clock(), c.cfg.page_size)
             shown = {d["device_id"] for d, _ in page.rows}
             self.send_response(200)
             for k, v in (("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"),
@@ -467,11 +478,7 @@ class Handler(BaseHTTPRequestHandler):
                 with c.db() as db:
                     if self._session(db, touch=False) is None:
                         return   # logged out or expired: the stream ends with the session
-                    changed = [r[0] for r in db.query(
-                        "SELECT device_id FROM device_state WHERE received > ? UNION "
-                        "SELECT device_id FROM devices WHERE online_since > ? UNION "
-                        "SELECT device_id FROM latest_events WHERE received > ?",
-                        (mark - LIVE_OVERLAP_S,) * 3)]
+                    changed = changed_since(db, mark - LOOK_BACK_S)
                     devices = [d for site in changed[:500]
                                for d in db.devices(parts=TABLE_PARTS, latest=True, device_id=site)]
                 mark = now

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from fleet.listing import FILTERS, data_used, last_drill, last_incident, row
+from fleet.listing import FILTERS, _get, data_used, last_drill, last_incident, row
 
-# column -> (heading, sort key over (device, row)); None sorts last whichever the direction
+# column -> its heading (the sort keys: _sort_key)
 COLUMNS: dict[str, str] = {
     "site": "Site", "status": "Status", "uplink": "Uplink", "failover": "Failover", "operator": "Operator",
     "signal": "Signal (RSRP)", "data": "Data this month", "incident": "Last incident", "drill": "Last drill",
@@ -68,13 +68,15 @@ def parse_view(query: str) -> View:
     return View(filters, sort, direction == "desc", int(page_text), q)
 
 
-def _sort_key(column: str, d: dict[str, Any], r: dict[str, Any]) -> Any:
+def _sort_key(column: str, d: dict[str, Any]) -> Any:
+    """What a column sorts by; None sorts last whichever the direction (nothing known)."""
     if column == "site":
         return d["device_id"]
     if column == "status":
         return ({True: 1, False: 0, None: 2}[d["online"]], -(d["since"] or 0))
     if column == "signal":
-        return r["rsrp_dbm"] if isinstance(r["rsrp_dbm"], (int, float)) else None
+        v = _get(d["state"], "modem", "signal", "rsrp_dbm")
+        return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
     if column == "data":
         used, cap = data_used(d)
         return None if used is None else (used / cap if cap else 0.0, used)
@@ -84,7 +86,27 @@ def _sort_key(column: str, d: dict[str, Any], r: dict[str, Any]) -> Any:
     if column == "drill":
         at, ok = last_drill(d)
         return None if ok is None else (ok, at or 0.0)
-    return r[column] or None
+    path = {"uplink": ("failover", "active_uplink"), "failover": ("failover", "state")}.get(column)
+    value = _get(d["state"], *path) if path else (_get(d["state"], "modem", "operator_name")
+                                                  or _get(d["state"], "cellular", "operator"))
+    return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One device with what the table asks of it worked out once (when it changes), not at every page: which
+    filters accept it and its key in each column. Nothing here depends on the time of the request."""
+    d: dict[str, Any]
+    filters: frozenset[str]
+    keys: tuple[Any, ...]          # in COLUMNS order
+
+
+def entry(d: dict[str, Any]) -> Entry:
+    return Entry(d, frozenset(name for name, accepts in FILTERS.items() if accepts(d)),
+                 tuple(_sort_key(c, d) for c in COLUMNS))
+
+
+_COLUMN_INDEX = {c: n for n, c in enumerate(COLUMNS)}
 
 
 @dataclass(frozen=True)
@@ -96,20 +118,22 @@ class Page:
     counts: dict[str, int]   # devices in each filter, for the filter buttons
 
 
-def select(devices: list[dict[str, Any]], view: View, now: float, page_size: int) -> Page:
+def select(entries: list[Entry], view: View, now: float, page_size: int) -> Page:
     counts = {name: 0 for name in TABLE_FILTERS}
+    wanted, q = frozenset(view.filters), view.q.lower()
     chosen = []
-    for d in devices:
-        for name in TABLE_FILTERS:
-            if FILTERS[name](d):
+    for e in entries:
+        for name in e.filters:
+            if name in counts:
                 counts[name] += 1
-        if all(FILTERS[f](d) for f in view.filters) and (not view.q or view.q.lower() in d["device_id"].lower()):
-            chosen.append(d)
-    rows = [(d, row(d, now)) for d in chosen]
-    known = [(k, dr) for dr in rows if (k := _sort_key(view.sort, *dr)) is not None]
-    unknown = [dr for dr in rows if _sort_key(view.sort, *dr) is None]
-    known.sort(key=lambda kd: (kd[0], kd[1][0]["device_id"]), reverse=view.descending)
-    ordered = [dr for _, dr in known] + unknown
+        if wanted <= e.filters and (not q or q in e.d["device_id"].lower()):
+            chosen.append(e)
+    i = _COLUMN_INDEX[view.sort]
+    known = [e for e in chosen if e.keys[i] is not None]
+    unknown = sorted((e for e in chosen if e.keys[i] is None), key=lambda e: e.d["device_id"])
+    known.sort(key=lambda e: (e.keys[i], e.d["device_id"]), reverse=view.descending)
+    ordered = known + unknown
     pages = max(1, -(-len(ordered) // page_size))
     first = (min(view.page, pages) - 1) * page_size
-    return Page(ordered[first:first + page_size], len(ordered), len(devices), pages, counts)
+    shown = [(e.d, row(e.d, now)) for e in ordered[first:first + page_size]]
+    return Page(shown, len(ordered), len(entries), pages, counts)

@@ -282,3 +282,6 @@ def test_a_changed_row_arrives_by_server_sent_events(app):
     event = received.split(b"event: row\ndata: ", 1)[1].split(b"\n\n", 1)[0]
     msg = json.loads(event)
     assert msg["id"] == "site-00005" and "<td>Bouygues</td>" in msg["html"] and "-70 dBm" in msg["html"]
+    # and the table, kept in memory between pages, read the change too
+    page = request(app, "GET", "/?q=site-00005", cookie=cookie)
+    assert re.search(r'<tr id="row-site-00005".*<td>Bouygues</td><td class="">-70 dBm</td>', page.text)

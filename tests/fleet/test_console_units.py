@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fleet.console import limiter
-from fleet.console.table import BadQuery, View, parse_view, select
+from fleet.console.table import BadQuery, View, entry, parse_view, select
 from fleet.console.timeline import Span, incident_spans, svg, uplink_spans
 from fleet.listing import FILTERS, row
 from fleet.users import Role, UserError, check_name, check_password, hash_password, verify_password
@@ -121,13 +121,16 @@ def test_the_filters_of_the_table_are_those_of_fleet_ls():
     assert r["last_drill"] == "failed 2 h ago" and row(fine, T0)["data_used"] == "1.0 MB (10 %)"
     assert row(budget, T0)["data_used"] == "8.1 GB (81 %)"
 
-    page = select(fleet, View(sort="signal", descending=True), T0, page_size=3)
+    entries = [entry(d) for d in fleet]
+    page = select(entries, View(sort="signal", descending=True), T0, page_size=3)
     assert [d["device_id"] for d, _ in page.rows] == ["site-001", "site-003", "site-002"]   # -85, -115, then none
     assert (page.total, page.pages, page.counts["drill_failed_or_overdue"]) == (8, 3, 2)
-    last = select(fleet, View(sort="signal", descending=True, page=9), T0, page_size=3)
+    last = select(entries, View(sort="signal", descending=True, page=9), T0, page_size=3)
     assert [d["device_id"] for d, _ in last.rows] == ["site-007", "site-008"]   # past the end: the last page
-    assert select(fleet, View(filters=("on_backup",)), T0, 50).total == 1
-    assert select(fleet, View(q="E-00"), T0, 50).total == 8
+    assert select(entries, View(filters=("on_backup",)), T0, 50).total == 1
+    assert select(entries, View(q="E-00"), T0, 50).total == 8
+    by_drill = select(entries, View(sort="drill"), T0, 50)   # failed first, then passed, oldest first; then none
+    assert [d["device_id"][-1] for d, _ in by_drill.rows] == ["5", "6", "7", "1", "2", "3", "4", "8"]
 
 
 # -- the timeline -----------------------------------------------------------------------------------------------
