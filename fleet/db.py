@@ -245,12 +245,17 @@ class FleetDb:
         return json.loads(rows[0][0]) if rows else None
 
     def devices(self, parts: Iterable[str] | None = None, latest: bool = False,
-                device_id: str | None = None) -> list[dict[str, Any]]:
+                device_id: str | None = None, ids: list[str] | None = None) -> list[dict[str, Any]]:
         """Every device with its status and its latest state parts, merged as the agent's snapshot; only the
         named `parts` when given (the console's table needs four of them: JSON parsing is most of the time);
-        with `latest`, also "latest": {kind: {"ts", "data"}} of LATEST_KINDS; `device_id`: that one device."""
+        with `latest`, also "latest": {kind: {"ts", "data"}} of LATEST_KINDS; `device_id`: that one device;
+        `ids`: these devices (at most 500: the console reads a large fleet, or what changed, a slice at a time)."""
         out: dict[str, dict[str, Any]] = {}
-        one = (" WHERE device_id = ?", (device_id,)) if device_id is not None else ("", ())
+        if device_id is not None:
+            ids = [device_id]
+        if ids is not None and not 0 < len(ids) <= 500:
+            raise ValueError(f"devices(ids=...): 1 to 500 ids, got {len(ids)}")
+        one = (f" WHERE device_id IN ({', '.join('?' * len(ids))})", tuple(ids)) if ids is not None else ("", ())
         for did, online, since, first, last in self.query(
                 "SELECT device_id, online, online_since, first_seen, last_seen FROM devices" + one[0] +
                 " ORDER BY device_id", one[1]):
@@ -259,9 +264,9 @@ class FleetDb:
         wanted = None if parts is None else sorted(set(parts))
         where = [] if wanted is None else [f"part IN ({', '.join('?' * len(wanted))})"]
         params: list[Any] = [] if wanted is None else list(wanted)
-        if device_id is not None:
-            where.append("device_id = ?")
-            params.append(device_id)
+        if ids is not None:
+            where.append(one[0].removeprefix(" WHERE "))
+            params.extend(ids)
         sql = "SELECT device_id, part, body FROM device_state" + (" WHERE " + " AND ".join(where) if where else "")
         for did, part, body in self.query(sql, tuple(params)):
             if did in out:
@@ -269,8 +274,7 @@ class FleetDb:
         if latest:
             for d in out.values():
                 d["latest"] = {}
-            sql = "SELECT device_id, kind, ts, data FROM latest_events" + \
-                  (" WHERE device_id = ?" if device_id is not None else "")
+            sql = "SELECT device_id, kind, ts, data FROM latest_events" + one[0]
             for did, kind, ts, data in self.query(sql, one[1]):
                 if did in out:
                     out[did]["latest"][kind] = {"ts": ts, "data": json.loads(data)}

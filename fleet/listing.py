@@ -85,6 +85,30 @@ FILTERS: dict[str, Callable[[dict[str, Any]], bool]] = {
 }
 
 
+# Every state path the filters, row() and the console's sort keys read: slim() keeps only these, so the console
+# can hold 10,000 devices in memory (an agent's modem and failover parts are kilobytes each)
+STATE_PATHS = (("failover", "active_uplink"), ("failover", "state"), ("modem", "operator_name"),
+               ("modem", "signal", "rsrp_dbm"), ("cellular", "operator"), ("cellular", "usage", "total_bytes"),
+               ("cellular", "usage", "cap_bytes"), ("drills", "last", "ok"))
+
+
+def slim(d: dict[str, Any]) -> dict[str, Any]:
+    """The device with only what STATE_PATHS name, and of its latest events only the time (and a drill's ok):
+    every filter and row() read the same from it as from the whole device."""
+    state: dict[str, Any] = {}
+    for path in STATE_PATHS:
+        value = _get(d["state"], *path)
+        if value is not None:
+            node = state
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = value
+    latest = {kind: {"ts": e["ts"], "data": {"ok": e["data"]["ok"]} if isinstance(e.get("data"), dict)
+                     and "ok" in e["data"] else {}}
+              for kind, e in (d.get("latest") or {}).items()}
+    return {**{k: v for k, v in d.items() if k not in ("state", "latest")}, "state": state, "latest": latest}
+
+
 def select(devices: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
     """The devices every named filter accepts."""
     return [d for d in devices if all(FILTERS[n](d) for n in names)]

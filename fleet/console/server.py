@@ -479,8 +479,7 @@ class Handler(BaseHTTPRequestHandler):
                     if self._session(db, touch=False) is None:
                         return   # logged out or expired: the stream ends with the session
                     changed = changed_since(db, mark - LOOK_BACK_S)
-                    devices = [d for site in changed[:500]
-                               for d in db.devices(parts=TABLE_PARTS, latest=True, device_id=site)]
+                    devices = db.devices(parts=TABLE_PARTS, latest=True, ids=changed[:500]) if changed else []
                 mark = now
                 reload_hint = len(changed) > 500
                 for d in devices:

@@ -7,7 +7,7 @@ import pytest
 from fleet.console import limiter
 from fleet.console.table import BadQuery, View, entry, parse_view, select
 from fleet.console.timeline import Span, incident_spans, svg, uplink_spans
-from fleet.listing import FILTERS, row
+from fleet.listing import FILTERS, row, slim
 from fleet.users import Role, UserError, check_name, check_password, hash_password, verify_password
 
 T0 = 1_800_000_000.0
@@ -121,6 +121,10 @@ def test_the_filters_of_the_table_are_those_of_fleet_ls():
     assert r["last_drill"] == "failed 2 h ago" and row(fine, T0)["data_used"] == "1.0 MB (10 %)"
     assert row(budget, T0)["data_used"] == "8.1 GB (81 %)"
 
+    for d in fleet:   # the console keeps slim devices: every filter and row reads the same from them
+        d["state"].setdefault("modem", {}).update(imei="867531051234561", model="RM500Q-GL", cell={"pci": 17})
+        assert {n: f(slim(d)) for n, f in FILTERS.items()} == {n: f(d) for n, f in FILTERS.items()}
+        assert row(slim(d), T0) == row(d, T0) and "imei" not in slim(d)["state"].get("modem", {})
     entries = [entry(d) for d in fleet]
     page = select(entries, View(sort="signal", descending=True), T0, page_size=3)
     assert [d["device_id"] for d, _ in page.rows] == ["site-001", "site-003", "site-002"]   # -85, -115, then none
