@@ -251,8 +251,12 @@ def read_password(prompt: str, stdin=None) -> str:
     import sys
     stdin = stdin or sys.stdin
     if stdin.isatty():
-        first = getpass.getpass(prompt)
-        if getpass.getpass("again: ") != first:
+        try:
+            first = getpass.getpass(prompt)
+            again = getpass.getpass("again: ")
+        except (EOFError, KeyboardInterrupt):
+            raise UserError("no password given") from None
+        if again != first:
             raise UserError("the two passwords differ")
         return check_password(first)
     return check_password(stdin.readline().rstrip("\r\n"))

@@ -1,0 +1,60 @@
+"""`relais fleet user add|passwd|role|rm|ls`: the password from stdin (never an argument), one line per mistake."""
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+
+from fleet.cli import main
+from fleet.db import FleetDb
+from fleet.users import Users
+
+
+@pytest.fixture
+def fleet_toml(tmp_path):
+    path = tmp_path / "fleet.toml"
+    path.write_text(f'database = "{tmp_path}/fleet.db"\n')
+    return path
+
+
+def user(fleet_toml, monkeypatch, *args: str, stdin: str = "") -> int:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    return main(["user", *args, "--config", str(fleet_toml)])
+
+
+def test_users_are_added_changed_and_removed(fleet_toml, monkeypatch, capsys, tmp_path):
+    assert user(fleet_toml, monkeypatch, "add", "alice", "--role", "admin", stdin="first password\n") == 0
+    assert user(fleet_toml, monkeypatch, "add", "bob", stdin="bob's password\n") == 0
+    assert user(fleet_toml, monkeypatch, "ls") == 0
+    assert capsys.readouterr().out == "added alice (admin)\nadded bob (viewer)\nalice\tadmin\nbob\tviewer\n"
+    db = FleetDb(str(tmp_path / "fleet.db")).connect()
+    users = Users(db, create=False)
+    stored = db.query("SELECT password FROM console_users WHERE name = 'alice'")[0][0]
+    assert stored.startswith("scrypt$15$8$1$") and "first password" not in stored
+    assert users.authenticate("alice", "first password") is not None
+    assert user(fleet_toml, monkeypatch, "passwd", "alice", stdin="second password\n") == 0
+    assert users.authenticate("alice", "first password") is None and users.authenticate("alice", "second password")
+    assert user(fleet_toml, monkeypatch, "role", "bob", "--role", "operator") == 0
+    assert user(fleet_toml, monkeypatch, "rm", "bob") == 0
+    assert users.get("bob") is None
+    assert capsys.readouterr().out == ("changed the password of alice; their sessions are closed\n"
+                                       "bob is now operator\nremoved bob\n")
+    db.close()
+
+
+@pytest.mark.parametrize("args, stdin, error", [
+    (("add", "carol"), "short\n", "a password has 10 to 1024 characters"),
+    (("add", "bad name"), "long enough pw\n", "user name 'bad name': expected 1-64 of"),
+    (("add",), "", "user add: NAME is missing"),
+    (("passwd", "nobody"), "long enough pw\n", "no user 'nobody'"),
+    (("role", "alice"), "", "user role: --role viewer|operator|admin is missing"),
+    (("add", "alice"), "long enough pw\n", "user alice exists already"),
+])
+def test_each_mistake_is_one_line(fleet_toml, monkeypatch, capsys, args, stdin, error):
+    assert user(fleet_toml, monkeypatch, "add", "alice", stdin="a good password\n") == 0
+    capsys.readouterr()
+    assert user(fleet_toml, monkeypatch, *args, stdin=stdin) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"relais fleet user: {error}") and err.count("\n") == 1, err
+    assert not stdin or stdin.strip() not in err   # a password is never repeated back
