@@ -10,6 +10,10 @@ from typing import Any
 from fleet.console.table import COLUMNS, FILTER_LABELS, TABLE_FILTERS, Page, View
 from fleet.users import Role, Session
 
+# nothing inline (no <script>, no style=): injected markup cannot run, the page cannot be framed
+CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#111}
 header{background:#1d3557;color:#fff;padding:8px 16px;display:flex;gap:16px;align-items:center}
@@ -21,7 +25,8 @@ th a{color:inherit}tr.offline td{color:#888}td.poor{color:#d62728;font-weight:bo
  color:#1d3557;text-decoration:none}.filters a.on{background:#1d3557;color:#fff}
 .error{background:#fde2e1;border:1px solid #d62728;padding:6px 10px}.ok{background:#e2f5e1;border:1px solid #2a9d3a;
  padding:6px 10px}.reply pre{white-space:pre-wrap}
-.actions form{display:inline-block;margin:0 8px 8px 0}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}
+.actions form{display:inline-block;margin:0 8px 8px 0}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}
 #live{color:#888;font-size:12px}
 """
 

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from common.wire.topics import is_topic_level
 from fleet.config import FleetConfig
 from fleet.console import limiter, pages
-from fleet.console.cache import LOOK_BACK_S, TABLE_PARTS, FleetCache, changed_since
+from fleet.console.cache import FleetCache
 from fleet.console.table import BadQuery, parse_view, select
 from fleet.db import DatabaseError, FleetDb
 from fleet.users import Role, Session, UserError, Users
@@ -29,9 +29,7 @@ log = logging.getLogger("relais.fleet.console")
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_LIVE_STREAMS = 32              # each live page holds a thread and polls the database
-KEEPALIVE_S = 15.0
-CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CSP = pages.CSP
 
 # action -> (the agent's command, its arguments)
 ACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -73,7 +71,7 @@ class Console:
         self.attempts = limiter.Attempts(limits)
         self._attempts_lock = threading.Lock()
         self._pool: queue.LifoQueue[FleetDb] = queue.LifoQueue()
-        self._stop = threading.Event()
+        self.stopping = threading.Event()
         self.live_streams = threading.BoundedSemaphore(MAX_LIVE_STREAMS)
         self.fleet = FleetCache(clock)
         with self.db() as db:
@@ -100,7 +98,7 @@ class Console:
             log.warning("console: %s", e)
 
     def close(self) -> None:
-        self._stop.set()
+        self.stopping.set()
         while True:
             try:
                 self._pool.get_nowait().close()
@@ -187,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
         morsel = jar.get(self.cookie_name)
         return morsel.value if morsel else ""
 
-    def _session(self, db: FleetDb, touch: bool = True) -> Session | None:
+    def session_of(self, db: FleetDb, touch: bool = True) -> Session | None:
         c = self.console.cfg
         return Users(db, create=False).session(self._token(), self.console.clock(), c.idle_s, c.absolute_s, touch)
 
@@ -263,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/login":
             return self._html(pages.login())
         with self.console.db() as db:
-            session = self._session(db)
+            session = self.session_of(db)
         if session is None:
             return self._redirect("/login")
         if path == "/":
@@ -288,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/login":
             return self._login(self._form())
         with self.console.db() as db:
-            session = self._session(db)
+            session = self.session_of(db)
         if session is None:
             raise HttpError(403, "not logged in (or the session expired): log in again")
         form = self._form()
@@ -450,9 +448,8 @@ class Handler(BaseHTTPRequestHandler):
                 message, status = f'<p class="error">{pages.escape(str(e))}</p>', 400
             self._html(pages.users(users.all(), session, message), status)
 
-    # -- live updates ---------------------------------------------------------------------------------------------
     def _live(self, session: Session, query: str) -> None:
-        from fleet.listing import FILTERS
+        from fleet.console.live import stream
         try:
             view = parse_view(query)
         except BadQuery as e:
@@ -460,58 +457,22 @@ class Handler(BaseHTTPRequestHandler):
         if not self.console.live_streams.acquire(blocking=False):
             raise HttpError(503, "too many live pages open: reload later (the page works without)")
         try:
-            c = self.console
-            with c.db() as db:
-                page = select(c.fleet.entries(db), view, c.clock(), c.cfg.page_size)
-            shown = {d["device_id"] for d, _ in page.rows}
-            self.send_response(200)
-            for k, v in (("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"),
-                         ("X-Accel-Buffering", "no"), ("Content-Security-Policy", CSP)):
-                self.send_header(k, v)
-            self.end_headers()
-            self.close_connection = True
-            self.wfile.write(b"retry: 5000\n\n")
-            self.wfile.flush()
-            mark, sent, quiet_since = c.clock(), {}, c.clock()
-            while not c._stop.wait(c.cfg.live_every_s):
-                now = c.clock()
-                with c.db() as db:
-                    if self._session(db, touch=False) is None:
-                        return   # logged out or expired: the stream ends with the session
-                    changed = changed_since(db, mark - LOOK_BACK_S)
-                    devices = db.devices(parts=TABLE_PARTS, latest=True, ids=changed[:500]) if changed else []
-                mark = now
-                reload_hint = len(changed) > 500
-                for d in devices:
-                    site = d["device_id"]
-                    matches = all(FILTERS[f](d) for f in view.filters)
-                    if site in shown and matches:
-                        from fleet.listing import row
-                        html = pages.table_row(d, row(d, now))
-                        if sent.get(site) != html:
-                            sent[site] = html
-                            self._event("row", json.dumps({"id": site, "html": html}))
-                            quiet_since = now
-                    elif (site in shown) != matches:
-                        reload_hint = True
-                if reload_hint:
-                    self._event("reload", "{}")
-                    quiet_since = now
-                if now - quiet_since >= KEEPALIVE_S:
-                    self.wfile.write(b": keep-alive\n\n")
-                    self.wfile.flush()
-                    quiet_since = now
+            stream(self, view)
         finally:
             self.console.live_streams.release()
-
-    def _event(self, kind: str, data: str) -> None:
-        self.wfile.write(f"event: {kind}\ndata: {data}\n\n".encode())
-        self.wfile.flush()
 
 
 class ConsoleServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A browser that went away (a live page closed, a navigation mid-answer) is no error; anything else is
+        logged here (socketserver would print it on stderr)."""
+        import sys
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)):
+            return
+        log.exception("console: a request from %s failed", client_address[0])
 
     def __init__(self, address: tuple[str, int], console: Console):
         self.console = console

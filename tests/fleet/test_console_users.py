@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 
 import pytest
@@ -58,3 +59,33 @@ def test_each_mistake_is_one_line(fleet_toml, monkeypatch, capsys, args, stdin, 
     err = capsys.readouterr().err
     assert err.startswith(f"relais fleet user: {error}") and err.count("\n") == 1, err
     assert not stdin or stdin.strip() not in err   # a password is never repeated back
+
+
+def test_users_sessions_audit_and_the_table_on_each_database(database):
+    """The console's SQL on SQLite and on a real PostgreSQL: users, sessions and their expiry, the audit, the
+    fleet read in slices and what changed since a moment."""
+    from fleet.console.cache import FleetCache, changed_since
+    from fleet.messages import parse
+    from fleet.users import Role
+    from tests.fleet import loadgen
+    db = FleetDb(database).connect()
+    users = Users(db)
+    users.add("ana", Role.OPERATOR, "ana's password", 1000.0)
+    token, session = users.open_session(users.authenticate("ana", "ana's password"), 1000.0)
+    assert users.session(token, 1500.0, idle_s=1800, absolute_s=43200) == session
+    assert users.session(token, 1500.0 + 1801, idle_s=1800, absolute_s=43200) is None
+    users.audit(2000.0, "ana", "10.0.0.1", "failover_auto", "site-00001", {"mode": "auto"}, True,
+                {"id": "f1", "ok": True, "result": {"mode": "auto"}})
+    assert users.audit_log() == [{"at": 2000.0, "who": "ana", "source": "10.0.0.1", "action": "failover_auto",
+                                  "site": "site-00001", "args": {"mode": "auto"}, "ok": True,
+                                  "reply": {"id": "f1", "ok": True, "result": {"mode": "auto"}}}]
+    db.store([parse(o.topic, o.payload) for i in range(1200) for o in loadgen.birth(i)], 5000.0)
+    cache = FleetCache(lambda: 6000.0)
+    entries = cache.entries(db)
+    assert len(entries) == 1200 and sum("on_backup" in e.filters for e in entries) == 240
+    assert changed_since(db, 6000.0) == []
+    doc = loadgen.envelope("site-00007", 99, 6001.0, state={"failover": {"active_uplink": "backup"}})
+    db.store([parse("relais/v1/site-00007/state/failover", json.dumps(doc).encode())], 6001.0)
+    assert changed_since(db, 6000.0) == ["site-00007"]
+    assert sum("on_backup" in e.filters for e in cache.entries(db)) == 241
+    db.close()
