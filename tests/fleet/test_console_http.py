@@ -285,3 +285,32 @@ def test_a_changed_row_arrives_by_server_sent_events(app):
     # and the table, kept in memory between pages, read the change too
     page = request(app, "GET", "/?q=site-00005", cookie=cookie)
     assert re.search(r'<tr id="row-site-00005".*<td>Bouygues</td><td class="">-70 dBm</td>', page.text)
+
+
+def test_the_site_page_draws_30_days_and_fetches_the_devices_own_report(app):
+    site = "site-00002"
+    events = [(101, T0 - 5 * 86400, "failover", {"reason": "primary_down", "to": "backup"}),
+              (102, T0 - 5 * 86400 + 900, "failback", {"to": "primary"}),
+              (103, T0 - 5 * 86400 + 901, "outage_closed", {"start": T0 - 5 * 86400, "end": T0 - 5 * 86400 + 900,
+                                                          "cause": "down", "uplink": "primary"}),
+              (104, T0 - 2 * 86400, "drill_result", {"ok": False, "kind": "full", "reason": "dns failed"}),
+              (105, T0 - 40 * 86400, "drill_result", {"ok": True})]   # older than 30 days: not drawn
+    messages = [parse(f"relais/v1/{site}/event", json.dumps(loadgen.envelope(site, seq, ts, kind=kind, data=data))
+                      .encode()) for seq, ts, kind, data in events]
+    messages += [parse(f"relais/v1/{site}/telemetry", json.dumps(loadgen.envelope(
+        site, 200 + n, T0 - 86400 * n, why="change", metrics={"rsrp_dbm": -90 - n})).encode()) for n in range(5)]
+    app["db"].store(messages, app["clock"].t)
+    viewer, csrf = login(app, "vera")
+    page = request(app, "GET", f"/site/{site}", cookie=viewer).text
+    svg = re.search(r'<svg class="timeline".*?</svg>', page, re.S).group(0)
+    assert 'data-incidents="1"' in svg and 'data-drills="1"' in svg and 'class="drill failed"' in svg
+    assert svg.count('<rect class="backup"') == 1 and svg.count(",") >= 5   # the backup span; 5 signal points
+    assert "<td>dns failed</td>" in page and "Operator" not in page.split("<h2>Identity")[0]
+    assert "<h2>Actions</h2>" not in page          # a viewer has no action buttons...
+    sent = len(app["sent"])
+    r = request(app, "POST", f"/site/{site}/report", {"csrf": csrf}, cookie=viewer)   # ...but reads the report
+    assert r.status == 200 and '<pre id="report">' in r.text
+    assert app["sent"][sent:] == [(site, "report", {"format": "text", "lang": "en"})]
+    assert app["db"].query("SELECT who, site, ok FROM console_audit WHERE action = 'report'") == [("vera", site, 1)]
+    operator, _ = login(app, "otto")
+    assert "<h2>Actions</h2>" in request(app, "GET", f"/site/{site}", cookie=operator).text
