@@ -450,6 +450,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _live(self, session: Session, query: str) -> None:
         from fleet.console.live import stream
+        if self.command == "HEAD":
+            raise HttpError(405, "a live stream is for GET")
         try:
             view = parse_view(query)
         except BadQuery as e:

@@ -88,4 +88,14 @@ def test_users_sessions_audit_and_the_table_on_each_database(database):
     db.store([parse("relais/v1/site-00007/state/failover", json.dumps(doc).encode())], 6001.0)
     assert changed_since(db, 6000.0) == ["site-00007"]
     assert sum("on_backup" in e.filters for e in cache.entries(db)) == 241
+    # the latest drill of each device is kept at ingest; a late, older one does not replace it
+    def drill(seq, ts, ok):
+        doc = loadgen.envelope("site-00009", seq, ts, kind="drill_result", data={"ok": ok})
+        return parse("relais/v1/site-00009/event", json.dumps(doc).encode())
+    db.store([drill(300, 7000.0, False)], 7000.0)
+    db.store([drill(299, 6900.0, True)], 7001.0)
+    assert db.devices(device_id="site-00009", latest=True)[0]["latest"] == \
+        {"drill_result": {"ts": 7000.0, "data": {"ok": False}}}
+    failed = [e.site for e in cache.entries(db) if "drill_failed_or_overdue" in e.filters]
+    assert failed == ["site-00009"]
     db.close()
