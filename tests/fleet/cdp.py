@@ -44,11 +44,15 @@ class Browser:
         os.close(from_chrome_w)
         self._buf = b""
         self._id = 0
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        self.call("Page.enable", session=True)
-        self.call("Emulation.setDeviceMetricsOverride", session=True, width=width, height=height,
-                  deviceScaleFactor=1, mobile=False)
+        try:
+            target = self.call("Target.createTarget", url="about:blank")["targetId"]
+            self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+            self.call("Page.enable", session=True)
+            self.call("Emulation.setDeviceMetricsOverride", session=True, width=width, height=height,
+                      deviceScaleFactor=1, mobile=False)
+        except BaseException:
+            self.close()   # no Chromium left behind by a failed start
+            raise
 
     def call(self, method: str, session: bool = False, timeout: float = 60.0, **params: Any) -> dict[str, Any]:
         self._id += 1
@@ -112,6 +116,8 @@ class Browser:
         return path
 
     def close(self) -> None:
+        if self._w < 0:
+            return
         try:
             self.call("Browser.close", timeout=10)
         except (AssertionError, OSError):
@@ -123,3 +129,4 @@ class Browser:
             self.proc.wait()
         os.close(self._w)
         os.close(self._r)
+        self._w = self._r = -1
