@@ -122,7 +122,12 @@ def test_log_in_filter_open_a_site_and_force_the_backup(fleet):
     assert '"mode": "force_backup"' in reply and '"ok": true' in reply
     shot(fleet, "site-reply")
 
-    # the agent's new state reaches the table (retained state -> fleet serve -> the database -> the page)
-    b.go(url + "/?filter=on_backup")
-    b.wait("document.getElementById('row-site-7') !== null", 30, "site-7 among the sites on backup")
+    # the agent's new state reaches the open table by itself (retained state -> fleet serve -> the database ->
+    # server-sent events -> the row swapped in place), then the filter has it
+    b.go(url + "/")
+    b.wait("document.getElementById('live').textContent.startsWith('live')", 10, "the live stream open (CSP)")
+    b.wait("document.querySelector('#row-site-7 td:nth-child(3)').textContent === 'backup'", 30,
+           "site-7's row on the backup, live")
+    b.click_and_wait("a[data-filter=on_backup]", "location.search === '?filter=on_backup'")
+    assert b.js("document.getElementById('row-site-7') !== null")
     shot(fleet, "on-backup")
