@@ -74,7 +74,7 @@ bench-fleet: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_fleet $(BENCH_ARGS)
 
 # the web console's fleet table page for 10,000 devices, SQLite; under a minute (BENCHMARKS.md, "Fleet web console";
-# goal < 300 ms). BENCH_ARGS="--devices 1000 --requests 10" for a quicker look.
+# goal < 300 ms). BENCH_ARGS="--devices 1000 --requests 10" for a quicker look, "--postgres" for PostgreSQL.
 .PHONY: bench-fleet-console
 bench-fleet-console: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_fleet_console $(BENCH_ARGS)

@@ -1,5 +1,5 @@
-"""`make bench-fleet-console`: the console's fleet table page for 10,000 devices, SQLite (BENCHMARKS.md, "Fleet web
-console"; goal < 300 ms).
+"""`make bench-fleet-console`: the console's fleet table page for 10,000 devices, SQLite, or PostgreSQL with
+--postgres (BENCHMARKS.md, "Fleet web console"; goal < 300 ms).
 
 The database is filled through FleetDb.store, as `fleet serve` fills it: each device's birth (status and the
 modem, failover, cellular parts of tests/fleet/loadgen.py, a data usage in the cellular part), a failover event
@@ -66,9 +66,23 @@ def main() -> int:
     ap.add_argument("--devices", type=int, default=10_000)
     ap.add_argument("--requests", type=int, default=30)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--postgres", action="store_true", help="a real PostgreSQL (tests/fleet/postgres.py, fsync on) "
+                                                           "instead of SQLite")
     args = ap.parse_args()
+    pg = None
+    if args.postgres:
+        from tests.fleet.postgres import Postgres
+        pg = Postgres().start(durable=True)
+    try:
+        return measure(args, pg.url if pg else None)
+    finally:
+        if pg is not None:
+            pg.destroy()
+
+
+def measure(args: argparse.Namespace, database: str | None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        config = from_dict({"database": f"{tmp}/fleet.db", "console": {"listen": "127.0.0.1:0"}})
+        config = from_dict({"database": database or f"{tmp}/fleet.db", "console": {"listen": "127.0.0.1:0"}})
         db = FleetDb(config.database).connect()
         now = time.time()
         t = time.monotonic()
@@ -126,7 +140,7 @@ def main() -> int:
         finally:
             conn.close()
             running.stop()
-    out = {"devices": args.devices, "requests": args.requests, "fill_s": round(fill_s, 1),
+    out = {"database": "postgresql" if database else "sqlite", "devices": args.devices, "requests": args.requests, "fill_s": round(fill_s, 1),
            "first_page_ms": round(first_ms, 1), "after_changes_ms": round(changed_ms, 1),
            "on_backup_after_changes": changed_total, "console_rss_mib": round(rss_after - rss_before, 1),
            "pages": results,
@@ -134,7 +148,7 @@ def main() -> int:
     if args.json:
         print(json.dumps(out, indent=1))
     else:
-        print(f"{args.devices} devices (database filled in {fill_s:.1f} s), {args.requests} requests per page; "
+        print(f"{'PostgreSQL' if database else 'SQLite'}: {args.devices} devices (database filled in {fill_s:.1f} s), {args.requests} requests per page; "
               f"the first page after the start (the whole fleet read once): {first_ms:.0f} ms")
         for name, r in results.items():
             print(f"  {name:26} median {r['median_ms']:7.1f} ms  p90 {r['p90_ms']:7.1f} ms  {r['bytes']:>8} bytes"
