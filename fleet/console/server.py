@@ -88,6 +88,9 @@ class Console:
         except DatabaseError:
             db.close()   # a broken connection is not given back
             raise
+        except BaseException:
+            self._pool.put(db)   # an HTTP error inside: each statement is its own transaction, the connection is fine
+            raise
         self._pool.put(db)
 
     def warm(self) -> None:
