@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", action="append", choices=sorted(FILTERS), default=[],
                    help="only these devices (repeat to combine)")
     p.add_argument("--json", action="store_true", help="one JSON document")
+    p = fsub.add_parser("user", help="the web console's users: add, passwd, role, rm, ls (docs/fleet.md, Console)")
+    config_arg(p)
+    p.add_argument("user_action", choices=("add", "passwd", "role", "rm", "ls"), metavar="add|passwd|role|rm|ls")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the user (not for ls)")
+    p.add_argument("--role", choices=("viewer", "operator", "admin"),
+                   help="add (default viewer) and role: viewer reads, operator + actions, admin + users and audit")
     return sp
 
 
@@ -49,25 +55,39 @@ def run(args: argparse.Namespace) -> int:
     from fleet.command import CommandError
     from fleet.config import FleetConfigError, load
     from fleet.db import DatabaseError
+    from fleet.users import UserError
     try:
         config = load(args.config)
         if args.fleet_cmd == "serve":
             return _serve(config)
         if args.fleet_cmd == "cmd":
             return _cmd(config, args)
+        if args.fleet_cmd == "user":
+            return _user(config, args)
         return _ls(config, args)
-    except (FleetConfigError, CommandError, DatabaseError) as e:
+    except (FleetConfigError, CommandError, DatabaseError, UserError) as e:
         print(f"relais fleet {args.fleet_cmd}: {e}", file=sys.stderr)
         return 2
 
 
 def _serve(config) -> int:
+    from fleet.console import ConsoleError, start_console
     from fleet.ingest import serve
     logging.getLogger("relais.fleet").setLevel(logging.INFO)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    return serve(config, stop)
+
+    def console():
+        if not config.console.listen:
+            return None
+        try:
+            return start_console(config).stop
+        except ConsoleError as e:
+            # storing what the fleet reports matters more than showing it: ingest goes on without the console
+            logging.getLogger("relais.fleet").error("%s; storing goes on without the console", e)
+            return None
+    return serve(config, stop, beside=console)
 
 
 def _cmd(config, args: argparse.Namespace) -> int:
@@ -88,10 +108,25 @@ def _ls(config, args: argparse.Namespace) -> int:
     from fleet.listing import row, select, table
     db = FleetDb(config.database).connect()
     try:
-        devices = select(db.devices(), args.filter)
+        devices = select(db.devices(latest=True), args.filter)
     finally:
         db.close()
     now = time.time()
     rows = [row(d, now) for d in devices]
     print(json.dumps(rows, ensure_ascii=False) if args.json else table(rows))
+    return 0
+
+
+def _user(config, args: argparse.Namespace) -> int:
+    from fleet.db import FleetDb
+    from fleet.users import UserError, manage
+    if args.user_action != "ls" and not args.name:
+        raise UserError(f"user {args.user_action}: NAME is missing")
+    if args.user_action == "role" and not args.role:
+        raise UserError("user role: --role viewer|operator|admin is missing")
+    db = FleetDb(config.database).connect()
+    try:
+        print(manage(db, args.user_action, args.name, args.role, time.time()))
+    finally:
+        db.close()
     return 0

@@ -4,6 +4,7 @@
     [mqtt]      host, port, username, password, tls, ca, cert, key, client_id, group, topic_prefix, session_expiry_s
     [ingest]    max_message_bytes, batch_max, batch_wait_s, devices
     [commands]  keys (a directory of <device_id>.key files), reply_timeout_s
+    [console]   listen, secure_cookies, origin, trust_proxy, idle_s, absolute_s, page_size, live_every_s
 
 Errors are one line in the agent's wording: "<file>: [section] key: expected …, got …". The fleet does not use the
 agent's loader (fleet/ never imports agent/); this file is small enough to check its keys by a table.
@@ -65,11 +66,27 @@ class CommandSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    listen: str = "127.0.0.1:8080"   # host:port of the web console; "" = no console. Loopback by default: put a
+                                     # reverse proxy with TLS in front (docs/fleet.md, "Console")
+    secure_cookies: bool = False     # true behind HTTPS: the session cookie is sent over HTTPS only
+    origin: str = ""                 # the console's address as browsers see it ("https://fleet.example.com"): POSTs
+                                     # from any other origin are refused; "" = the Host header's, http or https
+    trust_proxy: bool = False        # the client's address from X-Forwarded-For (set by the reverse proxy):
+                                     # login attempts are limited per source address
+    idle_s: float = 1800.0           # a session ends after this long without a request
+    absolute_s: float = 43200.0      # ... and this long after its login, whatever happens
+    page_size: int = 200             # rows of the fleet table per page
+    live_every_s: float = 2.0        # how often the live updates (server-sent events) look for changes
+
+
+@dataclass(frozen=True)
 class FleetConfig:
     database: str = "/var/lib/relais-fleet/fleet.db"
     mqtt: MqttSettings = MqttSettings()
     ingest: IngestSettings = IngestSettings()
     commands: CommandSettings = CommandSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
 
 # (section, key) -> (check, what is expected)
@@ -98,13 +115,28 @@ _RULES: dict[tuple[str, str], tuple[Any, str]] = {
                             '"" or a readable file'),
     ("commands", "keys"): (lambda v: isinstance(v, str) and v != "", "a directory"),
     ("commands", "reply_timeout_s"): (lambda v: _num(v) and 0 < v <= 3600, "a number from 0 to 3600"),
+    ("console", "listen"): (lambda v: isinstance(v, str) and (v == "" or _host_port(v)), '"" or host:port'),
+    ("console", "secure_cookies"): (lambda v: isinstance(v, bool), "true or false"),
+    ("console", "origin"): (lambda v: isinstance(v, str) and (v == "" or (v.startswith(("http://", "https://"))
+                            and "/" not in v.split("://", 1)[1])), '"" or http(s)://host[:port] without a path'),
+    ("console", "trust_proxy"): (lambda v: isinstance(v, bool), "true or false"),
+    ("console", "idle_s"): (lambda v: _num(v) and 60 <= v <= 86400 * 7, "a number from 60 to 604800"),
+    ("console", "absolute_s"): (lambda v: _num(v) and 60 <= v <= 86400 * 30, "a number from 60 to 2592000"),
+    ("console", "page_size"): (lambda v: _int(v) and 10 <= v <= 10000, "an integer from 10 to 10000"),
+    ("console", "live_every_s"): (lambda v: _num(v) and 0.2 <= v <= 600, "a number from 0.2 to 600"),
 }
-_SECTIONS = {"mqtt": MqttSettings, "ingest": IngestSettings, "commands": CommandSettings}
+_SECTIONS = {"mqtt": MqttSettings, "ingest": IngestSettings, "commands": CommandSettings,
+             "console": ConsoleSettings}
 _SECRET = {("mqtt", "password")}
 
 
 def _int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _host_port(v: str) -> bool:
+    host, _, port = v.rpartition(":")
+    return host != "" and port.isdigit() and 0 <= int(port) <= 65535
 
 
 def _num(v: Any) -> bool:

@@ -42,7 +42,18 @@ SCHEMA = (
         device_id TEXT NOT NULL, command_id TEXT NOT NULL, seq BIGINT NOT NULL, ts DOUBLE PRECISION NOT NULL,
         ok INTEGER NOT NULL, body TEXT NOT NULL, received DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (device_id, command_id))""",
+    # The latest event of each kind the fleet table shows (last incident, last drill), kept at ingest: reading
+    # them from `events` for 10,000 devices at every page would scan every such event ever stored.
+    """CREATE TABLE IF NOT EXISTS latest_events (
+        device_id TEXT NOT NULL, kind TEXT NOT NULL, seq BIGINT NOT NULL, ts DOUBLE PRECISION NOT NULL,
+        data TEXT NOT NULL, received DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (device_id, kind))""",
+    # what changed since a moment: the console's table and its live rows look every few seconds
+    "CREATE INDEX IF NOT EXISTS device_state_received ON device_state (received)",
+    "CREATE INDEX IF NOT EXISTS latest_events_received ON latest_events (received)",
 )
+# the kinds kept in latest_events: incidents (the primary lost, an outage closed), drills, the agent's overdue
+LATEST_KINDS = frozenset({"failover", "failback", "outage_closed", "drill_result", "drill_overdue"})
 
 _TOUCH = ("INSERT INTO devices (device_id, online, online_since, first_seen, last_seen) VALUES (?, NULL, NULL, ?, ?) "
           "ON CONFLICT (device_id) DO UPDATE SET last_seen = excluded.last_seen")
@@ -60,6 +71,9 @@ _EVENT = ("INSERT INTO events (device_id, seq, ts, time_source, kind, data, rece
           "ON CONFLICT (device_id, seq) DO NOTHING")
 _TELEMETRY = ("INSERT INTO telemetry (device_id, seq, ts, time_source, why, metrics, received) "
               "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, seq) DO NOTHING")
+_LATEST = ("INSERT INTO latest_events (device_id, kind, seq, ts, data, received) VALUES (?, ?, ?, ?, ?, ?) "
+           "ON CONFLICT (device_id, kind) DO UPDATE SET seq = excluded.seq, ts = excluded.ts, data = excluded.data, "
+           "received = excluded.received WHERE excluded.seq > latest_events.seq")
 # The agent answers a repeated command id with its first reply: the first one stored is the one.
 _REPLY = ("INSERT INTO replies (device_id, command_id, seq, ts, ok, body, received) VALUES (?, ?, ?, ?, ?, ?, ?) "
           "ON CONFLICT (device_id, command_id) DO NOTHING")
@@ -153,7 +167,7 @@ class FleetDb:
         """Write one batch in one transaction; returns once it is committed. Raises DatabaseError (the caller
         then keeps the batch, reconnects and tries again: nothing is acknowledged before this returns)."""
         touch: dict[str, float] = {}
-        status, state, events, telemetry, replies = [], [], [], [], []
+        status, state, events, telemetry, replies, latest = [], [], [], [], [], []
         for m in messages:
             touch[m.device_id] = received
             if m.kind is Kind.STATUS:
@@ -163,6 +177,8 @@ class FleetDb:
             elif m.kind is Kind.EVENT:
                 events.append((m.device_id, m.seq, m.ts, m.time_source, m.body["kind"], _dumps(m.body["data"]),
                                received))
+                if m.body["kind"] in LATEST_KINDS:
+                    latest.append((m.device_id, m.body["kind"], m.seq, m.ts, events[-1][5], received))
             elif m.kind is Kind.TELEMETRY:
                 telemetry.append((m.device_id, m.seq, m.ts, m.time_source, m.body["why"], _dumps(m.body["metrics"]),
                                   received))
@@ -183,6 +199,8 @@ class FleetDb:
                         new += max(cur.rowcount, 0)
                 if replies:
                     cur.executemany(self._sql(_REPLY), replies)
+                if latest:
+                    cur.executemany(self._sql(_LATEST), latest)
         except DatabaseError:
             raise
         except Exception as e:
@@ -199,6 +217,24 @@ class FleetDb:
         except Exception as e:
             raise DatabaseError(f"{describe(self.url)}: {_first_line(e)}") from None
 
+    def execute(self, statement: str, params: tuple = ()) -> int:
+        """One writing statement in its own transaction; the rows it changed."""
+        try:
+            with self._transaction() as cur:
+                cur.execute(self._sql(statement), params)
+                return max(cur.rowcount, 0)
+        except Exception as e:
+            raise DatabaseError(f"{describe(self.url)}: {_first_line(e)}") from None
+
+    def execute_schema(self, statements: Iterable[str]) -> None:
+        """Tables of another part of the fleet (the console's users), created when missing."""
+        try:
+            with self._transaction() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+        except Exception as e:
+            raise DatabaseError(f"{describe(self.url)}: {_first_line(e)}") from None
+
     def count(self, table: str) -> int:
         if table not in ("devices", "device_state", "events", "telemetry", "replies"):
             raise ValueError(table)
@@ -208,16 +244,40 @@ class FleetDb:
         rows = self.query("SELECT body FROM replies WHERE device_id = ? AND command_id = ?", (device_id, command_id))
         return json.loads(rows[0][0]) if rows else None
 
-    def devices(self) -> list[dict[str, Any]]:
-        """Every device with its status and its latest state parts, merged as the agent's snapshot."""
+    def devices(self, parts: Iterable[str] | None = None, latest: bool = False,
+                device_id: str | None = None, ids: list[str] | None = None) -> list[dict[str, Any]]:
+        """Every device with its status and its latest state parts, merged as the agent's snapshot; only the
+        named `parts` when given (the console's table needs four of them: JSON parsing is most of the time);
+        with `latest`, also "latest": {kind: {"ts", "data"}} of LATEST_KINDS; `device_id`: that one device;
+        `ids`: these devices (at most 500: the console reads a large fleet, or what changed, a slice at a time)."""
         out: dict[str, dict[str, Any]] = {}
-        for device_id, online, since, first, last in self.query(
-                "SELECT device_id, online, online_since, first_seen, last_seen FROM devices ORDER BY device_id"):
-            out[device_id] = {"device_id": device_id, "online": None if online is None else bool(online),
-                              "since": since, "first_seen": first, "last_seen": last, "state": {}}
-        for device_id, part, body in self.query("SELECT device_id, part, body FROM device_state"):
-            if device_id in out:
-                out[device_id]["state"][part] = json.loads(body)
+        if device_id is not None:
+            ids = [device_id]
+        if ids is not None and not 0 < len(ids) <= 500:
+            raise ValueError(f"devices(ids=...): 1 to 500 ids, got {len(ids)}")
+        one = (f" WHERE device_id IN ({', '.join('?' * len(ids))})", tuple(ids)) if ids is not None else ("", ())
+        for did, online, since, first, last in self.query(
+                "SELECT device_id, online, online_since, first_seen, last_seen FROM devices" + one[0] +
+                " ORDER BY device_id", one[1]):
+            out[did] = {"device_id": did, "online": None if online is None else bool(online),
+                        "since": since, "first_seen": first, "last_seen": last, "state": {}}
+        wanted = None if parts is None else sorted(set(parts))
+        where = [] if wanted is None else [f"part IN ({', '.join('?' * len(wanted))})"]
+        params: list[Any] = [] if wanted is None else list(wanted)
+        if ids is not None:
+            where.append(one[0].removeprefix(" WHERE "))
+            params.extend(ids)
+        sql = "SELECT device_id, part, body FROM device_state" + (" WHERE " + " AND ".join(where) if where else "")
+        for did, part, body in self.query(sql, tuple(params)):
+            if did in out:
+                out[did]["state"][part] = json.loads(body)
+        if latest:
+            for d in out.values():
+                d["latest"] = {}
+            sql = "SELECT device_id, kind, ts, data FROM latest_events" + one[0]
+            for did, kind, ts, data in self.query(sql, one[1]):
+                if did in out:
+                    out[did]["latest"][kind] = {"ts": ts, "data": json.loads(data)}
         return list(out.values())
 
 

@@ -236,10 +236,13 @@ class Ingest:
         log.warning("%s%s", f"{device}: " if device else "", line)
 
 
-def serve(config: FleetConfig, stop: threading.Event, report_every_s: float = 60.0) -> int:
+def serve(config: FleetConfig, stop: threading.Event, report_every_s: float = 60.0,
+          beside: Callable[[], Callable[[], None] | None] | None = None) -> int:
     """Run until `stop` is set (0), or until the writer dies (1: systemd's Restart= starts a fresh one, and the
-    broker sends it what was not acknowledged); a line of counters every `report_every_s`."""
+    broker sends it what was not acknowledged); a line of counters every `report_every_s`. `beside` starts what
+    runs along (the console) once the configuration has proved good, and returns how to stop it."""
     ingest = Ingest(config)
+    stop_beside = beside() if beside is not None else None
     try:
         ingest.db.connect()
     except DatabaseError as e:
@@ -257,4 +260,6 @@ def serve(config: FleetConfig, stop: threading.Event, report_every_s: float = 60
                 log.info("counters: %s", dict(sorted(ingest.counters.items())))
     finally:
         ingest.stop()
+        if stop_beside is not None:
+            stop_beside()
     return 0

@@ -1,9 +1,16 @@
-"""The fleet as rows for `relais fleet ls`: pure functions over FleetDb.devices()."""
+"""The fleet as rows for `relais fleet ls` and the console's fleet table: pure functions over
+FleetDb.devices(latest=True). FILTERS is the one home of the filters both offer (`--filter NAME`, `?filter=NAME`).
+"""
 from __future__ import annotations
 
 from typing import Any, Callable
 
+from fleet.alerts.rules import Rules
+
 POOR_RSRP_DBM = -110   # below this LTE reference signal power a link is unreliable (3GPP "poor" band, -110..-120)
+BUDGET_NEARLY_USED = Rules.data_budget_pct / 100   # the share of the month's cellular data budget the alerts
+                                                   # warn at: the table's filter shows the same sites
+INCIDENT_KINDS = ("failover", "outage_closed")     # events that are an incident: the primary lost, an outage closed
 
 
 def _get(state: dict[str, Any], *path: str) -> Any:
@@ -23,13 +30,83 @@ def poor_signal(d: dict[str, Any]) -> bool:
     return isinstance(rsrp, (int, float)) and not isinstance(rsrp, bool) and rsrp < POOR_RSRP_DBM
 
 
+def _latest(d: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    found = (d.get("latest") or {}).get(kind)
+    return found if isinstance(found, dict) and isinstance(found.get("ts"), (int, float)) else None
+
+
+def last_drill(d: dict[str, Any]) -> tuple[float | None, bool | None]:
+    """(when, passed) of the latest drill: the drill_result event, else the retained `drills` part (no time)."""
+    event = _latest(d, "drill_result")
+    if event is not None:
+        ok = event["data"].get("ok")
+        return event["ts"], ok if isinstance(ok, bool) else None
+    ok = _get(d["state"], "drills", "last", "ok")
+    return None, ok if isinstance(ok, bool) else None
+
+
+def drill_failed_or_overdue(d: dict[str, Any]) -> bool:
+    """The latest drill failed, or the agent said drill_overdue after its latest drill (the agent knows its own
+    schedule, [drills] overdue_days; the fleet does not guess it)."""
+    at, ok = last_drill(d)
+    if ok is False:
+        return True
+    overdue = _latest(d, "drill_overdue")
+    return overdue is not None and (at is None or overdue["ts"] > at)
+
+
+def data_used(d: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(bytes used this billing month, the month's budget) of the SIM in use: the agent's cellular usage."""
+    usage = _get(d["state"], "cellular", "usage") or {}
+    used, cap = usage.get("total_bytes"), usage.get("cap_bytes")
+    ok = [isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (used, cap)]
+    return (used if ok[0] else None), (cap if ok[1] and cap else None)
+
+
+def budget_nearly_used(d: dict[str, Any]) -> bool:
+    used, cap = data_used(d)
+    return used is not None and cap is not None and used >= BUDGET_NEARLY_USED * cap
+
+
+def last_incident(d: dict[str, Any]) -> dict[str, Any] | None:
+    """The latest of INCIDENT_KINDS: {"ts", "kind", "data"}."""
+    found = [dict(e, kind=k) for k in INCIDENT_KINDS if (e := _latest(d, k)) is not None]
+    return max(found, key=lambda e: e["ts"]) if found else None
+
+
 FILTERS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "online": lambda d: d["online"] is True,
     "offline": lambda d: d["online"] is False,
     "on_backup": on_backup,
     "poor_signal": poor_signal,
     "no_status": lambda d: d["online"] is None,   # seen, but no status yet (a message got through without one)
+    "drill_failed_or_overdue": drill_failed_or_overdue,
+    "budget_nearly_used": budget_nearly_used,
 }
+
+
+# Every state path the filters, row() and the console's sort keys read: slim() keeps only these, so the console
+# can hold 10,000 devices in memory (an agent's modem and failover parts are kilobytes each)
+STATE_PATHS = (("failover", "active_uplink"), ("failover", "state"), ("modem", "operator_name"),
+               ("modem", "signal", "rsrp_dbm"), ("cellular", "operator"), ("cellular", "usage", "total_bytes"),
+               ("cellular", "usage", "cap_bytes"), ("drills", "last", "ok"))
+
+
+def slim(d: dict[str, Any]) -> dict[str, Any]:
+    """The device with only what STATE_PATHS name, and of its latest events only the time (and a drill's ok):
+    every filter and row() read the same from it as from the whole device."""
+    state: dict[str, Any] = {}
+    for path in STATE_PATHS:
+        value = _get(d["state"], *path)
+        if value is not None:
+            node = state
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = value
+    latest = {kind: {"ts": e["ts"], "data": {"ok": e["data"]["ok"]} if isinstance(e.get("data"), dict)
+                     and "ok" in e["data"] else {}}
+              for kind, e in (d.get("latest") or {}).items()}
+    return {**{k: v for k, v in d.items() if k not in ("state", "latest")}, "state": state, "latest": latest}
 
 
 def select(devices: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
@@ -49,7 +126,38 @@ def row(d: dict[str, Any], now: float) -> dict[str, Any]:
         "operator": _get(st, "modem", "operator_name") or _get(st, "cellular", "operator") or "",
         "rsrp_dbm": _get(st, "modem", "signal", "rsrp_dbm"),
         "last_seen": _ago(now - d["last_seen"]),
+        "data_used": _data_text(*data_used(d)),
+        "last_incident": _incident_text(last_incident(d), now),
+        "last_drill": _drill_text(*last_drill(d), now),
     }
+
+
+def _data_text(used: int | None, cap: int | None) -> str:
+    if used is None:
+        return ""
+    text = _bytes(used)
+    return f"{text} ({100 * used / cap:.0f} %)" if cap else text
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return ""
+
+
+def _incident_text(incident: dict[str, Any] | None, now: float) -> str:
+    if incident is None:
+        return ""
+    return f"{incident['kind']} {_ago(now - incident['ts'])} ago"
+
+
+def _drill_text(at: float | None, ok: bool | None, now: float) -> str:
+    if at is None and ok is None:
+        return ""
+    result = {True: "passed", False: "failed", None: "?"}[ok]
+    return f"{result} {_ago(now - at)} ago" if at is not None else result
 
 
 def _ago(seconds: float) -> str:

@@ -28,7 +28,7 @@ if [ "$target" = test ]; then
     need kmod command -v modprobe                            # loads gpio-sim (tests/test_led_gpio_sim.py)
     need tzdata test -f /usr/share/zoneinfo/Europe/Paris     # [usage] timezone (billing day) tests
     need tmux command -v tmux                                # `relais watch` on a terminal (tests/console)
-    need chromium command -v chromium                        # tests/report/test_chromium.py: the HTML report
+    need chromium command -v chromium                        # tests/report/test_chromium.py: the HTML report; tests/fleet/test_console_chromium.py
     need nut-server test -x /lib/nut/dummy-ups               # tests/power: upsd and the dummy-ups driver
     need nut-client command -v upsc                          # tests/power: the reference reading of the dummy UPS
     need postgresql sh -c 'ls /usr/lib/postgresql/*/bin/initdb' # tests/fleet: fleet serve into a real PostgreSQL

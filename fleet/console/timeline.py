@@ -1,0 +1,107 @@
+"""A site's last 30 days as inline SVG, drawn like the agent's report (agent/report/timeline.py; the fleet imports
+nothing of the agent, so the drawing is its own): which uplink carried the traffic, the incidents, the drills, and
+the signal (RSRP) below. Pure: events and telemetry in, text out; times are the device's (`ts`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import Any, Iterable
+
+DAY_S = 86400.0
+WIDTH, LANE_H, LEFT = 900, 18, 70
+COLOURS = {"primary": "#cfe8cf", "backup": "#f6d58e", "down": "#d62728", "drill_ok": "#2a7ab0",
+           "drill_failed": "#111111", "signal": "#555555"}
+
+
+@dataclass(frozen=True)
+class Span:
+    start: float
+    end: float
+    what: str            # "primary" | "backup" (the uplink carrying traffic) | "down" (an incident)
+    title: str = ""
+
+
+def uplink_spans(events: Iterable[tuple[float, str, dict[str, Any]]], since: float, now: float,
+                 active_now: str | None) -> list[Span]:
+    """Which uplink carried the traffic, from the failover/failback events in time order. Before the first event
+    of the window the uplink is the one that event left (a failover leaves the primary); with no event at all it
+    is the active one now."""
+    changes = [(ts, str(data.get("to") or ("backup" if kind == "failover" else "primary")))
+               for ts, kind, data in events if kind in ("failover", "failback") and since <= ts <= now]
+    if changes:
+        first_kind = next(kind for ts, kind, _ in events if kind in ("failover", "failback") and since <= ts <= now)
+        current = "primary" if first_kind == "failover" else "backup"
+    else:
+        current = active_now if active_now in ("primary", "backup") else "primary"
+    spans, start = [], since
+    for ts, to in changes:
+        if to != current and ts > start:
+            spans.append(Span(start, ts, current))
+            start = ts
+        current = to if to in ("primary", "backup") else current
+    spans.append(Span(start, now, current))
+    return [s for s in spans if s.end > s.start]
+
+
+def incident_spans(events: Iterable[tuple[float, str, dict[str, Any]]], since: float, now: float) -> list[Span]:
+    """Closed outages (outage_closed: start, end, cause), cut to the window."""
+    out = []
+    for ts, kind, data in events:
+        if kind != "outage_closed":
+            continue
+        start, end = data.get("start"), data.get("end", ts)
+        if not isinstance(start, (int, float)) or not isinstance(end, (int, float)) or end < since or start > now:
+            continue
+        cause = str(data.get("cause") or "")
+        out.append(Span(max(start, since), min(end, now), "down",
+                        f"{data.get('uplink', 'primary')} down {(end - start) / 60:.0f} min {cause}".strip()))
+    return out
+
+
+def svg(events: list[tuple[float, str, dict[str, Any]]], signal: list[tuple[float, float]], since: float,
+        now: float, active_now: str | None) -> str:
+    span = max(now - since, 1.0)
+
+    def x(t: float) -> float:
+        return round(LEFT + (min(max(t, since), now) - since) / span * (WIDTH - LEFT - 10), 1)
+
+    uplinks = uplink_spans(events, since, now, active_now)
+    incidents = incident_spans(events, since, now)
+    drills = [(ts, data) for ts, kind, data in events if kind == "drill_result" and since <= ts <= now]
+    sig_top, sig_h = 4 * LANE_H + 10, 60
+    height = sig_top + sig_h + 24
+    parts = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+             f'width="{WIDTH}" height="{height}" role="img" data-incidents="{len(incidents)}" '
+             f'data-drills="{len(drills)}" aria-label="the last {span / DAY_S:.0f} days">']
+    for row, label in enumerate(("uplink", "incidents", "drills")):
+        parts.append(f'<text x="0" y="{row * LANE_H + 13}" font-size="11">{label}</text>')
+    for s in uplinks:
+        parts.append(f'<rect class="{s.what}" x="{x(s.start)}" y="0" width="{max(x(s.end) - x(s.start), 1)}" '
+                     f'height="{LANE_H - 4}" fill="{COLOURS[s.what]}"><title>{s.what}</title></rect>')
+    for s in incidents:
+        parts.append(f'<rect class="down" x="{x(s.start)}" y="{LANE_H}" width="{max(x(s.end) - x(s.start), 2)}" '
+                     f'height="{LANE_H - 4}" fill="{COLOURS["down"]}"><title>{escape(s.title)}</title></rect>')
+    for ts, data in drills:
+        ok = data.get("ok") is True
+        parts.append(f'<circle class="drill {"ok" if ok else "failed"}" cx="{x(ts)}" cy="{2 * LANE_H + 7}" r="5" '
+                     f'fill="{COLOURS["drill_ok" if ok else "drill_failed"]}"><title>drill '
+                     f'{"passed" if ok else "failed"}</title></circle>')
+    for day in range(int(span // DAY_S) + 1):
+        t = now - day * DAY_S
+        parts.append(f'<line x1="{x(t)}" y1="0" x2="{x(t)}" y2="{3 * LANE_H}" stroke="#ddd" stroke-width="0.5"/>')
+    # signal: RSRP from -130 (bottom) to -60 dBm (top)
+    parts.append(f'<text x="0" y="{sig_top + 12}" font-size="11">RSRP</text>'
+                 f'<text x="0" y="{sig_top + 26}" font-size="9">-60..-130</text>')
+    points = [(x(ts), round(sig_top + (min(max(-v, 60), 130) - 60) / 70 * sig_h, 1))
+              for ts, v in signal if since <= ts <= now]
+    if points:
+        path = " ".join(f"{px},{py}" for px, py in points)
+        parts.append(f'<polyline class="signal" points="{path}" fill="none" stroke="{COLOURS["signal"]}" '
+                     f'stroke-width="1"/>')
+    poor_y = round(sig_top + (110 - 60) / 70 * sig_h, 1)
+    parts.append(f'<line x1="{LEFT}" y1="{poor_y}" x2="{WIDTH - 10}" y2="{poor_y}" stroke="#d62728" '
+                 f'stroke-dasharray="3,3" stroke-width="0.7"><title>-110 dBm: poor</title></line>')
+    parts.append(f'<text x="{LEFT}" y="{height - 4}" font-size="10">{span / DAY_S:.0f} days ago</text>'
+                 f'<text x="{WIDTH - 40}" y="{height - 4}" font-size="10">now</text></svg>')
+    return "".join(parts)
