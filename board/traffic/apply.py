@@ -50,14 +50,18 @@ class TrafficRules:
             self._run(["tc", "qdisc", "del", "dev", dev, "root"])
 
     def _run(self, cmd: list[str], stdin: str | None = None) -> str:
-        try:
-            done = subprocess.run(self._prefix + cmd, input=stdin, text=True, capture_output=True,
-                                  timeout=TIMEOUT_S)
-        except FileNotFoundError:
-            raise TrafficError(f"{(self._prefix + cmd)[0]}: not installed") from None
-        except subprocess.TimeoutExpired:
-            raise TrafficError(f"{' '.join(cmd[:3])}: no answer within {TIMEOUT_S:g} s") from None
-        if done.returncode:
-            why = " ".join(done.stderr.split())[:300] or f"exit status {done.returncode}"
-            raise TrafficError(f"{' '.join(cmd[:3])}: {why}")
-        return done.stdout
+        return run_tool(self._prefix, cmd, stdin)
+
+
+def run_tool(prefix: list[str], cmd: list[str], stdin: str | None = None) -> str:
+    """`cmd` (nft, tc) run under `prefix` (e.g. `ip netns exec NS`); its output, or a TrafficError of one line."""
+    try:
+        done = subprocess.run(prefix + cmd, input=stdin, text=True, capture_output=True, timeout=TIMEOUT_S)
+    except FileNotFoundError:
+        raise TrafficError(f"{(prefix + cmd)[0]}: not installed") from None
+    except subprocess.TimeoutExpired:
+        raise TrafficError(f"{' '.join(cmd[:3])}: no answer within {TIMEOUT_S:g} s") from None
+    if done.returncode:
+        why = " ".join(done.stderr.split())[:300] or f"exit status {done.returncode}"
+        raise TrafficError(f"{' '.join(cmd[:3])}: {why}")
+    return done.stdout

@@ -25,13 +25,12 @@ from __future__ import annotations
 import errno
 import re
 import socket
-import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
 from board.routes.conntrack import KEEP_MARK_MASK
-from board.traffic.apply import TIMEOUT_S, TrafficError
+from board.traffic.apply import TrafficError, run_tool
 from board.traffic.ruleset import CLASS_MASK, MARKS
 
 TABLE = "relais_flows"
@@ -160,17 +159,7 @@ class FlowRules:
             ipr.close()
 
     def _run(self, cmd: list[str], stdin: str | None = None) -> str:
-        try:
-            done = subprocess.run(self._prefix + cmd, input=stdin, text=True, capture_output=True,
-                                  timeout=TIMEOUT_S)
-        except FileNotFoundError:
-            raise TrafficError(f"{(self._prefix + cmd)[0]}: not installed") from None
-        except subprocess.TimeoutExpired:
-            raise TrafficError(f"{' '.join(cmd[:3])}: no answer within {TIMEOUT_S:g} s") from None
-        if done.returncode:
-            why = " ".join(done.stderr.split())[:300] or f"exit status {done.returncode}"
-            raise TrafficError(f"{' '.join(cmd[:3])}: {why}")
-        return done.stdout
+        return run_tool(self._prefix, cmd, stdin)
 
 
 _FAMILY = {"-4": socket.AF_INET, "-6": socket.AF_INET6}
