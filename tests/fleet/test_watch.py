@@ -1,0 +1,247 @@
+"""The alert loop of `fleet serve` (fleet/watch.py) over a real database: what the agent publishes, stored by the
+ingest's own FleetDb.store(), becomes provider incidents and alerts; a restart rebuilds it without a repeat."""
+from __future__ import annotations
+
+import pytest
+
+from fleet.alerts import Alerting, Channel, Deliveries, Rule, Rules
+from fleet.config import FleetConfigError, from_dict
+from fleet.db import FleetDb
+from fleet.messages import Kind, Message
+from fleet.watch import Watch, watch_db
+
+T0 = 1_796_280_000.0      # 2026-12-03 07:20 UTC
+DAY = 86400.0
+
+
+class Stored:
+    """Messages as the agent publishes them (docs/mqtt.md), written as the ingest writes them."""
+
+    def __init__(self, url: str):
+        self.db = FleetDb(url).connect()
+        self.seq: dict[str, int] = {}
+
+    def _next(self, device: str) -> int:
+        self.seq[device] = self.seq.get(device, 100) + 1
+        return self.seq[device]
+
+    def status(self, device: str, online: bool, at: float) -> None:
+        self.db.store([Message(Kind.STATUS, device, online=online)], at)
+
+    def part(self, device: str, part: str, value: dict, at: float) -> None:
+        self.db.store([Message(Kind.STATE, device, self._next(device), at, "ntp", part, body={part: value})], at)
+
+    def event(self, device: str, kind: str, data: dict, ts: float, received: float | None = None) -> None:
+        self.db.store([Message(Kind.EVENT, device, self._next(device), ts, "ntp", body={"kind": kind, "data": data})],
+                      ts + 1 if received is None else received)
+
+    def telemetry(self, device: str, metrics: dict, ts: float) -> None:
+        self.db.store([Message(Kind.TELEMETRY, device, self._next(device), ts, "ntp",
+                               body={"why": "change", "metrics": metrics})], ts + 1)
+
+    def site(self, device: str, provider: str = "Orange fibre", at: float = T0 - 3600) -> None:
+        self.status(device, True, at)
+        self.part(device, "device", {"id": device, "site": "", "contracts": [
+            {"uplink": "primary", "provider": provider, "repair_hours": 4}]}, at)
+        self.part(device, "cellular", {"active_slot": 1, "operator": "SFR"}, at)
+
+
+class Outbox:
+    def __init__(self):
+        self.sent = []
+
+    def __call__(self, alert, now):
+        self.sent.append(alert)
+
+
+def make_watch(url: str, tmp_path, holder: str = "fleet-a", order=None, **correlate) -> tuple[Watch, Outbox]:
+    sites = tmp_path / "sites.csv"
+    sites.write_text("device_id,area\nshop-1,69003\nshop-2,69003\nshop-3,69003\nshop-4,69003\n")
+    config = from_dict({"database": url, "correlate": {"sites": str(sites), **correlate}})
+    w = Watch(config, holder, order=order, settle_s=0.0)
+    box = Outbox()
+    w.alerting = Alerting(Rules(), {"mail": Channel(Deliveries("mail", box), window_s=3600.0)})
+    return w, box
+
+
+@pytest.fixture
+def url(tmp_path):
+    return str(tmp_path / "fleet.db")
+
+
+def lose_and_recover(s: Stored, sites, lost_at: float, recovered_at: float | None, link: str = "primary",
+                     received: float | None = None):
+    """Each site loses `link` 20 s after the one before (its own `started_at`); stored when it comes in."""
+    for n, site in enumerate(sites):
+        s.event(site, "link_down", {"link": link, "reason": "no_answer", "started_at": lost_at + 20 * n},
+                lost_at + 20 * n + 5, received)
+    if recovered_at is not None:
+        for n, site in enumerate(sites):
+            s.event(site, "link_restored", {"link": link, "was": "down"}, recovered_at + n)
+
+
+def test_three_sites_of_one_provider_open_an_incident_that_closes_and_alerts_once(url, tmp_path):
+    s = Stored(url)
+    for site in ("shop-1", "shop-2", "shop-3", "shop-4"):
+        s.site(site, provider="Orange fibre" if site != "shop-4" else "Free")
+    w, box = make_watch(url, tmp_path)
+    lose_and_recover(s, ["shop-1", "shop-2"], T0, None)
+    w.round(T0 + 60)
+    assert watch_db.incidents(s.db) == [] and box.sent == []          # two sites: their own trouble
+    # reported late (their outbox waited for the backup): their own start times still fit the window
+    lose_and_recover(s, ["shop-3", "shop-4"], T0 + 40, None, received=T0 + 100)   # shop-4: another provider
+    w.round(T0 + 120)
+    [inc] = watch_db.incidents(s.db, open_only=True)
+    assert (inc["provider"], inc["area"], [x["site"] for x in inc["sites"]]) == \
+        ("Orange fibre", "69003", ["shop-1", "shop-2", "shop-3"])
+    assert [a.rule for a in box.sent] == [Rule.PROVIDER_INCIDENT_OPENED]
+    assert "Orange fibre, 3 sites in 69003" in box.sent[0].title
+
+    w.round(T0 + 180)
+    assert len(box.sent) == 1                                           # nothing new, nothing again
+    for n, site in enumerate(("shop-1", "shop-2", "shop-3")):
+        s.event(site, "link_restored", {"link": "primary", "was": "down"}, T0 + 900 + n)
+    w.round(T0 + 1000)
+    assert [a.rule for a in box.sent] == [Rule.PROVIDER_INCIDENT_OPENED, Rule.PROVIDER_INCIDENT_CLOSED]
+    [inc] = watch_db.incidents(s.db)
+    # closed when the last recovery came in (its `received`: the loop's now for it, in a replay too)
+    assert inc["closed_at"] == T0 + 903 and all(x["recovered_at"] for x in inc["sites"])
+
+
+def test_a_restart_mid_incident_rebuilds_it_and_sends_nothing_twice(url, tmp_path):
+    s = Stored(url)
+    for site in ("shop-1", "shop-2", "shop-3"):
+        s.site(site)
+    w, box = make_watch(url, tmp_path)
+    s.status("shop-3", False, T0)                         # and shop-3 goes offline for good
+    lose_and_recover(s, ["shop-1", "shop-2", "shop-3"], T0, None)
+    w.round(T0 + 1000)
+    assert sorted(a.rule for a in box.sent) == [Rule.OFFLINE, Rule.PROVIDER_INCIDENT_OPENED]
+    w.close()
+
+    again, box2 = make_watch(url, tmp_path)               # `fleet serve` restarted: state from the database
+    again.round(T0 + 1100)
+    assert box2.sent == []                                # neither the incident nor the offline site again
+    assert list(again.state.open) and again.state.open[next(iter(again.state.open))].id == \
+        watch_db.incidents(s.db)[0]["id"]
+    for n, site in enumerate(("shop-1", "shop-2", "shop-3")):
+        s.event(site, "link_restored", {"link": "primary", "was": "down"}, T0 + 1200 + n)
+    again.round(T0 + 1300)
+    assert [a.rule for a in box2.sent] == [Rule.PROVIDER_INCIDENT_CLOSED]
+    again.round(T0 + 1000 + 3700)                          # the window passed: the offline site is reminded
+    assert [a.rule for a in box2.sent][-1] == Rule.OFFLINE
+
+
+def test_only_the_instance_holding_the_lease_runs_the_loop(url, tmp_path):
+    s = Stored(url)
+    for site in ("shop-1", "shop-2", "shop-3"):
+        s.site(site)
+    a, box_a = make_watch(url, tmp_path, holder="fleet-a")
+    b, box_b = make_watch(url, tmp_path, holder="fleet-b")
+    a.round(T0)
+    lose_and_recover(s, ["shop-1", "shop-2", "shop-3"], T0, None)
+    a.round(T0 + 50)
+    b.round(T0 + 100)
+    assert (b.leading, len(box_b.sent), len(box_a.sent)) == (False, 0, 1)
+    b.round(T0 + 50 + 61)                                  # a stopped renewing: b takes over, from the database
+    assert b.leading and box_b.sent == [] and list(b.state.open)
+
+
+def test_a_mobile_outage_suggests_and_orders_the_sim_switch_only_when_configured(url, tmp_path):
+    s = Stored(url)
+    for site in ("shop-1", "shop-2", "shop-3"):
+        s.site(site)
+    orders = []
+    w, box = make_watch(url, tmp_path, order=lambda *a: orders.append(a))
+    lose_and_recover(s, ["shop-1", "shop-2", "shop-3"], T0, None, link="backup")
+    w.round(T0 + 100)
+    [inc] = watch_db.incidents(s.db)
+    assert (inc["link"], inc["provider"], inc["sim_switch"], orders) == ("cellular", "SFR", "suggested", [])
+    assert "switch the sites on this operator to their other SIM" in box.sent[0].title
+
+    url2 = str(tmp_path / "other.db")
+    s2 = Stored(url2)
+    for site in ("shop-1", "shop-2", "shop-3"):
+        s2.site(site)
+    w2, _ = make_watch(url2, tmp_path, order=lambda *a: orders.append(a), order_sim_switch=True)
+    lose_and_recover(s2, ["shop-1", "shop-2", "shop-3"], T0, None, link="backup")
+    w2.round(T0 + 100)
+    assert orders == [(site, "sim_switch", {"slot": 2}) for site in ("shop-1", "shop-2", "shop-3")]
+    assert watch_db.incidents(s2.db)[0]["sim_switch"] == "ordered"
+
+
+def _offline(s):
+    s.status("shop-1", False, T0)
+
+
+def _on_backup(s):
+    s.part("shop-1", "failover", {"state": "on_backup", "active_uplink": "backup", "since": T0}, T0)
+
+
+def _drill_failed(s):
+    s.event("shop-1", "drill_result", {"ok": False, "reason": "backup_no_answer"}, T0)
+
+
+def _drill_overdue(s):
+    s.event("shop-1", "drill_result", {"ok": True}, T0 - 40 * DAY)
+    s.event("shop-1", "drill_overdue", {"last_pass": T0 - 40 * DAY, "days": 40, "overdue_days": 35}, T0)
+
+
+def _data_budget(s):
+    s.part("shop-1", "cellular", {"active_slot": 1, "usage": {"total_bytes": 10, "cap_bytes": 1000}}, T0)
+    s.telemetry("shop-1", {"rx_bytes": 700, "tx_bytes": 150}, T0 + 10)      # 85 %: telemetry is the fresher
+
+
+def _signal_poor(s):
+    s.telemetry("shop-1", {"rsrp_dbm": -112, "rsrq_db": -12}, T0 - 4 * DAY)
+    s.telemetry("shop-1", {"rx_bytes": 5, "tx_bytes": 5}, T0 - 2 * DAY)      # no signal metric: the run goes on
+    s.telemetry("shop-1", {"rsrq_db": -13}, T0 - DAY)                         # rsrp still -112 (by exception)
+
+
+@pytest.mark.parametrize("publish, rule", [
+    (_offline, Rule.OFFLINE), (_on_backup, Rule.ON_BACKUP), (_drill_failed, Rule.DRILL_FAILED),
+    (_drill_overdue, Rule.DRILL_OVERDUE), (_data_budget, Rule.DATA_BUDGET), (_signal_poor, Rule.SIGNAL_POOR)])
+def test_each_rule_is_fed_by_what_the_agent_publishes(url, tmp_path, publish, rule):
+    s = Stored(url)
+    s.site("shop-1")
+    w, box = make_watch(url, tmp_path)
+    w.round(T0 - 5 * DAY)
+    assert box.sent == []                                  # a healthy site
+    publish(s)
+    w.round(T0 + 2 * 3600)
+    assert [a.rule for a in box.sent] == [rule]
+
+
+def test_a_passed_drill_clears_overdue_and_a_good_reading_ends_poor_signal(url, tmp_path):
+    s = Stored(url)
+    s.site("shop-1")
+    w, box = make_watch(url, tmp_path)
+    _drill_overdue(s)
+    _signal_poor(s)
+    s.event("shop-1", "drill_result", {"ok": True}, T0 + 60)
+    s.telemetry("shop-1", {"rsrp_dbm": -85}, T0 + 60)
+    w.round(T0 + 3600)
+    assert box.sent == []
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"sites": "/nonexistent.csv"}, r'\[correlate\] sites: expected "" or a readable file'),
+    ({"order_sim_switch": "yes"}, r"\[correlate\] order_sim_switch: expected true or false, got 'yes'"),
+    ({"min_sites": 1}, r"\[correlate\] min_sites: expected an integer from 2"),
+    ({"every_s": 0}, r"\[correlate\] every_s: expected a number from 0.2 to 600"),
+])
+def test_bad_correlate_tables_are_one_line(table, message):
+    with pytest.raises(FleetConfigError, match=message):
+        from_dict({"correlate": table})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("site,area\n", "expected a header of device_id"),
+    ("device_id,area\nshop/1,69003\n", r"sites.csv:2: 'shop/1' is not a device id"),
+    ("device_id,repair_hours\nshop-1,soon\n", r"sites.csv:2: repair_hours: expected hours"),
+])
+def test_a_bad_site_list_names_its_line(tmp_path, text, message):
+    sites = tmp_path / "sites.csv"
+    sites.write_text(text)
+    with pytest.raises(FleetConfigError, match=message):
+        from_dict({"correlate": {"sites": str(sites)}})
