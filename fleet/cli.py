@@ -42,12 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--filter", action="append", choices=sorted(FILTERS), default=[],
                    help="only these devices (repeat to combine)")
     p.add_argument("--json", action="store_true", help="one JSON document")
+    p = fsub.add_parser("report", help="a month per provider across the fleet: availability, outages beyond the "
+                                       "guaranteed repair time, provider incidents (docs/fleet.md)")
+    config_arg(p)
+    p.add_argument("site", metavar="SITE", nargs="?", help="only this device's month")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="the calendar month (UTC)")
+    p.add_argument("--format", choices=("text", "html", "json"), default="text")
+    p.add_argument("-o", "--output", metavar="FILE", help="write there instead of the standard output")
     return sp
 
 
 def run(args: argparse.Namespace) -> int:
+    from fleet.alerts.config import ConfigError
     from fleet.command import CommandError
     from fleet.config import FleetConfigError, load
+    from fleet.report import ReportError
     from fleet.db import DatabaseError
     try:
         config = load(args.config)
@@ -55,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
             return _serve(config)
         if args.fleet_cmd == "cmd":
             return _cmd(config, args)
+        if args.fleet_cmd == "report":
+            return _report(config, args)
         return _ls(config, args)
-    except (FleetConfigError, CommandError, DatabaseError) as e:
+    except (FleetConfigError, CommandError, DatabaseError, ReportError, ConfigError) as e:
         print(f"relais fleet {args.fleet_cmd}: {e}", file=sys.stderr)
         return 2
 
@@ -95,3 +106,28 @@ def _ls(config, args: argparse.Namespace) -> int:
     rows = [row(d, now) for d in devices]
     print(json.dumps(rows, ensure_ascii=False) if args.json else table(rows))
     return 0
+
+
+def _report(config, args: argparse.Namespace) -> int:
+    from fleet.db import FleetDb
+    from fleet.report import ReportError, compute, gather, month_bounds, render
+    from fleet.watch_config import WatchSettings, load_sites
+    month_bounds(args.month)              # a bad --month is said before the database is opened
+    sites = WatchSettings.from_config(config).sites
+    db = FleetDb(config.database).connect()
+    try:
+        from fleet import watch_db
+        watch_db.prepare(db)              # a database `fleet serve` has not run on yet: no incidents, no error
+        out = render(compute(gather(db, args.month, args.site, load_sites(sites) if sites else None)), args.format)
+    finally:
+        db.close()
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(out)
+        except OSError as e:
+            raise ReportError(f"-o {args.output}: {e.strerror or e}") from None
+    else:
+        sys.stdout.write(out)
+    return 0
+
