@@ -99,7 +99,13 @@ def _ls(config, args: argparse.Namespace) -> int:
     from fleet.listing import row, select, table
     db = FleetDb(config.database).connect()
     try:
-        devices = select(db.devices(), args.filter)
+        devices = db.devices()
+        if args.filter:
+            from fleet import watch_db
+            from fleet.listing import with_watch
+            watch_db.prepare(db)      # the drill and budget filters read what the alert loop keeps
+            devices = with_watch(devices, watch_db.tracked(db))
+        devices = select(devices, args.filter)
     finally:
         db.close()
     now = time.time()

@@ -23,12 +23,48 @@ def poor_signal(d: dict[str, Any]) -> bool:
     return isinstance(rsrp, (int, float)) and not isinstance(rsrp, bool) and rsrp < POOR_RSRP_DBM
 
 
+NEARLY_USED_PCT = 80.0   # as the data_budget alert's default (fleet/alerts/rules.py)
+
+
+# What only the devices' history says (their drills, this month's bytes from telemetry) is kept by the alert loop
+# of `fleet serve` (fleet/watch.py, table site_watch); a caller that wants these filters puts it in each device's
+# "watch" key first: with_watch(devices, watch_db.tracked(db)).
+def with_watch(devices: list[dict[str, Any]], tracked: dict[str, Any]) -> list[dict[str, Any]]:
+    for d in devices:
+        d["watch"] = tracked.get(d["device_id"])
+    return devices
+
+
+def _tracked(d: dict[str, Any]):
+    from fleet.sites import Tracked
+    return d.get("watch") or Tracked({})
+
+
+def drill_failed(d: dict[str, Any]) -> bool:
+    return _tracked(d).drill_ok is False
+
+
+def drill_overdue(d: dict[str, Any]) -> bool:
+    return _tracked(d).drill_overdue
+
+
+def budget_nearly_used(d: dict[str, Any]) -> bool:
+    from fleet.sites import view_of
+    v = view_of(d, _tracked(d))
+    return bool(v.data_used_bytes is not None and v.data_budget_bytes
+                and 100.0 * v.data_used_bytes / v.data_budget_bytes >= NEARLY_USED_PCT)
+
+
 FILTERS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "online": lambda d: d["online"] is True,
     "offline": lambda d: d["online"] is False,
     "on_backup": on_backup,
     "poor_signal": poor_signal,
     "no_status": lambda d: d["online"] is None,   # seen, but no status yet (a message got through without one)
+    "drill_failed": drill_failed,                 # its last drill failed
+    "drill_overdue": drill_overdue,               # the agent said no drill passed for too long, none passed since
+    "drill_failed_or_overdue": lambda d: drill_failed(d) or drill_overdue(d),
+    "budget_nearly_used": budget_nearly_used,     # cellular data this month at NEARLY_USED_PCT of the budget or more
 }
 
 

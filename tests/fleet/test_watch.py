@@ -2,6 +2,8 @@
 ingest's own FleetDb.store(), becomes provider incidents and alerts; a restart rebuilds it without a repeat."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fleet.alerts import Alerting, Channel, Deliveries, Rule, Rules
@@ -245,3 +247,34 @@ def test_a_bad_site_list_names_its_line(tmp_path, text, message):
     sites.write_text(text)
     with pytest.raises(FleetConfigError, match=message):
         from_dict({"correlate": {"sites": str(sites)}})
+
+
+def test_ls_filters_for_drills_and_the_data_budget(url, tmp_path, capsys):
+    from fleet.cli import main
+    s = Stored(url)
+    for site in ("shop-1", "shop-2", "shop-3", "shop-4"):
+        s.site(site)
+    w, _ = make_watch(url, tmp_path)
+    w.round(T0 - DAY)
+    s.event("shop-1", "drill_result", {"ok": False}, T0)
+    _drill_overdue(s)                                                   # shop-1 again: failed and overdue
+    s.event("shop-2", "drill_overdue", {"days": 40}, T0)
+    s.event("shop-3", "drill_result", {"ok": True}, T0)
+    s.event("shop-4", "drill_result", {"ok": True}, T0 - DAY)
+    s.event("shop-4", "drill_result", {"ok": False}, T0)             # the last one counts
+    for site, used in (("shop-3", 790), ("shop-4", 800)):              # of 1000: 79 % and 80 %
+        s.part(site, "cellular", {"active_slot": 1, "usage": {"total_bytes": 0, "cap_bytes": 1000}}, T0)
+        s.telemetry(site, {"rx_bytes": used, "tx_bytes": 0}, T0)
+    w.round(T0 + 60)
+    config = tmp_path / "fleet.toml"
+    config.write_text(f'database = "{url}"\n')
+
+    def ls(*filters):
+        assert main(["ls", "--config", str(config), "--json", *(a for f in filters for a in ("--filter", f))]) == 0
+        return [d["site"] for d in json.loads(capsys.readouterr().out)]
+    assert ls("drill_failed") == ["shop-1", "shop-4"]
+    assert ls("drill_overdue") == ["shop-1", "shop-2"]   # no drill passed since the agent said so
+    assert ls("drill_failed", "drill_overdue") == ["shop-1"]
+    assert ls("drill_failed_or_overdue") == ["shop-1", "shop-2", "shop-4"]
+    assert ls("budget_nearly_used") == ["shop-4"]
+    assert ls("budget_nearly_used", "drill_overdue") == []
