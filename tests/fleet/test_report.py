@@ -112,3 +112,33 @@ def test_the_month_from_the_database_through_the_cli(tmp_path, capsys):
     assert err == ["relais fleet report: 'shop-9': no such device in the fleet database",
                    "relais fleet report: --month: expected YYYY-MM, got '2026-14'",
                    f"relais fleet report: -o {tmp_path / 'no/such/f'}: No such file or directory"]
+
+
+RUNTIME = """
+import json, sys
+from agent import config
+from agent.runtime import build
+rt = build(config.from_dict(json.loads(sys.argv[1]), source="test"), mqtt=False)
+print(json.dumps(rt.core.state["device"]))
+"""
+
+
+def test_the_agent_publishes_its_contracts_in_the_device_part(tmp_path):
+    """What the report and the correlation read of a site is what the agent's runtime puts in its state (the
+    `device` part, published retained like every part)."""
+    import subprocess
+    import sys
+    from fleet.sites import info_of
+    from tests.mqtt.broker import REPO
+    raw = {"device": {"id": "shop-1"}, "modem": {"port": str(tmp_path / "no-modem")},
+           "board": {"backend": "simulated"}, "storage": {"dir": str(tmp_path / "var")},
+           "contracts": [{"uplink": "primary", "provider": "Orange Pro", "repair_hours": 4,
+                          "repair_in_business_hours": True},
+                         {"uplink": "backup", "provider": "SFR", "availability_pct": 99.5}]}
+    proc = subprocess.run([sys.executable, "-c", RUNTIME, json.dumps(raw)], capture_output=True, text=True,
+                          timeout=60, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    device = json.loads(proc.stdout.splitlines()[-1])
+    assert [c["provider"] for c in device["contracts"]] == ["Orange Pro", "SFR"]
+    info = info_of("shop-1", {"device": device}, {})
+    assert (info.provider, info.repair_hours) == ("Orange Pro", 4.0)
