@@ -150,20 +150,21 @@ class Tracked:
 def with_telemetry(t: Tracked, ts: float, metrics: Any) -> Tracked:
     """signal_poor_since() one message at a time (fleet/alerts/rules.py): `null` removes a metric, a message
     without signal metrics does not end a poor run, a good reading does."""
-    if not isinstance(metrics, Mapping):
+    if not isinstance(metrics, dict):      # as decoded from the database's JSON text (a dict, or not usable)
         return t
     current = dict(t.metrics or {})
     for key, value in metrics.items():
         if value is None:
             current.pop(key, None)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            current[str(key)[:32]] = value
+        elif type(value) in (int, float):    # not bool (a subclass of int), nor anything else
+            current[key[:32]] = value
     poor, since = signal_poor(current), t.poor_since
     if poor is False:
         since = None
     elif poor and since is None:
         since = ts
-    return replace(t, metrics=current, poor_since=since)
+    # the constructor, not dataclasses.replace: a restart after a day away runs this for every telemetry row
+    return Tracked(current, since, t.drill_at, t.drill_ok, t.overdue_at)
 
 
 def with_event(t: Tracked, kind: str, ts: float, data: Any) -> Tracked:

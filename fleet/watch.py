@@ -76,18 +76,19 @@ class Watch:
             self.sites = load_sites(self.settings.sites)
         devices = self.db.devices()
         state_of = {d["device_id"]: d["state"] for d in devices}
-        events, telemetry = watch_db.new_rows(self.db, self.cursor, upto) if upto > self.cursor else ([], [])
         changed: dict[str, Tracked] = {}
         announced: list = []
-        for device, ts, kind, data, received in events:
-            data = _json(data)
-            if kind in watch_db.DRILL_KINDS:
-                t = with_event(self._tracked(device, changed), kind, ts, data)
-                changed[device] = t
-                continue
-            announced += self._correlate(device, state_of.get(device, {}), kind, data, ts, received)
-        for device, ts, metrics, _ in telemetry:
-            changed[device] = with_telemetry(self._tracked(device, changed), ts, _json(metrics))
+        if upto > self.cursor:
+            for chunk in watch_db.new_events(self.db, self.cursor, upto):
+                for device, ts, kind, data, received in chunk:
+                    data = _json(data)
+                    if kind in watch_db.DRILL_KINDS:
+                        changed[device] = with_event(self._tracked(device, changed), kind, ts, data)
+                    else:
+                        announced += self._correlate(device, state_of.get(device, {}), kind, data, ts, received)
+            for chunk in watch_db.new_telemetry(self.db, self.cursor, upto):
+                for device, ts, metrics, _ in chunk:
+                    changed[device] = with_telemetry(self._tracked(device, changed), ts, _json(metrics))
         self.state, actions = correlate.decide(self.state, correlate.Tick(), now)
         announced += self._record(actions)
         self.tracked.update(changed)
@@ -173,11 +174,13 @@ class Watch:
             self.sites = load_sites(self.settings.sites)
         state_of = {d["device_id"]: d["state"] for d in self.db.devices()}
         self.state = correlate.initial(self.settings.correlation)
-        replayed = watch_db.link_events(self.db, horizon, self.cursor)
-        for device, ts, kind, data, received in replayed:
-            self._correlate(device, state_of.get(device, {}), kind, _json(data), ts, received)
+        replayed = 0
+        for chunk in watch_db.link_events(self.db, horizon, self.cursor):
+            for device, ts, kind, data, received in chunk:
+                self._correlate(device, state_of.get(device, {}), kind, _json(data), ts, received)
+            replayed += len(chunk)
         log.info("alert loop resumed: %d link events replayed, %d incidents open, %d sites tracked",
-                 len(replayed), len(self.state.open), len(self.tracked))
+                 replayed, len(self.state.open), len(self.tracked))
 
     def close(self) -> None:
         self.db.close()

@@ -10,7 +10,7 @@ what the loop tracked of each site, how far it has read, and which instance runs
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from fleet.correlate import Incident
 from fleet.db import FleetDb
@@ -130,19 +130,42 @@ def take_lease(db: FleetDb, holder: str, now: float, for_s: float) -> bool:
     return db.write([(_LEASE, [(holder, now + for_s, now)])])[0] > 0
 
 
-def new_rows(db: FleetDb, after: float, upto: float) -> tuple[list[tuple], list[tuple]]:
-    """Events of the kinds the loop reads, and telemetry, that arrived in (after, upto], in arrival order."""
-    kinds = LINK_KINDS + DRILL_KINDS
+CHUNK = 5000   # rows per query: a restart after a day away reads a day of telemetry in bounded memory
+
+
+def chunks(db: FleetDb, select: str, after: float, upto: float, params: tuple = (), order: str = "",
+           limit: int = CHUNK) -> Iterator[list[tuple]]:
+    """`select` (its WHERE ends with AND, or is empty) over `received` in (after, upto], in arrival order, `limit`
+    rows at a time; each row's last column is its `received`. A chunk ends where `received` changes: one
+    ingest batch (one `received`) is never split, so a chunk can be longer than `limit` only by one batch."""
+    while True:
+        rows = db.query(f"{select} received > ? AND received <= ? ORDER BY received{order} LIMIT ?",
+                        (*params, after, upto, limit))
+        if len(rows) < limit:
+            if rows:
+                yield rows
+            return
+        last = rows[-1][-1]
+        whole = [r for r in rows if r[-1] < last]
+        if not whole:       # one batch longer than the limit: read it whole
+            whole = db.query(f"{select} received = ? ORDER BY received{order}", (*params, last))
+        yield whole
+        after = whole[-1][-1]
+
+
+def new_events(db: FleetDb, after: float, upto: float, kinds: tuple[str, ...] = LINK_KINDS + DRILL_KINDS):
+    """Events of `kinds` that arrived in (after, upto]: (device_id, ts, kind, data, received), in chunks."""
     marks = ", ".join("?" * len(kinds))
-    events = db.query(f"SELECT device_id, ts, kind, data, received FROM events WHERE received > ? AND received <= ? "
-                      f"AND kind IN ({marks}) ORDER BY received, ts, device_id, seq", (after, upto, *kinds))
-    telemetry = db.query("SELECT device_id, ts, metrics, received FROM telemetry WHERE received > ? AND received <= ? "
-                         "ORDER BY ts, device_id, seq", (after, upto))
-    return events, telemetry
+    return chunks(db, f"SELECT device_id, ts, kind, data, received FROM events WHERE kind IN ({marks}) AND", after,
+                  upto, kinds, ", ts, device_id, seq")
 
 
-def link_events(db: FleetDb, after: float, upto: float) -> list[tuple]:
+def new_telemetry(db: FleetDb, after: float, upto: float):
+    """Telemetry that arrived in (after, upto]: (device_id, ts, metrics, received), in chunks."""
+    return chunks(db, "SELECT device_id, ts, metrics, received FROM telemetry WHERE", after, upto, (),
+                  ", ts, device_id, seq")
+
+
+def link_events(db: FleetDb, after: float, upto: float):
     """The link events of (after, upto]: what rebuilds the correlation after a restart."""
-    marks = ", ".join("?" * len(LINK_KINDS))
-    return db.query(f"SELECT device_id, ts, kind, data, received FROM events WHERE received > ? AND received <= ? "
-                    f"AND kind IN ({marks}) ORDER BY received, ts, device_id, seq", (after, upto, *LINK_KINDS))
+    return new_events(db, after, upto, LINK_KINDS)
