@@ -278,3 +278,34 @@ def test_ls_filters_for_drills_and_the_data_budget(url, tmp_path, capsys):
     assert ls("drill_failed_or_overdue") == ["shop-1", "shop-2", "shop-4"]
     assert ls("budget_nearly_used") == ["shop-4"]
     assert ls("budget_nearly_used", "drill_overdue") == []
+
+
+def test_rows_are_read_in_chunks_that_never_split_a_batch(url):
+    """Batches of 3, 5 (longer than the limit), 2 and 1 rows, each with its own `received`: read 4 at a time,
+    every row comes once and in order, and a chunk ends where `received` changes."""
+    s = Stored(url)
+    received = [10.0] * 3 + [20.0] * 5 + [30.0] * 2 + [40.0]
+    for n, r in enumerate(received):
+        s.db.store([Message(Kind.TELEMETRY, "shop-1", n, r, "ntp", body={"why": "change", "metrics": {"n": n}})], r)
+    chunks = list(watch_db.chunks(s.db, "SELECT seq, received FROM telemetry WHERE", 0.0, 40.0, limit=4))
+    assert [[seq for seq, _ in c] for c in chunks] == [[0, 1, 2], [3, 4, 5, 6, 7], [8, 9, 10]]
+    assert [seq for c in watch_db.chunks(s.db, "SELECT seq, received FROM telemetry WHERE", 10.0, 30.0, limit=4)
+            for seq, _ in c] == list(range(3, 10))
+
+
+def test_the_correlate_and_alerts_example_in_docs_fleet_md_loads(tmp_path):
+    """docs/fleet.md "Configuration (fleet.toml)": a valid [correlate] and [alerts] (its files made real)."""
+    import re
+    import tomllib
+    from tests.mqtt.broker import REPO
+    text = (REPO / "docs" / "fleet.md").read_text()
+    doc = tomllib.loads(re.search(r"### Configuration \(fleet.toml\)\n\n```toml\n(.*?)```", text, re.S).group(1))
+    (tmp_path / "sites.csv").write_text("device_id,provider,area,repair_hours\nshop-0042,Orange fibre,69003,4\n")
+    (tmp_path / "secret").write_text("0123456789abcdef0123\n")
+    doc["correlate"]["sites"] = str(tmp_path / "sites.csv")
+    doc["alerts"]["email"]["password_file"] = str(tmp_path / "secret")
+    for hook in doc["alerts"]["webhook"]:
+        hook["secret_file"] = str(tmp_path / "secret")
+    from fleet.watch_config import WatchSettings
+    settings = WatchSettings.from_config(from_dict(doc))
+    assert (settings.order_sim_switch, settings.every_s, settings.correlation.min_sites) == (False, 10.0, 3)
