@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from common.wire.topics import is_topic_level
@@ -120,7 +120,7 @@ def site_of(device_id: str, state: Mapping[str, Any], listed: Mapping[str, SiteI
 class Tracked:
     """A site's facts that only its messages' history holds: the telemetry metrics as they stand (telemetry is
     sent by exception: a metric holds its last value), since when the signal is poor, its last drill."""
-    metrics: Mapping[str, Any] = None   # type: ignore[assignment]
+    metrics: Mapping[str, Any] = field(default_factory=dict)
     poor_since: float | None = None
     drill_at: float | None = None
     drill_ok: bool | None = None

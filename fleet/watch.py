@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from typing import Any, Callable, Mapping
@@ -54,6 +55,7 @@ class Watch:
         self.settle_s, self.replay_s = settle_s, replay_s
         self.db = FleetDb(config.database)
         self.sites: dict[str, SiteInfo] = {}
+        self._sites_stamp: tuple[int, int] | None = None
         self.leading = False
         self.state = correlate.initial(self.settings.correlation)
         self.tracked: dict[str, Tracked] = {}
@@ -72,8 +74,7 @@ class Watch:
             self._resume(now)
             self.leading = True
         upto = now - self.settle_s
-        if self.settings.sites:
-            self.sites = load_sites(self.settings.sites)
+        self._read_sites()
         devices = self.db.devices()
         state_of = {d["device_id"]: d["state"] for d in devices}
         changed: dict[str, Tracked] = {}
@@ -96,18 +97,37 @@ class Watch:
         if self.alerting is not None:
             views = [view_of(d, self.tracked.get(d["device_id"], Tracked({}))) for d in devices]
             before = {name: dict(c.memory.sent) for name, c in self.alerting.channels.items()}
-            alerts = self.alerting.evaluate(views, now, announced)
+            self.alerting.evaluate(views, now, announced)
             for name, channel in self.alerting.channels.items():
                 sent += [(name, k, t) for k, t in channel.memory.sent.items() if before[name].get(k) != t]
             self.counters["alerts"] += len(sent)
             if sent:
                 log.info("alerts: %s", ", ".join(sorted({k for _, k, _ in sent})))
-            del alerts
         self.cursor = max(self.cursor, upto)
         watch_db.save_round(self.db, self.cursor, changed, sent, now - FORGET_SENT_S)
         if self.alerting is not None:
             self.alerting.pump(now)
         self.counters["rounds"] += 1
+
+    def _read_sites(self) -> None:
+        """The site list again when it changed (a new shop needs no restart); a bad edit is a ConfigError."""
+        path = self.settings.sites
+        if not path:
+            return
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise ConfigError(f"[correlate] sites: {path}: {e.strerror or e}") from None
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp == self._sites_stamp:
+            return
+        try:
+            self.sites = load_sites(path)
+        except ConfigError as e:
+            if self._sites_stamp is None:
+                raise                  # nothing read before: the loop waits for a good list
+            log.error("%s; keeping the site list read before", e)
+        self._sites_stamp = stamp      # a bad edit is said once, not every round
 
     def _tracked(self, device: str, changed: Mapping[str, Tracked]) -> Tracked:
         return changed.get(device) or self.tracked.get(device) or Tracked({})
@@ -170,8 +190,7 @@ class Watch:
         still_open = watch_db.incidents(self.db, open_only=True)
         horizon = min([self.cursor - self.replay_s] +
                       [i["since"] - self.settings.correlation.window_s - self.settle_s for i in still_open])
-        if self.settings.sites:
-            self.sites = load_sites(self.settings.sites)
+        self._read_sites()
         state_of = {d["device_id"]: d["state"] for d in self.db.devices()}
         self.state = correlate.initial(self.settings.correlation)
         replayed = 0

@@ -309,3 +309,19 @@ def test_the_correlate_and_alerts_example_in_docs_fleet_md_loads(tmp_path):
     from fleet.watch_config import WatchSettings
     settings = WatchSettings.from_config(from_dict(doc))
     assert (settings.order_sim_switch, settings.every_s, settings.correlation.min_sites) == (False, 10.0, 3)
+
+
+def test_a_bad_edit_of_the_site_list_keeps_the_one_read_before(url, tmp_path, caplog):
+    s = Stored(url)
+    for site in ("shop-1", "shop-2", "shop-3"):
+        s.site(site)
+    w, box = make_watch(url, tmp_path)
+    w.round(T0)
+    (tmp_path / "sites.csv").write_text("device_id,area\nshop/1,69003\n")
+    lose_and_recover(s, ["shop-1", "shop-2", "shop-3"], T0, None, received=T0 + 60)
+    w.round(T0 + 100)
+    w.round(T0 + 110)
+    assert [a.title.split(",")[1] for a in box.sent] == [" 3 sites in 69003"]     # the area read before
+    assert [r.message for r in caplog.records if "site list" in r.message] == \
+        [f"[correlate] sites: {tmp_path / 'sites.csv'}:2: 'shop/1' is not a device id (1-64 of A-Z a-z 0-9 _ . : -); "
+         "keeping the site list read before"]
