@@ -56,6 +56,7 @@ class Watch:
         self.db = FleetDb(config.database)
         self.sites: dict[str, SiteInfo] = {}
         self._sites_stamp: tuple[int, int] | None = None
+        self._unannounced: list = []    # found by a replay: announced with the next round
         self.leading = False
         self.state = correlate.initial(self.settings.correlation)
         self.tracked: dict[str, Tracked] = {}
@@ -78,7 +79,7 @@ class Watch:
         devices = self.db.devices()
         state_of = {d["device_id"]: d["state"] for d in devices}
         changed: dict[str, Tracked] = {}
-        announced: list = []
+        announced, self._unannounced = self._unannounced, []
         if upto > self.cursor:
             for chunk in watch_db.new_events(self.db, self.cursor, upto):
                 for device, ts, kind, data, received in chunk:
@@ -104,7 +105,9 @@ class Watch:
             if sent:
                 log.info("alerts: %s", ", ".join(sorted({k for _, k, _ in sent})))
         self.cursor = max(self.cursor, upto)
-        watch_db.save_round(self.db, self.cursor, changed, sent, now - FORGET_SENT_S)
+        watch_db.save_round(self.db, self.cursor, changed, sent, now - FORGET_SENT_S,
+                            [a.incident.id for a in announced if isinstance(a, correlate.IncidentOpened)],
+                            [a.incident.id for a in announced if isinstance(a, correlate.IncidentClosed)])
         if self.alerting is not None:
             self.alerting.pump(now)
         self.counters["rounds"] += 1
@@ -141,7 +144,8 @@ class Watch:
         return self._record(actions)
 
     def _record(self, actions: list) -> list:
-        """Write the correlator's actions; the opened / closed ones written for the first time are announced."""
+        """Write the correlator's actions; an opening or closing not yet handed to the alert channels is announced
+        (marked so with the round's other writes: a crash before then announces it again, never twice after)."""
         announced = []
         suggest = {a.incident.id for a in actions if isinstance(a, correlate.SuggestSimSwitch)}
         for action in actions:
@@ -150,15 +154,17 @@ class Watch:
                 if watch_db.open_incident(self.db, inc, "suggested" if inc.id in suggest else None):
                     self.counters["incidents_opened"] += 1
                     log.warning("provider incident opened: %s (%s)", correlate.describe(inc), inc.id)
-                    announced.append(action)
                     if inc.id in suggest and self.settings.order_sim_switch:
                         self._order_sim_switch(inc)
+                if not watch_db.announced(self.db, inc.id)[0]:
+                    announced.append(action)
             elif isinstance(action, correlate.IncidentUpdated):
                 watch_db.update_incident(self.db, inc)
             elif isinstance(action, correlate.IncidentClosed):
                 if watch_db.close_incident(self.db, inc):
                     self.counters["incidents_closed"] += 1
                     log.warning("provider incident closed: %s (%s)", correlate.describe(inc), inc.id)
+                if not watch_db.announced(self.db, inc.id)[1]:
                     announced.append(action)
         return announced
 
@@ -194,9 +200,11 @@ class Watch:
         state_of = {d["device_id"]: d["state"] for d in self.db.devices()}
         self.state = correlate.initial(self.settings.correlation)
         replayed = 0
+        self._unannounced = []
         for chunk in watch_db.link_events(self.db, horizon, self.cursor):
             for device, ts, kind, data, received in chunk:
-                self._correlate(device, state_of.get(device, {}), kind, _json(data), ts, received)
+                self._unannounced += self._correlate(device, state_of.get(device, {}), kind, _json(data), ts,
+                                                     received)
             replayed += len(chunk)
         log.info("alert loop resumed: %d link events replayed, %d incidents open, %d sites tracked",
                  replayed, len(self.state.open), len(self.tracked))

@@ -21,7 +21,9 @@ SCHEMA = (
         id TEXT PRIMARY KEY, link TEXT NOT NULL, provider TEXT NOT NULL, area TEXT NOT NULL,
         since DOUBLE PRECISION NOT NULL, opened_at DOUBLE PRECISION NOT NULL, closed_at DOUBLE PRECISION,
         sites TEXT NOT NULL,                  -- [{site, lost_at, recovered_at}]
-        sim_switch TEXT)                      -- NULL, 'suggested' or 'ordered' (cellular incidents)""",
+        sim_switch TEXT,                      -- NULL, 'suggested' or 'ordered' (cellular incidents)
+        -- its opening / closing was handed to the alert channels (in the transaction that stored their memory)
+        open_announced INTEGER NOT NULL DEFAULT 0, close_announced INTEGER NOT NULL DEFAULT 0)""",
     "CREATE INDEX IF NOT EXISTS provider_incidents_since ON provider_incidents (since)",
     """CREATE TABLE IF NOT EXISTS alerts_sent (
         channel TEXT NOT NULL, key TEXT NOT NULL, sent_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (channel, key))""",
@@ -81,6 +83,12 @@ def close_incident(db: FleetDb, incident: Incident) -> bool:
     return write_incident(db, _CLOSE, (incident.closed_at, sites_json(incident), incident.id))
 
 
+def announced(db: FleetDb, incident_id: str) -> tuple[bool, bool]:
+    """Whether the incident's opening, its closing, were handed to the alert channels already."""
+    rows = db.query("SELECT open_announced, close_announced FROM provider_incidents WHERE id = ?", (incident_id,))
+    return (bool(rows[0][0]), bool(rows[0][1])) if rows else (False, False)
+
+
 def mark_sim_switch(db: FleetDb, incident_id: str, what: str) -> None:
     db.write([("UPDATE provider_incidents SET sim_switch = ? WHERE id = ?", [(what, incident_id)])])
 
@@ -118,10 +126,13 @@ def cursor(db: FleetDb) -> float | None:
 
 
 def save_round(db: FleetDb, upto: float, sites: Mapping[str, Tracked], sent: Iterable[tuple[str, str, float]],
-               forget_before: float) -> None:
-    """What a round learnt, in one transaction: the tracked sites it changed, what the channels sent, the cursor."""
+               forget_before: float, opened: Iterable[str] = (), closed: Iterable[str] = ()) -> None:
+    """What a round learnt, in one transaction: the tracked sites it changed, what the channels sent, the
+    incidents announced, the cursor. A crash before it: the round is done again, nothing was marked sent."""
     db.write([(_TRACKED, [(d, json.dumps(t.as_json(), separators=(",", ":"))) for d, t in sites.items()]),
               (_SENT, list(sent)),
+              ("UPDATE provider_incidents SET open_announced = 1 WHERE id = ?", [(i,) for i in opened]),
+              ("UPDATE provider_incidents SET close_announced = 1 WHERE id = ?", [(i,) for i in closed]),
               ("DELETE FROM alerts_sent WHERE sent_at < ?", [(forget_before,)]),
               (_CURSOR, [(upto,)])])
 

@@ -325,3 +325,23 @@ def test_a_bad_edit_of_the_site_list_keeps_the_one_read_before(url, tmp_path, ca
     assert [r.message for r in caplog.records if "site list" in r.message] == \
         [f"[correlate] sites: {tmp_path / 'sites.csv'}:2: 'shop/1' is not a device id (1-64 of A-Z a-z 0-9 _ . : -); "
          "keeping the site list read before"]
+
+
+def test_a_crash_between_the_incident_and_its_alert_announces_it_after_the_restart(url, tmp_path, monkeypatch):
+    s = Stored(url)
+    for site in ("shop-1", "shop-2", "shop-3"):
+        s.site(site)
+    w, box = make_watch(url, tmp_path)
+    lose_and_recover(s, ["shop-1", "shop-2", "shop-3"], T0, None)
+
+    def crash(*a, **k):
+        raise RuntimeError("killed before the round's last write")
+    with monkeypatch.context() as m:
+        m.setattr(watch_db, "save_round", crash)
+        with pytest.raises(RuntimeError):
+            w.round(T0 + 100)
+    assert len(watch_db.incidents(s.db)) == 1            # the incident was written, its announcement was not
+    again, box2 = make_watch(url, tmp_path)
+    again.round(T0 + 110)
+    again.round(T0 + 120)
+    assert [a.rule for a in box2.sent] == [Rule.PROVIDER_INCIDENT_OPENED]
