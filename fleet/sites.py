@@ -176,22 +176,42 @@ def with_event(t: Tracked, kind: str, ts: float, data: Any) -> Tracked:
     return t
 
 
-def view_of(d: Mapping[str, Any], t: Tracked) -> SiteView:
-    """A site as the alert rules see it, from FleetDb.devices()'s row and what the loop tracked."""
+@dataclass(frozen=True, slots=True)
+class StateFacts:
+    """What the alert rules read of a device's row and state parts, small: the loop keeps one per device between
+    reading the states and evaluating the rules, instead of the parts themselves (2 KB a device as dicts)."""
+    site: str
+    online: bool
+    offline_since: float | None
+    on_backup_since: float | None
+    used_bytes: float | None          # the state part's usage total: only as fresh as the part's publication
+    budget_bytes: float | None
+
+
+def state_facts(d: Mapping[str, Any]) -> StateFacts:
     st = d.get("state") or {}
     online = d.get("online") is not False
     backup = _get(st, "failover", "active_uplink") == "backup"
-    usage = _get(st, "cellular", "usage") or {}
+    return StateFacts(d["device_id"], online, None if online else d.get("since"),
+                      _number(_get(st, "failover", "since")) if backup else None,
+                      _number(_get(st, "cellular", "usage", "total_bytes")),
+                      _number(_get(st, "cellular", "usage", "cap_bytes")))
+
+
+def view_from(f: StateFacts, t: Tracked) -> SiteView:
+    """A site as the alert rules see it."""
     metrics = t.metrics or {}
     rx, tx = _number(metrics.get("rx_bytes")), _number(metrics.get("tx_bytes"))
     # telemetry carries this month's bytes with every message; the state part's usage is only as fresh as the
     # part's last publication (its numbers do not republish it)
-    used = rx + tx if rx is not None and tx is not None else _number(_get(usage, "total_bytes"))
-    budget = _number(_get(usage, "cap_bytes"))
-    return SiteView(site=d["device_id"], online=online,
-                    offline_since=None if online else d.get("since"),
-                    on_backup_since=_number(_get(st, "failover", "since")) if backup else None,
+    used = rx + tx if rx is not None and tx is not None else f.used_bytes
+    return SiteView(site=f.site, online=f.online, offline_since=f.offline_since, on_backup_since=f.on_backup_since,
                     last_drill_at=t.drill_at, last_drill_ok=t.drill_ok, drill_overdue=t.drill_overdue,
                     data_used_bytes=None if used is None else int(used),
-                    data_budget_bytes=int(budget) if budget else None,
+                    data_budget_bytes=int(f.budget_bytes) if f.budget_bytes else None,
                     signal_poor_since=t.poor_since)
+
+
+def view_of(d: Mapping[str, Any], t: Tracked) -> SiteView:
+    """A site as the alert rules see it, from FleetDb.devices()'s row and what the loop tracked."""
+    return view_from(state_facts(d), t)

@@ -32,11 +32,13 @@ from fleet import correlate, watch_db
 from fleet.alerts.config import ConfigError, alerting_from
 from fleet.config import FleetConfig
 from fleet.db import DatabaseError, FleetDb
-from fleet.sites import SiteInfo, Tracked, site_of, view_of, with_event, with_telemetry
+from fleet.sites import (Site, SiteInfo, StateFacts, Tracked, site_of, state_facts, view_from, with_event,
+                         with_telemetry)
 from fleet.watch_config import WatchSettings, load_sites
 
 log = logging.getLogger("relais.fleet.watch")
 
+NOTHING = Tracked()
 SETTLE_S = 2.0     # > the time from a batch's stamp to its COMMIT (1,000 rows with fsync: well under 1 s here)
 REPLAY_S = 86400.0
 FORGET_SENT_S = 31 * 86400.0     # longer than any channel's window (30 days at most)
@@ -76,8 +78,7 @@ class Watch:
             self.leading = True
         upto = now - self.settle_s
         self._read_sites()
-        devices = self.db.devices()
-        state_of = {d["device_id"]: d["state"] for d in devices}
+        sites, facts = self._read_devices()
         changed: dict[str, Tracked] = {}
         announced, self._unannounced = self._unannounced, []
         if upto > self.cursor:
@@ -87,7 +88,7 @@ class Watch:
                     if kind in watch_db.DRILL_KINDS:
                         changed[device] = with_event(self._tracked(device, changed), kind, ts, data)
                     else:
-                        announced += self._correlate(device, state_of.get(device, {}), kind, data, ts, received)
+                        announced += self._correlate(sites, device, kind, data, ts, received)
             for chunk in watch_db.new_telemetry(self.db, self.cursor, upto):
                 for device, ts, metrics, _ in chunk:
                     changed[device] = with_telemetry(self._tracked(device, changed), ts, _json(metrics))
@@ -96,7 +97,7 @@ class Watch:
         self.tracked.update(changed)
         sent: list[tuple[str, str, float]] = []
         if self.alerting is not None:
-            views = [view_of(d, self.tracked.get(d["device_id"], Tracked({}))) for d in devices]
+            views = [view_from(f, self.tracked.get(f.site, NOTHING)) for f in facts]
             before = {name: dict(c.memory.sent) for name, c in self.alerting.channels.items()}
             self.alerting.evaluate(views, now, announced)
             for name, channel in self.alerting.channels.items():
@@ -135,9 +136,19 @@ class Watch:
     def _tracked(self, device: str, changed: Mapping[str, Tracked]) -> Tracked:
         return changed.get(device) or self.tracked.get(device) or Tracked({})
 
-    def _correlate(self, device: str, state: Mapping[str, Any], kind: str, data: Any, ts: float,
+    def _read_devices(self) -> tuple[dict[str, Site], list[StateFacts]]:
+        """Each device's correlation facts (provider, area, operator) and alert facts, read from its state parts
+        and let go of them: small records for 10,000 devices, not their parts."""
+        sites, facts = {}, []
+        for d in watch_db.lean_devices(self.db):
+            sites[d["device_id"]] = site_of(d["device_id"], d["state"], self.sites)
+            facts.append(state_facts(d))
+        return sites, facts
+
+    def _correlate(self, sites: Mapping[str, Site], device: str, kind: str, data: Any, ts: float,
                    received: float) -> list:
-        event = correlate.from_event(site_of(device, state, self.sites), kind, data, ts)
+        site = sites.get(device) or site_of(device, {}, self.sites)     # stored since the devices were read
+        event = correlate.from_event(site, kind, data, ts)
         if event is None:
             return []
         self.state, actions = correlate.decide(self.state, event, received)
@@ -197,14 +208,13 @@ class Watch:
         horizon = min([self.cursor - self.replay_s] +
                       [i["since"] - self.settings.correlation.window_s - self.settle_s for i in still_open])
         self._read_sites()
-        state_of = {d["device_id"]: d["state"] for d in self.db.devices()}
+        sites, _ = self._read_devices()
         self.state = correlate.initial(self.settings.correlation)
         replayed = 0
         self._unannounced = []
         for chunk in watch_db.link_events(self.db, horizon, self.cursor):
             for device, ts, kind, data, received in chunk:
-                self._unannounced += self._correlate(device, state_of.get(device, {}), kind, _json(data), ts,
-                                                     received)
+                self._unannounced += self._correlate(sites, device, kind, _json(data), ts, received)
             replayed += len(chunk)
         log.info("alert loop resumed: %d link events replayed, %d incidents open, %d sites tracked",
                  replayed, len(self.state.open), len(self.tracked))

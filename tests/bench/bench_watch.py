@@ -4,7 +4,8 @@
 Memory is the process's RSS (VmHWM: its peak), before the loop's first round and after the last.
 
 The database is written the ingest's way (FleetDb.store): each device's status and state parts (with its
-contract), a day of telemetry (4 messages an hour), then 3,000 sites of 4 providers in 100 postcodes losing their
+contract; the modem and failover parts about a real agent's size, 0.5 KB of JSON each), a day of telemetry
+(4 messages an hour), then 3,000 sites of 4 providers in 100 postcodes losing their
 primary within 10 minutes. Rounds: the first (the loop resumes: replay, every device read), a quiet one, the one
 that reads the 3,000 losses (incidents opened), and a quiet one after.
 """
@@ -39,9 +40,22 @@ def fill(db: FleetDb, devices: int, sites_csv: Path) -> None:
         lines.append(f"{dev},{69000 + i % 100}")
         parts = {"device": {"id": dev, "site": "", "contracts": [{"uplink": "primary",
                                                                      "provider": PROVIDERS[i % 4], "repair_hours": 4}]},
-                 "failover": {"state": "primary", "active_uplink": "primary", "since": T0 - 86400},
-                 "cellular": {"active_slot": 1, "operator": "SFR", "usage": {"total_bytes": 10**8, "cap_bytes": 10**9}},
-                 "modem": {"connected": True, "operator_name": "SFR", "signal": {"rsrp_dbm": -90}}}
+                 "failover": {"state": "primary", "active_uplink": "primary", "since": T0 - 86400, "mode": "auto",
+                              "standby": "warm", "hold_down_s": 0, "flap_penalty": 0.0, "drill": None,
+                              "links": {link: {"interface": f"{link[:3]}0", "up": True, "status": "up",
+                                               "reason": "", "carrier": True, "address": "192.0.2.10/24",
+                                               "rtt_ms": 12.5, "loss": 0.0, "targets": ["1.1.1.1", "9.9.9.9"]}
+                                        for link in ("primary", "backup")}},
+                 "cellular": {"active_slot": 1, "preferred_slot": 1, "switching": False, "operator": "SFR",
+                              "rules": [], "session": {"up": True, "flowing": True},
+                              "usage": {"iccid": "8933" + "0" * 15, "slot": 1, "month": "2026-12",
+                                        "total_bytes": 10**8, "cap_bytes": 10**9, "rx_bytes": 9 * 10**7,
+                                        "tx_bytes": 10**7, "cap_reached": False}},
+                 "modem": {"connected": True, "operator_name": "SFR", "sim_slot": 1, "sim_state": "ready",
+                           "iccid": "8933" + "0" * 15, "imei": "3" * 15, "registration": "home", "rat": "LTE",
+                           "cell": {"id": 12345678, "tac": 4242, "band": 20, "earfcn": 6300},
+                           "signal": {"rsrp_dbm": -90, "rsrq_db": -10, "sinr_db": 12, "rssi_dbm": -65},
+                           "vendor": "quectel", "model": "EC25", "firmware": "EC25EFAR06A08M4G"}}
         batch.append(Message(Kind.STATUS, dev, online=True))
         batch += [Message(Kind.STATE, dev, 10 + n, T0 - 86400, "ntp", p, body={p: v})
                   for n, (p, v) in enumerate(parts.items())]

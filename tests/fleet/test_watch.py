@@ -10,6 +10,7 @@ from fleet.alerts import Alerting, Channel, Deliveries, Rule, Rules
 from fleet.config import FleetConfigError, from_dict
 from fleet.db import FleetDb
 from fleet.messages import Kind, Message
+from fleet.sites import Tracked
 from fleet.watch import Watch, watch_db
 
 T0 = 1_796_280_000.0      # 2026-12-03 07:20 UTC
@@ -345,3 +346,22 @@ def test_a_crash_between_the_incident_and_its_alert_announces_it_after_the_resta
     again.round(T0 + 110)
     again.round(T0 + 120)
     assert [a.rule for a in box2.sent] == [Rule.PROVIDER_INCIDENT_OPENED]
+
+
+def test_the_loop_reads_lean_states_that_say_what_the_whole_ones_say(url):
+    from fleet.sites import site_of, view_of
+    s = Stored(url)
+    s.site("shop-1")
+    s.part("shop-1", "modem", {"operator_name": "SFR", "signal": {"rsrp_dbm": -90}, "iccid": "8933" + "0" * 15,
+                               "cell": {"id": 1234, "tac": 5}}, T0)
+    s.part("shop-1", "failover", {"state": "on_backup", "active_uplink": "backup", "since": T0, "links": {
+        "primary": {"status": "down", "rtt_ms": None}}}, T0)
+    s.part("shop-1", "cellular", {"active_slot": 2, "operator": "Orange F", "rules": ["x"] * 50,
+                                  "usage": {"total_bytes": 900, "cap_bytes": 1000, "iccid": "89"}}, T0)
+    s.status("shop-2", False, T0)                        # a device with a status and no state at all
+    lean, whole = list(watch_db.lean_devices(s.db)), s.db.devices()
+    assert [d["device_id"] for d in lean] == [d["device_id"] for d in whole] == ["shop-1", "shop-2"]
+    for a, b in zip(lean, whole):
+        assert view_of(a, Tracked({})) == view_of(b, Tracked({}))
+        assert site_of(a["device_id"], a["state"], {}) == site_of(b["device_id"], b["state"], {})
+    assert "rules" not in lean[0]["state"]["cellular"] and "signal" not in lean[0]["state"]["modem"]
