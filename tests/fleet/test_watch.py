@@ -68,8 +68,9 @@ def make_watch(url: str, tmp_path, holder: str = "fleet-a", order=None, **correl
 
 
 @pytest.fixture
-def url(tmp_path):
-    return str(tmp_path / "fleet.db")
+def url(database):
+    """Each database the fleet supports (tests/fleet/conftest.py): the loop's SQL is the same for both."""
+    return database
 
 
 def lose_and_recover(s: Stored, sites, lost_at: float, recovered_at: float | None, link: str = "primary",
@@ -288,9 +289,10 @@ def test_rows_are_read_in_chunks_that_never_split_a_batch(url):
     received = [10.0] * 3 + [20.0] * 5 + [30.0] * 2 + [40.0]
     for n, r in enumerate(received):
         s.db.store([Message(Kind.TELEMETRY, "shop-1", n, r, "ntp", body={"why": "change", "metrics": {"n": n}})], r)
-    chunks = list(watch_db.chunks(s.db, "SELECT seq, received FROM telemetry WHERE", 0.0, 40.0, limit=4))
+    select = "SELECT seq, received FROM telemetry WHERE"
+    chunks = list(watch_db.chunks(s.db, select, 0.0, 40.0, order=", seq", limit=4))
     assert [[seq for seq, _ in c] for c in chunks] == [[0, 1, 2], [3, 4, 5, 6, 7], [8, 9, 10]]
-    assert [seq for c in watch_db.chunks(s.db, "SELECT seq, received FROM telemetry WHERE", 10.0, 30.0, limit=4)
+    assert [seq for c in watch_db.chunks(s.db, select, 10.0, 30.0, order=", seq", limit=4)
             for seq, _ in c] == list(range(3, 10))
 
 
