@@ -122,9 +122,8 @@ def _report(config, args: argparse.Namespace) -> int:
     sites = WatchSettings.from_config(config).sites
     db = FleetDb(config.database).connect()
     try:
-        from fleet import watch_db
-        watch_db.prepare(db)              # a database `fleet serve` has not run on yet: no incidents, no error
-        out = render(compute(gather(db, args.month, args.site, load_sites(sites) if sites else None)), args.format)
+        listed = load_sites(sites) if sites else None
+        out = render(compute(gather(db, args.month, args.site, listed, now=time.time())), args.format)
     finally:
         db.close()
     if args.output:

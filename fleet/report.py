@@ -76,6 +76,8 @@ class FleetMonth:
     incidents: tuple[Mapping[str, Any], ...]
     site: str | None = None
     site_outages: tuple[Outage, ...] = field(default=())
+    until: float = 0.0                    # the end of the month, or now for the month still going
+    to_date: bool = False
 
 
 def outage_of(site: str, provider: str, data: Any, ts: float) -> Outage | None:
@@ -109,15 +111,22 @@ def compute(f: Facts) -> FleetMonth:
     late.sort(key=lambda x: (-x.over_s, x.outage.site))
     incidents = tuple(i for i in f.incidents if f.only is None or any(x.get("site") == f.only for x in i["sites"]))
     return FleetMonth(f.month, tuple(providers), tuple(late), incidents, f.only,
-                      tuple(sorted((o for o in outages if f.only), key=lambda o: o.start)))
+                      tuple(sorted((o for o in outages if f.only), key=lambda o: o.start)), f.until,
+                      f.until < month_bounds(f.month)[1])
 
 
 # ---- reading the database ---------------------------------------------------------------------------------------
 
-def gather(db, month: str, site: str | None = None, listed: Mapping | None = None) -> Facts:
+def gather(db, month: str, site: str | None = None, listed: Mapping | None = None,
+           now: float | None = None) -> Facts:
+    """The month's facts; the month still going is counted up to `now` (an outage going on does not run into the
+    future, and the availability is the month's so far)."""
     from fleet import watch_db
     from fleet.sites import info_of, primary_contract
     since, until = month_bounds(month)
+    if now is not None and since < now < until:
+        until = now
+    watch_db.prepare(db)      # a database `fleet serve` has not run its alert loop on yet: no incidents, no error
     listed = listed or {}
     devices = {d["device_id"]: d for d in db.devices()}
     if site is not None and site not in devices:
@@ -164,7 +173,7 @@ def _h(seconds: float) -> str:
 
 def as_json(r: FleetMonth) -> dict[str, Any]:
     return {
-        "month": r.month, "site": r.site,
+        "month": r.month, "site": r.site, "until": r.until, "to_date": r.to_date,
         "providers": [{"provider": p.provider, "sites": p.sites, "outages": p.outages,
                        "downtime_s": round(p.downtime_s, 1), "availability_pct": round(p.availability_pct, 4)}
                       for p in r.providers],
@@ -197,11 +206,12 @@ def _rows(r: FleetMonth) -> list[tuple[str, list[str], list[list[str]]]]:
 
 
 def r_until(r: FleetMonth) -> float:
-    return month_bounds(r.month)[1]
+    return r.until
 
 
 def text(r: FleetMonth) -> str:
-    lines = [f"relais fleet report, {r.month}" + (f", site {r.site}" if r.site else "") + " (UTC)"]
+    lines = [f"relais fleet report, {r.month}" + (f" to {_t(r.until)}" if r.to_date else "")
+             + (f", site {r.site}" if r.site else "") + " (UTC)"]
     for title, heads, cells in _rows(r):
         lines += ["", title]
         if not cells:
@@ -215,7 +225,8 @@ def text(r: FleetMonth) -> str:
 
 def html(r: FleetMonth) -> str:
     e = htmllib.escape
-    title = f"relais fleet report, {r.month}" + (f", site {r.site}" if r.site else "")
+    title = f"relais fleet report, {r.month}" + (f" to {_t(r.until)}" if r.to_date else "") + \
+        (f", site {r.site}" if r.site else "")
     parts = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{e(title)}</title>",
              "<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 "
              "1.5em}th,td{border:1px solid #ccc;padding:.2em .6em;text-align:left}th{background:#f3f3f3}</style>",

@@ -142,3 +142,15 @@ def test_the_agent_publishes_its_contracts_in_the_device_part(tmp_path):
     assert [c["provider"] for c in device["contracts"]] == ["Orange Pro", "SFR"]
     info = info_of("shop-1", {"device": device}, {})
     assert (info.provider, info.repair_hours) == ("Orange Pro", 4.0)
+
+
+def test_the_month_still_going_counts_up_to_now(tmp_path):
+    from fleet.report import gather, text
+    s = Stored(str(tmp_path / "fleet.db"))
+    s.site("shop-1", at=at(1, 0))
+    s.part("shop-1", "failover", {"state": "on_backup", "active_uplink": "backup", "since": at(10, 0)}, at(10, 0))
+    r = compute(gather(s.db, "2026-11", now=at(11, 0)))          # on its backup for a day, ten days into November
+    [p] = r.providers
+    assert (p.downtime_s, round(p.availability_pct, 6)) == (24 * H, round(100 * (1 - 1 / 10), 6))
+    assert r.to_date and text(r).startswith("relais fleet report, 2026-11 to 2026-11-11 00:00 (UTC)\n")
+    assert not compute(gather(s.db, "2026-11", now=at(1, 0, month=12))).to_date
