@@ -1,15 +1,18 @@
-"""Issue 14's "Done when", end to end: `relais fleet serve` as a real process with a real Mosquitto and a real SMTP
-server; three sites of one provider lose their primary within a minute -> a provider incident opens, the alert
-reaches the SMTP server, and it closes when they recover. The sites are the load generator publishing the topics
-and envelopes of docs/mqtt.md (their state parts with the published contract, then link_down / link_restored as
-the failover policy emits them): three whole agents in virtual time do the same in tests/fleet/test_alerts.py, and
-a signed `failover` round-trips from `relais fleet cmd` to a real agent in tests/fleet/test_cmd.py.
+"""Issue 14's "Done when", end to end: `relais fleet serve` as a real process with a real Mosquitto, a real SMTP
+server and a local webhook receiver; three sites of one provider lose their primary within a minute -> a provider
+incident opens, the alert reaches the SMTP server (and the webhook, signed), and it closes when they recover.
 
-Bad input on the way: a malformed and an oversized message, and a device speaking under another's
-id (the shipped ACL refuses it at the broker: tests/fleet/test_tls_acl.py; here it gets through and the fleet must
-ignore it) — none of them counts towards the incident, and `fleet serve` goes on."""
+The sites are the load generator publishing the topics and envelopes of docs/mqtt.md (their state parts with the
+published contract, then link_down / link_restored as the failover policy emits them): three whole agents in
+virtual time do the same in tests/fleet/test_alerts.py, and a signed `failover` round-trips from `relais fleet cmd`
+to a real agent in tests/fleet/test_cmd.py.
+
+Bad input on the way: a malformed and an oversized message, and a device speaking under another's id (the shipped
+ACL refuses it at the broker: tests/fleet/test_tls_acl.py; here it gets through and the fleet must ignore it) —
+none of them counts towards the incident, and `fleet serve` goes on."""
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -20,6 +23,7 @@ from fleet.db import FleetDb
 from fleet.watch import watch_db
 from tests.fleet.loadgen import PREFIX, Outgoing, Publisher, encode, envelope
 from tests.fleet.postgres import wait_for
+from tests.fleet.test_alerts import SECRET, Receiver, valid
 from tests.fleet.test_cli import RELAIS
 from tests.notify.smtpd import PASSWORD, USER, SmtpServer
 
@@ -52,6 +56,11 @@ def subjects(smtp: SmtpServer) -> list[str]:
 @pytest.mark.mosquitto
 @pytest.mark.slow
 def test_three_sites_losing_their_primary_open_a_provider_incident_that_mails_and_closes(tmp_path, broker, smtp):
+    with Receiver([]) as hook:
+        run(tmp_path, broker, smtp, hook)
+
+
+def run(tmp_path, broker, smtp, hook):
     database = str(tmp_path / "fleet.db")
     (tmp_path / "sites.csv").write_text("device_id,area\n" + "".join(f"{s},69003\n" for s in SITES))
     (tmp_path / "smtp.pass").write_text(PASSWORD + "\n")
@@ -74,6 +83,9 @@ recipients = ["noc@example.com"]
 ca = "{smtp.cert}"
 username = "{USER}"
 password_file = "{tmp_path / 'smtp.pass'}"
+[[alerts.webhook]]
+url = "{hook.url}"
+secret = "{SECRET.decode()}"
 ''')
     proc = subprocess.Popen([*RELAIS, "fleet", "serve", "--config", str(config)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -110,6 +122,10 @@ password_file = "{tmp_path / 'smtp.pass'}"
                          for s in SITES])
         wait_for(lambda: len(smtp.mailbox.messages) == 2, 20, "the e-mail saying it is over")
         assert subjects(smtp)[1].startswith("[relais] Provider incident over: Orange fibre, 3 sites in 69003")
+        wait_for(lambda: len(hook.requests) == 2, 10, "both on the webhook too")
+        posted = [json.loads(body) for _, _, body in hook.requests]
+        assert [p["rule"] for p in posted] == ["provider_incident_opened", "provider_incident_closed"]
+        assert posted[0]["data"]["sites"] == list(SITES) and all(valid(h, b) for _, h, b in hook.requests)
         [inc] = watch_db.incidents(db)
         assert inc["closed_at"] is not None
         assert proc.poll() is None, "fleet serve stopped"
