@@ -149,6 +149,11 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
     core = Core(wall=WallClock())
     rt = Runtime(config=config, core=core)
     core.state["device"] = {"id": config.device.id, "site": config.device.site}
+    if config.contracts:    # each uplink's provider and promises, for the fleet's report per provider (docs/fleet.md)
+        core.state["device"]["contracts"] = [
+            {"uplink": c.uplink, "provider": c.provider, "availability_pct": c.availability_pct,
+             "repair_hours": c.repair_hours, "repair_in_business_hours": c.repair_in_business_hours}
+            for c in config.contracts]
 
     rt.parts["modem"] = modem = ModemService(core, config.modem.port, baud=config.modem.baud,
                                              vendor=config.modem.vendor, pin=config.modem.pin)

@@ -48,12 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="NAME", help="the user (not for ls)")
     p.add_argument("--role", choices=("viewer", "operator", "admin"),
                    help="add (default viewer) and role: viewer reads, operator + actions, admin + users and audit")
+    p = fsub.add_parser("report", help="a month per provider across the fleet: availability, outages beyond the "
+                                       "guaranteed repair time, provider incidents (docs/fleet.md)")
+    config_arg(p)
+    p.add_argument("site", metavar="SITE", nargs="?", help="only this device's month")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="the calendar month (UTC)")
+    p.add_argument("--format", choices=("text", "html", "json"), default="text")
+    p.add_argument("-o", "--output", metavar="FILE", help="write there instead of the standard output")
     return sp
 
 
 def run(args: argparse.Namespace) -> int:
+    from fleet.alerts.config import ConfigError
     from fleet.command import CommandError
     from fleet.config import FleetConfigError, load
+    from fleet.report import ReportError
     from fleet.db import DatabaseError
     from fleet.users import UserError
     try:
@@ -64,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
             return _cmd(config, args)
         if args.fleet_cmd == "user":
             return _user(config, args)
+        if args.fleet_cmd == "report":
+            return _report(config, args)
         return _ls(config, args)
-    except (FleetConfigError, CommandError, DatabaseError, UserError) as e:
+    except (FleetConfigError, CommandError, DatabaseError, UserError, ReportError, ConfigError) as e:
         print(f"relais fleet {args.fleet_cmd}: {e}", file=sys.stderr)
         return 2
 
@@ -130,3 +141,27 @@ def _user(config, args: argparse.Namespace) -> int:
     finally:
         db.close()
     return 0
+
+
+def _report(config, args: argparse.Namespace) -> int:
+    from fleet.db import FleetDb
+    from fleet.report import ReportError, compute, gather, month_bounds, render
+    from fleet.watch_config import WatchSettings, load_sites
+    month_bounds(args.month)              # a bad --month is said before the database is opened
+    sites = WatchSettings.from_config(config).sites
+    db = FleetDb(config.database).connect()
+    try:
+        listed = load_sites(sites) if sites else None
+        out = render(compute(gather(db, args.month, args.site, listed, now=time.time())), args.format)
+    finally:
+        db.close()
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(out)
+        except OSError as e:
+            raise ReportError(f"-o {args.output}: {e.strerror or e}") from None
+    else:
+        sys.stdout.write(out)
+    return 0
+

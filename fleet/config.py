@@ -5,6 +5,7 @@
     [ingest]    max_message_bytes, batch_max, batch_wait_s, devices
     [commands]  keys (a directory of <device_id>.key files), reply_timeout_s
     [console]   listen, secure_cookies, origin, trust_proxy, idle_s, absolute_s, page_size, live_every_s
+    [correlate], [alerts]  provider incidents and alerts (read by fleet/watch.py, which checks them)
 
 Errors are one line in the agent's wording: "<file>: [section] key: expected …, got …". The fleet does not use the
 agent's loader (fleet/ never imports agent/); this file is small enough to check its keys by a table.
@@ -87,6 +88,8 @@ class FleetConfig:
     ingest: IngestSettings = IngestSettings()
     commands: CommandSettings = CommandSettings()
     console: ConsoleSettings = ConsoleSettings()
+    correlate: dict[str, Any] = field(default_factory=dict)   # as read; fleet/watch.py checks and uses them
+    alerts: dict[str, Any] = field(default_factory=dict)
 
 
 # (section, key) -> (check, what is expected)
@@ -128,6 +131,7 @@ _RULES: dict[tuple[str, str], tuple[Any, str]] = {
 _SECTIONS = {"mqtt": MqttSettings, "ingest": IngestSettings, "commands": CommandSettings,
              "console": ConsoleSettings}
 _SECRET = {("mqtt", "password")}
+_WATCH_TABLES = ("correlate", "alerts")   # checked as a whole by fleet.watch.WatchSettings
 
 
 def _int(v: Any) -> bool:
@@ -162,16 +166,28 @@ def from_dict(doc: dict[str, Any], where: str = "fleet.toml") -> FleetConfig:
             if not isinstance(value, dict):
                 raise FleetConfigError(f"{where}: [{key}]: expected a table, got {type(value).__name__}")
             sections[key] = {k: _checked(where, key, k, v) for k, v in value.items()}
+        elif key in _WATCH_TABLES:
+            if not isinstance(value, dict):
+                raise FleetConfigError(f"{where}: [{key}]: expected a table, got {type(value).__name__}")
+            top[key] = value
         else:
             top[key] = _checked(where, "", key, value)
-    return FleetConfig(**top, **{name: cls(**sections.get(name, {})) for name, cls in _SECTIONS.items()})
+    config = FleetConfig(**top, **{name: cls(**sections.get(name, {})) for name, cls in _SECTIONS.items()})
+    if config.correlate or config.alerts:
+        from fleet.alerts.config import ConfigError
+        from fleet.watch_config import WatchSettings
+        try:
+            WatchSettings.from_config(config, where)
+        except ConfigError as e:
+            raise FleetConfigError(str(e)) from None
+    return config
 
 
 def _checked(where: str, section: str, key: str, value: Any) -> Any:
     label = f"[{section}] {key}" if section else key
     rule = _RULES.get((section, key))
     if rule is None:
-        known = [k for s, k in _RULES if s == section] + ([] if section else list(_SECTIONS))
+        known = [k for s, k in _RULES if s == section] + ([] if section else [*_SECTIONS, *_WATCH_TABLES])
         close = difflib.get_close_matches(key, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise FleetConfigError(f"{where}: {label}: unknown key{hint}")

@@ -234,6 +234,22 @@ class FleetDb:
                     cur.execute(statement)
         except Exception as e:
             raise DatabaseError(f"{describe(self.url)}: {_first_line(e)}") from None
+    def write(self, statements: Iterable[tuple[str, list[tuple]]]) -> list[int]:
+        """Several statements in one transaction, each run over its rows; how many rows each changed (an upsert
+        whose WHERE refused counts 0: fleet/watch_db.py tells a new incident from one it has by this)."""
+        changed = []
+        try:
+            with self._transaction() as cur:
+                for statement, rows in statements:
+                    n = 0
+                    for row in rows:
+                        cur.execute(self._sql(statement), row)
+                        n += max(cur.rowcount, 0)
+                    changed.append(n)
+        except Exception as e:
+            self.close()
+            raise DatabaseError(f"{describe(self.url)}: {_first_line(e)}") from None
+        return changed
 
     def count(self, table: str) -> int:
         if table not in ("devices", "device_state", "events", "telemetry", "replies"):

@@ -248,6 +248,9 @@ def serve(config: FleetConfig, stop: threading.Event, report_every_s: float = 60
     except DatabaseError as e:
         log.warning("database not reachable yet (%s): messages wait on the broker until it is", e)
     ingest.start()
+    from fleet import watch   # provider incidents and alerts: its own thread and connection (fleet/watch.py)
+    watch_stop = threading.Event()
+    watcher = watch.start(config, watch_stop)
     log.info("relais fleet serve: %s, broker %s:%s, group %s", describe(config.database), config.mqtt.host,
              config.mqtt.effective_port, config.mqtt.group)
     last_report = time.monotonic()
@@ -259,7 +262,9 @@ def serve(config: FleetConfig, stop: threading.Event, report_every_s: float = 60
                 last_report = time.monotonic()
                 log.info("counters: %s", dict(sorted(ingest.counters.items())))
     finally:
+        watch_stop.set()
         ingest.stop()
         if stop_beside is not None:
             stop_beside()
+        watcher.join(10)
     return 0

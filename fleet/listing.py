@@ -45,14 +45,20 @@ def last_drill(d: dict[str, Any]) -> tuple[float | None, bool | None]:
     return None, ok if isinstance(ok, bool) else None
 
 
-def drill_failed_or_overdue(d: dict[str, Any]) -> bool:
-    """The latest drill failed, or the agent said drill_overdue after its latest drill (the agent knows its own
-    schedule, [drills] overdue_days; the fleet does not guess it)."""
-    at, ok = last_drill(d)
-    if ok is False:
-        return True
+def drill_failed(d: dict[str, Any]) -> bool:
+    return last_drill(d)[1] is False
+
+
+def drill_overdue(d: dict[str, Any]) -> bool:
+    """The agent said drill_overdue after its latest drill (the agent knows its own schedule, [drills]
+    overdue_days; the fleet does not guess it)."""
+    at, _ = last_drill(d)
     overdue = _latest(d, "drill_overdue")
     return overdue is not None and (at is None or overdue["ts"] > at)
+
+
+def drill_failed_or_overdue(d: dict[str, Any]) -> bool:
+    return drill_failed(d) or drill_overdue(d)
 
 
 def data_used(d: dict[str, Any]) -> tuple[int | None, int | None]:
@@ -80,8 +86,10 @@ FILTERS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "on_backup": on_backup,
     "poor_signal": poor_signal,
     "no_status": lambda d: d["online"] is None,   # seen, but no status yet (a message got through without one)
+    "drill_failed": drill_failed,                 # its last drill failed
+    "drill_overdue": drill_overdue,               # the agent said no drill passed for too long, none passed since
     "drill_failed_or_overdue": drill_failed_or_overdue,
-    "budget_nearly_used": budget_nearly_used,
+    "budget_nearly_used": budget_nearly_used,     # cellular data this month at BUDGET_NEARLY_USED of the budget
 }
 
 

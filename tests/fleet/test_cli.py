@@ -179,5 +179,25 @@ def test_the_fleet_toml_in_docs_fleet_md_loads(tmp_path):
     documented |= {("", k) for k, v in doc.items() if not isinstance(v, dict)}
     every = {(name, f.name) for name, cls in _SECTIONS.items() for f in fields(cls)}
     every |= {("", f.name) for f in fields(FleetConfig) if f.name not in _SECTIONS}
+    every -= {("", "correlate"), ("", "alerts")}     # their own example: "Configuration (fleet.toml)" below
     commented = set(re.findall(r"^# (\w+) = ", re.search(r"```toml\n(.*?)```", text, re.S).group(1), re.M))
     assert every - documented == {("mqtt", k) for k in commented}
+
+
+def test_the_shipped_unit_runs_fleet_serve_as_documented():
+    """packaging/relais-fleet.service: its ExecStart is a `relais fleet serve` the CLI parses, with the config where
+    docs/fleet.md puts it, and the database's default directory is the unit's StateDirectory."""
+    import configparser
+    import shlex
+    from fleet.cli import DEFAULT_CONFIG, build_parser
+    from fleet.config import FleetConfig
+    from tests.mqtt.broker import REPO
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(REPO / "packaging" / "relais-fleet.service")
+    argv = shlex.split(unit["Service"]["ExecStart"])
+    assert argv[0].endswith("/relais") and argv[1] == "fleet"
+    args = build_parser().parse_args(argv[2:])
+    assert (args.fleet_cmd, args.config) == ("serve", DEFAULT_CONFIG)
+    assert FleetConfig.database.startswith(f"/var/lib/{unit['Service']['StateDirectory']}/")
+    assert DEFAULT_CONFIG.startswith(f"/etc/{unit['Service']['ConfigurationDirectory']}/")
+    assert unit["Service"]["Restart"] == "always"     # serve exits 1 for a restart when its writer dies
