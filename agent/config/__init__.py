@@ -81,6 +81,17 @@ class Config:
         """Every uplink in priority order: the [[uplinks]], or "primary" and "backup" from [board]."""
         return effective(self.board, self.uplinks)
 
+    def route_options(self) -> dict:
+        """Keyword arguments for board.routes.open_backend(self.board.backend, **options): [board]'s, and the
+        [[uplinks]] when there are some (board.routes.base.UplinkRoute's fields)."""
+        options = self.board.route_options()
+        if self.uplinks:
+            options["uplinks"] = tuple(
+                {"name": u.name, "interface": u.interface, "cellular": u.cellular, "gateway": u.gateway,
+                 "gateway6": u.gateway6, "table": u.table, "connection": u.connection}
+                for u in self.effective_uplinks())
+        return options
+
 
 DEFAULT_PATH = "/etc/relais/relais.toml"    # where the packages install the site's configuration
 
