@@ -66,3 +66,12 @@ def test_config_check_lists_problems_across_sections_too(tmp_path):
     path.write_text('[[uplinks]]\nname = "a"\ninterface = "eth0"\n[[uplinks]]\nname = "b"\ninterface = "eth0"\n')
     assert problems_in(path) == [f'{path}: [uplinks #2] interface: expected an interface no other [[uplinks]] '
                                  f'has, got "eth0"']
+
+
+def test_a_contract_names_one_of_the_uplinks():
+    config = from_dict({"uplinks": [FIBER, LTE], "contracts": [{"uplink": "fiber", "provider": "Orange Pro"}]})
+    assert config.contracts[0].uplink == "fiber"
+    assert error({"uplinks": [FIBER, LTE], "contracts": [{"uplink": "primary"}]}) == \
+        '[contracts #1] uplink: expected the name of an uplink (fiber, lte), got "primary"'
+    assert error({"contracts": [{"uplink": "fiber"}]}) == \
+        '[contracts #1] uplink: expected the name of an uplink (primary, backup), got "fiber"'

@@ -75,7 +75,7 @@ class Config:
 
     def validate(self) -> None:
         """What involves several sections (the loader runs it once every section has loaded)."""
-        check_uplinks(self.board, self.uplinks, self.probes.method)
+        check_uplinks(self.board, self.uplinks, self.probes.method, self.contracts)
 
     def effective_uplinks(self) -> tuple[UplinkConfig, ...]:
         """Every uplink in priority order: the [[uplinks]], or "primary" and "backup" from [board]."""

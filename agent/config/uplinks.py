@@ -78,8 +78,14 @@ def effective(board: BoardConfig, uplinks: tuple[UplinkConfig, ...]) -> tuple[Up
     return tuple(sorted(filled, key=lambda u: u.priority))
 
 
-def check_uplinks(board: BoardConfig, uplinks: tuple[UplinkConfig, ...], method: str):
-    """What involves several uplinks or other sections; raises Invalid (section "uplinks #N") or returns None."""
+def check_uplinks(board: BoardConfig, uplinks: tuple[UplinkConfig, ...], method: str, contracts: tuple = ()):
+    """What involves several uplinks or other sections; raises Invalid (section "uplinks #N", "contracts #N") or
+    returns None."""
+    names = [u.name for u in effective(board, uplinks)]
+    for i, c in enumerate(contracts):
+        if c.uplink not in names:
+            raise invalid("uplink", f"the name of an uplink ({', '.join(names)})", c.uplink,
+                          section=f"contracts #{i + 1}")
     if not uplinks:
         return
     from agent.config.grammar import parse_target    # imported here: it brings ipaddress and urllib.parse
