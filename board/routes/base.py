@@ -53,6 +53,11 @@ class UplinkSet:
             raise RouteError(f"unknown uplink {name!r} (known: {', '.join(self.names)})")
         return name
 
+    def config_key(self, name: str, key: str) -> str:
+        """Where the operator sets `key` of uplink `name`, for messages: [board] primary_gateway for the two of old,
+        else the [[uplinks]] table's key."""
+        return f"[board] {name}_{key}" if self.names == UPLINKS else f"[[uplinks]] {name}'s {key}"
+
     def others(self, name: str) -> list[str]:
         """Every uplink but `name`, in priority order: the standby routes' order."""
         return [n for n in self.names if n != name]

@@ -367,7 +367,8 @@ class Iproute2Routes(RouteBackend):
             if flags & (IFF_POINTOPOINT | IFF_NOARP):
                 self._learned_gw[uplink] = None
             else:
-                raise RouteError(f"{self._who(uplink)}: no gateway: none configured ([board] {uplink}_gateway) "
+                raise RouteError(f"{self._who(uplink)}: no gateway: none configured "
+                                 f"({self._uplinks.config_key(uplink, 'gateway')}) "
                                  f"and none found in the interface's routes")
         return self._learned_gw[uplink]
 

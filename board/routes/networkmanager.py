@@ -199,14 +199,10 @@ class NetworkManagerRoutes(RouteBackend):
             raise RouteError(f"{self._who(uplink)}: no NetworkManager connection with id or uuid {wanted!r}")
         if len(candidates) != 1:
             raise RouteError(f"{self._who(uplink)}: {len(candidates)} candidate connections on the device; "
-                             f"name one in {self._where_connection(uplink)}")
+                             f"name one in {self._uplinks.config_key(uplink, 'connection')}")
         return candidates[0]
 
     # ---- errors ------------------------------------------------------------------------------------------
-    def _where_connection(self, uplink: str) -> str:
-        return f"[board] {uplink}_connection" if self._uplinks.names == ("primary", "backup") else \
-            f"[[uplinks]] {uplink}'s connection"
-
     def _who(self, uplink: str) -> str:
         return f"{uplink} ({self._ifname[uplink]})"
 
