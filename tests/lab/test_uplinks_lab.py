@@ -44,7 +44,7 @@ def test_fiber_then_second_line_then_back_each_switch_answered_within_3_s(lan_la
             agent.state["links"][u]["status"] == "up" for u in ISP), 15, "every uplink up, traffic on the fiber")
         phone = lan_lab.phone()
         agent.wait_for(lambda: phone.first_answer(0, "primary"), 5, "the phone answered via the fiber")
-        times = {}
+        times, decided = {}, {}
 
         def switch(kind: str, act, frm: str, to: str) -> None:
             start = time.monotonic()
@@ -53,6 +53,7 @@ def test_fiber_then_second_line_then_back_each_switch_answered_within_3_s(lan_la
             assert (event.data["from"], event.data["to"]) == (frm, to)
             answered = agent.wait_for(lambda: phone.first_answer(switched, ISP[to]), 10, f"the phone via {to}")
             times[f"{kind} {frm}->{to}"] = answered - switched
+            decided[f"{kind} {frm}->{to}"] = switched - start   # the fault (or its repair) to the switch
             assert lan_lab.lan_exit_taken() == ISP[to]          # new connections too
             assert lan_lab.conntrack_nat_addresses() == [UPLINK_ADDRESS[ISP[to]]]
 
@@ -64,4 +65,5 @@ def test_fiber_then_second_line_then_back_each_switch_answered_within_3_s(lan_la
         assert [(e.data["from"], e.data["to"]) for _, e in agent.events if e.kind in ("failover", "failback")] == [
             ("fiber", "second"), ("second", "lte"), ("lte", "second"), ("second", "fiber")]
         print("switch -> the phone's first answer:", {k: round(v, 3) for k, v in times.items()})
+        print("fault or repair -> switch:", {k: round(v, 3) for k, v in decided.items()})
         assert all(t < RECOVERY_S for t in times.values()), times
