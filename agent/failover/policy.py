@@ -27,10 +27,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from agent.failover.assess import LinkView, Status, Transition, assess, observe, set_layer
-from agent.failover.vocabulary import (FORCE, MAX_PENALTY, TWO_UPLINKS, Away, CheckRoute, Drill, Flaps,  # noqa: F401
-                                       LinkLayer, Mode, Phase, PolicyState, Prefer, Probe, ProbeRate, RouteChecked,
-                                       SetMode, Settings, Standby, StartDrill, Uplink, UplinkSpec, effective_penalty,
-                                       modes, resolve_mode)
+from agent.failover.vocabulary import (  # noqa: F401  (re-exported: the policy's words are reached as policy.X)
+    FORCE, LINKS, MAX_PENALTY, TWO_UPLINKS, Away, CheckRoute, Drill, Flaps, LinkLayer, Mode, Phase, PolicyState,
+    Prefer, Probe, ProbeRate, RouteChecked, SetMode, Settings, Standby, StartDrill, Uplink, UplinkSpec,
+    effective_penalty, modes, resolve_mode)
 from agent.linkmon.health import Sample
 from agent.linkmon.schedule import Rate
 from common.decider import Emit, Tick  # noqa: F401  (the shared decider types, also reached as policy.Emit)
@@ -296,7 +296,8 @@ def _failback(st: PolicyState, frm: str, to: str, now: float, actions: list, rea
     actions.append(Emit("failback", {
         "from": frm, "to": to, "reason": reason, "started_mono": left.started if left else None,
         "outage_s": outage_s, "on_backup_s": _since(now, left.at if left else None),
-        "outage_reason": left.reason if left else "", "held_s": _since(now, healthy) if reason == "recovered" else None}))
+        "outage_reason": left.reason if left else "",
+        "held_s": _since(now, healthy) if reason == "recovered" else None}))
     # back on `to`: the uplinks worse than it no longer matter for the traffic's way back
     rank = st.settings.rank(to)
     away = {n: a for n, a in st.away.items() if st.settings.rank(n) < rank}

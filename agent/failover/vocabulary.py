@@ -32,6 +32,7 @@ class Phase(StrEnum):
     DRILL = "drill"
 
 
+LINKS = tuple(Uplink)   # the uplinks of a site without [[uplinks]] (agent/ledger/store.py UPLINKS mirrors them)
 FORCE = "force_"
 MAX_PENALTY = 10
 

@@ -212,7 +212,8 @@ class Iproute2Routes(RouteBackend):
         return {
             "backend": self.name,
             "netns": self._netns or None,
-            "preferred": next((u for u in self._uplinks.names if best is not None and k.index.get(self._ifname[u]) == best),
+            "preferred": next((u for u in self._uplinks.names
+                               if best is not None and k.index.get(self._ifname[u]) == best),
                               None),
             "default_interface": k.links[best].get("ifname") if best in k.links else None,
             "uplinks": uplinks,

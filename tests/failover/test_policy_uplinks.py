@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from agent.config import FailoverConfig
-from agent.failover.policy import (CheckRoute, Emit, LinkLayer, Prefer, Probe, ProbeRate, RouteChecked, SetMode, Settings,
-                                   Standby, StartDrill, Tick, UplinkSpec, decide, drill_refusal, initial, modes)
+from agent.failover.policy import (CheckRoute, LinkLayer, Prefer, Probe, ProbeRate, RouteChecked, SetMode,
+                                   Settings, Standby, StartDrill, Tick, UplinkSpec, decide, drill_refusal, initial,
+                                   modes)
 from tests.failover.test_policy import CFG, E, run_table as run_two
 
 UPLINKS = (UplinkSpec("fiber", 1), UplinkSpec("second", 2), UplinkSpec("lte", 3, cellular=True))
@@ -124,7 +125,8 @@ def test_a_worse_uplink_is_used_only_when_every_better_one_is_down():
     # the second line is degraded (half its probes lost): still better than cellular when the fiber goes
     for i in range(60):
         t = round(0.2 + 0.1 * i, 6)
-        st, _ = decide(st, ok(t, "second", TARGETS[i % 3]) if i % 2 else Probe("second", TARGETS[i % 3], False, t), t + 0.5)
+        answer = ok(t, "second", TARGETS[i % 3]) if i % 2 else Probe("second", TARGETS[i % 3], False, t)
+        st, _ = decide(st, answer, t + 0.5)
     assert st.links["second"].status == "degraded"
     run([(7.0, cut("fiber", 7.0), [E("link_down"), Prefer("second"), E("failover", to="second")])], st=st)
 
