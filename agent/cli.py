@@ -90,7 +90,9 @@ def _build_parser() -> argparse.ArgumentParser:
     local_epilog = "exit codes: 0 done; 1 refused by the agent (the reason is printed); 3 no agent to ask"
     sp = sub.add_parser("failover", help="put the traffic on an uplink, or back to automatic, in the running agent",
                         epilog=local_epilog)
-    sp.add_argument("mode", choices=("backup", "primary", "auto"))
+    sp.add_argument("mode", choices=("backup", "primary", "auto", "force"),
+                    help="backup / primary: the cellular / the best uplink; force NAME: the [[uplinks]] named NAME")
+    sp.add_argument("uplink", nargs="?", help="with force: the uplink's name")
     console_arguments(sp)
     sp = sub.add_parser("sim-switch", help="switch the running agent's modem to another SIM slot",
                         epilog=local_epilog)

@@ -5,6 +5,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from agent.core import Core
+from agent.status_file import preferred_uplink
 from board.led import Led, NoLed, open_led
 
 if TYPE_CHECKING:
@@ -16,15 +17,22 @@ _REGISTERED = ("home", "roaming")
 
 
 def pattern_for(state: dict[str, Any]) -> str:
+    """on: on the preferred uplink, a backup ready; double: on the preferred, no backup ready; slow_blink: on a
+    backup uplink that works; fast_blink: nothing carries traffic."""
     modem = state.get("modem", {})
     failover = state.get("failover", {})
     links = failover.get("links", {})
     active = failover.get("active_uplink")
-    primary_up = links.get("primary", {}).get("up")
-    backup_ready = bool(modem.get("connected")) and modem.get("registration") in _REGISTERED
-    if active == "backup":
-        pattern = "slow_blink" if backup_ready or links.get("backup", {}).get("up") else "fast_blink"
-    elif primary_up is False and not backup_ready:
+    preferred = preferred_uplink(links)
+    preferred_up = links.get(preferred, {}).get("up")
+    modem_ready = bool(modem.get("connected")) and modem.get("registration") in _REGISTERED
+    # a backup is ready: the modem attached, or another fixed line that answers (a second operator)
+    backup_ready = modem_ready or any(info.get("up") and not _cellular(name, info)
+                                      for name, info in links.items() if name != preferred)
+    if active is not None and active != preferred:
+        on = links.get(active, {})
+        pattern = "slow_blink" if on.get("up") or (modem_ready and _cellular(active, on)) else "fast_blink"
+    elif preferred_up is False and not backup_ready:
         pattern = "fast_blink"
     else:
         pattern = "on" if backup_ready else "double"
@@ -32,6 +40,10 @@ def pattern_for(state: dict[str, Any]) -> str:
     if pattern != "fast_blink" and (state.get("power") or {}).get("mains") == "on_battery":
         return "on_battery"
     return pattern
+
+
+def _cellular(name: str, info: dict[str, Any]) -> bool:
+    return info.get("kind") == "cellular" if "kind" in info else name == "backup"
 
 
 class LedStatus:

@@ -157,7 +157,7 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
 
     rt.parts["modem"] = modem = ModemService(core, config.modem.port, baud=config.modem.baud,
                                              vendor=config.modem.vendor, pin=config.modem.pin)
-    rt.parts["routes"] = routes = open_backend(config.board.backend, **config.board.route_options())
+    rt.parts["routes"] = routes = open_backend(config.board.backend, **config.route_options())
     failover_parts: dict[str, Any] = {}
     if config.board.backend == "simulated":      # the loader reads the legacy "sim" as "simulated"
         failover_parts = _simulated_links(config, core, uplinks, routes)
@@ -218,13 +218,13 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
 def _simulated_links(config: Config, core: Core, uplinks, routes) -> dict[str, Any]:
     from agent.linkmon.schedule import Intervals
     from agent.linkmon.simulated import SimulatedProber, SimulatedRouteCheck, SimulatedUplinks, SimulatedWatcher
-    uplinks = uplinks or SimulatedUplinks()
+    interfaces = {u.name: u.interface for u in config.effective_uplinks()}
+    uplinks = uplinks or SimulatedUplinks(names=tuple(interfaces))
     p = config.probes
     intervals = Intervals(p.interval_s, p.backup_interval_s, p.trickle_interval_s)
-    interfaces = {"primary": config.board.primary_interface, "backup": config.board.cellular_interface}
-    probers = {link: SimulatedProber(link, iface, uplinks, list(p.targets), intervals, core.post,
-                                     timeout_s=p.timeout_s)
-               for link, iface in interfaces.items()}
+    probers = {u.name: SimulatedProber(u.name, u.interface, uplinks, list(u.targets or p.targets), intervals,
+                                       core.post, timeout_s=p.timeout_s)
+               for u in config.effective_uplinks()}
     return {"uplinks": uplinks, "probers": probers, "watcher": SimulatedWatcher(uplinks, interfaces, core.post),
             "route_checker": SimulatedRouteCheck(uplinks, routes, interfaces)}
 

@@ -107,7 +107,8 @@ def render(status: dict[str, Any], paint: Callable[[str, str], str] = _plain_tex
     sig = _map(modem.get("signal"))
     lines = [
         f"relais {dev.get('id', '?')}  {dev.get('site', '')}".rstrip(),
-        f"  traffic via : {_via(fo.get('active_uplink', '?'), paint)}   failover state: {fo.get('state', '?')}"
+        f"  traffic via : {_via(fo.get('active_uplink', '?'), _map(fo.get('links')), paint)}"
+        f"   failover state: {fo.get('state', '?')}"
         f"   mode: {fo.get('mode', '?')}",
     ]
     for link, info in _map(fo.get("links")).items():
@@ -161,8 +162,17 @@ def _map(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _via(uplink: Any, paint: Callable[[str, str], str]) -> str:
-    return paint("warn", str(uplink)) if uplink == "backup" else str(uplink)   # on the backup: costs money
+def _via(uplink: Any, links: dict[str, Any], paint: Callable[[str, str], str]) -> str:
+    """The uplink carrying traffic, in warning colour when it is not the preferred one (a backup: cellular costs
+    money, a second line is there for emergencies)."""
+    return paint("warn", str(uplink)) if uplink not in (preferred_uplink(links), "?") else str(uplink)
+
+
+def preferred_uplink(links: dict[str, Any]) -> str:
+    """The uplink of best priority in the failover state's links (a state written before [[uplinks]]: "primary")."""
+    ranked = [(info.get("priority"), name) for name, info in links.items()
+              if isinstance(info, dict) and isinstance(info.get("priority"), int)]
+    return min(ranked)[1] if ranked else "primary"
 
 
 def _link(info: dict[str, Any], paint: Callable[[str, str], str] = _plain_text) -> str:

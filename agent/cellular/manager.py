@@ -49,6 +49,8 @@ class CellularManager:
         self.core, self.modem = core, modem
         self.cfg = config.cellular
         self.power_off_s = config.board.power_off_s
+        # the failover's name for the modem's uplink: "backup", or the cellular one of the [[uplinks]]
+        self.link = next((u.name for u in config.effective_uplinks() if u.cellular), "backup")
         self.power = power
         self.usb = usb or UsbRebind()
         self.apn_database = apn_database or ApnDatabase(self.cfg.apn_database)
@@ -125,7 +127,7 @@ class CellularManager:
         self._ladder_trouble(now)
 
     def _on_probe(self, r: ProbeResult, now: float) -> None:
-        if r.link != "backup":
+        if r.link != self.link:
             return
         self._step_conn(connection.Flowing(r.ok), now)
         self._step_rules(rules.ProbeSeen(r.ok, r.sent_at), now)

@@ -13,6 +13,7 @@ router nobody visits). Secrets (PINs, passwords, keys) are typed `Secret` so the
     plan.py       [plan] and [[contacts]] (the continuity sheet)
     power.py      [power] (the UPS through NUT)
     traffic.py    [traffic] and [[traffic.critical]] / normal / bulk (traffic classes on cellular)
+    uplinks.py    [[uplinks]] (N uplinks; without them, "primary" and "backup" from [board])
     grammar.py    probe targets, service checks and phone numbers, parsed by the loader and again by the probers and the SMS code
     loader.py     read_toml() and build(): walks any tree of such dataclasses, knows no section's meaning
     toml_text.py  dump_toml(): TOML text from plain data (set_config writes the file with it)
@@ -41,6 +42,7 @@ from agent.config.plan import ContactConfig, PlanConfig
 from agent.config.power import PowerConfig
 from agent.config.speedtest import SpeedtestConfig
 from agent.config.traffic import TrafficConfig, TrafficRule
+from agent.config.uplinks import UplinkConfig, check_uplinks, effective
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,27 @@ class Config:
     contacts: tuple[ContactConfig, ...] = ()   # [[contacts]]: whom to call, in the order of the escalation
     power: PowerConfig = field(default_factory=PowerConfig)   # the UPS through NUT
     traffic: TrafficConfig = field(default_factory=TrafficConfig)   # classes on cellular, [[traffic.critical]] ...
+    uplinks: tuple[UplinkConfig, ...] = ()   # [[uplinks]]: none = [board] primary_interface + cellular_interface
     source: str = "<defaults>"
+
+    def validate(self) -> None:
+        """What involves several sections (the loader runs it once every section has loaded)."""
+        check_uplinks(self.board, self.uplinks, self.probes.method, self.contracts)
+
+    def effective_uplinks(self) -> tuple[UplinkConfig, ...]:
+        """Every uplink in priority order: the [[uplinks]], or "primary" and "backup" from [board]."""
+        return effective(self.board, self.uplinks)
+
+    def route_options(self) -> dict:
+        """Keyword arguments for board.routes.open_backend(self.board.backend, **options): [board]'s, and the
+        [[uplinks]] when there are some (board.routes.base.UplinkRoute's fields)."""
+        options = self.board.route_options()
+        if self.uplinks:
+            options["uplinks"] = tuple(
+                {"name": u.name, "interface": u.interface, "cellular": u.cellular, "gateway": u.gateway,
+                 "gateway6": u.gateway6, "table": u.table, "connection": u.connection}
+                for u in self.effective_uplinks())
+        return options
 
 
 DEFAULT_PATH = "/etc/relais/relais.toml"    # where the packages install the site's configuration
@@ -101,4 +123,4 @@ __all__ = ["Config", "ConfigError", "Secret", "DEFAULT_PATH", "load", "load_or_d
            "MqttConfig", "TimeConfig", "UsageConfig", "ServiceConfig", "CellularConfig", "SmsConfig", "SimConfig",
            "SimRule", "SimRules", "DataPathRule", "WeakSignalRule", "LadderConfig", "EmailConfig", "DrillsConfig",
            "ConsoleConfig", "BusinessConfig", "ContractConfig", "SpeedtestConfig",
-           "PlanConfig", "ContactConfig", "PowerConfig"]
+           "PlanConfig", "ContactConfig", "PowerConfig", "UplinkConfig"]

@@ -75,7 +75,17 @@ def _root(root: type, raw: dict, source: str, errors: list[str] | None):
             values[name] = _table(hints[name], value, name, source, errors=errors)
         except _Skip:
             pass
-    return root(**values, source=source)
+    built = root(**values, source=source)
+    validate = getattr(built, "validate", None)    # checks across sections, on sections that loaded cleanly
+    if validate is not None and not errors:
+        try:
+            validate()
+        except Invalid as e:
+            try:
+                _fail(f"{source}: [{e.section}] {e.key}: {e}", errors)
+            except _Skip:
+                pass
+    return built
 
 
 def _table(cls: type, raw: dict, section: str, source: str, base=None, errors: list[str] | None = None):

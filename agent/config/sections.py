@@ -469,7 +469,8 @@ class ContractConfig:
     """One [[contracts]] table: what the operator of an uplink promised (the report flags what it did not keep).
     A promise left at 0 is not checked."""
     UNIQUE = ("uplink",)     # one contract per uplink
-    uplink: Literal["primary", "backup"] = "primary"    # the uplink it covers
+    # the uplink it covers, by name: "primary", "backup" or one of the [[uplinks]]
+    uplink: Annotated[str, Pattern(r"[a-z][a-z0-9_]{0,23}", "an uplink's name")] = "primary"
     provider: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{0,120}", "at most 120 characters")] = ""   # "Orange Pro"
     # the contract or line reference the operator asks for in a claim
     reference: Annotated[str, Pattern(r"[^\x00-\x1f\x7f]{0,120}", "at most 120 characters")] = ""

@@ -30,7 +30,8 @@ FAILOVER_MODES = {"backup": "force_backup", "primary": "force_primary", "auto": 
 # (label, core command, its args from the parsed command line, how long the answer may take)
 # sim_switch and modem_reset answer when the modem has done it: a re-registration takes tens of seconds.
 LOCAL_COMMANDS: dict[str, tuple[str, Callable[[Any], dict[str, Any]], float]] = {
-    "failover": ("failover", lambda a: {"mode": FAILOVER_MODES[a.mode]}, 10.0),
+    "failover": ("failover", lambda a: {"mode": f"force_{a.uplink or ''}" if a.mode == "force"
+                                        else FAILOVER_MODES[a.mode]}, 10.0),
     "sim-switch": ("sim_switch", lambda a: {"slot": a.slot}, 180.0),
     "modem reset": ("modem_reset", lambda a: {}, 180.0),
 }

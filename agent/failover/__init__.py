@@ -1,7 +1,8 @@
-"""Failover: watch both uplinks, fail over to cellular in about a second when the primary dies, never on a line
-that is merely lossy, and come back once the primary has proven itself (docs/failover.md).
+"""Failover: watch every uplink, move traffic to the next one in about a second when the one in use dies, never
+on a line that is merely lossy, and come back once a better one has proven itself (docs/failover.md).
 
     policy.py      decide(state, event, now) -> (state, actions): pure, the whole behaviour
+    vocabulary.py  what it decides with: uplinks, events, actions, state
     assess.py      one link's status (up / degraded / down) from its probe results and link layer
     controller.py  wires probers, netlink and the route backend to the policy on the core thread
 

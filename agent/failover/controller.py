@@ -17,9 +17,9 @@ from agent.config import Config
 from agent.core import CommandError, Core
 from agent.drills.runner import KINDS as DRILL_KINDS
 from agent.drills.runner import DrillRunner
-from agent.failover.policy import (LINKS, MODES, CheckRoute, Emit, LinkLayer, PolicyState, Prefer, Probe,
-                                   ProbeRate, RouteChecked, SetMode, Settings, Standby, StartDrill, Tick, decide,
-                                   drill_refusal, effective_penalty, initial)
+from agent.failover.policy import (CheckRoute, Emit, LinkLayer, PolicyState, Prefer, Probe, ProbeRate,
+                                   RouteChecked, SetMode, Settings, Standby, StartDrill, Tick, UplinkSpec, decide,
+                                   drill_refusal, drill_target, effective_penalty, initial, modes)
 from agent.linkmon.inputs import AddressChanged, CarrierChanged, ProbeResult, RouteCheckDone, RoutesChanged
 from agent.linkmon.methods import ProbeOptions, resolved
 from agent.linkmon.methods import load as load_probe_modules
@@ -58,23 +58,28 @@ class FailoverController:
         self.config = config
         probes = config.probes
         self.netns = config.board.netns   # probers and netlink work where the route backend does
-        self.interfaces = {"primary": config.board.primary_interface, "backup": config.board.cellular_interface}
+        self.uplinks = config.effective_uplinks()   # in priority order; names are the policy's link names
+        self.interfaces = {u.name: u.interface for u in self.uplinks}
         self.targets = [parse_target(t, probes.method) for t in probes.targets]
+        link_targets = {u.name: [parse_target(t, probes.method) for t in u.targets] or self.targets
+                        for u in self.uplinks}
         if probers is None:   # our own probers: import their methods' modules now (simulated ones need none)
-            load_probe_modules(self.targets)
+            load_probe_modules([t for targets in link_targets.values() for t in targets])
         icmp_raw = {"raw": True, "datagram": False}.get(probes.icmp_socket)   # None: decided per namespace
         self.options = ProbeOptions(timeout_s=probes.timeout_s, icmp_raw=icmp_raw, dns_name=probes.dns_name)
         intervals = Intervals(probes.interval_s, probes.backup_interval_s, probes.trickle_interval_s)
         self.probers = probers if probers is not None else {
-            link: LinkProber(link, iface, self.targets, intervals, self.options, core.post, netns=self.netns)
+            link: LinkProber(link, iface, link_targets[link], intervals, self.options, core.post, netns=self.netns)
             for link, iface in self.interfaces.items()}
         self.watcher = watcher if watcher is not None else _netlink_watcher(
             list(self.interfaces.values()), core.post, netns=self.netns)
         self.policy: PolicyState
-        self.policy, self._initial_actions = initial(Settings(config.failover, probes.history_s), core.now())
+        specs = tuple(UplinkSpec(u.name, u.priority, u.cellular) for u in self.uplinks)
+        self.policy, self._initial_actions = initial(Settings(config.failover, probes.history_s, specs),
+                                                     core.now())
         self._layer: dict[str, dict[str, Any]] = {link: {"carrier": UNKNOWN, "address": UNKNOWN, "posted": None}
-                                                   for link in LINKS}
-        self._rates = {link: Rate.OFF for link in LINKS}
+                                                   for link in self.interfaces}
+        self._rates = {link: Rate.OFF for link in self.interfaces}
         self._nat_address: dict[str, str] = {}   # each uplink's last address: its flows' NAT address
         self._flows_on: str | None = None        # the uplink LAN flows were last moved to
         self._route_checker = route_checker
@@ -169,8 +174,9 @@ class FailoverController:
     def _cmd_failover(self, args: dict[str, Any]) -> dict[str, Any]:
         args = _only(args, {"mode"})
         mode = args.get("mode")
-        if mode not in MODES:
-            raise CommandError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+        known = modes(self.policy.settings)
+        if mode not in known:
+            raise CommandError(f"mode must be one of {', '.join(known)}; got {str(mode)[:40]!r}")
         self._decide(SetMode(mode), self.core.now())
         st = self.policy
         return {"mode": st.mode, "state": st.phase, "active_uplink": st.active}
@@ -200,10 +206,12 @@ class FailoverController:
         self._decide(StartDrill(duration_s), self.core.now())
 
     def backup_layer(self) -> dict[str, Any]:
-        layer = self._layer["backup"]
-        return {"interface": self.interfaces["backup"], "carrier": None if layer["carrier"] == UNKNOWN
+        """The uplink a drill checks: the one a full drill moves the traffic to (the next after the best)."""
+        link = drill_target(self.policy) or self.policy.best
+        layer = self._layer[link]
+        return {"interface": self.interfaces[link], "carrier": None if layer["carrier"] == UNKNOWN
                 else layer["carrier"], "address": None if layer["address"] == UNKNOWN else layer["address"],
-                "standby_up": self.policy.backup_standby_up}
+                "standby_up": self.policy.standby_up.get(link, True), "uplink": link}
 
     # ---- deciding and doing ------------------------------------------------------------------------------
     def _decide(self, event: object, now: float) -> None:
@@ -314,7 +322,7 @@ class FailoverController:
     # ---- the state snapshot ------------------------------------------------------------------------------
     def _publish(self, now: float, force: bool = False) -> None:
         st = self.policy
-        key = (st.phase, st.active, st.mode, st.drill is not None, st.primary.status, st.backup.status)
+        key = (st.phase, st.active, st.mode, st.drill is not None, *(v.status for v in st.links.values()))
         if not force and key == self._published:
             return
         self._published = key
@@ -329,7 +337,7 @@ class FailoverController:
             "hold_down_s": st.hold_down_s(now),
             "flap_penalty": effective_penalty(st, now),
             "drill": None if st.drill is None else {"until": wall + (st.drill.until - now)},
-            "links": {link: self._link_state(link, now, window) for link in LINKS},
+            "links": {link: self._link_state(link, now, window) for link in st.settings.names},
         }
 
     def _link_state(self, link: str, now: float, window: float) -> dict[str, Any]:
@@ -338,8 +346,11 @@ class FailoverController:
         stats = view.health.stats(now - window, dead)
         layer = self._layer[link]
         prober = self.probers[link]
+        spec = self.policy.settings.spec(link)
         return {
             "interface": self.interfaces[link],
+            "kind": next(u.kind for u in self.uplinks if u.name == link),
+            "priority": spec.priority,
             "up": view.status in ("up", "degraded"),
             "status": view.status,
             "reason": view.reason,

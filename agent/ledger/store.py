@@ -186,9 +186,10 @@ class Ledger(Restart, PowerCuts):
 
     def _total(self, event: Event) -> None:
         """Every uplink down at once: no uplink carried the traffic, the business was offline."""
-        if (ALL_LINKS, TOTAL) in self._open or not all(self._is_down(link) for link in UPLINKS):
+        uplinks = tuple((self._state().get("failover") or {}).get("links") or ()) or UPLINKS   # [[uplinks]]
+        if (ALL_LINKS, TOTAL) in self._open or not all(self._is_down(link) for link in uplinks):
             return
-        downs = [self._open[(link, DOWN)] for link in UPLINKS]
+        downs = [self._open[(link, DOWN)] for link in uplinks]
         last = max(downs, key=lambda o: o.start)
         o = Open(ALL_LINKS, TOTAL, last.start, last.start_source, "all_down", last.start_mono,
                  evidence={"links": {d.link: d.cause for d in downs}})
@@ -201,21 +202,17 @@ class Ledger(Restart, PowerCuts):
     def opened(self, event: Event, mono: float | None) -> Outage | None:
         data = event.data
         self._active = str(data.get("to") or data.get("uplink") or "backup")
+        left = str(data.get("from") or "primary")   # the uplink traffic left: the preferred one, by name
+        down = self._open.get((left, DOWN))
         if self._outage is not None:
+            if down is not None and down is not self._outage:   # N uplinks: a backup lost in turn, now carried
+                self._carried(down, event)
             log.info("failover while an outage is open (%s): same outage", data.get("reason"))
             return None
         cause = str(data.get("reason") or "unknown")
-        down = self._open.get(("primary", DOWN))
         if down is not None:   # the primary's DOWN (link_down came first): now carried by the backup
             o = down
-            o.carried_by = self._active
-            o.evidence["failover_at"], o.evidence["failover_at_source"] = event.ts, event.time_source
-            self._add_cellular(o, carrying=True)
-            values = (o.carried_by, json.dumps(to_plain(self._evidence(o)), sort_keys=True), o.link, o.kind, o.start,
-                      int(o.planned))
-            self.db.write(lambda conn: conn.execute(
-                "UPDATE incidents SET carried_by=?, evidence=? WHERE link=? AND kind=? AND start=? AND planned=? AND end IS NULL",
-                values))
+            self._carried(o, event)
         else:
             # The failover controller says `started_at` (first failed probe, wall clock); `outage_start` too.
             start = start_of(data.get("outage_start", data.get("started_at")), event.ts)
@@ -223,12 +220,22 @@ class Ledger(Restart, PowerCuts):
             # Planned switches — a drill, or an operator's force_backup ("manual") — are recorded but are not
             # the operator's downtime: the fiber was fine.
             planned = bool(data.get("drill")) or cause in ("drill", "manual")
-            o = Open("primary", DOWN, start, start_source, cause, None if mono is None else mono - (event.ts - start),
+            o = Open(left, DOWN, start, start_source, cause, None if mono is None else mono - (event.ts - start),
                      planned=planned, carried_by=self._active)
-            self._add_cellular(o, carrying=True)
+            self._add_cellular(o, carrying=self._cellular(self._active))
             self._insert(o, slot=PLANNED if planned else DOWN)
         self._outage = o
         return self._outage_view(o)
+
+    def _carried(self, o: Open, event: Event) -> None:
+        o.carried_by = self._active
+        o.evidence["failover_at"], o.evidence["failover_at_source"] = event.ts, event.time_source
+        self._add_cellular(o, carrying=self._cellular(self._active))
+        values = (o.carried_by, json.dumps(to_plain(self._evidence(o)), sort_keys=True), o.link, o.kind, o.start,
+                  int(o.planned))
+        self.db.write(lambda conn: conn.execute(
+            "UPDATE incidents SET carried_by=?, evidence=? WHERE link=? AND kind=? AND start=? AND planned=? AND end IS NULL",
+            values))
 
     def _failback(self, event: Event) -> None:
         closed = self.closed(event, self._mono())
@@ -245,6 +252,8 @@ class Ledger(Restart, PowerCuts):
         o = self._outage
         if o is None:
             log.warning("failback without an open outage: nothing to close")
+            return None
+        if event.data.get("to") not in (None, o.link):   # N uplinks: back to a better backup, not yet home
             return None
         self._outage = None
         outage_s = event.data.get("outage_s")
@@ -265,10 +274,10 @@ class Ledger(Restart, PowerCuts):
         still_down = o.from_link and o.restored is None and not is_number(outage_s)
         self._close(o, end, end_source, max(0.0, duration), basis)
         if still_down:   # back on the primary (an operator's force_primary) while it is still down: it goes on
-            again = Open("primary", DOWN, event.ts, event.time_source, o.cause, mono, carried_by=None,
+            again = Open(o.link, DOWN, event.ts, event.time_source, o.cause, mono, carried_by=None,
                          evidence={"continues": f"the outage from {o.start} (back on the primary, still down)"},
                          from_link=True)
-            again.tally = self.probes.open("primary", mono if mono is not None else self._mono(), backfill=False)
+            again.tally = self.probes.open(o.link, mono if mono is not None else self._mono(), backfill=False)
             self._insert(again)
         return dataclasses.replace(self._outage_view(o), end=end, end_source=end_source, duration_s=duration,
                                    duration_basis=basis)
@@ -301,7 +310,7 @@ class Ledger(Restart, PowerCuts):
     # ---- rows ----------------------------------------------------------------------------------------------
     def _add_cellular(self, o: Open, carrying: bool = False) -> None:
         """The cellular network and byte count, when the backup matters to this incident."""
-        if not (carrying or o.carried_by == "backup" or o.link == "backup"):
+        if not (carrying or self._cellular(o.carried_by) or self._cellular(o.link)):
             return
         now = cellular_now(self._state())
         for key in ("operator", "cell", "sim"):
@@ -309,6 +318,11 @@ class Ledger(Restart, PowerCuts):
                 o.evidence.setdefault(key, now[key])
         if not o.cellular:
             o.cellular = now
+
+    def _cellular(self, link: str | None) -> bool:
+        """Whether an uplink is the modem: its kind in the failover state ([[uplinks]]), else the name of old."""
+        info = ((self._state().get("failover") or {}).get("links") or {}).get(link)
+        return info.get("kind") == "cellular" if isinstance(info, dict) and "kind" in info else link == "backup"
 
     def _evidence(self, o: Open) -> dict[str, Any]:
         evidence = dict(o.evidence)

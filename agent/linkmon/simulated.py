@@ -18,13 +18,16 @@ from agent.linkmon.schedule import Intervals, Rate
 class SimulatedUplinks:
     """What each simulated uplink does to a probe: answered after rtt_ms, lost with loss_pct, or dead."""
 
-    def __init__(self, seed: int | None = None):
+    def __init__(self, seed: int | None = None, names: tuple[str, ...] = ()):
+        """`names`: uplinks other than primary and backup ([[uplinks]]), each a healthy fixed line at first."""
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self.links: dict[str, dict[str, Any]] = {
             "primary": {"carrier": True, "reachable": True, "loss_pct": 0.0, "rtt_ms": 8.0},
             "backup": {"carrier": True, "reachable": True, "loss_pct": 0.0, "rtt_ms": 45.0},
         }
+        for name in names:
+            self.links.setdefault(name, {"carrier": True, "reachable": True, "loss_pct": 0.0, "rtt_ms": 12.0})
         self._watchers: list["SimulatedWatcher"] = []
 
     def set(self, link: str, **changes: Any) -> None:
@@ -113,10 +116,11 @@ class SimulatedWatcher:
 
     def start(self, wait_s: float = 5.0) -> None:
         self._uplinks._watchers.append(self)
-        for link, iface in self._interfaces.items():
+        for i, (link, iface) in enumerate(self._interfaces.items()):
             now = self._clock()
             self._post(CarrierChanged(iface, self._uplinks.links[link]["carrier"], now))
-            self._post(AddressChanged(iface, "192.0.2.1" if link == "primary" else "100.64.0.2", now))
+            self._post(AddressChanged(iface, {"primary": "192.0.2.1", "backup": "100.64.0.2"}.get(
+                link, f"198.51.100.{i + 1}"), now))
 
     def stop(self, timeout: float = 2.0) -> None:
         if self in self._uplinks._watchers:

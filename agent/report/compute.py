@@ -61,6 +61,7 @@ class ReportSettings:
                                    c.repair_in_business_hours, c.down_mbps, c.up_mbps) for c in config.contracts)
         return cls(zone=zone, display_zone=display_zone or zone, hours=b.hours, cost_per_hour=b.cost_per_hour,
                    currency=b.currency, contracts=contracts, now=now, business=b.name or config.device.site,
+                   uplinks=tuple(u.name for u in config.effective_uplinks()),
                    device=config.device.id, site=config.device.site)
 
 

@@ -1,16 +1,70 @@
 """The route-control interface every backend implements.
 
-Two uplinks: "primary" (fiber/DSL/cable, usually eth) and "backup" (the cellular modem's data interface).
-Failover is a route change, not an interface teardown: the non-preferred uplink keeps a route with a higher
-metric, so connections already on it are not cut needlessly and its probes keep working.
+N uplinks, each named (agent/config/uplinks.py), in priority order; without a list, the two of old: "primary"
+(fiber/DSL/cable, usually eth) and "backup" (the cellular modem's data interface). Failover is a route change,
+not an interface teardown: the uplinks not preferred keep routes with higher metrics (standby_metric, +1, +2...
+in priority order), so connections already on them are not cut needlessly and their probes keep working.
 """
 from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 UPLINKS = ("primary", "backup")
+
+
+@dataclass(frozen=True)
+class UplinkRoute:
+    """What a backend needs to know of one uplink. Options a backend does not use are ignored by it."""
+    name: str
+    interface: str
+    cellular: bool = False
+    gateway: str = ""        # iproute2: "" = found in the interface's routes
+    gateway6: str = ""
+    table: int = 0           # iproute2 policy routing table
+    connection: str = ""     # networkmanager: connection id or uuid
+
+
+class UplinkSet:
+    """The uplinks of a backend, in priority order, looked up by name (a name may come from an MQTT command)."""
+
+    def __init__(self, routes: Iterable[UplinkRoute | dict]):
+        self.routes = tuple(r if isinstance(r, UplinkRoute) else UplinkRoute(**r) for r in routes)
+        self.names = tuple(r.name for r in self.routes)
+        self._by_name = {r.name: r for r in self.routes}
+        if len(self._by_name) != len(self.routes) or not self.routes:
+            raise RouteError(f"uplinks must have distinct names, and there must be one: {list(self.names)}")
+        interfaces = [r.interface for r in self.routes]
+        if len(set(interfaces)) != len(interfaces):
+            raise RouteError(f"uplinks must have distinct interfaces: {interfaces}")
+
+    @classmethod
+    def of(cls, uplinks: Iterable[UplinkRoute | dict] | None, *legacy: UplinkRoute) -> "UplinkSet":
+        """The given uplinks, else the backend's two legacy ones (built from its primary_* / backup_* options)."""
+        return cls(uplinks or legacy)
+
+    def __getitem__(self, name: str) -> UplinkRoute:
+        return self._by_name[self.check(name)]
+
+    def check(self, name: str) -> str:
+        if name not in self._by_name:
+            raise RouteError(f"unknown uplink {name!r} (known: {', '.join(self.names)})")
+        return name
+
+    def config_key(self, name: str, key: str) -> str:
+        """Where the operator sets `key` of uplink `name`, for messages: [board] primary_gateway for the two of old,
+        else the [[uplinks]] table's key."""
+        return f"[board] {name}_{key}" if self.names == UPLINKS else f"[[uplinks]] {name}'s {key}"
+
+    def others(self, name: str) -> list[str]:
+        """Every uplink but `name`, in priority order: the standby routes' order."""
+        return [n for n in self.names if n != name]
+
+    def metric(self, name: str, intent: str, preferred_metric: int, standby_metric: int) -> int:
+        """The default-route metric of `name` while `intent` is preferred."""
+        return preferred_metric if name == intent else standby_metric + self.others(intent).index(name)
 
 
 class RouteError(RuntimeError):

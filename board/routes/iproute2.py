@@ -6,9 +6,9 @@ switched in the same calls, after IPv4 (board/routes/iproute6.py); an uplink wit
 
 What it keeps in the kernel, every route and rule tagged with protocol RTPROT_RELAIS so it can be told apart
 from what DHCP clients, ModemManager or the admin installed (`ip route show proto 82`):
-- main table: a default route via the preferred uplink at `preferred_metric` and one via the other uplink at
-  `standby_metric`. The other uplink keeps its route, so nothing is torn down that need not be; routes of other
-  owners (a DHCP client's default at metric 100, say) are left alone.
+- main table: a default route via the preferred uplink at `preferred_metric` and one via each other uplink at
+  `standby_metric`, +1, +2... in priority order. The others keep their routes, so nothing is torn down that need
+  not be; routes of other owners (a DHCP client's default at metric 100, say) are left alone.
 - per uplink, table `<uplink>_table` holding a default route via that uplink, and a rule
   `from <uplink's address> lookup <table>`: a socket bound to an uplink's address (a prober, a reply, a flow
   that began before a switch) keeps leaving through that uplink whatever the main table prefers.
@@ -35,7 +35,7 @@ from typing import Any, Iterator
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from board.routes.base import UPLINKS, RouteBackend, RouteError, check_uplink, other_uplink
+from board.routes.base import RouteBackend, RouteError, UplinkRoute, UplinkSet
 from board.routes.conntrack import NatForgetter
 from board.routes.iproute6 import Ipv6Problem, Ipv6Routes, check_gateway6
 
@@ -100,15 +100,20 @@ class Iproute2Routes(RouteBackend):
                  preferred_metric: int = 10, standby_metric: int = 20,
                  primary_table: int = 101, backup_table: int = 102, rule_priority: int = 1000,
                  policy_routing: bool = True, netns: str = "",
-                 ipv6: bool = True, primary_gateway6: str = "", backup_gateway6: str = ""):
-        self.check_options(primary_gateway=primary_gateway, backup_gateway=backup_gateway,
-                           preferred_metric=preferred_metric, standby_metric=standby_metric,
-                           primary_table=primary_table, backup_table=backup_table,
-                           primary_gateway6=primary_gateway6, backup_gateway6=backup_gateway6)
-        self._ifname = {"primary": primary_interface, "backup": cellular_interface}
-        self._configured_gw = {"primary": primary_gateway, "backup": backup_gateway}
+                 ipv6: bool = True, primary_gateway6: str = "", backup_gateway6: str = "",
+                 uplinks: tuple = ()):
+        """`uplinks` (UplinkRoute or dicts of its fields, in priority order): N uplinks; without them, the
+        two named primary and backup from the primary_* / cellular / backup_* options."""
+        o = self.check_options(primary_interface=primary_interface, cellular_interface=cellular_interface,
+                               primary_gateway=primary_gateway, backup_gateway=backup_gateway,
+                               preferred_metric=preferred_metric, standby_metric=standby_metric,
+                               primary_table=primary_table, backup_table=backup_table,
+                               primary_gateway6=primary_gateway6, backup_gateway6=backup_gateway6, uplinks=uplinks)
+        self._uplinks = self._uplink_set(o)
+        self._ifname = {r.name: r.interface for r in self._uplinks.routes}
+        self._configured_gw = {r.name: r.gateway for r in self._uplinks.routes}
         self._metric = {"preferred": preferred_metric, "standby": standby_metric}
-        self._table = {"primary": primary_table, "backup": backup_table}
+        self._table = {r.name: r.table for r in self._uplinks.routes}
         self._rule_priority = rule_priority
         self._policy_routing = policy_routing
         self._netns = netns
@@ -121,8 +126,8 @@ class Iproute2Routes(RouteBackend):
             raise RouteError(f"network namespace {netns!r} does not exist") from None
         except OSError as e:
             raise RouteError(f"cannot open netlink{self._where()}: {_reason(e)}") from None
-        self._v6 = Ipv6Routes(self._ipr, self._ifname, {"primary": primary_gateway6, "backup": backup_gateway6},
-                              self._metric, self._table, rule_priority, policy_routing, other_uplink) \
+        self._v6 = Ipv6Routes(self._ipr, self._ifname, {r.name: r.gateway6 for r in self._uplinks.routes},
+                              self._metric, self._table, rule_priority, policy_routing, self._uplinks.others) \
             if ipv6 else None
         self._v6_problems: set[str] = set()
         try:
@@ -134,30 +139,43 @@ class Iproute2Routes(RouteBackend):
     @classmethod
     def check_options(cls, **options: Any) -> dict[str, Any]:
         o = super().check_options(**options)
-        for uplink in UPLINKS:
-            table, gateway = o[f"{uplink}_table"], o[f"{uplink}_gateway"]
-            if table in RESERVED_TABLES or not 0 < table < 2**32:
-                raise RouteError(f"{uplink}_table {table} is reserved or out of range (1..2^32-1, not 253-255)")
-            if gateway:
+        uplinks = cls._uplink_set(o)
+        legacy = not o["uplinks"]   # the messages name the options as written
+        for r in uplinks.routes:
+            what = (lambda key: f"{r.name}_{key}") if legacy else (lambda key: f"uplink {r.name} {key}")
+            if r.table in RESERVED_TABLES or not 0 < r.table < 2**32:
+                raise RouteError(f"{what('table')} {r.table} is reserved or out of range (1..2^32-1, not 253-255)")
+            if r.gateway:
                 try:
-                    ipaddress.IPv4Address(gateway)
+                    ipaddress.IPv4Address(r.gateway)
                 except ValueError:
-                    raise RouteError(f"{uplink}_gateway {gateway!r} is not an IPv4 address") from None
-            problem = check_gateway6(f"{uplink}_gateway6", o[f"{uplink}_gateway6"])
+                    raise RouteError(f"{what('gateway')} {r.gateway!r} is not an IPv4 address") from None
+            problem = check_gateway6(what("gateway6"), r.gateway6)
             if problem:
                 raise RouteError(problem)
-        if o["primary_table"] == o["backup_table"]:
-            raise RouteError(f"primary_table and backup_table are both {o['primary_table']}; they must differ")
+        tables = [r.table for r in uplinks.routes]
+        if len(set(tables)) != len(tables):
+            if legacy:
+                raise RouteError(f"primary_table and backup_table are both {o['primary_table']}; they must differ")
+            raise RouteError(f"uplinks' tables {tables}: each uplink needs a table of its own")
         return o
+
+    @staticmethod
+    def _uplink_set(o: dict[str, Any]) -> UplinkSet:
+        return UplinkSet.of(o["uplinks"],
+                            UplinkRoute("primary", o["primary_interface"], False, o["primary_gateway"],
+                                        o["primary_gateway6"], o["primary_table"]),
+                            UplinkRoute("backup", o["cellular_interface"], True, o["backup_gateway"],
+                                        o["backup_gateway6"], o["backup_table"]))
 
     # ---- RouteBackend ------------------------------------------------------------------------------------
     def prefer(self, uplink: str) -> None:
-        self._apply(check_uplink(uplink), strict={uplink})
+        self._apply(self._uplinks.check(uplink), strict={uplink})
         self._intent = uplink   # only once it took: a refused prefer() must not come back at the next set_standby()
         self._apply6(uplink, {uplink})
 
     def set_standby(self, uplink: str, up: bool) -> None:
-        check_uplink(uplink)
+        self._uplinks.check(uplink)
         index = self._index(uplink, self._read())
         with self._netlink(uplink, f"set link {'up' if up else 'down'}"):
             self._ipr.link("set", index=index, state="up" if up else "down")
@@ -170,7 +188,7 @@ class Iproute2Routes(RouteBackend):
     def status(self) -> dict[str, Any]:
         k = self._read()
         uplinks = {}
-        for uplink in UPLINKS:
+        for uplink in self._uplinks.names:
             index = k.index.get(self._ifname[uplink])
             flags = k.links[index]["flags"] if index is not None else 0
             ours = [r for r in k.defaults(MAIN_TABLE) if r.get("oif") == index and r["proto"] == RTPROT_RELAIS]
@@ -194,7 +212,8 @@ class Iproute2Routes(RouteBackend):
         return {
             "backend": self.name,
             "netns": self._netns or None,
-            "preferred": next((u for u in UPLINKS if best is not None and k.index.get(self._ifname[u]) == best),
+            "preferred": next((u for u in self._uplinks.names
+                               if best is not None and k.index.get(self._ifname[u]) == best),
                               None),
             "default_interface": k.links[best].get("ifname") if best in k.links else None,
             "uplinks": uplinks,
@@ -237,14 +256,14 @@ class Iproute2Routes(RouteBackend):
         k = self._read()
         wanted: set[int] = set()   # metrics of main-table slots in place
         # The preferred uplink first: its replace is the switch itself.
-        order = [intent, other_uplink(intent)] if intent else []
+        order = [intent, *self._uplinks.others(intent)] if intent else []
         for uplink in dict.fromkeys(order + sorted(strict)):
             try:
                 index, gateway, address = self._usable(uplink, k)
                 if self._policy_routing:
                     self._ensure_policy(uplink, k, index, gateway, address)
                 if uplink in order:
-                    metric = self._metric["preferred" if uplink == intent else "standby"]
+                    metric = self._uplinks.metric(uplink, intent, self._metric["preferred"], self._metric["standby"])
                     self._ensure_main(uplink, k, metric, index, gateway)
                     wanted.add(metric)
             except RouteError as e:
@@ -349,7 +368,8 @@ class Iproute2Routes(RouteBackend):
             if flags & (IFF_POINTOPOINT | IFF_NOARP):
                 self._learned_gw[uplink] = None
             else:
-                raise RouteError(f"{self._who(uplink)}: no gateway: none configured ([board] {uplink}_gateway) "
+                raise RouteError(f"{self._who(uplink)}: no gateway: none configured "
+                                 f"({self._uplinks.config_key(uplink, 'gateway')}) "
                                  f"and none found in the interface's routes")
         return self._learned_gw[uplink]
 

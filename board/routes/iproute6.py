@@ -84,7 +84,7 @@ class Ipv6Routes:
 
     def __init__(self, ipr, ifname: dict[str, str], gateways: dict[str, str], metrics: dict[str, int],
                  tables: dict[str, int], rule_priority: int, policy_routing: bool,
-                 others: Callable[[str], str]):
+                 others: Callable[[str], list[str]]):
         self._ipr = ipr
         self._ifname = ifname
         self._configured_gw = gateways
@@ -92,7 +92,7 @@ class Ipv6Routes:
         self._table = tables
         self._rule_priority = rule_priority
         self._policy_routing = policy_routing
-        self._other = others
+        self._others = others   # the uplinks but one, in priority order (board.routes.base.UplinkSet.others)
         self._learned_gw: dict[str, str | None] = {}
 
     def apply(self, intent: str | None, only: set[str] | None = None) -> list[str]:
@@ -103,7 +103,7 @@ class Ipv6Routes:
             return [str(e)]
         problems: list[str] = []
         wanted: set[int] = set()
-        order = [intent, self._other(intent)] if intent else []
+        order = [intent, *self._others(intent)] if intent else []
         for uplink in dict.fromkeys(order + sorted(only or ())):
             try:
                 usable = self._usable(uplink, k)
@@ -113,7 +113,8 @@ class Ipv6Routes:
                 if self._policy_routing:
                     self._ensure_policy(uplink, k, index, gateway, address)
                 if uplink in order:
-                    metric = self._metric["preferred" if uplink == intent else "standby"]
+                    metric = self._metric["preferred"] if uplink == intent else \
+                        self._metric["standby"] + order.index(uplink) - 1
                     self._ensure_main(uplink, k, metric, index, gateway)
                     wanted.add(metric)
             except Ipv6Problem as e:

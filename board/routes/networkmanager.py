@@ -28,7 +28,7 @@ from sdbus_block.networkmanager import (ActiveConnection, NetworkConnectionSetti
 from sdbus_block.networkmanager.enums import DeviceState, DeviceType
 from sdbus_block.networkmanager.exceptions import NmDeviceNotActiveError, NmDeviceVersionIdMismatchError
 
-from board.routes.base import UPLINKS, RouteBackend, RouteError, check_uplink, other_uplink
+from board.routes.base import RouteBackend, RouteError, UplinkRoute, UplinkSet
 from board.routes.conntrack import NatForgetter
 
 log = logging.getLogger(__name__)
@@ -45,11 +45,17 @@ class NetworkManagerRoutes(RouteBackend):
 
     def __init__(self, primary_interface: str = "eth0", cellular_interface: str = "wwan0",
                  preferred_metric: int = 10, standby_metric: int = 20,
-                 primary_connection: str = "", backup_connection: str = "", bus: Any = None):
+                 primary_connection: str = "", backup_connection: str = "", bus: Any = None,
+                 uplinks: tuple = ()):
+        """`uplinks`: N uplinks (UplinkRoute or dicts), in priority order; without them primary and backup."""
         self.check_options(preferred_metric=preferred_metric, standby_metric=standby_metric)
-        self._ifname = {"primary": primary_interface, "backup": cellular_interface}
+        self._uplinks = UplinkSet.of(uplinks,
+                                     UplinkRoute("primary", primary_interface, connection=primary_connection),
+                                     UplinkRoute("backup", cellular_interface, cellular=True,
+                                                 connection=backup_connection))
+        self._ifname = {r.name: r.interface for r in self._uplinks.routes}
         self._metric = {"preferred": preferred_metric, "standby": standby_metric}
-        self._connection_name = {"primary": primary_connection, "backup": backup_connection}
+        self._connection_name = {r.name: r.connection for r in self._uplinks.routes}
         try:
             # sd-bus honours DBUS_SYSTEM_BUS_ADDRESS: the tests point it at a private bus with a mock NetworkManager
             self._bus = bus if bus is not None else sdbus.sd_bus_open_system()
@@ -59,18 +65,19 @@ class NetworkManagerRoutes(RouteBackend):
 
     # ---- RouteBackend ------------------------------------------------------------------------------------
     def prefer(self, uplink: str) -> None:
-        check_uplink(uplink)
+        self._uplinks.check(uplink)
         device = self._activated_device(uplink)
         self._set_metric(uplink, device, self._metric["preferred"])
-        # The other uplink second: if it fails, the preferred one is already in place.
-        other = other_uplink(uplink)
-        try:
-            self._set_metric(other, self._activated_device(other), self._metric["standby"])
-        except RouteError as e:
-            log.info("standby metric not set: %s", e)
+        # The others after: if one fails, the preferred one is already in place.
+        for other in self._uplinks.others(uplink):
+            try:
+                metric = self._uplinks.metric(other, uplink, self._metric["preferred"], self._metric["standby"])
+                self._set_metric(other, self._activated_device(other), metric)
+            except RouteError as e:
+                log.info("standby metric not set: %s", e)
 
     def set_standby(self, uplink: str, up: bool) -> None:
-        check_uplink(uplink)
+        self._uplinks.check(uplink)
         path, device = self._device(uplink)
         with self._dbus(uplink, "read device"):
             state, active = device.state, device.active_connection
@@ -86,7 +93,7 @@ class NetworkManagerRoutes(RouteBackend):
 
     def status(self) -> dict[str, Any]:
         uplinks = {}
-        for uplink in UPLINKS:
+        for uplink in self._uplinks.names:
             info: dict[str, Any] = {"interface": self._ifname[uplink], "exists": False, "up": False,
                                     "state": None, "connection": None, "metric": None, "route_metric": None}
             try:
@@ -107,7 +114,7 @@ class NetworkManagerRoutes(RouteBackend):
                 info["metric"] = metric if metric >= 0 else NM_DEFAULT_METRIC.get(kind)
             uplinks[uplink] = info
         routed = sorted((info["metric"], u) for u, info in uplinks.items() if info["up"] and info["metric"] is not None)
-        tie = len(routed) == 2 and routed[0][0] == routed[1][0]   # the kernel would pick by age: unknowable here
+        tie = len(routed) >= 2 and routed[0][0] == routed[1][0]   # the kernel would pick by age: unknowable here
         return {"backend": self.name, "preferred": routed[0][1] if routed and not tie else None, "uplinks": uplinks}
 
     def forget_nat(self, addresses: list[str]) -> None:
@@ -161,7 +168,7 @@ class NetworkManagerRoutes(RouteBackend):
                 if device.device_type == DeviceType.MODEM:
                     modems.append((path, device))
         # A modem device is named after its control port (cdc-wdm0, ttyUSB2); wwan0 appears only once connected.
-        if uplink == "backup" and len(modems) == 1:
+        if self._uplinks[uplink].cellular and len(modems) == 1:
             return modems[0]
         raise RouteError(f"{self._who(uplink)}: NetworkManager has no such device")
 
@@ -186,13 +193,13 @@ class NetworkManagerRoutes(RouteBackend):
                 ident, uuid, kind = (_variant(conn.get(k), "") for k in ("id", "uuid", "type"))
                 if wanted and wanted in (ident, uuid):
                     return path
-                if not wanted and (uplink == "primary" or kind in CELLULAR_TYPES):
+                if not wanted and (not self._uplinks[uplink].cellular or kind in CELLULAR_TYPES):
                     candidates.append(path)
         if wanted:
             raise RouteError(f"{self._who(uplink)}: no NetworkManager connection with id or uuid {wanted!r}")
         if len(candidates) != 1:
             raise RouteError(f"{self._who(uplink)}: {len(candidates)} candidate connections on the device; "
-                             f"name one in [board] {uplink}_connection")
+                             f"name one in {self._uplinks.config_key(uplink, 'connection')}")
         return candidates[0]
 
     # ---- errors ------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from board.routes.base import RouteBackend, RouteError, check_uplink
+from board.routes.base import RouteBackend, RouteError, UplinkRoute, UplinkSet
 
 
 @dataclass(frozen=True)
@@ -32,20 +32,26 @@ class SimulatedRoutes(RouteBackend):
     def __init__(self, primary_interface: str = "eth0", cellular_interface: str = "wwan0",
                  preferred_metric: int = 10, standby_metric: int = 20,
                  clock: Callable[[], float] = time.monotonic,
-                 preferred: str | None = "primary", backup_up: bool = True):
+                 preferred: str | None = "", backup_up: bool = True, uplinks: tuple = ()):
+        """`uplinks`: N uplinks (UplinkRoute or dicts), in priority order, the first preferred at the start;
+        without them primary and backup. `backup_up`: whether cellular uplinks start up."""
         self.check_options(preferred_metric=preferred_metric, standby_metric=standby_metric)
         self._clock = clock
-        self._interfaces = {"primary": primary_interface, "backup": cellular_interface}
+        self._uplinks = UplinkSet.of(uplinks, UplinkRoute("primary", primary_interface),
+                                     UplinkRoute("backup", cellular_interface, cellular=True))
+        self._interfaces = {r.name: r.interface for r in self._uplinks.routes}
         self._metrics = (preferred_metric, standby_metric)
-        self._up = {"primary": True, "backup": backup_up}
-        self._preferred = check_uplink(preferred) if preferred is not None else None
+        self._up = {r.name: backup_up or not r.cellular for r in self._uplinks.routes}
+        if preferred == "":
+            preferred = self._uplinks.names[0]
+        self._preferred = self._uplinks.check(preferred) if preferred is not None else None
         self._fail: dict[str, str] = {}
         self.changes: list[RouteChange] = []
         self.forgotten: list[list[str]] = []   # forget_nat() calls: the addresses whose NAT a switch flushed
 
     # ---- RouteBackend ------------------------------------------------------------------------------------
     def prefer(self, uplink: str) -> None:
-        check_uplink(uplink)
+        self._uplinks.check(uplink)
         self._maybe_fail("prefer", uplink)
         if not self._up[uplink]:
             raise RouteError(f"{uplink} ({self._interfaces[uplink]}): interface is down; bring it up first")
@@ -55,7 +61,7 @@ class SimulatedRoutes(RouteBackend):
         self._record("prefer", uplink, metric=self._metrics[0])
 
     def set_standby(self, uplink: str, up: bool) -> None:
-        check_uplink(uplink)
+        self._uplinks.check(uplink)
         self._maybe_fail("set_standby", uplink)
         if self._up[uplink] == up:
             return
@@ -67,10 +73,10 @@ class SimulatedRoutes(RouteBackend):
 
     def status(self) -> dict[str, Any]:
         uplinks = {}
-        for uplink in ("primary", "backup"):
+        for uplink in self._uplinks.names:
             metric = None
             if self._up[uplink] and self._preferred is not None:
-                metric = self._metrics[0] if uplink == self._preferred else self._metrics[1]
+                metric = self._uplinks.metric(uplink, self._preferred, *self._metrics)
             uplinks[uplink] = {"interface": self._interfaces[uplink], "up": self._up[uplink], "metric": metric}
         routed = [u for u in uplinks if uplinks[u]["metric"] is not None]
         preferred = min(routed, key=lambda u: uplinks[u]["metric"]) if routed else None

@@ -46,13 +46,14 @@ def _board_step_inline(step: str, post: Callable[[object], None], **kwargs) -> N
 class Rig:
     def __init__(self, tmp_path, *, vendor: str = "quectel-rm500q", cellular: dict | None = None,
                  board: dict | None = None, pins: dict[int, str] | None = None, speed: float = 0.0,
-                 poll_s: float = 2.0, power: bool = True, **options):
+                 poll_s: float = 2.0, power: bool = True, uplinks: list | None = None, **options):
         self.clock = FakeClock()
         self.scheduler = Scheduler(self.clock)
         self.sim = InProcessSimulator(vendor, self.clock, speed=speed, sysfs=tmp_path / "sys")
         for slot, pin in (pins or {}).items():
             self.sim.model.set_pin(slot, pin)
-        self.config = from_dict({"cellular": merged(FAST_CELLULAR, cellular or {}), "board": board or {}})
+        self.config = from_dict({"cellular": merged(FAST_CELLULAR, cellular or {}), "board": board or {},
+                                 "uplinks": uplinks or []})
         self.core = Core(monotonic=self.clock, wall=WallClock(self.clock.wall))
         self._events: list[Event] = []
         self.core.add_sink(self._events.append)

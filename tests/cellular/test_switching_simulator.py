@@ -71,6 +71,19 @@ def test_data_path_failing(rig):
     switched(r, "data_failing")
 
 
+def test_data_path_failing_on_a_cellular_uplink_named_otherwise(rig):
+    """[[uplinks]]: the modem's uplink is called "lte"; its probes are the ones that judge the data path."""
+    r = rig(uplinks=[{"name": "fiber", "interface": "eth0", "priority": 1},
+                     {"name": "lte", "kind": "cellular", "priority": 2}])
+    for _ in range(3):
+        r.core.post(ProbeResult(link="fiber", target="1.1.1.1", ok=False, sent_at=r.core.now(), error="timeout"))
+    r.advance(1.0)
+    assert r.events("sim_switch") == []                # a fixed line's failures are not the modem's business
+    for _ in range(3):
+        r.core.post(ProbeResult(link="lte", target="1.1.1.1", ok=False, sent_at=r.core.now(), error="timeout"))
+    switched(r, "data_failing")
+
+
 def test_roaming_not_allowed(rig):
     # The operator policy asks for SFR on the Orange SIM (AT+COPS=4): registered roaming, which slot 1 may not do.
     r = rig(cellular={"sim": [{"slot": 1, "preferred_plmns": ["20810"]}]})

@@ -214,3 +214,14 @@ def test_watch_says_when_the_agent_goes_and_shows_it_again_when_it_is_back(own_s
                  lambda: "\n" + tmux.screen())
     finally:
         subprocess.run(["tmux", "-S", str(tmux.socket), "kill-server"], capture_output=True)
+
+
+def test_failover_force_names_an_uplink(site):
+    try:
+        r = site.relais("failover", "force", "backup", "--config", str(site.config))
+        assert (r.returncode, r.stdout) == (0, "failover: mode force_backup, state backup, active_uplink backup\n")
+        r = site.relais("failover", "force", "dsl", "--config", str(site.config))
+        assert r.returncode == 1 and "mode must be one of auto, force_primary, force_backup; got 'force_dsl'" \
+            in r.stderr
+    finally:
+        site.relais("failover", "auto", "--config", str(site.config))

@@ -53,7 +53,7 @@ class AgentUnderTest:
         # everything that touches the core, the backend and the controller lives on this thread
         try:
             core = Core()
-            routes = open_backend(self.config.board.backend, **self.config.board.route_options())
+            routes = open_backend(self.config.board.backend, **self.config.route_options())
             core.add_sink(lambda e: self.events.append((time.monotonic(), e)))
             self.controller = attach(core, self.config, routes)
             if self.attach_more is not None:

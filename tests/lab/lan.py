@@ -32,7 +32,7 @@ import subprocess
 import threading
 import time
 
-from tests.lab.netlab import FLOW_HOST, SEEN_AS, FailoverLab, _udp
+from tests.lab.netlab import FLOW_HOST, INTERFACES, SEEN_AS, FailoverLab, _udp
 from tests.routes.netlab import in_netns, sh
 from tests.lab.netlab6 import add_ipv6_services
 from tests.routes.netlab6 import INTERNET_HOST6, seen_as6
@@ -42,7 +42,7 @@ LAN_HOST = "192.168.50.10"
 ECHO_PORT = 4000
 BULK_PORT = 4001
 PHONE_PORT = 5060       # a desk phone keeps its SIP/RTP port: one flow, one conntrack entry, for hours
-UPLINK_ADDRESS = {"primary": "100.64.1.2", "backup": "100.64.2.2"}
+UPLINK_ADDRESS = {"primary": "100.64.1.2", "backup": "100.64.2.2", "second": "100.64.3.2"}
 NAT_MODES = ("masquerade", "snat")
 LAN_ROUTER6 = "fd00:50::1"
 LAN_HOST6 = "fd00:50::10"
@@ -50,8 +50,8 @@ VPN_PORT = 51820        # a WireGuard tunnel: one UDP flow as long as the tunnel
 
 
 class LanLab(FailoverLab):
-    def __init__(self, nat: str = "masquerade", ipv6: bool = False) -> None:
-        super().__init__()
+    def __init__(self, nat: str = "masquerade", ipv6: bool = False, third: bool = False) -> None:
+        super().__init__(third)
         if nat not in NAT_MODES:
             raise ValueError(f"nat must be one of {NAT_MODES}, got {nat!r}")
         self.nat = nat
@@ -65,7 +65,7 @@ class LanLab(FailoverLab):
         sh("ip", "-n", self.lan, "route", "add", "default", "via", LAN_ROUTER)
         sh("ip", "netns", "exec", self.router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
         rules = "".join(f'  oifname "{dev}" {self._nat_to(link)}\n'
-                        for link, dev in (("primary", "wan0"), ("backup", "wwan0")))
+                        for link, dev in INTERFACES.items() if link in self.isp)
         self.router_nft("table ip rlf_nat {\n chain post {\n  type nat hook postrouting priority 100;\n"
                         f'{rules} }}\n}}')
         if self.ipv6:

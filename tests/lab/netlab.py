@@ -3,6 +3,7 @@ failover needs — probe targets, servers for every probe kind, and faults.
 
     router ── wan0 ─── isp1 ─┐        net: 192.0.2.1-3 (probe targets, ICMP and TCP 443),
            └─ wwan0 ── isp2 ─┴── net       192.0.2.53 (DNS), 192.0.2.80 (HTTP 204), 203.0.113.10 (flows)
+           (└─ wan1 ─── isp3 ─┘  with third=True: a second operator's fixed line, "second")
 
 Faults, each on one uplink's ISP so the router's own link stays as it is unless the fault is the link itself:
     carrier(link, up)       the ISP side of the veth down: the router sees NO-CARRIER (fiber unplugged)
@@ -32,19 +33,24 @@ TARGETS = ("192.0.2.1", "192.0.2.2", "192.0.2.3")
 DNS_HOST = "192.0.2.53"
 HTTP_HOST = "192.0.2.80"
 FLOW_HOST = "203.0.113.10"
-GATEWAYS = {"primary": "100.64.1.1", "backup": "100.64.2.1"}
-INTERFACES = {"primary": "wan0", "backup": "wwan0"}
-SEEN_AS = {"100.64.11.1": "primary", "100.64.12.1": "backup"}   # the ISPs' masquerade addresses
+GATEWAYS = {"primary": "100.64.1.1", "backup": "100.64.2.1", "second": "100.64.3.1"}
+INTERFACES = {"primary": "wan0", "backup": "wwan0", "second": "wan1"}
+SEEN_AS = {"100.64.11.1": "primary", "100.64.12.1": "backup", "100.64.13.1": "second"}   # the ISPs' masquerade
+ISP_NUMBER = {"primary": 1, "backup": 2, "second": 3}
 _count = iter(range(10**6))
 
 
 class FailoverLab(RoutesLab):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, third: bool = False) -> None:
+        super().__init__(third)
         tag = f"{os.getpid() % 100000}{next(_count)}"
         self.router, self.isp1, self.isp2, self.net = (f"{PREFIX}{tag}-{n}" for n in ("r", "i1", "i2", "net"))
         self.namespaces = [self.router, self.isp1, self.isp2, self.net]
         self.isp = {"primary": self.isp1, "backup": self.isp2}
+        if third:
+            self.isp3 = f"{PREFIX}{tag}-i3"
+            self.namespaces.append(self.isp3)
+            self.isp["second"] = self.isp3
         self._threads_stop = threading.Event()
         self._closers: list = []
 
@@ -52,7 +58,7 @@ class FailoverLab(RoutesLab):
         super().build()
         for host in (*TARGETS, DNS_HOST, HTTP_HOST):
             sh("ip", "-n", self.net, "addr", "add", f"{host}/32", "dev", "lo")
-        for link in ("primary", "backup"):   # byte counters: what the router sends and receives through each ISP
+        for link in self.isp:   # byte counters: what the router sends and receives through each ISP
             self.nft(link, "table inet rlf_count {\n chain through {\n type filter hook forward priority -10;\n"
                            ' iifname "down0" counter\n oifname "down0" counter\n }\n}')
         self._start_servers()
@@ -77,8 +83,7 @@ class FailoverLab(RoutesLab):
         sh("ip", "-n", self.isp[link], "link", "set", "down0", "up" if up else "down")
 
     def blackhole(self, link: str, on: bool) -> None:
-        n = 1 if link == "primary" else 2
-        route = ["blackhole", "default"] if on else ["default", "via", f"100.64.1{n}.2"]
+        route = ["blackhole", "default"] if on else ["default", "via", f"100.64.1{ISP_NUMBER[link]}.2"]
         sh("ip", "-n", self.isp[link], "route", "replace", *route)
 
     def loss(self, link: str, pct: int) -> None:

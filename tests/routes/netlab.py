@@ -5,7 +5,8 @@
            └─ wwan0 ── isp2 ─┴── net (203.0.113.10 on lo, a TCP server)
 
 Each ISP masquerades towards the internet, so the address a server in `net` sees tells which ISP a flow took:
-100.64.11.1 = through isp1 (primary), 100.64.12.1 = through isp2 (backup).
+100.64.11.1 = through isp1 (primary), 100.64.12.1 = through isp2 (backup). `Lab(third=True)` adds a third uplink,
+wan1 (100.64.3.2, gateway 100.64.3.1) through isp3, seen as 100.64.13.1 ("second": a second operator's line).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 PREFIX = "rlr-"
 INTERNET_HOST = "203.0.113.10"
-SEEN_AS = {"100.64.11.1": "primary", "100.64.12.1": "backup"}
+SEEN_AS = {"100.64.11.1": "primary", "100.64.12.1": "backup", "100.64.13.1": "second"}
 CLONE_NEWNET = 0x40000000
 RTMGRP_IPV4_ROUTE = 0x40
 RTM_NEWROUTE, RTM_DELROUTE = 24, 25
@@ -63,11 +64,21 @@ def in_netns(ns: str, fn: Callable[[], T]) -> T:
 
 
 class Lab:
-    def __init__(self) -> None:
+    def __init__(self, third: bool = False) -> None:
         tag = f"{os.getpid() % 100000}{next(_counter)}"
         self.router, self.isp1, self.isp2, self.net = (f"{PREFIX}{tag}-{n}" for n in ("r", "i1", "i2", "net"))
         self.namespaces = [self.router, self.isp1, self.isp2, self.net]
+        self.third = third
+        if third:
+            self.isp3 = f"{PREFIX}{tag}-i3"
+            self.namespaces.append(self.isp3)
         self._server: socket.socket | None = None
+
+    @property
+    def isps(self) -> list[tuple[int, str, str]]:
+        """(n, ISP namespace, the router's device) of each uplink: 100.64.<n>.2 on the router's side."""
+        isps = [(1, self.isp1, "wan0"), (2, self.isp2, "wwan0")]
+        return isps + [(3, self.isp3, "wan1")] if self.third else isps
 
     def __enter__(self) -> "Lab":
         try:
@@ -84,7 +95,7 @@ class Lab:
         for ns in self.namespaces:
             sh("ip", "netns", "add", ns)
             sh("ip", "-n", ns, "link", "set", "lo", "up")
-        for n, isp, dev in ((1, self.isp1, "wan0"), (2, self.isp2, "wwan0")):
+        for n, isp, dev in self.isps:
             self.veth(self.router, dev, f"100.64.{n}.2/24", isp, "down0", f"100.64.{n}.1/24")
             self.veth(isp, "up0", f"100.64.1{n}.1/30", self.net, f"n{n}", f"100.64.1{n}.2/30")
             sh("ip", "-n", isp, "route", "add", "default", "via", f"100.64.1{n}.2")

@@ -18,17 +18,17 @@ from tests.routes.netlab import Lab, RouteMonitor, in_netns, sh
 
 RTMGRP_IPV6_ROUTE = 0x400
 GATEWAY6 = "fe80::1"
-ADDRESS6 = {"primary": "2001:db8:1::2", "backup": "2001:db8:2::2"}
+ADDRESS6 = {"primary": "2001:db8:1::2", "backup": "2001:db8:2::2", "second": "2001:db8:3::2"}
 INTERNET_HOST6 = "2001:db8:ff::10"
 
 
 def seen_as6(peer: str) -> str:
-    return {"2001:db8:1::2": "primary", "2001:db8:2::2": "backup"}.get(peer, peer)
+    return {address: uplink for uplink, address in ADDRESS6.items()}.get(peer, peer)
 
 
 def add_ipv6(lab: Lab) -> None:
     """Give a built lab IPv6 everywhere; the router gets addresses but no IPv6 route beyond its links."""
-    for n, isp, dev in ((1, lab.isp1, "wan0"), (2, lab.isp2, "wwan0")):
+    for n, isp, dev in lab.isps:   # a third uplink too, when the lab has one
         _addr(lab.router, dev, f"2001:db8:{n}::2/64")
         _addr(isp, "down0", f"2001:db8:{n}::1/64")
         _addr(isp, "down0", f"{GATEWAY6}/64")

@@ -195,3 +195,27 @@ def test_no_system_bus(monkeypatch, tmp_path):
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus")
     with pytest.raises(RouteError, match="cannot connect to the system D-Bus"):
         open_backend("networkmanager")
+
+
+def test_three_uplinks_get_metrics_in_priority_order(router):
+    """[[uplinks]]: fiber on eth0, a second operator on eth1, the modem; the preferred one at preferred_metric, the
+    others at standby_metric, +1 in priority order."""
+    router.eth1 = str(router.control.AddEthernetDevice("eth1", "eth1", DISCONNECTED))
+    router.wired2 = router.connection("Wired connection 2", "802-3-ethernet")
+    router.control.MakeAvailable(router.eth1, router.wired2)
+    router.activate(router.wired2, router.eth1)
+    uplinks = ({"name": "fiber", "interface": "eth0"}, {"name": "second", "interface": "eth1"},
+               {"name": "lte", "interface": "wwan0", "cellular": True})
+    routes = open_backend("networkmanager", uplinks=uplinks)
+    try:
+        devices = {"fiber": router.eth0, "second": router.eth1, "lte": router.modem}
+        for preferred, metrics in (("second", {"second": 10, "fiber": 20, "lte": 21}),
+                                   ("lte", {"lte": 10, "fiber": 20, "second": 21}),
+                                   ("fiber", {"fiber": 10, "second": 20, "lte": 21})):
+            routes.prefer(preferred)
+            assert {u: router.metric(d) for u, d in devices.items()} == metrics
+            assert routes.status()["preferred"] == preferred
+        with pytest.raises(RouteError, match="unknown uplink 'primary'"):
+            routes.prefer("primary")
+    finally:
+        routes.close()

@@ -133,3 +133,17 @@ def test_bad_board_config_is_a_clear_error(board, message):
     with pytest.raises(ConfigError) as e:
         from_dict({"board": board})
     assert str(e.value) == f"<dict>: {message}"
+
+
+def test_three_uplinks_by_name(clock):
+    routes = SimulatedRoutes(clock=clock, backup_up=False, uplinks=(
+        {"name": "fiber", "interface": "eth0"}, {"name": "second", "interface": "eth1"},
+        {"name": "lte", "interface": "wwan0", "cellular": True}))
+    assert routes.status()["preferred"] == "fiber"
+    assert {u: i["metric"] for u, i in routes.status()["uplinks"].items()} == {"fiber": 10, "second": 20, "lte": None}
+    routes.prefer("second")
+    assert {u: i["metric"] for u, i in routes.status()["uplinks"].items()} == {"second": 10, "fiber": 20, "lte": None}
+    with pytest.raises(RouteError, match=r"lte \(wwan0\): interface is down"):   # cold: off until asked
+        routes.prefer("lte")
+    with pytest.raises(RouteError, match=r"unknown uplink 'backup' \(known: fiber, second, lte\)"):
+        routes.prefer("backup")
