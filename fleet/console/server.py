@@ -373,7 +373,7 @@ class Handler(BaseHTTPRequestHandler):
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     signal.append((ts, float(value)))
         d = found[0]
-        active = (d["state"].get("failover") or {}).get("active_uplink")
+        active = pages.part(d["state"], "failover").get("active_uplink")
         drills = [(ts, data) for ts, kind, data in events if kind == "drill_result"]
         return pages.site(d, svg(events, signal, since, now, active), drills, session, outcome, report)
 
