@@ -6,9 +6,11 @@ Every request is read as untrusted: a bad form, query or path ends in a page wit
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import logging
 import queue
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -29,6 +31,8 @@ log = logging.getLogger("relais.fleet.console")
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_LIVE_STREAMS = 32              # each live page holds a thread and polls the database
+MAX_CONNECTIONS = 128              # request threads at once (live pages included); beyond, a 503 at once
+REQUEST_TIMEOUT_S = 20.0           # a request's line, headers and form must all arrive within this
 CSP = pages.CSP
 
 # action -> (the agent's command, its arguments)
@@ -119,6 +123,32 @@ class Console:
                 limiter.failed(self.attempts, name, source, self.clock())
 
 
+class DeadlineReader(io.RawIOBase):
+    """The connection's bytes, each request's within a deadline (`start` at its first byte awaited). A socket
+    timeout alone restarts at each byte: a client sending one now and then (slowloris) would hold its thread for
+    ever. After each read the socket's timeout is `seconds` again, for the answer's writes."""
+
+    def __init__(self, sock: Any, seconds: float):
+        self.sock, self.seconds = sock, seconds
+        self.deadline = time.monotonic() + seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def start(self) -> None:
+        self.deadline = time.monotonic() + self.seconds
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"the request did not arrive within {self.seconds:g} s")
+        self.sock.settimeout(left)
+        try:
+            return self.sock.recv_into(buffer)
+        finally:
+            self.sock.settimeout(self.seconds)
+
+
 class Handler(BaseHTTPRequestHandler):
     server: "ConsoleServer"
     protocol_version = "HTTP/1.1"
@@ -132,6 +162,16 @@ class Handler(BaseHTTPRequestHandler):
     @property
     def console(self) -> Console:
         return self.server.console
+
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout_s   # the socket's, for StreamRequestHandler.setup
+        super().setup()
+        self.reader = DeadlineReader(self.connection, self.server.request_timeout_s)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self) -> None:
+        self.reader.start()   # an idle keep-alive connection waits this long too
+        super().handle_one_request()
 
     def log_message(self, fmt: str, *args: Any) -> None:
         log.debug("%s %s", self.source, fmt % args)
@@ -163,6 +203,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a request line or header too long, too many headers, a bad version): our
+        page, with the security headers, rather than its own."""
+        self.close_connection = True
+        short, long = self.responses.get(code, ("", ""))
+        self._html(pages.error_page(f"{code} {short}", message or long), code)
 
     def _html(self, text: str, status: int = 200, cookie: str | None = None) -> None:
         self._send(status, text.encode(), cookie=cookie)
@@ -196,13 +243,22 @@ class Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
             raise HttpError(400, "expected a form (application/x-www-form-urlencoded)")
-        length_text = self.headers.get("Content-Length", "")
-        if not length_text.isdigit():
+        given = self.headers.get_all("Content-Length") or []
+        if not given:
             raise HttpError(411, "a form needs its Content-Length")
-        length = int(length_text)
+        # ASCII digits only: str.isdigit() also takes "²" (a latin-1 header byte), which int() then refuses, and
+        # int() refuses more than 4300 digits; two different lengths would make the body's end a guess
+        if len(set(given)) > 1 or not re.fullmatch(r"[0-9]{1,12}", given[0].strip()):
+            raise HttpError(400, f"Content-Length {', '.join(given)[:40]!r} is not one number of bytes")
+        length = int(given[0])
         if length > MAX_FORM_BYTES:
             raise HttpError(413, f"a form of {length} bytes: at most {MAX_FORM_BYTES}")
-        raw = self.rfile.read(length)
+        try:
+            raw = self.rfile.read(length)
+        except TimeoutError:
+            raise HttpError(408, f"the form did not arrive within {self.server.request_timeout_s:g} s") from None
+        if len(raw) < length:
+            raise HttpError(400, f"the form ended after {len(raw)} of its {length} bytes")
         try:
             fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
         except (UnicodeDecodeError, ValueError):
@@ -248,8 +304,8 @@ class Handler(BaseHTTPRequestHandler):
         except DatabaseError as e:
             log.error("console: %s", e)
             self._html(pages.error_page("503 Service Unavailable", "the fleet database is not reachable"), 503)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):   # the browser went, or stopped reading
+            self.close_connection = True
         except Exception:
             log.exception("console: %s %s", self.command, self.path[:200])
             self._html(pages.error_page("500 Internal Server Error", "something went wrong; it is logged"), 500)
@@ -481,4 +537,38 @@ class ConsoleServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], console: Console):
         self.console = console
+        self.request_timeout_s = REQUEST_TIMEOUT_S
+        self.connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.busy_logged = -1e9
         super().__init__(address, Handler)
+
+    # A thread per connection, but a bounded number of them: past MAX_CONNECTIONS a connection is answered 503 by
+    # the accepting thread (one small non-blocking send) and closed, and the ones already served go on.
+    BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"X-Content-Type-Options: nosniff\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 49\r\n\r\n"
+            b"too many connections: try again in a few seconds\n")
+
+    def process_request(self, request, client_address) -> None:
+        if not self.connections.acquire(blocking=False):
+            if time.monotonic() - self.busy_logged > 60:   # a flood of connections is not a flood of lines
+                self.busy_logged = time.monotonic()
+                log.warning("console: too many connections open: those from %s and others refused",
+                            client_address[0])
+            try:
+                request.setblocking(False)
+                request.send(self.BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.connections.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connections.release()
