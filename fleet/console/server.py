@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import io
+import ipaddress
 import json
 import logging
 import queue
@@ -79,7 +80,9 @@ class Console:
         self.live_streams = threading.BoundedSemaphore(MAX_LIVE_STREAMS)
         self.fleet = FleetCache(clock)
         with self.db() as db:
-            Users(db)   # the tables, once
+            # the tables, once; and the stand-in hash a login with an unknown name is checked against, made now:
+            # made at the first such login, it would cost that one login a second KDF run (a name found absent)
+            Users(db).authenticate("", "")
 
     @contextmanager
     def db(self) -> Iterator[FleetDb]:
@@ -182,8 +185,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.console.cfg.trust_proxy:
             forwarded = self.headers.get("X-Forwarded-For", "")
             last = forwarded.split(",")[-1].strip()   # the one our proxy appended; the rest the client may forge
-            if last:
-                return last[:64]
+            try:   # an address, nothing else: it is logged, audited and a key of the login limiter
+                return str(ipaddress.ip_address(last))
+            except ValueError:
+                pass
         return self.client_address[0]
 
     def _send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8",
@@ -360,6 +365,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/site/") and path.endswith(("/action", "/report")):
             site, _, what = path.removeprefix("/site/").rpartition("/")
             site = self._site_id(site)
+            with self.console.db() as db:   # nothing is sent to a site the fleet does not know
+                if not db.query("SELECT 1 FROM devices WHERE device_id = ?", (site,)):
+                    raise HttpError(404, f"no site {site!r} in the fleet database")
             if what == "action":
                 self._need(session, Role.OPERATOR)
                 return self._action(session, site, form)
