@@ -465,6 +465,9 @@ class Handler(BaseHTTPRequestHandler):
             box = pages.report_box(reply)
         except CommandError as e:
             reply, box = {"error": str(e)}, pages.report_box(None, str(e))
+        except Exception as e:   # a 500 follows, logged; the audit still says it was tried
+            self._audit(session, "report", site, args, {"error": f"internal error ({type(e).__name__})"})
+            raise
         self._audit(session, "report", site, args, reply)
         self._html(self._site_page(session, site, report=box))
 
@@ -476,6 +479,9 @@ class Handler(BaseHTTPRequestHandler):
         except CommandError as e:
             self._audit(session, action, site, args, {"error": str(e)})
             return pages.reply_box(action, None, str(e))
+        except Exception as e:   # a 500 follows, logged; the audit still says it was tried
+            self._audit(session, action, site, args, {"error": f"internal error ({type(e).__name__})"})
+            raise
         self._audit(session, action, site, args, reply)
         return pages.reply_box(action, reply)
 

@@ -41,14 +41,16 @@ def app(tmp_path_factory):
     users = Users(db)
     for name, role in (("ada", Role.ADMIN), ("otto", Role.OPERATOR), ("vera", Role.VIEWER)):
         users.add(name, role, PASSWORD, T0)
-    clock, sent = Clock(T0), []
+    clock, sent, failures = Clock(T0), [], []
 
     def command(config, site, name, args, now):
         sent.append((site, name, args))
+        if failures:   # what the next command raises
+            raise failures.pop()
         return {"id": "f0001", "device_id": site, "ok": True, "result": {"mode": args.get("mode")}}
 
     running = start_console(config, clock=clock, command=command)
-    yield {"addr": running.address, "clock": clock, "sent": sent, "db": db}
+    yield {"addr": running.address, "clock": clock, "sent": sent, "db": db, "failures": failures}
     running.stop()
     db.close()
 
@@ -328,3 +330,22 @@ def test_the_forwarded_source_is_an_address_or_the_peers(app, forwarded, source)
                 source=forwarded)
     assert r.status == 200
     assert app["db"].query("SELECT source FROM console_audit ORDER BY at DESC, rowid DESC LIMIT 1") == [(source,)]
+
+
+@pytest.mark.parametrize("what", ["action", "report"])
+def test_a_command_that_fails_is_audited_with_why(app, what):
+    from fleet.command import CommandError
+    cookie, csrf = login(app, "otto")
+    form = {"csrf": csrf, "action": "modem_reset"} if what == "action" else {"csrf": csrf}
+    audit = "SELECT who, action, site, ok, reply FROM console_audit ORDER BY at DESC, rowid DESC LIMIT 1"
+    name = "modem_reset" if what == "action" else "report"
+    app["failures"].append(CommandError("no reply from site-00006 within 10 s (offline? see `relais fleet ls`)"))
+    r = request(app, "POST", f"/site/site-00006/{what}", form, cookie=cookie)
+    assert r.status == 200 and "no reply from site-00006 within 10 s" in r.text
+    assert app["db"].query(audit) == [("otto", name, "site-00006", None, json.dumps(
+        {"error": "no reply from site-00006 within 10 s (offline? see `relais fleet ls`)"}))]
+    app["failures"].append(PermissionError(13, "Permission denied"))   # a key directory it may not read
+    r = request(app, "POST", f"/site/site-00006/{what}", form, cookie=cookie)
+    assert r.status == 500 and "Traceback" not in r.text and "Permission" not in r.text
+    assert app["db"].query(audit) == [("otto", name, "site-00006", None,
+                                       '{"error": "internal error (PermissionError)"}')]
