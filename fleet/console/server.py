@@ -118,12 +118,13 @@ class Console:
     # -- login limiter (its state is this process's: see docs/fleet.md) -----------------------------------------
     def login_allowed(self, name: str, source: str) -> limiter.Verdict:
         with self._attempts_lock:
-            return limiter.allowed(self.attempts, name, source, self.clock())
+            return limiter.allowed(self.attempts, name, limiter.source_key(source), self.clock())
 
     def login_result(self, name: str, source: str, ok: bool) -> None:
+        key = limiter.source_key(source)
         with self._attempts_lock:
-            self.attempts = limiter.succeeded(self.attempts, name, source) if ok else \
-                limiter.failed(self.attempts, name, source, self.clock())
+            self.attempts = limiter.succeeded(self.attempts, name, key) if ok else \
+                limiter.failed(self.attempts, name, key, self.clock())
 
 
 class DeadlineReader(io.RawIOBase):
@@ -277,7 +278,11 @@ class Handler(BaseHTTPRequestHandler):
             referer = self.headers.get("Referer")
             if referer is None:
                 return   # neither sent (an old browser, a script): the CSRF token alone decides
-            parts = urlsplit(referer)
+            try:
+                parts = urlsplit(referer)
+            except ValueError:   # "http://[::1": not a URL at all
+                raise HttpError(403, f"a form posted with a Referer that is no URL ({referer[:80]!r}) is "
+                                     f"refused") from None
             origin = f"{parts.scheme}://{parts.netloc}"
         expected = self.console.cfg.origin
         allowed = {expected} if expected else {f"{s}://{self.headers.get('Host', '')}" for s in ("http", "https")}

@@ -148,6 +148,11 @@ def test_a_login_gives_a_new_token_whatever_cookie_came_with_it(app):
     assert "ada (admin)" in request(app, "GET", "/", token=token).text
     r = request(app, "POST", "/login", {"name": "ada", "password": PASSWORD}, token="chosen-by-the-attacker")
     assert "chosen-by-the-attacker" not in r.headers["Set-Cookie"]
+    # and no redirect after it is built from the request: no next= to send a fresh session elsewhere
+    for path in ("/login?next=//evil.example/", "/login?next=https://evil.example/%0d%0aSet-Cookie:x=1"):
+        r = request(app, "POST", path, {"name": "ada", "password": PASSWORD, "next": "//evil.example/"})
+        assert (r.status, r.headers["Location"], r.headers.get_all("Set-Cookie")[0].startswith(COOKIE)) == \
+            (303, "/", True)
 
 
 def test_behind_https_the_cookie_is_host_only_and_secure(app):

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from fleet.config import from_dict
-from fleet.console import start_console
+from fleet.console import limiter, start_console
 from fleet.db import FleetDb
 from fleet.messages import parse
 from fleet.users import Role, Users
@@ -50,7 +50,8 @@ def app(tmp_path_factory):
         return {"id": "f0001", "device_id": site, "ok": True, "result": {"mode": args.get("mode")}}
 
     running = start_console(config, clock=clock, command=command)
-    yield {"addr": running.address, "clock": clock, "sent": sent, "db": db, "failures": failures}
+    yield {"addr": running.address, "clock": clock, "sent": sent, "db": db, "failures": failures,
+           "console": running.console}
     running.stop()
     db.close()
 
@@ -213,7 +214,7 @@ def test_sessions_expire_when_idle_or_old_and_at_logout(app):
 
 
 @pytest.mark.parametrize("case", ["not_a_form", "oversized", "unknown_action", "bad_slot", "bad_site", "no_site",
-                                  "no_page", "garbage_cookie", "binary_form"])
+                                  "no_page", "garbage_cookie", "binary_form", "bad_referer"])
 def test_bad_input_is_one_clear_line(app, case):
     cookie, csrf = login(app, "otto")
     form, body, headers, path = {"csrf": csrf, "action": "drill"}, None, {}, "/site/site-00001/action"
@@ -236,13 +237,16 @@ def test_bad_input_is_one_clear_line(app, case):
     elif case == "binary_form":
         form, body = None, b"csrf=" + csrf.encode() + b"&action=\xff\xfe"
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    elif case == "bad_referer":
+        headers = {"Referer": "http://[::1"}
     sent = len(app["sent"])
     r = request(app, "POST", path, form, cookie=cookie, headers=headers, body=body)
     expected = {"not_a_form": (400, "expected a form"), "oversized": (413, "at most 16384"),
                 "unknown_action": (400, "action &#x27;format_disk&#x27;: expected one of"),
                 "bad_slot": (400, "slot &#x27;9&#x27;: expected 1 or 2"), "bad_site": (404, "is not a site id"),
                 "no_site": (404, "no site &#x27;site-99999&#x27;"), "no_page": (404, "nothing to post to"),
-                "garbage_cookie": (403, "not logged in"), "binary_form": (400, "the form is not UTF-8")}[case]
+                "garbage_cookie": (403, "not logged in"), "binary_form": (400, "the form is not UTF-8"),
+                "bad_referer": (403, "a Referer that is no URL")}[case]
     assert (r.status, expected[1] in r.error()) == (expected[0], True), (r.status, r.error())
     assert "Traceback" not in r.text and len(app["sent"]) == sent   # not even to a site the fleet does not know
 
@@ -349,3 +353,13 @@ def test_a_command_that_fails_is_audited_with_why(app, what):
     assert r.status == 500 and "Traceback" not in r.text and "Permission" not in r.text
     assert app["db"].query(audit) == [("otto", name, "site-00006", None,
                                        '{"error": "internal error (PermissionError)"}')]
+
+
+def test_an_ipv6_host_counts_as_its_64_for_the_login_limit(app, monkeypatch):
+    console = app["console"]
+    monkeypatch.setattr(console, "attempts", limiter.Attempts(limiter.Limits(max_failures_per_source=2)))
+    statuses = [request(app, "POST", "/login", {"name": f"guess{n}", "password": "x" * 12},
+                        source=f"2001:db8:7:7:{n}::1").status for n in range(3)]
+    assert statuses == [401, 401, 429]     # three addresses, one host's /64
+    assert request(app, "POST", "/login", {"name": "guess9", "password": "x" * 12},
+                   source="2001:db8:7:8::1").status == 401   # the next /64 is another site

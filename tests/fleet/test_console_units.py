@@ -155,3 +155,9 @@ def test_the_uplink_lane_follows_failover_and_failback():
     assert 'data-incidents="1"' in drawn and 'data-drills="1"' in drawn and 'class="drill failed"' in drawn
     assert drawn.count('<rect class="backup"') == 2 and drawn.count('<rect class="primary"') == 2
     assert '<polyline class="signal"' in drawn
+
+
+def test_a_source_is_an_ipv4_address_or_an_ipv6_64():
+    assert [limiter.source_key(a) for a in ("198.51.100.7", "::ffff:198.51.100.7", "2001:db8:1:2:ffff::9",
+                                            "2001:DB8:1:2::a", "2001:db8:1:3::a")] == \
+        ["198.51.100.7", "198.51.100.7", "2001:db8:1:2::/64", "2001:db8:1:2::/64", "2001:db8:1:3::/64"]
