@@ -2,6 +2,8 @@
 filters shared with `fleet ls`, the timeline."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from fleet.console import limiter
@@ -161,3 +163,16 @@ def test_a_source_is_an_ipv4_address_or_an_ipv6_64():
     assert [limiter.source_key(a) for a in ("198.51.100.7", "::ffff:198.51.100.7", "2001:db8:1:2:ffff::9",
                                             "2001:DB8:1:2::a", "2001:db8:1:3::a")] == \
         ["198.51.100.7", "198.51.100.7", "2001:db8:1:2::/64", "2001:db8:1:2::/64", "2001:db8:1:3::/64"]
+
+
+def test_a_chatty_signal_is_drawn_with_two_points_a_pixel_and_keeps_its_dip():
+    since, now = T0 - 30 * 86400, T0
+    signal = [(since + n * 26, -80.0 - n % 7) for n in range(100_000)]   # every 26 s for 30 days
+    signal[50_000] = (signal[50_000][0], -125.0)                          # one sample, far below the line
+    drawn = svg([], signal, since, now, None)
+    points = re.search(r'<polyline class="signal" points="([^"]*)"', drawn).group(1).split()
+    ys = [float(p.split(",")[1]) for p in points]
+    assert len(points) <= 2 * 900 and len(drawn) < 40_000
+    assert max(ys) == round(4 * 18 + 10 + (125 - 60) / 70 * 60, 1)         # the dip, at its depth
+    xs = [float(p.split(",")[0]) for p in points]
+    assert xs == sorted(xs)                                               # still in time order
