@@ -522,8 +522,10 @@ class Handler(BaseHTTPRequestHandler):
                 users.audit(self.console.clock(), session.user.name, self.source, f"user_{do}", "", {
                     "name": name, "role": form.get("role")}, True, {"result": done})
                 status = 200
-            except UserError as e:
+            except UserError as e:   # refused changes are audited too: an admin trying the impossible is news
                 message, status = f'<p class="error">{pages.escape(str(e))}</p>', 400
+                users.audit(self.console.clock(), session.user.name, self.source, f"user_{do}", "", {
+                    "name": name[:64], "role": form.get("role", "")[:20]}, False, {"error": str(e)})
             self._html(pages.users(users.all(), session, message), status)
 
     def _live(self, session: Session, query: str) -> None:

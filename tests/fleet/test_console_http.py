@@ -260,6 +260,9 @@ def test_admins_manage_users_and_others_cannot(app):
                                            "password": "a long enough one"}, cookie=cookie).status == 400
     assert "cannot remove themselves" in request(app, "POST", "/users", {"csrf": csrf, "do": "remove",
                                                  "name": "ada"}, cookie=cookie).error()
+    assert app["db"].query("SELECT who, action, ok, reply FROM console_audit ORDER BY at DESC, rowid DESC "
+                           "LIMIT 1") == [("ada", "user_remove", 0, json.dumps(
+                               {"error": "an admin cannot remove themselves (ask another admin)"}))]
     login(app, "newbie", "a long enough one")
     r = request(app, "POST", "/users", {"csrf": csrf, "do": "remove", "name": "newbie"}, cookie=cookie)
     assert "removed newbie" in r.text
