@@ -34,6 +34,8 @@ MAX_FORM_BYTES = 16 * 1024
 MAX_LIVE_STREAMS = 32              # each live page holds a thread and polls the database
 MAX_CONNECTIONS = 128              # request threads at once (live pages included); beyond, a 503 at once
 REQUEST_TIMEOUT_S = 20.0           # a request's line, headers and form must all arrive within this
+MAX_DB_CONNECTIONS = 16            # the console's share of the database server's (PostgreSQL: 100 by default)
+DB_WAIT_S = 10.0                   # a request waits this long for one of them, then is a 503
 CSP = pages.CSP
 
 # action -> (the agent's command, its arguments)
@@ -52,6 +54,10 @@ class HttpError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class ConsoleBusy(DatabaseError):
+    """Every database connection of the console is in use: a 503, not a fault of the database."""
 
 
 def send_command(config: FleetConfig, site: str, name: str, args: dict[str, Any], now: float) -> dict[str, Any]:
@@ -76,6 +82,8 @@ class Console:
         self.attempts = limiter.Attempts(limits)
         self._attempts_lock = threading.Lock()
         self._pool: queue.LifoQueue[FleetDb] = queue.LifoQueue()
+        self._db_slots = threading.BoundedSemaphore(MAX_DB_CONNECTIONS)
+        self.db_wait_s = DB_WAIT_S
         self.stopping = threading.Event()
         self.live_streams = threading.BoundedSemaphore(MAX_LIVE_STREAMS)
         self.fleet = FleetCache(clock)
@@ -86,19 +94,26 @@ class Console:
 
     @contextmanager
     def db(self) -> Iterator[FleetDb]:
+        # at most MAX_DB_CONNECTIONS at once, however many request threads: each would otherwise open its own
+        # and keep it in the pool, and 128 of them would take what the ingest needs from the database server
+        if not self._db_slots.acquire(timeout=self.db_wait_s):
+            raise ConsoleBusy(f"all {MAX_DB_CONNECTIONS} database connections of the console are in use")
         try:
-            db = self._pool.get_nowait()
-        except queue.Empty:
-            db = FleetDb(self.config.database)
-        try:
-            yield db
-        except DatabaseError:
-            db.close()   # a broken connection is not given back
-            raise
-        except BaseException:
-            self._pool.put(db)   # an HTTP error inside: each statement is its own transaction, the connection is fine
-            raise
-        self._pool.put(db)
+            try:
+                db = self._pool.get_nowait()
+            except queue.Empty:
+                db = FleetDb(self.config.database)
+            try:
+                yield db
+            except DatabaseError:
+                db.close()   # a broken connection is not given back
+                raise
+            except BaseException:
+                self._pool.put(db)   # an HTTP error inside: each statement is its own transaction, it is fine
+                raise
+            self._pool.put(db)
+        finally:
+            self._db_slots.release()
 
     def warm(self) -> None:
         try:
@@ -311,6 +326,10 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True   # a form not read to its end must not be taken for the next request
             self._html(pages.error_page(f"{e.status} {self.responses.get(e.status, ('',))[0]}", e.message),
                        e.status)
+        except ConsoleBusy as e:
+            log.warning("console: %s", e)
+            self._html(pages.error_page("503 Service Unavailable", "the console is busy: try again in a moment"),
+                       503)
         except DatabaseError as e:
             log.error("console: %s", e)
             self._html(pages.error_page("503 Service Unavailable", "the fleet database is not reachable"), 503)

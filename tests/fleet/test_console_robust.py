@@ -5,6 +5,7 @@ oversized heads. Each ends in one clear answer (or a closed connection), and the
 One console for the module with a 1-second request deadline and 6 connection slots, so each case is quick."""
 from __future__ import annotations
 
+import contextlib
 import http.client
 import re
 import socket
@@ -154,3 +155,16 @@ def test_live_pages_past_their_bound_are_told_to_reload_later(app, monkeypatch):
     r = request(app, "GET", "/events", cookie=cookie)
     assert r.status == 503 and "too many live pages open" in r.error()
     first.close()
+
+
+def test_the_database_connections_are_bounded_and_a_request_past_them_is_a_503(app, monkeypatch):
+    cookie, _ = login(app, "vera")
+    console = app["running"].console
+    monkeypatch.setattr(console, "_db_slots", threading.BoundedSemaphore(2))
+    monkeypatch.setattr(console, "db_wait_s", 0.2)
+    with contextlib.ExitStack() as held:   # two slow pages hold both connections
+        held.enter_context(console.db())
+        held.enter_context(console.db())
+        r = request(app, "GET", "/", cookie=cookie)
+        assert r.status == 503 and "the console is busy" in r.error()
+    assert request(app, "GET", "/", cookie=cookie).status == 200
