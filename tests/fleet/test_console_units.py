@@ -176,3 +176,30 @@ def test_a_chatty_signal_is_drawn_with_two_points_a_pixel_and_keeps_its_dip():
     assert max(ys) == round(4 * 18 + 10 + (125 - 60) / 70 * 60, 1)         # the dip, at its depth
     xs = [float(p.split(",")[0]) for p in points]
     assert xs == sorted(xs)                                               # still in time order
+
+
+@pytest.mark.parametrize("action", ["failover_force_backup", "failover_force_primary", "failover_auto", "drill",
+                                    "sim_switch", "modem_reset", "report"])
+def test_each_console_command_is_signed_with_the_sites_key_as_the_agent_verifies(tmp_path, monkeypatch, action):
+    import fleet.command
+    from common.wire.signing import SignatureRejected, verify
+    from fleet.config import from_dict
+    from fleet.console.server import ACTIONS, send_command
+
+    class Nonces:
+        def remember(self, *a):
+            return True
+    (tmp_path / "site-7.key").write_text("k-of-site-7\n")      # as `[commands] keys` holds it: a final newline
+    (tmp_path / "site-8.key").write_text("k-of-site-8\n")
+    config = from_dict({"database": str(tmp_path / "f.db"), "commands": {"keys": str(tmp_path)}})
+    sent = []
+    monkeypatch.setattr(fleet.command, "send", lambda config, site, name, body, wait: sent.append(
+        (site, name, body)) or {"id": body["id"], "device_id": site, "ok": True})
+    name, args = ACTIONS[action] if action in ACTIONS else ("report", {"format": "text", "lang": "en"})
+    args = {**args, **({"slot": 2} if action == "sim_switch" else {})}
+    reply = send_command(config, "site-7", name, args, T0 + 0.9)
+    (site, sent_name, body), = sent
+    assert (site, sent_name, reply["id"]) == ("site-7", name, body["id"])
+    verify(b"k-of-site-7", "site-7", name, body["id"], args, body, T0 + 5, 300, Nonces())   # the agent's check
+    with pytest.raises(SignatureRejected):
+        verify(b"k-of-site-8", "site-7", name, body["id"], args, body, T0 + 5, 300, Nonces())
