@@ -10,19 +10,18 @@ import io
 import ipaddress
 import json
 import logging
-import queue
 import re
 import threading
 import time
-from contextlib import contextmanager
 from http import cookies
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Callable, ContextManager
 from urllib.parse import parse_qs, urlsplit
 
 from common.wire.topics import is_topic_level
 from fleet.config import FleetConfig
 from fleet.console import limiter, pages
+from fleet.console.bounds import BoundedHTTPServer, ConsoleBusy, DbPool, DeadlineReader
 from fleet.console.cache import FleetCache
 from fleet.console.table import BadQuery, parse_view, select
 from fleet.db import DatabaseError, FleetDb
@@ -32,10 +31,6 @@ log = logging.getLogger("relais.fleet.console")
 
 MAX_FORM_BYTES = 16 * 1024
 MAX_LIVE_STREAMS = 32              # each live page holds a thread and polls the database
-MAX_CONNECTIONS = 128              # request threads at once (live pages included); beyond, a 503 at once
-REQUEST_TIMEOUT_S = 20.0           # a request's line, headers and form must all arrive within this
-MAX_DB_CONNECTIONS = 16            # the console's share of the database server's (PostgreSQL: 100 by default)
-DB_WAIT_S = 10.0                   # a request waits this long for one of them, then is a 503
 CSP = pages.CSP
 
 # action -> (the agent's command, its arguments)
@@ -54,10 +49,6 @@ class HttpError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-class ConsoleBusy(DatabaseError):
-    """Every database connection of the console is in use: a 503, not a fault of the database."""
 
 
 def send_command(config: FleetConfig, site: str, name: str, args: dict[str, Any], now: float) -> dict[str, Any]:
@@ -81,9 +72,7 @@ class Console:
         self.command = command
         self.attempts = limiter.Attempts(limits)
         self._attempts_lock = threading.Lock()
-        self._pool: queue.LifoQueue[FleetDb] = queue.LifoQueue()
-        self._db_slots = threading.BoundedSemaphore(MAX_DB_CONNECTIONS)
-        self.db_wait_s = DB_WAIT_S
+        self.pool = DbPool(config.database)
         self.stopping = threading.Event()
         self.live_streams = threading.BoundedSemaphore(MAX_LIVE_STREAMS)
         self.fleet = FleetCache(clock)
@@ -92,28 +81,8 @@ class Console:
             # made at the first such login, it would cost that one login a second KDF run (a name found absent)
             Users(db).authenticate("", "")
 
-    @contextmanager
-    def db(self) -> Iterator[FleetDb]:
-        # at most MAX_DB_CONNECTIONS at once, however many request threads: each would otherwise open its own
-        # and keep it in the pool, and 128 of them would take what the ingest needs from the database server
-        if not self._db_slots.acquire(timeout=self.db_wait_s):
-            raise ConsoleBusy(f"all {MAX_DB_CONNECTIONS} database connections of the console are in use")
-        try:
-            try:
-                db = self._pool.get_nowait()
-            except queue.Empty:
-                db = FleetDb(self.config.database)
-            try:
-                yield db
-            except DatabaseError:
-                db.close()   # a broken connection is not given back
-                raise
-            except BaseException:
-                self._pool.put(db)   # an HTTP error inside: each statement is its own transaction, it is fine
-                raise
-            self._pool.put(db)
-        finally:
-            self._db_slots.release()
+    def db(self) -> ContextManager[FleetDb]:
+        return self.pool.connection()
 
     def warm(self) -> None:
         try:
@@ -124,11 +93,7 @@ class Console:
 
     def close(self) -> None:
         self.stopping.set()
-        while True:
-            try:
-                self._pool.get_nowait().close()
-            except queue.Empty:
-                return
+        self.pool.close()
 
     # -- login limiter (its state is this process's: see docs/fleet.md) -----------------------------------------
     def login_allowed(self, name: str, source: str) -> limiter.Verdict:
@@ -140,32 +105,6 @@ class Console:
         with self._attempts_lock:
             self.attempts = limiter.succeeded(self.attempts, name, key) if ok else \
                 limiter.failed(self.attempts, name, key, self.clock())
-
-
-class DeadlineReader(io.RawIOBase):
-    """The connection's bytes, each request's within a deadline (`start` at its first byte awaited). A socket
-    timeout alone restarts at each byte: a client sending one now and then (slowloris) would hold its thread for
-    ever. After each read the socket's timeout is `seconds` again, for the answer's writes."""
-
-    def __init__(self, sock: Any, seconds: float):
-        self.sock, self.seconds = sock, seconds
-        self.deadline = time.monotonic() + seconds
-
-    def readable(self) -> bool:
-        return True
-
-    def start(self) -> None:
-        self.deadline = time.monotonic() + self.seconds
-
-    def readinto(self, buffer: Any) -> int:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"the request did not arrive within {self.seconds:g} s")
-        self.sock.settimeout(left)
-        try:
-            return self.sock.recv_into(buffer)
-        finally:
-            self.sock.settimeout(self.seconds)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -563,52 +502,7 @@ class Handler(BaseHTTPRequestHandler):
             self.console.live_streams.release()
 
 
-class ConsoleServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address) -> None:
-        """A browser that went away (a live page closed, a navigation mid-answer) is no error; anything else is
-        logged here (socketserver would print it on stderr)."""
-        import sys
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)):
-            return
-        log.exception("console: a request from %s failed", client_address[0])
-
+class ConsoleServer(BoundedHTTPServer):
     def __init__(self, address: tuple[str, int], console: Console):
         self.console = console
-        self.request_timeout_s = REQUEST_TIMEOUT_S
-        self.connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        self.busy_logged = -1e9
         super().__init__(address, Handler)
-
-    # A thread per connection, but a bounded number of them: past MAX_CONNECTIONS a connection is answered 503 by
-    # the accepting thread (one small non-blocking send) and closed, and the ones already served go on.
-    BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            b"X-Content-Type-Options: nosniff\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 49\r\n\r\n"
-            b"too many connections: try again in a few seconds\n")
-
-    def process_request(self, request, client_address) -> None:
-        if not self.connections.acquire(blocking=False):
-            if time.monotonic() - self.busy_logged > 60:   # a flood of connections is not a flood of lines
-                self.busy_logged = time.monotonic()
-                log.warning("console: too many connections open: those from %s and others refused",
-                            client_address[0])
-            try:
-                request.setblocking(False)
-                request.send(self.BUSY)
-            except OSError:
-                pass
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.connections.release()
-            raise
-
-    def process_request_thread(self, request, client_address) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.connections.release()

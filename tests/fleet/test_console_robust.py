@@ -160,8 +160,8 @@ def test_live_pages_past_their_bound_are_told_to_reload_later(app, monkeypatch):
 def test_the_database_connections_are_bounded_and_a_request_past_them_is_a_503(app, monkeypatch):
     cookie, _ = login(app, "vera")
     console = app["running"].console
-    monkeypatch.setattr(console, "_db_slots", threading.BoundedSemaphore(2))
-    monkeypatch.setattr(console, "db_wait_s", 0.2)
+    monkeypatch.setattr(console.pool, "slots", threading.BoundedSemaphore(2))
+    monkeypatch.setattr(console.pool, "wait_s", 0.2)
     with contextlib.ExitStack() as held:   # two slow pages hold both connections
         held.enter_context(console.db())
         held.enter_context(console.db())
