@@ -137,8 +137,9 @@ class Handler(BaseHTTPRequestHandler):
     # -- plumbing -------------------------------------------------------------------------------------------------
     @property
     def source(self) -> str:
-        if self.console.cfg.trust_proxy:
-            forwarded = self.headers.get("X-Forwarded-For", "")
+        headers = getattr(self, "headers", None)   # none yet when the request line itself is refused
+        if self.console.cfg.trust_proxy and headers is not None:
+            forwarded = headers.get("X-Forwarded-For", "")
             last = forwarded.split(",")[-1].strip()   # the one our proxy appended; the rest the client may forge
             try:   # an address, nothing else: it is logged, audited and a key of the login limiter
                 return str(ipaddress.ip_address(last))

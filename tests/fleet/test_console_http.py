@@ -366,3 +366,14 @@ def test_an_ipv6_host_counts_as_its_64_for_the_login_limit(app, monkeypatch):
     assert statuses == [401, 401, 429]     # three addresses, one host's /64
     assert request(app, "POST", "/login", {"name": "guess9", "password": "x" * 12},
                    source="2001:db8:7:8::1").status == 401   # the next /64 is another site
+
+
+def test_a_request_refused_before_its_headers_are_read_is_answered_behind_a_proxy_too(app):
+    """trust_proxy reads the source from a header: a request line too long has none yet, and still gets its 414."""
+    sock = socket.create_connection(app["addr"], timeout=10)
+    sock.sendall(b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n")
+    got = b""
+    while chunk := sock.recv(65536):
+        got += chunk
+    sock.close()
+    assert got.startswith(b"HTTP/1.1 414 ") and b"URI is too long" in got
