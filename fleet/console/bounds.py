@@ -95,6 +95,7 @@ class DeadlineReader(io.RawIOBase):
 
 
 class BoundedHTTPServer(ThreadingHTTPServer):
+    request_queue_size = 128   # the listen backlog (socketserver's 5 makes a burst of browsers wait a SYN retry, 1 s)
     daemon_threads = True
     allow_reuse_address = True
 
@@ -108,7 +109,9 @@ class BoundedHTTPServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], handler: type[BaseRequestHandler]):
         self.request_timeout_s = REQUEST_TIMEOUT_S
-        self.connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.max_connections = MAX_CONNECTIONS
+        self.open_connections = 0
+        self._count_lock = threading.Lock()
         self.busy_logged = -1e9
         super().__init__(address, handler)
 
@@ -119,7 +122,10 @@ class BoundedHTTPServer(ThreadingHTTPServer):
             b"too many connections: try again in a few seconds\n")
 
     def process_request(self, request, client_address) -> None:
-        if not self.connections.acquire(blocking=False):
+        with self._count_lock:
+            admitted = self.open_connections < self.max_connections
+            self.open_connections += admitted
+        if not admitted:
             if time.monotonic() - self.busy_logged > 60:   # a flood of connections is not a flood of lines
                 self.busy_logged = time.monotonic()
                 log.warning("console: too many connections open: those from %s and others refused",
@@ -134,11 +140,15 @@ class BoundedHTTPServer(ThreadingHTTPServer):
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self.connections.release()
+            self._closed()
             raise
 
     def process_request_thread(self, request, client_address) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.connections.release()
+            self._closed()
+
+    def _closed(self) -> None:
+        with self._count_lock:
+            self.open_connections -= 1

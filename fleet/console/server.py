@@ -495,12 +495,13 @@ class Handler(BaseHTTPRequestHandler):
             view = parse_view(query)
         except BadQuery as e:
             raise HttpError(400, str(e)) from None
-        if not self.console.live_streams.acquire(blocking=False):
+        slots = self.console.live_streams
+        if not slots.acquire(blocking=False):
             raise HttpError(503, "too many live pages open: reload later (the page works without)")
         try:
             stream(self, view)
         finally:
-            self.console.live_streams.release()
+            slots.release()
 
 
 class ConsoleServer(BoundedHTTPServer):

@@ -18,6 +18,7 @@ from fleet.config import from_dict
 from fleet.console import start_console
 from fleet.db import FleetDb
 from fleet.users import Role, Users
+from tests.fleet.postgres import wait_for
 from tests.fleet.test_console_http import PASSWORD, login, request
 
 SLOTS = 6
@@ -33,7 +34,7 @@ def app(tmp_path_factory):
     db.close()
     running = start_console(config)
     running.server.request_timeout_s = DEADLINE_S
-    running.server.connections = threading.BoundedSemaphore(SLOTS)
+    running.server.max_connections = SLOTS
     yield {"addr": running.address, "running": running}
     running.stop()
 
@@ -125,8 +126,11 @@ def test_an_oversized_request_line_or_head_is_refused_and_the_console_goes_on(ap
 
 
 def test_connections_past_the_bound_get_503_at_once_and_a_freed_slot_serves_again(app):
+    server = app["running"].server
+    wait_for(lambda: server.open_connections == 0, 5, "the earlier tests' connections to end")
     idle = [socket.create_connection(app["addr"], timeout=5) for _ in range(SLOTS)]   # silent: each holds a slot
     try:
+        wait_for(lambda: server.open_connections == SLOTS, 5, "the silent connections to be taken")
         busy = answer(socket.create_connection(app["addr"], timeout=5))
         assert busy.startswith(b"HTTP/1.1 503 ") and busy.endswith(b"too many connections: try again in a few "
                                                                   b"seconds\n")
