@@ -2,6 +2,7 @@
 `relais fleet serve` on [console] listen (loopback by default: HTTPS comes from a reverse proxy).
 
     server.py    routes, sessions, CSRF and Origin checks, roles, security headers, live rows (server-sent events)
+    bounds.py    what one client may hold: the request deadline, the connection and database-connection bounds
     table.py     the fleet table's query string (filters, sort, page) and rows: fleet/listing.py's FILTERS
     pages.py     the HTML; every device or form value is escaped there
     timeline.py  a site's 30 days as inline SVG

@@ -6,7 +6,8 @@
     state = succeeded(state, "alice", "203.0.113.9")             # the account's count starts again
 
 A key (an account, or a source address) is refused once it has `max_failures` failures within `window_s`; it is
-let in again when the oldest of them leaves the window. Per account: a slow guesser spread over many addresses
+let in again when the oldest of them leaves the window. A source is an address, an IPv6 one by its /64
+(source_key). Per account: a slow guesser spread over many addresses
 still meets the limit. Per source: one address trying many names meets it too. A refused attempt is not checked
 at all (no KDF run: a flood costs the server nothing) and is not counted (the lockout does not grow forever, so a
 legitimate owner waits `window_s` at most). A success clears the account's failures, not the address's: an
@@ -14,6 +15,7 @@ attacker who owns one account cannot reset the count of the address it uses on t
 """
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping
@@ -38,6 +40,20 @@ class Verdict:
 class Attempts:
     limits: Limits = Limits()
     failures: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def source_key(address: str) -> str:
+    """The source an address counts as: an IPv6 address's /64, the least a site is given (RFC 6177), so one
+    host cannot try from 2^64 addresses of its own; an IPv4 address (or anything else) as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:   # a dual-stack socket's IPv4 client
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
 
 
 def _key(kind: str, value: str) -> str:

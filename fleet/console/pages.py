@@ -34,7 +34,17 @@ dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}
 def _t(ts: float | None) -> str:
     if ts is None:
         return ""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    try:   # a device's clock is its own word: a year 10^292 is shown as what it is, not a 500
+        return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{ts:.6g} (not a date)"
+
+
+def part(state: dict[str, Any], name: str) -> dict[str, Any]:
+    """A part of a device's retained state as a map: a device may publish any JSON value as a part, and one
+    that is not a map shows nothing rather than breaking the page."""
+    value = state.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 def layout(title: str, body: str, session: Session | None = None, live: str = "") -> str:
@@ -125,8 +135,7 @@ ACTION_LABELS = {"failover_force_backup": "Force the backup", "failover_force_pr
 def site(d: dict[str, Any], timeline_svg: str, drills: list[tuple[float, dict[str, Any]]], session: Session,
          outcome: str = "", report: str = "") -> str:
     st = d["state"]
-    modem, cellular = st.get("modem") or {}, st.get("cellular") or {}
-    failover = st.get("failover") or {}
+    modem, cellular, failover = part(st, "modem"), part(st, "cellular"), part(st, "failover")
     name = escape(d["device_id"])
     identity = {
         "status": {True: "online", False: "offline", None: "?"}[d["online"]] + (f" since {_t(d['since'])}"
@@ -136,7 +145,7 @@ def site(d: dict[str, Any], timeline_svg: str, drills: list[tuple[float, dict[st
         "modem": " ".join(str(modem.get(k)) for k in ("manufacturer", "model", "revision") if modem.get(k)),
         "IMEI": modem.get("imei"), "SIM slot": modem.get("sim_slot", cellular.get("active_slot")),
         "ICCID": modem.get("iccid"), "operator": modem.get("operator_name") or cellular.get("operator"),
-        "RAT": modem.get("rat"), "site": (st.get("device") or {}).get("site"),
+        "RAT": modem.get("rat"), "site": part(st, "device").get("site"),
     }
     ident = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in identity.items()
                     if v not in (None, ""))

@@ -6,20 +6,22 @@ Every request is read as untrusted: a bad form, query or path ends in a page wit
 from __future__ import annotations
 
 import hmac
+import io
+import ipaddress
 import json
 import logging
-import queue
+import re
 import threading
 import time
-from contextlib import contextmanager
 from http import cookies
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Callable, ContextManager
 from urllib.parse import parse_qs, urlsplit
 
 from common.wire.topics import is_topic_level
 from fleet.config import FleetConfig
 from fleet.console import limiter, pages
+from fleet.console.bounds import BoundedHTTPServer, ConsoleBusy, DbPool, DeadlineReader
 from fleet.console.cache import FleetCache
 from fleet.console.table import BadQuery, parse_view, select
 from fleet.db import DatabaseError, FleetDb
@@ -70,28 +72,17 @@ class Console:
         self.command = command
         self.attempts = limiter.Attempts(limits)
         self._attempts_lock = threading.Lock()
-        self._pool: queue.LifoQueue[FleetDb] = queue.LifoQueue()
+        self.pool = DbPool(config.database)
         self.stopping = threading.Event()
         self.live_streams = threading.BoundedSemaphore(MAX_LIVE_STREAMS)
         self.fleet = FleetCache(clock)
         with self.db() as db:
-            Users(db)   # the tables, once
+            # the tables, once; and the stand-in hash a login with an unknown name is checked against, made now:
+            # made at the first such login, it would cost that one login a second KDF run (a name found absent)
+            Users(db).authenticate("", "")
 
-    @contextmanager
-    def db(self) -> Iterator[FleetDb]:
-        try:
-            db = self._pool.get_nowait()
-        except queue.Empty:
-            db = FleetDb(self.config.database)
-        try:
-            yield db
-        except DatabaseError:
-            db.close()   # a broken connection is not given back
-            raise
-        except BaseException:
-            self._pool.put(db)   # an HTTP error inside: each statement is its own transaction, the connection is fine
-            raise
-        self._pool.put(db)
+    def db(self) -> ContextManager[FleetDb]:
+        return self.pool.connection()
 
     def warm(self) -> None:
         try:
@@ -102,21 +93,18 @@ class Console:
 
     def close(self) -> None:
         self.stopping.set()
-        while True:
-            try:
-                self._pool.get_nowait().close()
-            except queue.Empty:
-                return
+        self.pool.close()
 
     # -- login limiter (its state is this process's: see docs/fleet.md) -----------------------------------------
     def login_allowed(self, name: str, source: str) -> limiter.Verdict:
         with self._attempts_lock:
-            return limiter.allowed(self.attempts, name, source, self.clock())
+            return limiter.allowed(self.attempts, name, limiter.source_key(source), self.clock())
 
     def login_result(self, name: str, source: str, ok: bool) -> None:
+        key = limiter.source_key(source)
         with self._attempts_lock:
-            self.attempts = limiter.succeeded(self.attempts, name, source) if ok else \
-                limiter.failed(self.attempts, name, source, self.clock())
+            self.attempts = limiter.succeeded(self.attempts, name, key) if ok else \
+                limiter.failed(self.attempts, name, key, self.clock())
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -133,17 +121,30 @@ class Handler(BaseHTTPRequestHandler):
     def console(self) -> Console:
         return self.server.console
 
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout_s   # the socket's, for StreamRequestHandler.setup
+        super().setup()
+        self.reader = DeadlineReader(self.connection, self.server.request_timeout_s)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self) -> None:
+        self.reader.start()   # an idle keep-alive connection waits this long too
+        super().handle_one_request()
+
     def log_message(self, fmt: str, *args: Any) -> None:
         log.debug("%s %s", self.source, fmt % args)
 
     # -- plumbing -------------------------------------------------------------------------------------------------
     @property
     def source(self) -> str:
-        if self.console.cfg.trust_proxy:
-            forwarded = self.headers.get("X-Forwarded-For", "")
+        headers = getattr(self, "headers", None)   # none yet when the request line itself is refused
+        if self.console.cfg.trust_proxy and headers is not None:
+            forwarded = headers.get("X-Forwarded-For", "")
             last = forwarded.split(",")[-1].strip()   # the one our proxy appended; the rest the client may forge
-            if last:
-                return last[:64]
+            try:   # an address, nothing else: it is logged, audited and a key of the login limiter
+                return str(ipaddress.ip_address(last))
+            except ValueError:
+                pass
         return self.client_address[0]
 
     def _send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8",
@@ -163,6 +164,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a request line or header too long, too many headers, a bad version): our
+        page, with the security headers, rather than its own."""
+        self.close_connection = True
+        short, long = self.responses.get(code, ("", ""))
+        self._html(pages.error_page(f"{code} {short}", message or long), code)
 
     def _html(self, text: str, status: int = 200, cookie: str | None = None) -> None:
         self._send(status, text.encode(), cookie=cookie)
@@ -196,13 +204,22 @@ class Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
             raise HttpError(400, "expected a form (application/x-www-form-urlencoded)")
-        length_text = self.headers.get("Content-Length", "")
-        if not length_text.isdigit():
+        given = self.headers.get_all("Content-Length") or []
+        if not given:
             raise HttpError(411, "a form needs its Content-Length")
-        length = int(length_text)
+        # ASCII digits only: str.isdigit() also takes "²" (a latin-1 header byte), which int() then refuses, and
+        # int() refuses more than 4300 digits; two different lengths would make the body's end a guess
+        if len(set(given)) > 1 or not re.fullmatch(r"[0-9]{1,12}", given[0].strip()):
+            raise HttpError(400, f"Content-Length {', '.join(given)[:40]!r} is not one number of bytes")
+        length = int(given[0])
         if length > MAX_FORM_BYTES:
             raise HttpError(413, f"a form of {length} bytes: at most {MAX_FORM_BYTES}")
-        raw = self.rfile.read(length)
+        try:
+            raw = self.rfile.read(length)
+        except TimeoutError:
+            raise HttpError(408, f"the form did not arrive within {self.server.request_timeout_s:g} s") from None
+        if len(raw) < length:
+            raise HttpError(400, f"the form ended after {len(raw)} of its {length} bytes")
         try:
             fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
         except (UnicodeDecodeError, ValueError):
@@ -216,7 +233,11 @@ class Handler(BaseHTTPRequestHandler):
             referer = self.headers.get("Referer")
             if referer is None:
                 return   # neither sent (an old browser, a script): the CSRF token alone decides
-            parts = urlsplit(referer)
+            try:
+                parts = urlsplit(referer)
+            except ValueError:   # "http://[::1": not a URL at all
+                raise HttpError(403, f"a form posted with a Referer that is no URL ({referer[:80]!r}) is "
+                                     f"refused") from None
             origin = f"{parts.scheme}://{parts.netloc}"
         expected = self.console.cfg.origin
         allowed = {expected} if expected else {f"{s}://{self.headers.get('Host', '')}" for s in ("http", "https")}
@@ -245,11 +266,15 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True   # a form not read to its end must not be taken for the next request
             self._html(pages.error_page(f"{e.status} {self.responses.get(e.status, ('',))[0]}", e.message),
                        e.status)
+        except ConsoleBusy as e:
+            log.warning("console: %s", e)
+            self._html(pages.error_page("503 Service Unavailable", "the console is busy: try again in a moment"),
+                       503)
         except DatabaseError as e:
             log.error("console: %s", e)
             self._html(pages.error_page("503 Service Unavailable", "the fleet database is not reachable"), 503)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):   # the browser went, or stopped reading
+            self.close_connection = True
         except Exception:
             log.exception("console: %s %s", self.command, self.path[:200])
             self._html(pages.error_page("500 Internal Server Error", "something went wrong; it is logged"), 500)
@@ -304,6 +329,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/site/") and path.endswith(("/action", "/report")):
             site, _, what = path.removeprefix("/site/").rpartition("/")
             site = self._site_id(site)
+            with self.console.db() as db:   # nothing is sent to a site the fleet does not know
+                if not db.query("SELECT 1 FROM devices WHERE device_id = ?", (site,)):
+                    raise HttpError(404, f"no site {site!r} in the fleet database")
             if what == "action":
                 self._need(session, Role.OPERATOR)
                 return self._action(session, site, form)
@@ -373,7 +401,7 @@ class Handler(BaseHTTPRequestHandler):
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     signal.append((ts, float(value)))
         d = found[0]
-        active = (d["state"].get("failover") or {}).get("active_uplink")
+        active = pages.part(d["state"], "failover").get("active_uplink")
         drills = [(ts, data) for ts, kind, data in events if kind == "drill_result"]
         return pages.site(d, svg(events, signal, since, now, active), drills, session, outcome, report)
 
@@ -401,6 +429,9 @@ class Handler(BaseHTTPRequestHandler):
             box = pages.report_box(reply)
         except CommandError as e:
             reply, box = {"error": str(e)}, pages.report_box(None, str(e))
+        except Exception as e:   # a 500 follows, logged; the audit still says it was tried
+            self._audit(session, "report", site, args, {"error": f"internal error ({type(e).__name__})"})
+            raise
         self._audit(session, "report", site, args, reply)
         self._html(self._site_page(session, site, report=box))
 
@@ -412,6 +443,9 @@ class Handler(BaseHTTPRequestHandler):
         except CommandError as e:
             self._audit(session, action, site, args, {"error": str(e)})
             return pages.reply_box(action, None, str(e))
+        except Exception as e:   # a 500 follows, logged; the audit still says it was tried
+            self._audit(session, action, site, args, {"error": f"internal error ({type(e).__name__})"})
+            raise
         self._audit(session, action, site, args, reply)
         return pages.reply_box(action, reply)
 
@@ -447,8 +481,10 @@ class Handler(BaseHTTPRequestHandler):
                 users.audit(self.console.clock(), session.user.name, self.source, f"user_{do}", "", {
                     "name": name, "role": form.get("role")}, True, {"result": done})
                 status = 200
-            except UserError as e:
+            except UserError as e:   # refused changes are audited too: an admin trying the impossible is news
                 message, status = f'<p class="error">{pages.escape(str(e))}</p>', 400
+                users.audit(self.console.clock(), session.user.name, self.source, f"user_{do}", "", {
+                    "name": name[:64], "role": form.get("role", "")[:20]}, False, {"error": str(e)})
             self._html(pages.users(users.all(), session, message), status)
 
     def _live(self, session: Session, query: str) -> None:
@@ -459,26 +495,16 @@ class Handler(BaseHTTPRequestHandler):
             view = parse_view(query)
         except BadQuery as e:
             raise HttpError(400, str(e)) from None
-        if not self.console.live_streams.acquire(blocking=False):
+        slots = self.console.live_streams
+        if not slots.acquire(blocking=False):
             raise HttpError(503, "too many live pages open: reload later (the page works without)")
         try:
             stream(self, view)
         finally:
-            self.console.live_streams.release()
+            slots.release()
 
 
-class ConsoleServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address) -> None:
-        """A browser that went away (a live page closed, a navigation mid-answer) is no error; anything else is
-        logged here (socketserver would print it on stderr)."""
-        import sys
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)):
-            return
-        log.exception("console: a request from %s failed", client_address[0])
-
+class ConsoleServer(BoundedHTTPServer):
     def __init__(self, address: tuple[str, int], console: Console):
         self.console = console
         super().__init__(address, Handler)

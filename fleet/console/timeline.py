@@ -59,6 +59,23 @@ def incident_spans(events: Iterable[tuple[float, str, dict[str, Any]]], since: f
     return out
 
 
+def _per_pixel(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """At most the highest and the lowest point of each pixel column, in time order: a device that sends its
+    signal every few seconds (100,000 points in 30 days) would otherwise make a page of megabytes, and a dip
+    below the line must still show."""
+    columns: dict[int, list[tuple[float, float]]] = {}
+    for p in points:
+        columns.setdefault(int(p[0]), []).append(p)
+    out: list[tuple[float, float]] = []
+    for column in columns.values():
+        if len(column) <= 2:
+            out += column
+        else:
+            low, high = min(column, key=lambda q: q[1]), max(column, key=lambda q: q[1])
+            out += [low] if low == high else [low, high] if column.index(low) < column.index(high) else [high, low]
+    return out
+
+
 def svg(events: list[tuple[float, str, dict[str, Any]]], signal: list[tuple[float, float]], since: float,
         now: float, active_now: str | None) -> str:
     span = max(now - since, 1.0)
@@ -93,8 +110,8 @@ def svg(events: list[tuple[float, str, dict[str, Any]]], signal: list[tuple[floa
     # signal: RSRP from -130 (bottom) to -60 dBm (top)
     parts.append(f'<text x="0" y="{sig_top + 12}" font-size="11">RSRP</text>'
                  f'<text x="0" y="{sig_top + 26}" font-size="9">-60..-130</text>')
-    points = [(x(ts), round(sig_top + (min(max(-v, 60), 130) - 60) / 70 * sig_h, 1))
-              for ts, v in signal if since <= ts <= now]
+    points = _per_pixel([(x(ts), round(sig_top + (min(max(-v, 60), 130) - 60) / 70 * sig_h, 1))
+                         for ts, v in signal if since <= ts <= now])
     if points:
         path = " ".join(f"{px},{py}" for px, py in points)
         parts.append(f'<polyline class="signal" points="{path}" fill="none" stroke="{COLOURS["signal"]}" '

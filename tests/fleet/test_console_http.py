@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from fleet.config import from_dict
-from fleet.console import start_console
+from fleet.console import limiter, start_console
 from fleet.db import FleetDb
 from fleet.messages import parse
 from fleet.users import Role, Users
@@ -41,14 +41,17 @@ def app(tmp_path_factory):
     users = Users(db)
     for name, role in (("ada", Role.ADMIN), ("otto", Role.OPERATOR), ("vera", Role.VIEWER)):
         users.add(name, role, PASSWORD, T0)
-    clock, sent = Clock(T0), []
+    clock, sent, failures = Clock(T0), [], []
 
     def command(config, site, name, args, now):
         sent.append((site, name, args))
+        if failures:   # what the next command raises
+            raise failures.pop()
         return {"id": "f0001", "device_id": site, "ok": True, "result": {"mode": args.get("mode")}}
 
     running = start_console(config, clock=clock, command=command)
-    yield {"addr": running.address, "clock": clock, "sent": sent, "db": db}
+    yield {"addr": running.address, "clock": clock, "sent": sent, "db": db, "failures": failures,
+           "console": running.console}
     running.stop()
     db.close()
 
@@ -211,7 +214,7 @@ def test_sessions_expire_when_idle_or_old_and_at_logout(app):
 
 
 @pytest.mark.parametrize("case", ["not_a_form", "oversized", "unknown_action", "bad_slot", "bad_site", "no_site",
-                                  "no_page", "garbage_cookie", "binary_form"])
+                                  "no_page", "garbage_cookie", "binary_form", "bad_referer"])
 def test_bad_input_is_one_clear_line(app, case):
     cookie, csrf = login(app, "otto")
     form, body, headers, path = {"csrf": csrf, "action": "drill"}, None, {}, "/site/site-00001/action"
@@ -234,15 +237,18 @@ def test_bad_input_is_one_clear_line(app, case):
     elif case == "binary_form":
         form, body = None, b"csrf=" + csrf.encode() + b"&action=\xff\xfe"
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    elif case == "bad_referer":
+        headers = {"Referer": "http://[::1"}
     sent = len(app["sent"])
     r = request(app, "POST", path, form, cookie=cookie, headers=headers, body=body)
     expected = {"not_a_form": (400, "expected a form"), "oversized": (413, "at most 16384"),
                 "unknown_action": (400, "action &#x27;format_disk&#x27;: expected one of"),
                 "bad_slot": (400, "slot &#x27;9&#x27;: expected 1 or 2"), "bad_site": (404, "is not a site id"),
                 "no_site": (404, "no site &#x27;site-99999&#x27;"), "no_page": (404, "nothing to post to"),
-                "garbage_cookie": (403, "not logged in"), "binary_form": (400, "the form is not UTF-8")}[case]
+                "garbage_cookie": (403, "not logged in"), "binary_form": (400, "the form is not UTF-8"),
+                "bad_referer": (403, "a Referer that is no URL")}[case]
     assert (r.status, expected[1] in r.error()) == (expected[0], True), (r.status, r.error())
-    assert "Traceback" not in r.text and (len(app["sent"]) == sent or case == "no_site")
+    assert "Traceback" not in r.text and len(app["sent"]) == sent   # not even to a site the fleet does not know
 
 
 def test_admins_manage_users_and_others_cannot(app):
@@ -254,6 +260,9 @@ def test_admins_manage_users_and_others_cannot(app):
                                            "password": "a long enough one"}, cookie=cookie).status == 400
     assert "cannot remove themselves" in request(app, "POST", "/users", {"csrf": csrf, "do": "remove",
                                                  "name": "ada"}, cookie=cookie).error()
+    assert app["db"].query("SELECT who, action, ok, reply FROM console_audit ORDER BY at DESC, rowid DESC "
+                           "LIMIT 1") == [("ada", "user_remove", 0, json.dumps(
+                               {"error": "an admin cannot remove themselves (ask another admin)"}))]
     login(app, "newbie", "a long enough one")
     r = request(app, "POST", "/users", {"csrf": csrf, "do": "remove", "name": "newbie"}, cookie=cookie)
     assert "removed newbie" in r.text
@@ -314,3 +323,57 @@ def test_the_site_page_draws_30_days_and_fetches_the_devices_own_report(app):
     assert app["db"].query("SELECT who, site, ok FROM console_audit WHERE action = 'report'") == [("vera", site, 1)]
     operator, _ = login(app, "otto")
     assert "<h2>Actions</h2>" in request(app, "GET", f"/site/{site}", cookie=operator).text
+
+
+@pytest.mark.parametrize("forwarded, source", [
+    ("2001:DB8::1", "2001:db8::1"),
+    ("203.0.113.7, 10.1.0.9", "10.1.0.9"),                       # the proxy appends the last one
+    ("not-an-address", "127.0.0.1"),                             # the proxy's own word is an address, or ignored
+    ("10.1.0.9\r\n 2026-12-03 INFO console: ada logged in", "127.0.0.1"),   # a folded header: a forged log line
+])
+def test_the_forwarded_source_is_an_address_or_the_peers(app, forwarded, source):
+    cookie, csrf = login(app, "otto")
+    r = request(app, "POST", "/site/site-00004/action", {"csrf": csrf, "action": "failover_auto"}, cookie=cookie,
+                source=forwarded)
+    assert r.status == 200
+    assert app["db"].query("SELECT source FROM console_audit ORDER BY at DESC, rowid DESC LIMIT 1") == [(source,)]
+
+
+@pytest.mark.parametrize("what", ["action", "report"])
+def test_a_command_that_fails_is_audited_with_why(app, what):
+    from fleet.command import CommandError
+    cookie, csrf = login(app, "otto")
+    form = {"csrf": csrf, "action": "modem_reset"} if what == "action" else {"csrf": csrf}
+    audit = "SELECT who, action, site, ok, reply FROM console_audit ORDER BY at DESC, rowid DESC LIMIT 1"
+    name = "modem_reset" if what == "action" else "report"
+    app["failures"].append(CommandError("no reply from site-00006 within 10 s (offline? see `relais fleet ls`)"))
+    r = request(app, "POST", f"/site/site-00006/{what}", form, cookie=cookie)
+    assert r.status == 200 and "no reply from site-00006 within 10 s" in r.text
+    assert app["db"].query(audit) == [("otto", name, "site-00006", None, json.dumps(
+        {"error": "no reply from site-00006 within 10 s (offline? see `relais fleet ls`)"}))]
+    app["failures"].append(PermissionError(13, "Permission denied"))   # a key directory it may not read
+    r = request(app, "POST", f"/site/site-00006/{what}", form, cookie=cookie)
+    assert r.status == 500 and "Traceback" not in r.text and "Permission" not in r.text
+    assert app["db"].query(audit) == [("otto", name, "site-00006", None,
+                                       '{"error": "internal error (PermissionError)"}')]
+
+
+def test_an_ipv6_host_counts_as_its_64_for_the_login_limit(app, monkeypatch):
+    console = app["console"]
+    monkeypatch.setattr(console, "attempts", limiter.Attempts(limiter.Limits(max_failures_per_source=2)))
+    statuses = [request(app, "POST", "/login", {"name": f"guess{n}", "password": "x" * 12},
+                        source=f"2001:db8:7:7:{n}::1").status for n in range(3)]
+    assert statuses == [401, 401, 429]     # three addresses, one host's /64
+    assert request(app, "POST", "/login", {"name": "guess9", "password": "x" * 12},
+                   source="2001:db8:7:8::1").status == 401   # the next /64 is another site
+
+
+def test_a_request_refused_before_its_headers_are_read_is_answered_behind_a_proxy_too(app):
+    """trust_proxy reads the source from a header: a request line too long has none yet, and still gets its 414."""
+    sock = socket.create_connection(app["addr"], timeout=10)
+    sock.sendall(b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n")
+    got = b""
+    while chunk := sock.recv(65536):
+        got += chunk
+    sock.close()
+    assert got.startswith(b"HTTP/1.1 414 ") and b"URI is too long" in got

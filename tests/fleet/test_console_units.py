@@ -2,6 +2,8 @@
 filters shared with `fleet ls`, the timeline."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from fleet.console import limiter
@@ -155,3 +157,49 @@ def test_the_uplink_lane_follows_failover_and_failback():
     assert 'data-incidents="1"' in drawn and 'data-drills="1"' in drawn and 'class="drill failed"' in drawn
     assert drawn.count('<rect class="backup"') == 2 and drawn.count('<rect class="primary"') == 2
     assert '<polyline class="signal"' in drawn
+
+
+def test_a_source_is_an_ipv4_address_or_an_ipv6_64():
+    assert [limiter.source_key(a) for a in ("198.51.100.7", "::ffff:198.51.100.7", "2001:db8:1:2:ffff::9",
+                                            "2001:DB8:1:2::a", "2001:db8:1:3::a")] == \
+        ["198.51.100.7", "198.51.100.7", "2001:db8:1:2::/64", "2001:db8:1:2::/64", "2001:db8:1:3::/64"]
+
+
+def test_a_chatty_signal_is_drawn_with_two_points_a_pixel_and_keeps_its_dip():
+    since, now = T0 - 30 * 86400, T0
+    signal = [(since + n * 26, -80.0 - n % 7) for n in range(100_000)]   # every 26 s for 30 days
+    signal[50_000] = (signal[50_000][0], -125.0)                          # one sample, far below the line
+    drawn = svg([], signal, since, now, None)
+    points = re.search(r'<polyline class="signal" points="([^"]*)"', drawn).group(1).split()
+    ys = [float(p.split(",")[1]) for p in points]
+    assert len(points) <= 2 * 900 and len(drawn) < 40_000
+    assert max(ys) == round(4 * 18 + 10 + (125 - 60) / 70 * 60, 1)         # the dip, at its depth
+    xs = [float(p.split(",")[0]) for p in points]
+    assert xs == sorted(xs)                                               # still in time order
+
+
+@pytest.mark.parametrize("action", ["failover_force_backup", "failover_force_primary", "failover_auto", "drill",
+                                    "sim_switch", "modem_reset", "report"])
+def test_each_console_command_is_signed_with_the_sites_key_as_the_agent_verifies(tmp_path, monkeypatch, action):
+    import fleet.command
+    from common.wire.signing import SignatureRejected, verify
+    from fleet.config import from_dict
+    from fleet.console.server import ACTIONS, send_command
+
+    class Nonces:
+        def remember(self, *a):
+            return True
+    (tmp_path / "site-7.key").write_text("k-of-site-7\n")      # as `[commands] keys` holds it: a final newline
+    (tmp_path / "site-8.key").write_text("k-of-site-8\n")
+    config = from_dict({"database": str(tmp_path / "f.db"), "commands": {"keys": str(tmp_path)}})
+    sent = []
+    monkeypatch.setattr(fleet.command, "send", lambda config, site, name, body, wait: sent.append(
+        (site, name, body)) or {"id": body["id"], "device_id": site, "ok": True})
+    name, args = ACTIONS[action] if action in ACTIONS else ("report", {"format": "text", "lang": "en"})
+    args = {**args, **({"slot": 2} if action == "sim_switch" else {})}
+    reply = send_command(config, "site-7", name, args, T0 + 0.9)
+    (site, sent_name, body), = sent
+    assert (site, sent_name, reply["id"]) == ("site-7", name, body["id"])
+    verify(b"k-of-site-7", "site-7", name, body["id"], args, body, T0 + 5, 300, Nonces())   # the agent's check
+    with pytest.raises(SignatureRejected):
+        verify(b"k-of-site-8", "site-7", name, body["id"], args, body, T0 + 5, 300, Nonces())
