@@ -25,27 +25,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
+from tests.bench.bench_lan import QUICK_CYCLE, answered_after, median
 from tests.lab.agent import AgentUnderTest, lab_config
 from tests.lab.netlab6 import TARGETS6, with_ipv6_gateways
 from tests.routes.netlab6 import blackhole6
 
-QUICK_CYCLE = {"hold_down_s": 1.0, "flap_window_s": 0.1}
 CASES = (("ipv4", "masquerade"), ("ipv6", "masquerade"), ("ipv4", "snat"))
-
-
-def median(xs: list[float]) -> float:
-    return statistics.median(xs) if xs else float("nan")
-
-
-def answered_after(agent, phone, since: float, via: str, cap_s: float) -> float | None:
-    try:
-        return agent.wait_for(lambda: phone.first_answer(since, via), cap_s, "an answer") - since
-    except AssertionError:
-        return None
 
 
 def cycles(probes: str, nat: str, runs: int, cap_s: float) -> dict:
