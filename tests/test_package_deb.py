@@ -186,6 +186,9 @@ mount --rbind /dev "$base/root/dev"
 mount -t tmpfs tmpfs "$base/root/run"
 mount -t tmpfs tmpfs "$base/root/tmp"
 cp "$DEB1" ${DEB2:+"$DEB2"} "$base/root/tmp/"
+# This machine's man-db would rebuild its whole index at every dpkg run (seconds each); that is this machine's
+# database, not the package's (a router has no man-db), and the man page's place is checked from the .deb itself.
+rm -f "$base/root/var/lib/man-db/auto-update"
 exec chroot "$base/root" /bin/bash -c "$SCRIPT"
 """
 

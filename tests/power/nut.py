@@ -16,6 +16,7 @@ DRIVER = "/lib/nut/dummy-ups"
 UPSD = "/lib/nut/upsd"       # /sbin/upsd is a wrapper that reads /etc/nut/nut.conf (MODE=none on a fresh install)
 UPSC = "/bin/upsc"
 UPS = "dummy"
+FRESH = ("OL", 100, 1800)    # what a started dummy UPS says: on line, full, 30 minutes
 
 
 def require_nut() -> None:
@@ -35,6 +36,7 @@ class DummyUps:
         self.dev = self.dir / "dummy.dev"
         self.procs: list[subprocess.Popen] = []
         self._mtime = 0
+        self._written: tuple[str, float, float] | None = None
         self.env = dict(os.environ, NUT_CONFPATH=str(self.dir), NUT_STATEPATH=str(self.dir),
                         NUT_ALTPIDPATH=str(self.dir))
 
@@ -42,7 +44,7 @@ class DummyUps:
     def address(self) -> str:
         return f"{UPS}@127.0.0.1:{self.port}"
 
-    def set(self, status: str, charge: float = 100, runtime: float = 1800) -> None:
+    def set(self, status: str, charge: float = FRESH[1], runtime: float = FRESH[2]) -> None:
         """Rewrite the .dev file; the driver notices the new mtime at its next poll.
 
         dummy-ups compares whole seconds of st_mtime, so two writes within one second look like one and the
@@ -53,9 +55,23 @@ class DummyUps:
         self._mtime = max(int(time.time()), self._mtime + 1)
         os.utime(tmp, (self._mtime, self._mtime))
         os.replace(tmp, self.dev)
+        self._written = (status, charge, runtime)
+
+    def reset(self) -> None:
+        """Back to what start() gives (on line, full), read back through upsd: a test given a UPS another test
+        used starts from where a freshly started one would."""
+        if self._written == FRESH:
+            return
+        self.set(*FRESH)
+        fresh = [f"{v:g}" if isinstance(v, float | int) else v for v in FRESH]
+        deadline = time.monotonic() + 20
+        while [self.read(v) for v in ("ups.status", "battery.charge", "battery.runtime")] != fresh:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the dummy UPS did not come back to {FRESH} within 20 s")
+            time.sleep(0.2)
 
     def start(self) -> "DummyUps":
-        self.set("OL")
+        self.set(*FRESH)
         (self.dir / "ups.conf").write_text(f'[{UPS}]\n  driver = dummy-ups\n  port = {self.dev}\n'
                                            '  desc = "relais test"\n  pollinterval = 1\n')
         (self.dir / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {self.port}\n")
@@ -75,7 +91,10 @@ class DummyUps:
 
     def status(self) -> str | None:
         """ups.status as Debian's own client reads it (the reference, not our code)."""
-        r = subprocess.run([UPSC, f"{UPS}@127.0.0.1:{self.port}", "ups.status"], capture_output=True, text=True,
+        return self.read("ups.status")
+
+    def read(self, variable: str) -> str | None:
+        r = subprocess.run([UPSC, f"{UPS}@127.0.0.1:{self.port}", variable], capture_output=True, text=True,
                            timeout=5)
         return r.stdout.strip() if r.returncode == 0 else None
 

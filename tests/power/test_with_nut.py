@@ -28,11 +28,18 @@ from tests.power.nut import UPS, DummyUps, require_nut
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def ups(tmp_path):
+@pytest.fixture(scope="module")
+def nut(tmp_path_factory):
     require_nut()
-    with DummyUps(tmp_path / "nut") as u:
+    with DummyUps(tmp_path_factory.mktemp("nut")) as u:
         yield u
+
+
+@pytest.fixture
+def ups(nut):
+    """The module's NUT (starting one takes 3 s), back to on line and full as a fresh one is."""
+    nut.reset()
+    return nut
 
 
 def test_the_client_reads_what_upsc_reads(ups):
