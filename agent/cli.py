@@ -59,6 +59,9 @@ def _build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--port", required=True)
     pp.add_argument("--baud", type=int, default=115200)
     pp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    pp.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+                    help="how long to wait for a port that is not there yet (a modem re-enumerating on USB; "
+                         "default 10)")
     rp = msub.add_parser("reset", help="restart the running agent's modem (through the agent, not the port)",
                          epilog="exit codes: 0 done; 1 refused by the agent (the reason is printed); "
                                 "3 no agent to ask")

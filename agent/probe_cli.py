@@ -56,8 +56,12 @@ def run_probe(args) -> int:
               f"(the agent: systemctl stop relais)", file=sys.stderr)
         return 1
     try:
-        with AtPort(args.port, args.baud, reopen_max_s=1.0) as port:
+        port = AtPort(args.port, args.baud, reopen_max_s=1.0)
+        try:
+            port.start(wait_open_s=max(0.0, args.wait))
             info = _probe_settled(port, args.port)
+        finally:
+            port.close()
     except ModemError as e:
         print(f"relais modem probe: {args.port}: {e}", file=sys.stderr)
         return 1

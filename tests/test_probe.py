@@ -42,7 +42,8 @@ def test_probe_identifies_personality(name, tmp_path):
 
 
 def test_probe_of_a_missing_port_is_a_clear_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "agent.cli", "modem", "probe", "--port", str(tmp_path / "none")],
+    proc = subprocess.run([sys.executable, "-m", "agent.cli", "modem", "probe", "--port", str(tmp_path / "none"),
+                           "--wait", "0.5"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "could not open" in proc.stderr and "Traceback" not in proc.stderr
