@@ -40,13 +40,6 @@ ISP_NUMBER = {"primary": 1, "backup": 2, "second": 3}
 _count = iter(range(10**6))
 
 
-def _no_dad() -> None:
-    """In the calling thread's network namespace (in_netns): /proc/sys/net is the namespace's own."""
-    for scope in ("all", "default"):
-        with open(f"/proc/sys/net/ipv6/conf/{scope}/accept_dad", "w") as f:
-            f.write("0")
-
-
 class FailoverLab(RoutesLab):
     def __init__(self, third: bool = False) -> None:
         super().__init__(third)
@@ -60,18 +53,7 @@ class FailoverLab(RoutesLab):
             self.isp["second"] = self.isp3
         self._threads_stop = threading.Event()
         self._closers: list = []
-        self._no_dad: set[str] = set()
 
-    def veth(self, ns_a: str, dev_a: str, addr_a: str, ns_b: str, dev_b: str, addr_b: str) -> None:
-        # No duplicate address detection in the lab, whose addresses are unique by construction (its own are added
-        # with nodad already): the kernel's link-local addresses are usable at once, not a second or two later at
-        # every IPv6 build (tests/routes/netlab6.py waits for that). Set before the veth exists: a new interface
-        # takes the namespace's default.
-        for ns in (ns_a, ns_b):
-            if ns not in self._no_dad:
-                in_netns(ns, _no_dad)
-                self._no_dad.add(ns)
-        super().veth(ns_a, dev_a, addr_a, ns_b, dev_b, addr_b)
 
     def build(self) -> None:
         super().build()

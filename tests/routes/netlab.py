@@ -39,6 +39,13 @@ def sh(*args: str, check: bool = True) -> str:
     return done.stdout
 
 
+def _no_dad() -> None:
+    """In the calling thread's network namespace (in_netns): /proc/sys/net is the namespace's own."""
+    for scope in ("all", "default"):
+        with open(f"/proc/sys/net/ipv6/conf/{scope}/accept_dad", "w") as f:
+            f.write("0")
+
+
 def in_netns(ns: str, fn: Callable[[], T]) -> T:
     """Run fn in a thread that has entered `ns`: sockets it creates belong to that namespace for good."""
     result: dict[str, object] = {}
@@ -95,6 +102,10 @@ class Lab:
         for ns in self.namespaces:
             sh("ip", "netns", "add", ns)
             sh("ip", "-n", ns, "link", "set", "lo", "up")
+            # No duplicate address detection in the lab, whose addresses are unique by construction: the kernel's
+            # link-local addresses are usable at once, not a second or two later at every IPv6 build (netlab6.py
+            # waits for that). Set before any veth exists: a new interface takes the namespace's default.
+            in_netns(ns, _no_dad)
         for n, isp, dev in self.isps:
             self.veth(self.router, dev, f"100.64.{n}.2/24", isp, "down0", f"100.64.{n}.1/24")
             self.veth(isp, "up0", f"100.64.1{n}.1/30", self.net, f"n{n}", f"100.64.1{n}.2/30")
