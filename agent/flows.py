@@ -200,6 +200,12 @@ class LanFlows:
         if now.uplink_interfaces and (before is None or not before.uplink_interfaces):
             lan = [f"{a}/{n}" for a, n in self.backend.addresses(now.lan_interface, "-6")]
             self._forget("the LAN's IPv6 flows begun without NAT66", "forget_untranslated", lan)
+        # an uplink down: its rule went, and the NAT of the flows it held must go too (SNAT would keep them dead)
+        still = {u.mark for u in now.sticky_uplinks if u.held}
+        released = [u for u in (before.sticky_uplinks if before else ()) if u.held and u.mark not in still]
+        if released:
+            self._forget("sticky flows held on " + ", ".join(u.interface for u in released), "forget_sticky",
+                         [u.mark for u in released])
         was = before.pin_interface if before is not None else ""
         if now.pin_interface != was:
             # pinned: they leave the active uplink; moved or unpinned: the uplink they were pinned to

@@ -4,7 +4,8 @@ ISP handing out its own IPv6 prefix (tests/routes/netlab6.py), the LAN ULA-numbe
 - a LAN host's IPv6 flow is answered again within 3 s of each switch and of each failback, through the uplink
   traffic went to: fiber -> second, second -> fiber, fiber -> cellular, cellular -> second, second -> fiber;
 - a "VPN" begun on the second operator (IPv4 under SNAT, and IPv6) is kept there after the failback to the fiber
-  (its own sticky mark and rule into the second line's table), while a new connection takes the fiber.
+  (its own sticky mark and rule into the second line's table), while a new connection takes the fiber; when the
+  second line then fails, the VPN is answered through the fiber within 3 s (its rule and its NAT forgotten).
 Two agents (sticky = "all" would keep the desk phone's flow, re-begun on the second line at the failover, on it
 after the failback: docs/routes.md), one lab build for both: the switches are what costs time."""
 from __future__ import annotations
@@ -124,6 +125,19 @@ def test_a_vpn_begun_on_the_second_operator_stays_there_after_the_failback_to_th
             since = [up for _, up, seq in list(tunnel.answers) if tunnel.sent_at[seq] >= switched]
             assert len(since) >= 15 and set(since) == {"second"}
         assert lab.conntrack_nat_addresses(VPN_PORT) == [UPLINK_ADDRESS["second"]]    # skipped by the flush
+
+        # the second line fails under the VPN: its rule goes, and the VPN's NAT with it (SNAT would keep the dead
+        # line's address for as long as the tunnel talks): answered through the fiber within 3 s
+        t2 = time.monotonic()
+        fault(lab, "second", True)
+        down = agent.wait_for(lambda: next((t for t, e in list(agent.events) if t >= t2 and e.kind == "link_down"
+                                            and e.data.get("link") == "second"), None), 15, "the second line down")
+        answered = agent.wait_for(lambda: vpn.first_answer(down, "primary") and vpn6.first_answer(down, "primary")
+                                  and time.monotonic(), 10, "the VPNs via the fiber")
+        print(f"the second line down -> the VPNs answered via the fiber: {answered - down:.3f} s")
+        assert answered - down < RECOVERY_S
+        assert lab.conntrack_nat_addresses(VPN_PORT) == [UPLINK_ADDRESS["primary"]]
+        fault(lab, "second", False)
         vpn.close()
         vpn6.close()
     assert "proto 83" not in lab.ip("rule") + lab.ip("-6", "rule")     # the sticky rules removed on stop

@@ -136,6 +136,10 @@ class RecordingConntrack:
         self.calls.put(("forget_nat", tuple(addresses), mark))
         return Forgotten(tuple(addresses), 1, 0.0)
 
+    def forget_sticky(self, marks, netns):
+        self.calls.put(("forget_sticky", tuple(marks), None))
+        return Forgotten((), 1, 0.0)
+
     def forget_untranslated(self, networks, netns):
         self.calls.put(("forget_untranslated", tuple(networks), None))
         return Forgotten(tuple(networks), 1, 0.0)
@@ -350,3 +354,32 @@ def test_over_three_uplinks_the_part_forgets_the_ipv6_flows_of_the_uplink_left_a
     finally:
         part.stop()
     assert conntrack.calls.qsize() == 0
+
+
+def test_when_an_uplink_holding_sticky_flows_goes_down_their_nat_is_forgotten_by_its_mark():
+    core = Core(monotonic=FakeClock())
+    conntrack, rules = RecordingConntrack(), RecordingFlows(addresses=THREE_ADDRESSES)
+    part = LanFlows(core, THREE_CFG, rules, conntrack=conntrack)
+    core.state.update(three("primary"))
+    part.start()
+    try:
+        run_until_applied(core, rules)
+        assert conntrack.next()[0] == "forget_untranslated"
+        core.state.update(three("primary", lte="down"))
+        core.emit("link_down", link="lte")
+        assert [u.held for u in run_until_applied(core, rules).sticky_uplinks] == [True, False]
+        assert conntrack.next() == ("forget_sticky", (0x00200000,), None)     # the cellular line's flows only
+        core.state.update(three("primary"))
+        core.emit("link_restored", link="lte")
+        run_until_applied(core, rules)
+    finally:
+        part.stop()
+    assert conntrack.calls.qsize() == 0          # back up: nothing to forget
+
+
+def test_forget_sticky_takes_only_sticky_marks():
+    from board.routes import RouteError
+    from board.routes.conntrack import forget_sticky
+    with pytest.raises(RouteError, match="not a sticky mark"):
+        forget_sticky([MARKS["critical"]])
+    assert forget_sticky([]).deleted == 0
