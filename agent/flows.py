@@ -78,7 +78,7 @@ def sticky_active(state: dict[str, Any], name: str) -> bool:
 
 def wanted_flows(cfg: TrafficConfig, uplinks: Sequence[Any], state: dict[str, Any]) -> FlowPlan:
     """`uplinks`: the site's, in priority order (config.effective_uplinks(): name, interface, table); the first is
-    the preferred one, whose flows need no holding. Sticky marks go by position: the 16th uplink on has none
+    the preferred one, whose flows need no holding. Sticky marks go by position: the 17th uplink on has none
     (STICKY_POSITIONS)."""
     tables = {u.name: (u.interface, u.table) for u in uplinks}
     pin = critical_pin(state) if cfg.pin_critical else None

@@ -303,7 +303,7 @@ def test_the_table_masquerades_through_every_uplink_and_remembers_each_ones_flow
                        for m in ("0x00100000", "0x00200000")]
 
 
-def test_sixteen_uplinks_have_fifteen_sticky_marks():
+def test_past_sixteen_uplinks_the_others_have_no_sticky_mark():
     from board.traffic.flows import sticky_mark
     many = from_dict({"traffic": {"lan_interface": "br-lan", "sticky": "all"},
                       "uplinks": [{"name": f"u{i}", "interface": f"eth{i}", "priority": i} for i in range(17)]})
