@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from agent.config import Config
 from agent.config.traffic import TrafficConfig

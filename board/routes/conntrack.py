@@ -123,8 +123,8 @@ def forget_sticky(marks: Iterable[int], netns: str = "") -> Forgotten:
 
     def held(status: int, ctmark: int, orig, reply) -> bool:
         return bool(status & IPS_SRC_NAT) and (ctmark & KEEP_MARK_MASK) in wanted
-    deleted = sum(_forget(family, netns, f"the entries marked {shown}", held, only_src_nat=True, keep_sticky=False)
-                  for family in (socket.AF_INET, socket.AF_INET6))
+    deleted = sum(_forget(family, netns, f"the entries marked {shown}", held, only_src_nat=True,
+                          keep_sticky=False) for family in (socket.AF_INET, socket.AF_INET6))
     return Forgotten((), deleted, time.monotonic() - start)
 
 

@@ -55,7 +55,7 @@ class FlowsPart:
         self.part = LanFlows(core, config)
         self.part.start()
 
-    def __enter__(self) -> "FlowsPart":
+    def __enter__(self) -> FlowsPart:
         return self
 
     def __exit__(self, *exc) -> None:

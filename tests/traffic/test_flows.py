@@ -294,10 +294,10 @@ def test_the_table_masquerades_through_every_uplink_and_remembers_each_ones_flow
         assert f'meta nfproto ipv6 iifname "br-lan" oifname "{dev}" masquerade' in text
     remember = [line.strip() for line in text.splitlines() if "ct mark set" in line]
     assert remember == [
-        'ct state new iifname "br-lan" oifname "eth1" ct mark set ct mark and 0xff0fffff or 0x00100000 '
-        'comment "a flow begun on eth1 stays there"',
-        'ct state new iifname "br-lan" oifname "wwan0" ct mark set ct mark and 0xff0fffff or 0x00200000 '
-        'comment "a flow begun on wwan0 stays there"']
+        ('ct state new iifname "br-lan" oifname "eth1" ct mark set ct mark and 0xff0fffff or 0x00100000 '
+         'comment "a flow begun on eth1 stays there"'),
+        ('ct state new iifname "br-lan" oifname "wwan0" ct mark set ct mark and 0xff0fffff or 0x00200000 '
+         'comment "a flow begun on wwan0 stays there"')]
     restore = [line.strip() for line in text.splitlines() if "meta mark set" in line]
     assert restore == [f'iifname "br-lan" ct mark and 0x00f00000 == {m} meta mark set meta mark and 0xff0fffff or {m}'
                        for m in ("0x00100000", "0x00200000")]
