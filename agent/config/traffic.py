@@ -149,10 +149,11 @@ class TrafficConfig:
     # NAT66: the LAN's IPv6 masqueraded to the address of the uplink that carries it, so that LAN hosts reach the
     # IPv6 internet across a failover and back (docs/ipv6.md); needs lan_interface; works without enabled
     nat6: bool = False
-    # flows begun on the backup stay on it after a failback while the backup is up (a VPN is not cut): "all",
-    # "critical" (needs enabled) or "none"; needs lan_interface
+    # flows begun on an uplink other than the preferred one stay on it after a failback while it is up (a VPN is
+    # not cut): "all", "critical" (needs enabled) or "none"; needs lan_interface
     sticky: Literal["none", "critical", "all"] = "none"
-    # while the primary is only degraded, class critical goes through the backup (needs enabled, lan_interface)
+    # while the active uplink is only degraded, class critical goes through the best other uplink that is up
+    # (needs enabled, lan_interface)
     pin_critical: bool = False
     critical: tuple[TrafficRule, ...] = ()    # VoIP, payment terminals, VPN: prioritised on cellular
     normal: tuple[TrafficRule, ...] = ()      # exceptions: flows a bulk rule (or a built-in one) would take

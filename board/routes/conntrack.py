@@ -18,9 +18,9 @@ Over netlink (ctnetlink, pyroute2's Conntrack), IPv4 and IPv6 (NAT66): the sourc
 (the kernel filters by status from Linux 5.15) and filtered here by NAT address, then deleted one by one. This
 runs on a worker thread of its own: a router with thousands of entries must not hold the agent's core thread.
 
-Two more selections for the LAN flows part (agent/flows.py): forget_nat(..., mark=) only one traffic class's
-entries (critical pinned or unpinned), and forget_untranslated() the LAN's flows that no NAT translated (begun
-before NAT66 came into force).
+Three more selections for the LAN flows part (agent/flows.py): forget_nat(..., mark=) only one traffic class's
+entries (critical pinned or unpinned), forget_untranslated() the LAN's flows that no NAT translated (begun
+before NAT66 came into force), and forget_sticky() the flows held on an uplink that went down.
 """
 from __future__ import annotations
 
@@ -106,15 +106,38 @@ def forget_untranslated(networks: Iterable[str], netns: str = "") -> Forgotten:
     return Forgotten(tuple(map(str, nets)), deleted, time.monotonic() - start)
 
 
+def forget_sticky(marks: Iterable[int], netns: str = "") -> Forgotten:
+    """Delete the source-NATed entries (IPv4 and IPv6) whose connection mark carries one of `marks` in
+    KEEP_MARK_MASK: the flows held on uplinks that went down. Their rule is gone and their packets follow the main table through
+    another uplink; with SNAT rules their mapping (the dead uplink's address) would keep them dead for as long as
+    they talk. Their next packet begins a new entry, NATed where it now leaves. RouteError as for forget_nat()."""
+    wanted = frozenset(marks)
+    wrong = sorted(m for m in wanted if not isinstance(m, int) or not m or m & ~KEEP_MARK_MASK)
+    if wrong:
+        raise RouteError(f"conntrack: {wrong[0]!r} is not a sticky mark (bits {KEEP_MARK_MASK:#010x})")
+    if not wanted:
+        return Forgotten((), 0, 0.0)
+    _check_netns(netns)
+    start = time.monotonic()
+    shown = ", ".join(f"{m:#x}" for m in sorted(wanted))
+
+    def held(status: int, ctmark: int, orig, reply) -> bool:
+        return bool(status & IPS_SRC_NAT) and (ctmark & KEEP_MARK_MASK) in wanted
+    deleted = sum(_forget(family, netns, f"the entries marked {shown}", held, only_src_nat=True,
+                          keep_sticky=False) for family in (socket.AF_INET, socket.AF_INET6))
+    return Forgotten((), deleted, time.monotonic() - start)
+
+
 def _check_netns(netns: str) -> None:
     # pyroute2 enters the namespace at the first request, and flags=0 keeps it from creating a misspelt one
     if netns and not os.path.exists(netns if netns.startswith("/") else f"/var/run/netns/{netns}"):
         raise RouteError(f"conntrack: network namespace {netns!r} does not exist")
 
 
-def _forget(family: int, netns: str, what: str, select: Callable[..., bool], only_src_nat: bool) -> int:
+def _forget(family: int, netns: str, what: str, select: Callable[..., bool], only_src_nat: bool,
+            keep_sticky: bool = True) -> int:
     """Delete the entries of `family` that `select(status, mark, orig, reply)` picks, never one with a
-    KEEP_MARK_MASK bit (a sticky flow); the number deleted."""
+    KEEP_MARK_MASK bit (a sticky flow) unless keep_sticky is False; the number deleted."""
     from pyroute2 import Conntrack   # lazily: only a switch needs it
     from pyroute2.netlink.exceptions import NetlinkError
     from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
@@ -134,7 +157,7 @@ def _forget(family: int, netns: str, what: str, select: Callable[..., bool], onl
             tuples = []
             for msg in dump:
                 ctmark = msg.get_attr("CTA_MARK") or 0
-                if ctmark & KEEP_MARK_MASK:
+                if keep_sticky and ctmark & KEEP_MARK_MASK:
                     continue
                 orig = NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_ORIG"))
                 reply = NFCTAttrTuple.from_netlink(family, msg.get_attr("CTA_TUPLE_REPLY"))

@@ -1,4 +1,4 @@
-"""Where LAN flows go across a switch: NAT66 for the LAN's IPv6, sticky flows, critical pinned to the backup.
+"""Where LAN flows go across a switch: NAT66 for the LAN's IPv6, sticky flows, critical pinned to a stable uplink.
 
 One nftables table of relais's own, `inet relais_flows`, replaced whole in one `nft -f` transaction (like
 `inet relais_traffic`, ruleset.py), and `fwmark` rules tagged `proto 83`:
@@ -6,19 +6,21 @@ One nftables table of relais's own, `inet relais_flows`, replaced whole in one `
     nat6       postrouting, srcnat: IPv6 from the LAN leaving through an uplink is masqueraded to that uplink's
                address (NAT66). The LAN keeps one prefix whatever the uplink, and the ISP of each uplink sees its
                own address: no prefix to hand over, no router advertisement to wait for (docs/ipv6.md, why).
-    remember   postrouting, mangle: the first packet of a flow that leaves through the backup (of class
-               critical only, with sticky = "critical") writes STICKY_MARK into the connection's mark.
+    remember   postrouting, mangle: the first packet of a flow that leaves through an uplink other than the
+               preferred one (of class critical only, with sticky = "critical") writes that uplink's sticky mark
+               (sticky_mark(position)) into the connection's mark.
     restore    prerouting, after the classes (mangle + 1): a packet from the LAN of a flow whose connection
-               carries STICKY_MARK gets it as its own mark; the rule
-               `fwmark STICKY_MARK iif <lan> lookup <backup's table>` then routes it through the backup whatever
-               the main table prefers (mwan3's way). The rule is there only while the backup is up: a flow must
-               not be held on a dead uplink.
-    pin        no chain: the rule `fwmark <critical class mark> iif <lan> lookup <backup's table>`, while the
-               primary is only degraded (agent/flows.py decides when). The class mark is the one that
-               relais_traffic's classify chain puts on every packet of a critical flow.
+               carries an uplink's sticky mark gets it as its own mark; the rule
+               `fwmark <its mark>/STICKY_MASK iif <lan> lookup <that uplink's table>` then routes it through that
+               uplink whatever the main table prefers (mwan3's way). An uplink's rule is there only while it is
+               up: a flow must not be held on a dead uplink.
+    pin        no chain: the rule `fwmark <critical class mark> iif <lan> lookup <the pinned uplink's table>`,
+               while the active uplink is only degraded (agent/flows.py decides when and where). The class mark is
+               the one that relais_traffic's classify chain puts on every packet of a critical flow.
 
-The mark bits are STICKY_MASK, apart from the classes' (ruleset.CLASS_MASK); a conntrack flush after a switch
-skips entries that carry them (board/routes/conntrack.py KEEP_MARK_MASK, the same bits).
+The mark bits are STICKY_MASK, apart from the classes' (ruleset.CLASS_MASK): the uplink's position in priority
+order (1 to 15; 0, the preferred uplink, has none). A conntrack flush after a switch skips entries that carry
+them (board/routes/conntrack.py KEEP_MARK_MASK, the same bits).
 """
 from __future__ import annotations
 
@@ -35,7 +37,18 @@ from board.traffic.ruleset import CLASS_MASK, MARKS
 
 TABLE = "relais_flows"
 STICKY_MASK = KEEP_MARK_MASK
-STICKY_MARK = 0x00100000
+_STICKY_SHIFT = (STICKY_MASK & -STICKY_MASK).bit_length() - 1    # 20: the mask's lowest bit
+STICKY_POSITIONS = STICKY_MASK >> _STICKY_SHIFT                  # 15 uplinks after the preferred one
+
+
+def sticky_mark(position: int) -> int:
+    """The connection mark of flows begun on the uplink at `position` in priority order (1 to STICKY_POSITIONS)."""
+    if not 1 <= position <= STICKY_POSITIONS:
+        raise ValueError(f"no sticky mark for uplink position {position} (1 to {STICKY_POSITIONS})")
+    return position << _STICKY_SHIFT
+
+
+STICKY_MARK = sticky_mark(1)      # the second uplink's: the backup's of a two-uplink site
 # The tag of these rules: not the route backend's 82, whose reconcile deletes every proto-82 rule into an uplink's
 # table but its own `from <address>` one (board/routes/iproute2.py); 83 is as unassigned in rt_protos.
 RTPROT_FLOWS = 83
@@ -48,31 +61,50 @@ STICKY_CHOICES = ("none", "critical", "all")
 
 
 @dataclass(frozen=True)
+class StickyUplink:
+    """An uplink whose flows stay on it: the interface they leave through, the mark they get, its routing table,
+    and whether its rule is in place (the uplink is up)."""
+    interface: str
+    mark: int
+    table: int
+    held: bool = False
+
+
+@dataclass(frozen=True)
 class FlowPlan:
     """What the flows table and rules hold now. Interfaces already checked; "" = not asked for."""
     lan_interface: str
     uplink_interfaces: tuple[str, ...] = ()   # NAT66 towards each of them (empty: no NAT66)
-    backup_interface: str = ""
-    backup_table: int = 0
-    sticky: str = "none"                      # none | critical | all: which flows begun on the backup stay there
-    sticky_active: bool = False               # the backup is up: the sticky rule routes marked flows through it
-    pin_critical: bool = False                # critical flows through the backup now (the primary is degraded)
+    sticky: str = "none"                      # none | critical | all: which flows begun off the preferred stay
+    sticky_uplinks: tuple[StickyUplink, ...] = ()   # every uplink but the preferred one (sticky != "none")
+    pin_table: int = 0                        # critical flows through this table now (0: not pinned)
+    pin_interface: str = ""                   # the uplink of pin_table, for events and the flush
+
+    @property
+    def pin_critical(self) -> bool:
+        return self.pin_table != 0
+
+    @property
+    def sticky_active(self) -> bool:
+        """Some uplink holds its sticky flows now."""
+        return self.sticky != "none" and any(u.held for u in self.sticky_uplinks)
 
     def rules(self) -> tuple[tuple[int, int, int, int, str], ...]:
         """The fwmark rules wanted: (priority, mark, mask, table, iif), one per IP family each. Only for packets
-        from the LAN: the classes mark a flow's answers too, and an answer sent to the backup's table (a default
+        from the LAN: the classes mark a flow's answers too, and an answer sent to an uplink's table (a default
         route and nothing else) would go back out to the internet."""
         wanted = []
         if self.pin_critical:
-            wanted.append((PIN_RULE_PRIORITY, MARKS["critical"], CLASS_MASK, self.backup_table, self.lan_interface))
-        if self.sticky != "none" and self.sticky_active:
-            wanted.append((STICKY_RULE_PRIORITY, STICKY_MARK, STICKY_MASK, self.backup_table, self.lan_interface))
+            wanted.append((PIN_RULE_PRIORITY, MARKS["critical"], CLASS_MASK, self.pin_table, self.lan_interface))
+        if self.sticky != "none":
+            wanted += [(STICKY_RULE_PRIORITY, u.mark, STICKY_MASK, u.table, self.lan_interface)
+                       for u in self.sticky_uplinks if u.held]
         return tuple(wanted)
 
 
 def flows_ruleset(plan: FlowPlan) -> str:
     """The whole `nft -f` input: the table replaced in one transaction."""
-    for name in (plan.lan_interface, plan.backup_interface, *plan.uplink_interfaces):
+    for name in (plan.lan_interface, *(u.interface for u in plan.sticky_uplinks), *plan.uplink_interfaces):
         if name and not _IFACE.fullmatch(name):
             raise ValueError(f"not an interface name: {name!r}")
     lines = [f"table inet {TABLE}", f"delete table inet {TABLE}", f"table inet {TABLE} {{",
@@ -83,16 +115,17 @@ def flows_ruleset(plan: FlowPlan) -> str:
         lines += [f'\t\tmeta nfproto ipv6 {lan}oifname "{dev}" masquerade comment "NAT66 through {dev}"'
                   for dev in plan.uplink_interfaces]
         lines.append("\t}")
-    if plan.sticky != "none" and plan.backup_interface:
+    if plan.sticky != "none" and plan.sticky_uplinks:
         only = f"meta mark and {CLASS_MASK:#010x} == {MARKS['critical']:#010x} " if plan.sticky == "critical" else ""
         keep = f"{~STICKY_MASK & 0xFFFFFFFF:#010x}"
-        lines += ["\tchain remember {", "\t\ttype filter hook postrouting priority mangle; policy accept;",
-                  f'\t\tct state new {lan}oifname "{plan.backup_interface}" {only}'
-                  f"ct mark set ct mark and {keep} or {STICKY_MARK:#010x} "
-                  f'comment "a flow begun on the backup stays there"', "\t}",
-                  "\tchain restore {", "\t\ttype filter hook prerouting priority mangle + 1; policy accept;",
-                  f"\t\t{lan}ct mark and {STICKY_MASK:#010x} == {STICKY_MARK:#010x} "
-                  f"meta mark set meta mark and {keep} or {STICKY_MARK:#010x}", "\t}"]
+        lines += ["\tchain remember {", "\t\ttype filter hook postrouting priority mangle; policy accept;"]
+        lines += [f'\t\tct state new {lan}oifname "{u.interface}" {only}'
+                  f"ct mark set ct mark and {keep} or {u.mark:#010x} "
+                  f'comment "a flow begun on {u.interface} stays there"' for u in plan.sticky_uplinks]
+        lines += ["\t}", "\tchain restore {", "\t\ttype filter hook prerouting priority mangle + 1; policy accept;"]
+        lines += [f"\t\t{lan}ct mark and {STICKY_MASK:#010x} == {u.mark:#010x} "
+                  f"meta mark set meta mark and {keep} or {u.mark:#010x}" for u in plan.sticky_uplinks]
+        lines.append("\t}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -150,7 +150,7 @@ def test_pinned_critical_flows_take_the_backup_while_others_stay_on_the_primary(
             {"name": "phone", "proto": "udp", "port": ECHO_PORT}]}}).traffic
         classes, flows = TrafficRules(lab.router), FlowRules(lab.router)
         classes.apply(Plan(board_rules(echo_critical)))
-        unpinned, pinned = FlowPlan("lan0", backup_table=102), FlowPlan("lan0", backup_table=102, pin_critical=True)
+        unpinned, pinned = FlowPlan("lan0"), FlowPlan("lan0", pin_table=102, pin_interface="wwan0")
         flows.apply(unpinned)
         try:
             phone = lab.phone()

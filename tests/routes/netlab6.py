@@ -57,8 +57,8 @@ def _addr(ns: str, dev: str, address: str) -> None:
 
 def blackhole6(lab: Lab, link: str, on: bool) -> None:
     """The ISP's IPv6 default replaced by a blackhole: the router's link and IPv4 stay as they are."""
-    isp = lab.isp1 if link == "primary" else lab.isp2
-    n = 1 if link == "primary" else 2
+    n = {"primary": 1, "backup": 2, "second": 3}[link]     # "second": the third ISP of Lab(third=True)
+    isp = getattr(lab, f"isp{n}")
     route = ["blackhole", "default"] if on else ["default", "via", f"2001:db8:1{n}::2"]
     sh("ip", "-n", isp, "-6", "route", "replace", *route)
 
