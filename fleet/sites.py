@@ -150,6 +150,9 @@ class Tracked:
         return not (self.drill_ok and self.drill_at is not None and self.drill_at >= self.overdue_at)
 
 
+METRIC_NAME_MAX = 40     # the agent's longest: an uplink's series, "<24-character name>_loss_pct" (docs/mqtt.md)
+
+
 def with_telemetry(t: Tracked, ts: float, metrics: Any) -> Tracked:
     """signal_poor_since() one message at a time (fleet/alerts/rules.py): `null` removes a metric, a message
     without signal metrics does not end a poor run, a good reading does."""
@@ -157,10 +160,12 @@ def with_telemetry(t: Tracked, ts: float, metrics: Any) -> Tracked:
         return t
     current = dict(t.metrics or {})
     for key, value in metrics.items():
+        if not isinstance(key, str):
+            continue
         if value is None:
-            current.pop(key, None)
+            current.pop(key[:METRIC_NAME_MAX], None)
         elif type(value) in (int, float):    # not bool (a subclass of int), nor anything else
-            current[key[:32]] = value
+            current[key[:METRIC_NAME_MAX]] = value
     poor, since = signal_poor(current), t.poor_since
     if poor is False:
         since = None

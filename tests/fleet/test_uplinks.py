@@ -66,3 +66,13 @@ def test_the_fleet_table_and_the_alerts_say_on_backup_for_any_uplink_but_the_bes
 def test_the_provider_is_the_preferred_uplinks_contract():
     site = site_of("shop-1", _device({"active_uplink": "fiber2", "links": THREE})["state"], {})
     assert (site.provider, site.preferred, site.cellular) == ("Orange fibre", "fiber", "lte")
+
+
+def test_per_uplink_telemetry_is_kept_by_its_whole_name_old_and_new():
+    from fleet.sites import Tracked, with_telemetry
+    long = "a" * 24                                    # the longest uplink name the agent accepts
+    t = with_telemetry(Tracked({}), 0.0, {"primary_rtt_ms": 12, "backup_loss_pct": 0, "fiber2_rtt_ms": 14,
+                                          f"{long}_loss_pct": 3, "rsrp_dbm": -95})
+    assert t.metrics == {"primary_rtt_ms": 12, "backup_loss_pct": 0, "fiber2_rtt_ms": 14, f"{long}_loss_pct": 3,
+                         "rsrp_dbm": -95}
+    assert f"{long}_loss_pct" not in with_telemetry(t, 1.0, {f"{long}_loss_pct": None}).metrics
