@@ -76,3 +76,20 @@ def test_per_uplink_telemetry_is_kept_by_its_whole_name_old_and_new():
     assert t.metrics == {"primary_rtt_ms": 12, "backup_loss_pct": 0, "fiber2_rtt_ms": 14, f"{long}_loss_pct": 3,
                          "rsrp_dbm": -95}
     assert f"{long}_loss_pct" not in with_telemetry(t, 1.0, {f"{long}_loss_pct": None}).metrics
+
+
+def test_the_fleet_reads_the_failover_part_the_agent_publishes():
+    """The real failover engine's state for [[uplinks]] fiber, second, lte (the part the agent publishes): the
+    fleet finds the roles and the agent's telemetry has one series per uplink."""
+    from agent.linkmon.inputs import CarrierChanged
+    from agent.mqtt.telemetry import extract
+    from tests.failover.test_controller_uplinks import ThreeUplinks
+    rig = ThreeUplinks()
+    rig.up()
+    part = rig.core.state["failover"]
+    assert (uplinks.preferred(part), uplinks.cellular(part), uplinks.on_backup(part)) == ("fiber", "lte", False)
+    assert {"fiber_rtt_ms", "second_rtt_ms", "fiber_loss_pct", "second_loss_pct", "lte_loss_pct"} <= \
+        set(extract(rig.core.state))
+    rig.post(CarrierChanged("eth0", False, rig.clock.t))
+    part = rig.core.state["failover"]
+    assert part["active_uplink"] == "second" and uplinks.on_backup(part) is True
