@@ -1,8 +1,8 @@
 """SMS commands, pure: whose number may command, whether the PIN is right, and what was asked.
 
-"<PIN> status", "<PIN> failover backup|primary|auto|<uplink name>", "<PIN> sim 1|2", "<PIN> help", from a number in [sms]
-command_numbers only (agent/cellular/sms.py runs them). Numbers are compared normalised (E.164); what may be logged
-of a number or a text is masked here too.
+"<PIN> status", "<PIN> failover backup|primary|auto|<uplink name>", "<PIN> sim 1|2", "<PIN> help", from a number
+in [sms] command_numbers only (agent/cellular/sms.py runs them). Numbers are compared normalised (E.164); what may
+be logged of a number or a text is masked here too.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Arguments, all optional: month "YYYY-MM", or since / until (Unix times or ISO dates; default the last 30 days up
 to now, as before this command took months), format "json" (default) | "text" | "csv" | "html", lang "fr" | "en",
-tz (a zone name), claim (true: the one-page claim), uplink (the claim's: a configured uplink's name), limit (1..1000, default 100).
+tz (a zone name), claim (true: the one-page claim), uplink (the claim's: a configured uplink's name), limit
+(1..1000, default 100).
 
 Why a worker thread: reading a year of ledger and laying it out takes a noticeable fraction of a second on a
 router, and the core thread, which also decides failovers, must never wait for it. One report at a time.

@@ -73,8 +73,8 @@ class SpeedTester:
         self.uplinks = config.effective_uplinks()      # best first
         self.usage = usage                   # agent.cellular.usage.UsageMeter (remaining_bytes()), or None
         self._measure = measure_fn         # None: agent.speedtest.measure.measure, imported on first use
-        self.schedule = State(Settings(daily_uplinks(self.cfg, self.uplinks), self.cfg.hour, self.cfg.jitter_min, config.device.id,
-                                       tz))
+        self.schedule = State(Settings(daily_uplinks(self.cfg, self.uplinks), self.cfg.hour, self.cfg.jitter_min,
+                                       config.device.id, tz))
         self.running: str | None = None
         self.last: dict[str, dict[str, Any]] = {}
         core.register_command("speedtest", self._cmd)
