@@ -146,8 +146,8 @@ def _build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--tz", metavar="ZONE", help="time zone of dates and months, e.g. Europe/Paris (default: "
                                                   "[business] timezone, else the system's)")
     sp.add_argument("--claim", action="store_true", help="one page for a claim to the operator, facts only")
-    sp.add_argument("--uplink", choices=("primary", "backup"), help="the uplink a --claim is about (default: the "
-                                                                      "first one with a [[contracts]] entry)")
+    sp.add_argument("--uplink", metavar="NAME", help="the uplink a --claim is about, by its name (default: the "
+                                                    "first one with a [[contracts]] entry)")
 
     sp = sub.add_parser("plan", help="the site's one-page continuity plan: what to do when the Internet is cut, "
                                      "whom to call, equipment, contracts, drills",

@@ -164,9 +164,14 @@ class Site:
     provider: str = ""
     area: str = ""
     operator: str = ""
+    # the names of its uplinks that carry the provider's line (the preferred one) and the SIM's operator (its
+    # published failover state, fleet/uplinks.py); the other uplinks (a second fiber) have no known provider
+    preferred: str = "primary"
+    cellular: str = "backup"
 
-
-_LINKS = {"primary": Link.PRIMARY, "backup": Link.CELLULAR}
+    def link(self, name: object) -> Link | None:
+        return {self.preferred: Link.PRIMARY, self.cellular: Link.CELLULAR}.get(name) if isinstance(name, str) \
+            else None
 
 
 def from_event(site: Site, kind: str, data: object, ts: float) -> Lost | Recovered | None:
@@ -178,14 +183,14 @@ def from_event(site: Site, kind: str, data: object, ts: float) -> Lost | Recover
     if not isinstance(data, dict):
         return None
     if kind == "link_down":
-        link = _LINKS.get(data.get("link"))
-    elif kind == "failover" and data.get("from") == "primary" and data.get("reason") != "manual":
+        link = site.link(data.get("link"))
+    elif kind == "failover" and data.get("from") == site.preferred and data.get("reason") != "manual":
         link = Link.PRIMARY
     elif kind == "link_restored":
-        link = _LINKS.get(data.get("link"))
+        link = site.link(data.get("link"))
         return None if link is None else Recovered(site.site, link, at=ts)
-    elif kind == "failback" and data.get("reason") == "recovered":
-        return Recovered(site.site, Link.PRIMARY, at=ts)
+    elif kind == "failback" and data.get("reason") == "recovered" and data.get("to", site.preferred) == site.preferred:
+        return Recovered(site.site, Link.PRIMARY, at=ts)   # back on the preferred uplink (not merely a better one)
     else:
         return None
     if link is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from fleet import uplinks
 from fleet.alerts.rules import Rules
 
 POOR_RSRP_DBM = -110   # below this LTE reference signal power a link is unreliable (3GPP "poor" band, -110..-120)
@@ -22,7 +23,8 @@ def _get(state: dict[str, Any], *path: str) -> Any:
 
 
 def on_backup(d: dict[str, Any]) -> bool:
-    return _get(d["state"], "failover", "active_uplink") == "backup"
+    """Traffic on an uplink worse than the device's preferred one (fleet/uplinks.py; "backup" for legacy devices)."""
+    return uplinks.on_backup(_get(d["state"], "failover"))
 
 
 def poor_signal(d: dict[str, Any]) -> bool:
@@ -95,7 +97,7 @@ FILTERS: dict[str, Callable[[dict[str, Any]], bool]] = {
 
 # Every state path the filters, row() and the console's sort keys read: slim() keeps only these, so the console
 # can hold 10,000 devices in memory (an agent's modem and failover parts are kilobytes each)
-STATE_PATHS = (("failover", "active_uplink"), ("failover", "state"), ("modem", "operator_name"),
+STATE_PATHS = (("failover", "active_uplink"), ("failover", "state"), ("failover", "links"), ("modem", "operator_name"),
                ("modem", "signal", "rsrp_dbm"), ("cellular", "operator"), ("cellular", "usage", "total_bytes"),
                ("cellular", "usage", "cap_bytes"), ("drills", "last", "ok"))
 
@@ -110,7 +112,7 @@ def slim(d: dict[str, Any]) -> dict[str, Any]:
             node = state
             for key in path[:-1]:
                 node = node.setdefault(key, {})
-            node[path[-1]] = value
+            node[path[-1]] = uplinks.slim_links(value) if path == ("failover", "links") else value
     latest = {kind: {"ts": e["ts"], "data": {"ok": e["data"]["ok"]} if isinstance(e.get("data"), dict)
                      and "ok" in e["data"] else {}}
               for kind, e in (d.get("latest") or {}).items()}

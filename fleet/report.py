@@ -123,6 +123,7 @@ def gather(db, month: str, site: str | None = None, listed: Mapping | None = Non
     future, and the availability is the month's so far)."""
     from fleet import watch_db
     from fleet.sites import info_of, primary_contract
+    from fleet.uplinks import on_backup
     since, until = month_bounds(month)
     if now is not None and since < now < until:
         until = now
@@ -148,7 +149,7 @@ def gather(db, month: str, site: str | None = None, listed: Mapping | None = Non
     for device, d in devices.items():
         fo = d["state"].get("failover") if isinstance(d["state"].get("failover"), dict) else {}
         start = fo.get("since")
-        if fo.get("active_uplink") == "backup" and isinstance(start, (int, float)) and start < until:
+        if on_backup(fo) and isinstance(start, (int, float)) and start < until:
             outages.append(Outage(device, provider_of[device], float(start), None))
     incidents = tuple(watch_db.incidents(db, since, until))
     return Facts(month, since, until, tuple(sites), tuple(outages), incidents, site)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from common.wire.topics import is_topic_level
+from fleet import uplinks
 from fleet.alerts.rules import SiteView, signal_poor
 from fleet.correlate import Site
 
@@ -89,11 +90,12 @@ def _number(value: Any) -> float | None:
 
 
 def primary_contract(state: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The device's published contract for its primary uplink ({} when none): untrusted, read with care."""
+    """The device's published contract for its preferred uplink ({} when none): untrusted, read with care."""
+    best = uplinks.preferred(_get(state, "failover"))
     contracts = _get(state, "device", "contracts")
     if isinstance(contracts, list):
         for c in contracts:
-            if isinstance(c, Mapping) and c.get("uplink", "primary") == "primary":
+            if isinstance(c, Mapping) and c.get("uplink", uplinks.LEGACY_PREFERRED) == best:
                 return c
     return {}
 
@@ -111,7 +113,8 @@ def info_of(device_id: str, state: Mapping[str, Any], listed: Mapping[str, SiteI
 
 def site_of(device_id: str, state: Mapping[str, Any], listed: Mapping[str, SiteInfo]) -> Site:
     i = info_of(device_id, state, listed)
-    return Site(device_id, i.provider, i.area, i.operator)
+    failover = _get(state, "failover")
+    return Site(device_id, i.provider, i.area, i.operator, uplinks.preferred(failover), uplinks.cellular(failover))
 
 
 # ---- what the alert loop keeps of each site between rounds (persisted: fleet/watch_db.py) -------------------------
@@ -147,6 +150,9 @@ class Tracked:
         return not (self.drill_ok and self.drill_at is not None and self.drill_at >= self.overdue_at)
 
 
+METRIC_NAME_MAX = 40     # the agent's longest: an uplink's series, "<24-character name>_loss_pct" (docs/mqtt.md)
+
+
 def with_telemetry(t: Tracked, ts: float, metrics: Any) -> Tracked:
     """signal_poor_since() one message at a time (fleet/alerts/rules.py): `null` removes a metric, a message
     without signal metrics does not end a poor run, a good reading does."""
@@ -154,10 +160,12 @@ def with_telemetry(t: Tracked, ts: float, metrics: Any) -> Tracked:
         return t
     current = dict(t.metrics or {})
     for key, value in metrics.items():
+        if not isinstance(key, str):
+            continue
         if value is None:
-            current.pop(key, None)
+            current.pop(key[:METRIC_NAME_MAX], None)
         elif type(value) in (int, float):    # not bool (a subclass of int), nor anything else
-            current[key[:32]] = value
+            current[key[:METRIC_NAME_MAX]] = value
     poor, since = signal_poor(current), t.poor_since
     if poor is False:
         since = None
@@ -191,7 +199,7 @@ class StateFacts:
 def state_facts(d: Mapping[str, Any]) -> StateFacts:
     st = d.get("state") or {}
     online = d.get("online") is not False
-    backup = _get(st, "failover", "active_uplink") == "backup"
+    backup = uplinks.on_backup(_get(st, "failover"))
     return StateFacts(d["device_id"], online, None if online else d.get("since"),
                       _number(_get(st, "failover", "since")) if backup else None,
                       _number(_get(st, "cellular", "usage", "total_bytes")),

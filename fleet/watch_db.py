@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from fleet.correlate import Incident
 from fleet.db import FleetDb
 from fleet.sites import Tracked
+from fleet.uplinks import slim_links
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS provider_incidents (
@@ -184,7 +185,7 @@ def link_events(db: FleetDb, after: float, upto: float):
 
 # What the loop reads of each state part: a real agent's modem and failover parts are 0.5 KB of JSON each, a few
 # KB as Python objects; of 10,000 devices the loop keeps only these keys (fleet/sites.py reads nothing else).
-KEPT = {"device": ("contracts",), "failover": ("active_uplink", "since"),
+KEPT = {"device": ("contracts",), "failover": ("active_uplink", "since", "links"),
         "cellular": ("operator", "active_slot", "usage"), "modem": ("operator_name",)}
 KEPT_USAGE = ("total_bytes", "cap_bytes")
 
@@ -216,6 +217,8 @@ def lean_devices(db: FleetDb) -> Iterator[dict[str, Any]]:
             kept = {k: value[k] for k in KEPT[part] if k in value}
             if isinstance(kept.get("usage"), dict):
                 kept["usage"] = {k: kept["usage"][k] for k in KEPT_USAGE if k in kept["usage"]}
+            if "links" in kept:
+                kept["links"] = slim_links(kept["links"])     # each link's priority and kind, nothing else
             d["state"][part] = kept
         for device_id in ids[first:first + step]:
             yield out.pop(device_id)

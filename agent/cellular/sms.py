@@ -9,12 +9,12 @@ text (<= 160 GSM-7 characters) to every alert number: "relais shop-42: FIBER DOW
 targets), on 4G Orange F -97dBm". Events close together (coalesce_s) go out as one SMS, and at most
 max_alerts_per_hour per number: beyond, they wait and go out merged. Sending is a modem job; the core never waits.
 
-Commands. "<PIN> status", "<PIN> failover backup|primary|auto", "<PIN> sim 1|2", "<PIN> help", from a number in
-[sms] command_numbers only. They run through the core like any other command (CommandReceived, origin "sms") and the
-answer goes back by SMS. Everything else is ignored: no answer (an answer would confirm the number and cost money),
-a log line with the sender masked and the text redacted (the PIN position and every long digit run), and an
-`sms_rejected` event. After max_bad_pins_per_hour wrong PINs a number is not heard for the rest of the hour.
-Every message read is deleted from the SIM, run or not, so its storage never fills.
+Commands. "<PIN> status", "<PIN> failover backup|primary|auto|<uplink>", "<PIN> sim 1|2", "<PIN> help", from a
+number in [sms] command_numbers only. They run through the core like any other command (CommandReceived, origin
+"sms") and the answer goes back by SMS. Everything else is ignored: no answer (an answer would confirm the number
+and cost money), a log line with the sender masked and the text redacted (the PIN position and every long digit
+run), and an `sms_rejected` event. After max_bad_pins_per_hour wrong PINs a number is not heard for the rest of
+the hour. Every message read is deleted from the SIM, run or not, so its storage never fills.
 
 Sender numbers can be spoofed: the PIN is what authenticates, the allowlist only narrows who may try.
 """

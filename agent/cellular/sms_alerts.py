@@ -122,15 +122,43 @@ def _gb(n: Any) -> str:
     return f"{n / 1e9:.1f}GB" if isinstance(n, (int, float)) and not isinstance(n, bool) else "?"
 
 
+def _links(state: dict[str, Any]) -> dict[str, Any]:
+    fo = state.get("failover")
+    links = fo.get("links") if isinstance(fo, dict) else None
+    return links if isinstance(links, dict) else {}
+
+
+def _best(links: dict[str, Any]) -> str:
+    """The preferred uplink's name: the lowest priority the state shows, else "primary" (a legacy config)."""
+    ranked = [(info["priority"], name) for name, info in links.items()
+              if isinstance(info, dict) and type(info.get("priority")) in (int, float)]
+    return min(ranked)[1] if ranked else "primary"
+
+
+def _uplink_label(name: Any, state: dict[str, Any], primary: str) -> str:
+    """[sms] primary_label ("FIBER") for the preferred uplink; any other by its name: "FIBER2"."""
+    links = _links(state)
+    return primary if not isinstance(name, str) or name == _best(links) else name.upper()
+
+
+def _carrier(to: Any, state: dict[str, Any]) -> str:
+    """What traffic went to: the radio for the cellular uplink (or when the event does not say), else its name."""
+    info = _links(state).get(to) if isinstance(to, str) else None
+    if not isinstance(to, str) or to == "backup" or (isinstance(info, dict) and info.get("kind") == "cellular"):
+        return radio_text(state.get("modem") or {})
+    return to
+
+
 def alert_text(event: Event, device: str, state: dict[str, Any], primary: str = "FIBER", targets: int = 0) -> str:
     d = event.data
     at = clock_text(event.ts, event.time_source)
     modem = state.get("modem") or {}
     if event.kind == "failover":
-        what = f"{primary} DOWN {at} ({_reason(d.get('reason'), targets)}), on {radio_text(modem)}"
+        what = f"{_uplink_label(d.get('from'), state, primary)} DOWN {at} ({_reason(d.get('reason'), targets)}), " \
+               f"on {_carrier(d.get('to'), state)}"
     elif event.kind == "failback":
         outage = _duration(d.get("outage_s")) or _duration(d.get("on_backup_s"))
-        what = f"{primary} BACK {at}" + (f" after {outage}" if outage else "")
+        what = f"{_uplink_label(d.get('to'), state, primary)} BACK {at}" + (f" after {outage}" if outage else "")
         if d.get("reason") not in (None, "recovered"):
             what += f" ({_reason(d.get('reason'), targets)})"
     elif event.kind == "sim_switch":
@@ -170,9 +198,7 @@ def status_text(state: dict[str, Any], device: str, now_text: str) -> str:
     parts = [f"relais {device} {now_text}:"]
     if fo:
         parts.append(f"on {fo.get('active_uplink', '?')}, mode {fo.get('mode', '?')}, {fo.get('state', '?')};")
-    links = fo.get("links") or {}
-    for link in ("primary", "backup"):
-        info = links.get(link)
+    for link, info in _links(state).items():      # every uplink, in the engine's order (best first)
         if isinstance(info, dict):
             parts.append(f"{link} {info.get('status', '?')};")
     sim = f"SIM{modem.get('sim_slot')}" if modem.get("sim_slot") else "SIM"

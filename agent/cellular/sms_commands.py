@@ -1,8 +1,8 @@
 """SMS commands, pure: whose number may command, whether the PIN is right, and what was asked.
 
-"<PIN> status", "<PIN> failover backup|primary|auto", "<PIN> sim 1|2", "<PIN> help", from a number in [sms]
-command_numbers only (agent/cellular/sms.py runs them). Numbers are compared normalised (E.164); what may be logged
-of a number or a text is masked here too.
+"<PIN> status", "<PIN> failover backup|primary|auto|<uplink name>", "<PIN> sim 1|2", "<PIN> help", from a number
+in [sms] command_numbers only (agent/cellular/sms.py runs them). Numbers are compared normalised (E.164); what may
+be logged of a number or a text is masked here too.
 """
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ from agent.config.grammar import normalize_number  # noqa: F401  (one home: the 
 
 HOUR_S = 3600.0
 MAX_TEXT = 200                  # longer texts are cut before parsing: a command is a few words
-USAGE = "use: status | failover backup|primary|auto | sim 1|2"
+USAGE = "use: status | failover backup|primary|auto|<uplink> | sim 1|2"
 FAILOVER_MODES = {"backup": "force_backup", "primary": "force_primary", "auto": "auto",
                   "force_backup": "force_backup", "force_primary": "force_primary"}
+# any other word of an uplink name's shape ([[uplinks]] name) asks for force_<name>: the failover command itself
+# refuses a name the site does not have, and the answer lists the site's modes
+UPLINK_NAME = re.compile(r"[a-z][a-z0-9_]{0,23}")
 
 
 # ---- numbers ----------------------------------------------------------------------------------------------------
@@ -63,8 +66,9 @@ def interpret(words: list[str]) -> Verdict:
     w = [x.lower() for x in words]
     if w == ["status"]:
         return Verdict(command="get_status", args={}, label="status")
-    if len(w) == 2 and w[0] == "failover" and w[1] in FAILOVER_MODES:
-        return Verdict(command="failover", args={"mode": FAILOVER_MODES[w[1]]}, label=f"failover {w[1]}")
+    if len(w) == 2 and w[0] == "failover" and (w[1] in FAILOVER_MODES or UPLINK_NAME.fullmatch(w[1])):
+        mode = FAILOVER_MODES.get(w[1]) or f"force_{w[1].removeprefix('force_')}"
+        return Verdict(command="failover", args={"mode": mode}, label=f"failover {w[1]}")
     if len(w) == 2 and w[0] == "sim" and w[1] in ("1", "2"):
         return Verdict(command="sim_switch", args={"slot": int(w[1])}, label=f"sim {w[1]}")
     if w in ([], ["help"]):

@@ -40,7 +40,7 @@ from agent.config.sections import (BoardConfig, BusinessConfig, ConsoleConfig, C
                                    ServiceConfig, StorageConfig, TimeConfig, UsageConfig)
 from agent.config.plan import ContactConfig, PlanConfig
 from agent.config.power import PowerConfig
-from agent.config.speedtest import SpeedtestConfig
+from agent.config.speedtest import SpeedtestConfig, check_links as check_speedtest_links
 from agent.config.traffic import TrafficConfig, TrafficRule
 from agent.config.uplinks import UplinkConfig, check_uplinks, effective
 
@@ -76,6 +76,7 @@ class Config:
     def validate(self) -> None:
         """What involves several sections (the loader runs it once every section has loaded)."""
         check_uplinks(self.board, self.uplinks, self.probes.method, self.contracts)
+        check_speedtest_links(self.speedtest, self.effective_uplinks())
 
     def effective_uplinks(self) -> tuple[UplinkConfig, ...]:
         """Every uplink in priority order: the [[uplinks]], or "primary" and "backup" from [board]."""

@@ -1,9 +1,13 @@
 """[speedtest]: speed evidence (README "Speed"). Declared like the other sections (agent.config.schema)."""
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated
 
-from agent.config.schema import Check, File, Range
+from agent.config.schema import Check, File, Pattern, Range
 from agent.config.sections import invalid
+
+# Where no uplink has these names (a site with [[uplinks]]), "primary" is the best uplink and "backup" the cellular
+# one, as for `relais failover force` (docs/failover.md): a [speedtest] written for two uplinks keeps its meaning.
+PRIMARY_ALIAS, CELLULAR_ALIAS = "primary", "backup"
 
 
 def _speed_url(text: str) -> bool:
@@ -41,11 +45,12 @@ class SpeedtestConfig:
     hour: Annotated[int, Range(0, 23)] = 3          # the quiet hour, local time
     # each device measures at its own minute within this many minutes after hour:00 (a fleet spreads out)
     jitter_min: Annotated[int, Range(0, 180)] = 60
-    # uplinks measured each day: "primary"; "backup" (the cellular uplink) only with cellular = true
-    links: tuple[Literal["primary", "backup"], ...] = ("primary",)
+    # uplinks measured each day, by name ([[uplinks]] name; "primary" = the best uplink, "backup" = the cellular
+    # one when no uplink has those names); the cellular uplink only with cellular = true
+    links: tuple[Annotated[str, Pattern(r"[a-z][a-z0-9_]{0,23}", "uplink names")], ...] = ("primary",)
     # measure the cellular uplink too (it costs data: never beyond the [usage] cap of the SIM in use)
     cellular: bool = False
-    # per direction, on the primary: the measurement stops there or at timeout_s
+    # per direction, on a fixed line: the measurement stops there or at timeout_s
     max_bytes: Annotated[int, Range(100_000, 10_000_000_000)] = 50_000_000
     # per direction, on the cellular uplink (its data is paid for)
     cellular_max_bytes: Annotated[int, Range(100_000, 10_000_000_000)] = 5_000_000
@@ -58,14 +63,46 @@ class SpeedtestConfig:
 
     @property
     def daily_links(self) -> tuple[str, ...]:
+        """The links as written (aliases unresolved: daily_uplinks() has the uplinks' names)."""
         links = tuple(dict.fromkeys(self.links))
-        return links + (("backup",) if self.cellular and "backup" not in links else ())
+        return links + ((CELLULAR_ALIAS,) if self.cellular and CELLULAR_ALIAS not in links else ())
 
     def validate(self) -> None:
         if self.url and self.iperf3:
             raise invalid("iperf3", 'nothing ("") when url is set (one method)', self.iperf3)
         if self.upload_url and not self.url:
             raise invalid("url", "a download URL when upload_url is set", self.url)
-        if "backup" in self.links and not self.cellular:
-            raise invalid("cellular", 'true when links has "backup" (measuring the cellular uplink costs data)',
-                          self.cellular)
+
+
+def resolve(name: str, uplinks) -> str | None:
+    """The uplink `name` means among `uplinks` (Config.effective_uplinks(), best first), or None."""
+    names = [u.name for u in uplinks]
+    if name in names:
+        return name
+    if name == PRIMARY_ALIAS and uplinks:
+        return uplinks[0].name
+    if name == CELLULAR_ALIAS:
+        return next((u.name for u in uplinks if u.cellular), None)
+    return None
+
+
+def daily_uplinks(speedtest: SpeedtestConfig, uplinks) -> tuple[str, ...]:
+    """The uplinks measured each day, by name, in the order written, the cellular one last when `cellular` adds
+    it; a name check_links() refused is left out."""
+    out = [resolve(n, uplinks) for n in speedtest.links]
+    if speedtest.cellular:
+        out.append(resolve(CELLULAR_ALIAS, uplinks))
+    return tuple(dict.fromkeys(n for n in out if n is not None))
+
+
+def check_links(speedtest: SpeedtestConfig, uplinks) -> None:
+    """[speedtest] links against the site's uplinks (Config.validate): each names one, and the cellular uplink is
+    measured only with cellular = true (its data is paid for)."""
+    names = [u.name for u in uplinks]
+    for name in speedtest.links:
+        uplink = resolve(name, uplinks)
+        if uplink is None:
+            raise invalid("links", f"names of uplinks ({', '.join(names)})", name, section="speedtest")
+        if not speedtest.cellular and any(u.cellular for u in uplinks if u.name == uplink):
+            raise invalid("cellular", f'true when links has "{name}" (measuring the cellular uplink costs data)',
+                          speedtest.cellular, section="speedtest")

@@ -77,7 +77,7 @@ class Ledger(Restart, PowerCuts):
         self.probes = ProbeLog()
         self._open: dict[tuple[str, str], Open] = {}     # (link, kind or PLANNED)
         self._outage: Open | None = None                  # the primary outage from failover to failback
-        self._active = UPLINKS[0]                         # the uplink carrying the traffic, as the events said
+        self._active: str | None = None                   # the uplink carrying the traffic, as the events said
         self._gap: Open | None = None                     # a NOT_OBSERVED waiting for the clock to be right
         self._restart_mono = self._mono()                 # this start, on the monotonic clock
         self._heartbeat_ts: float | None = None
@@ -175,10 +175,19 @@ class Ledger(Restart, PowerCuts):
 
     def _carrier(self, link: str, degraded: bool = False) -> str | None:
         """The uplink carrying the traffic while `link` is down (a degraded link may still carry it)."""
-        active = self._active
+        active = self._carrying()
         if active == link and not degraded:
             return None
         return None if self._is_down(active) else active
+
+    def _carrying(self) -> str:
+        """The uplink in use: as the last switch said; before any, as the failover state says (with [[uplinks]]
+        the best one is not called "primary"), else the name of old."""
+        if self._active is not None:
+            return self._active
+        fo = self._state().get("failover") or {}
+        active = fo.get("active_uplink") if isinstance(fo, dict) else None
+        return active if isinstance(active, str) and active else UPLINKS[0]
 
     def _is_down(self, link: str) -> bool:
         o = self._open.get((link, DOWN))
@@ -301,7 +310,7 @@ class Ledger(Restart, PowerCuts):
         self.db.write(lambda conn: conn.execute(sql, values))
         _, _, _, sim, operator, _ = values
         for o in self._open.values():   # the network carrying an open incident's traffic changed: say so
-            if "operator" in o.evidence or o.carried_by == "backup" or o.link == "backup":
+            if "operator" in o.evidence or self._cellular(o.carried_by) or self._cellular(o.link):
                 o.evidence.setdefault("switches", []).append(
                     {"at": event.ts, "at_source": event.time_source, "kind": event.kind,
                      **({"sim": sim} if sim is not None else {}),

@@ -19,12 +19,17 @@ METRICS: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
     ("rsrq_db", ("modem", "signal", "rsrq_db"), "signal", 1.0),
     ("sinr_db", ("modem", "signal", "sinr_db"), "signal", 1.0),
     ("rssi_dbm", ("modem", "signal", "rssi_dbm"), "signal", 1.0),
-    ("primary_rtt_ms", ("failover", "links", "primary", "rtt_ms"), "rtt", 1.0),
-    ("primary_loss_pct", ("failover", "links", "primary", "loss"), "loss", 100.0),    # loss: a fraction
-    ("backup_rtt_ms", ("failover", "links", "backup", "rtt_ms"), "rtt", 1.0),
-    ("backup_loss_pct", ("failover", "links", "backup", "loss"), "loss", 100.0),
     ("rx_bytes", ("cellular", "usage", "rx_bytes"), "counter", 1.0),
     ("tx_bytes", ("cellular", "usage", "tx_bytes"), "counter", 1.0),
+)
+# One series per uplink, named "<uplink>_<suffix>" after each link in failover.links: "fiber_rtt_ms",
+# "lte_loss_pct"; a legacy two-link config's uplinks are "primary" and "backup", so its series keep the names they
+# always had (primary_rtt_ms, backup_loss_pct). Uplink names are [a-z][a-z0-9_]*: a series cannot collide with
+# another uplink's, nor with the fixed metrics above (none ends in these suffixes).
+#   suffix      key in failover.links.<uplink>   deadband kind  scale
+LINK_METRICS: tuple[tuple[str, str, str, float], ...] = (
+    ("rtt_ms", "rtt_ms", "rtt", 1.0),
+    ("loss_pct", "loss", "loss", 100.0),      # loss: a fraction
 )
 RTT_FLOOR_MS = 5.0   # below this an RTT change is noise whatever its percentage (2 -> 3 ms is +50 %)
 
@@ -35,14 +40,26 @@ VOLATILE_KEYS = frozenset({"signal", "targets", "usage", "reason"})
 # ...except these numbers, which name a thing rather than measure it: a SIM switch must show at once.
 SIGNIFICANT_NUMBERS = frozenset({"sim_slot", "active_slot", "preferred_slot", "slot", "to_slot", "from_slot"})
 
+def _number(node: Any) -> bool:
+    return isinstance(node, (int, float)) and not isinstance(node, bool) and math.isfinite(node)
+
+
 def extract(state: dict[str, Any]) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, path, _, scale in METRICS:
         node: Any = state
         for key in path:
             node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, (int, float)) and not isinstance(node, bool) and math.isfinite(node):
+        if _number(node):
             out[name] = float(node) * scale
+    failover = state.get("failover")
+    links = failover.get("links") if isinstance(failover, dict) else None
+    for uplink, link in (links.items() if isinstance(links, dict) else ()):
+        if not isinstance(link, dict) or not isinstance(uplink, str):
+            continue
+        for suffix, key, _, scale in LINK_METRICS:
+            if _number(link.get(key)):
+                out[f"{uplink}_{suffix}"] = float(link[key]) * scale
     return out
 
 
@@ -54,6 +71,14 @@ class Deadbands:
 
 
 _KIND = {name: kind for name, _, kind, _ in METRICS}
+
+
+def kind_of(name: str) -> str:
+    """The deadband a metric is held to: its own, or its uplink series' ("fiber_rtt_ms" is an "rtt")."""
+    kind = _KIND.get(name)
+    if kind is not None:
+        return kind
+    return next((k for suffix, _, k, _ in LINK_METRICS if name.endswith("_" + suffix)), "signal")
 
 
 def crossed(kind: str, old: float | None, new: float | None, bands: Deadbands) -> bool:
@@ -95,7 +120,7 @@ class TelemetryGate:
         out = {}
         for name, value in metrics.items():
             prev = self._smooth.get(name)
-            out[name] = value if prev is None or _KIND.get(name) == "counter" else prev + alpha * (value - prev)
+            out[name] = value if prev is None or kind_of(name) == "counter" else prev + alpha * (value - prev)
         self._smooth = out
         return out
 
@@ -121,7 +146,7 @@ class TelemetryGate:
         if now - self._sent_at < self.min_interval_s:
             return None
         moved = sorted(n for n in set(smooth) | set(self._sent)
-                       if crossed(_KIND.get(n, "signal"), self._sent.get(n), smooth.get(n), self.bands))
+                       if crossed(kind_of(n), self._sent.get(n), smooth.get(n), self.bands))
         if not moved or not self._take_token(now):
             return None
         for n in moved:

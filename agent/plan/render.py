@@ -52,18 +52,28 @@ def _where(sheet: dict[str, Any], w: Writer) -> str:
     return " — ".join(parts) if parts else t["unknown"]
 
 
+def uplink_label(u: dict[str, Any], best: str | None, t: dict[str, Any]) -> str:
+    """"principal (fibre)" / "secours (mobile)" for the two uplinks of old; a named uplink by its name, its part
+    and its kind: "fiber2 (secours, ligne fixe)"."""
+    if (u["uplink"], u.get("kind")) in (("primary", "ethernet"), ("backup", "cellular")):
+        return t[u["uplink"]]
+    role = t["role_primary"] if u["uplink"] == best else t["role_backup"]
+    return f"{u['uplink']} ({role}, {t['kinds_of_uplink'].get(u.get('kind'), u.get('kind') or '?')})"
+
+
 def _uplink_rows(sheet: dict[str, Any], w: Writer) -> list[list[str]]:
     t = WORDS[w.lang]
     rows = []
+    best = sheet["uplinks"][0]["uplink"] if sheet["uplinks"] else None
     for u in sheet["uplinks"]:
         provider = u["provider"] or "–"
-        if u["uplink"] == "backup" and u["operator"] and u["operator"] != u["provider"]:
+        if u["operator"] and u["operator"] != u["provider"]:
             provider = f"{provider} ({u['operator']})" if u["provider"] else u["operator"]
         repair = "–"
         if u["repair_hours"]:
             hours = w.number(u["repair_hours"], 1).removesuffix(",0").removesuffix(".0")
             repair = f"{hours} h" + (f" ({t['business_hours']})" if u["repair_in_business_hours"] else "")
-        rows.append([f"{t[u['uplink']]} · {u['interface']}", provider, u["reference"] or "–", repair,
+        rows.append([f"{uplink_label(u, best, t)} · {u['interface']}", provider, u["reference"] or "–", repair,
                      u["support_phone"] or "–"])
     return rows
 

@@ -14,7 +14,6 @@ MAX_CONTACTS = 8      # beyond, the sheet says how many more the configuration h
 # Texts whose configured bound is beyond what one page holds are cut, with "…": [device] site has no bound of its
 # own, [[contracts]] provider and reference and [business] name allow 120 characters for the report's sake.
 MAX_SITE, MAX_CONTRACT_TEXT, MAX_NAME = 100, 60, 80
-UPLINKS = ("primary", "backup")
 
 
 def gather(config, now: float, *, zone: dt.tzinfo, drills: Iterable | None, state: dict[str, Any] | None,
@@ -27,19 +26,21 @@ def gather(config, now: float, *, zone: dt.tzinfo, drills: Iterable | None, stat
     modem = _map(state.get("modem"))
     contracts = {c.uplink: c for c in config.contracts}
     uplinks = []
-    for link in UPLINKS:
-        c = contracts.get(link)
+    # every uplink, best first ([[uplinks]], or "primary" and "backup" of old); the first is the one the steps
+    # tell whom to call about
+    for u in config.effective_uplinks():
+        c = contracts.get(u.name)
         uplinks.append({
-            "uplink": link,
-            "interface": config.board.primary_interface if link == "primary" else config.board.cellular_interface,
+            "uplink": u.name, "kind": u.kind, "priority": u.priority,
+            "interface": u.interface,
             "provider": _cut(c.provider if c else "", MAX_CONTRACT_TEXT) or None,
             "reference": _cut(c.reference if c else "", MAX_CONTRACT_TEXT) or None,
             "repair_hours": (c.repair_hours if c else 0.0) or None,
             "repair_in_business_hours": bool(c and c.repair_in_business_hours),
             "availability_pct": (c.availability_pct if c else 0.0) or None,
             "support_phone": (c.support_phone if c else "") or None,
-            # the backup's operator as the modem last registered on it
-            "operator": _text(modem.get("operator_name")) if link == "backup" else None,
+            # the cellular uplink's operator as the modem last registered on it
+            "operator": _text(modem.get("operator_name")) if u.cellular else None,
         })
     active_slot = modem.get("sim_slot") or _map(state.get("cellular")).get("active_slot")
     sims = []

@@ -28,6 +28,9 @@ WORDS = {
         "services_failed": "services en échec", "kinds": {"passive": "passif", "full": "complet"},
         "schedules": {"monthly": "chaque mois", "weekly": "chaque semaine"},
         "router_default": "le boîtier marqué « relais »", "site": "Site",
+        "role_primary": "principal", "role_backup": "secours",
+        "kinds_of_uplink": {"ethernet": "ligne fixe", "cellular": "mobile", "starlink": "satellite Starlink",
+                            "wifi": "Wi-Fi"},
     },
     "en": {
         "title": "Internet continuity plan", "generated": "Generated", "device": "relais router",
@@ -49,6 +52,9 @@ WORDS = {
         "kinds": {"passive": "passive", "full": "full"},
         "schedules": {"monthly": "every month", "weekly": "every week"},
         "router_default": "the box labelled \"relais\"", "site": "Site",
+        "role_primary": "primary", "role_backup": "backup",
+        "kinds_of_uplink": {"ethernet": "fixed line", "cellular": "cellular", "starlink": "Starlink satellite",
+                            "wifi": "Wi-Fi"},
     },
 }
 
@@ -107,7 +113,7 @@ def default_steps(sheet: dict[str, Any], lang: str) -> list[str]:
     router = sheet["equipment"].get("router_label") or w["router_default"]
     where = sheet["site"].get("location")
     first = sheet["contacts"][0] if sheet["contacts"] else None
-    primary = next((u for u in sheet["uplinks"] if u["uplink"] == "primary"), {})
+    primary = sheet["uplinks"][0] if sheet["uplinks"] else {}      # the best uplink: whose outage to report
     if lang == "fr":
         steps = [f"Ne débranchez pas {router}" + (f" ({where})" if where else "")
                  + " et ne redémarrez aucun boîtier : c'est lui qui garde Internet par le réseau mobile.",

@@ -2,7 +2,8 @@
 
 Arguments, all optional: month "YYYY-MM", or since / until (Unix times or ISO dates; default the last 30 days up
 to now, as before this command took months), format "json" (default) | "text" | "csv" | "html", lang "fr" | "en",
-tz (a zone name), claim (true: the one-page claim), uplink (the claim's), limit (1..1000, default 100).
+tz (a zone name), claim (true: the one-page claim), uplink (the claim's: a configured uplink's name), limit
+(1..1000, default 100).
 
 Why a worker thread: reading a year of ledger and laying it out takes a noticeable fraction of a second on a
 router, and the core thread, which also decides failovers, must never wait for it. One report at a time.
@@ -52,8 +53,9 @@ class ReportCommand:
         if not isinstance(claim, bool):
             raise CommandError("claim: expected true or false")
         uplink = args.get("uplink")
-        if uplink is not None and uplink not in ("primary", "backup"):
-            raise CommandError(f"uplink: expected primary or backup, got {uplink!r}")
+        names = [u.name for u in self.config.effective_uplinks()]
+        if uplink is not None and uplink not in names:
+            raise CommandError(f"uplink: expected one of {', '.join(names)}, got {str(uplink)[:40]!r}")
         from agent.report.hours import UnknownZone, system_zone, zone_named
         from agent.report.period import PeriodError, moment, resolve
         tz = args.get("tz")

@@ -23,7 +23,7 @@ from agent.report.hours import (BusinessHours, Intervals, clip, intersect, month
                                 union, utc, zone_key, zone_named)
 
 UPLINKS = ("primary", "backup")
-CELLULAR_LINK = "backup"      # the modem's uplink: its operators come from the ledger's SIM/operator switches
+CELLULAR_LINK = "backup"      # the modem's uplink of old: its operators come from the ledger's SIM/operator switches
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class ReportSettings:
     currency: str = "EUR"
     contracts: tuple[Contract, ...] = ()
     uplinks: tuple[str, ...] = UPLINKS
+    cellular: str = CELLULAR_LINK     # the name of the modem's uplink (kind cellular among [[uplinks]])
     now: float | None = None          # nothing after it was observed (a report of the current month)
     business: str = ""
     device: str = ""
@@ -62,6 +63,7 @@ class ReportSettings:
         return cls(zone=zone, display_zone=display_zone or zone, hours=b.hours, cost_per_hour=b.cost_per_hour,
                    currency=b.currency, contracts=contracts, now=now, business=b.name or config.device.site,
                    uplinks=tuple(u.name for u in config.effective_uplinks()),
+                   cellular=next((u.name for u in config.effective_uplinks() if u.cellular), CELLULAR_LINK),
                    device=config.device.id, site=config.device.site)
 
 
@@ -175,7 +177,7 @@ class _Report:
                 "generated_at": self.s.now, "generated_local": self._local(self.s.now)},
             "site": {"business": self.s.business, "device": self.s.device, "site": self.s.site},
             "uplinks": uplinks,
-            "operators": self._operators(down_of.get(CELLULAR_LINK, []),
+            "operators": self._operators(down_of.get(self.s.cellular, []),
                                          [self._span(i) for i in p.incidents if i.link == head
                                           and self._counted(i)]),
             "contracts": [self._contract(c, down_of.get(c.uplink, [])) for c in self.s.contracts],

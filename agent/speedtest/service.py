@@ -2,12 +2,15 @@
 worker thread per measurement (measure.py blocks for up to timeout_s per direction; the core never waits on it).
 
     tester = SpeedTester(core, config, usage=usage_meter)
-    core command "speedtest" {"link": "primary" | "backup"}  -> the speed_measured data, once measured
+    core command "speedtest" {"link": <uplink name>}  -> the speed_measured data, once measured (default: the best
+                                                         uplink; "primary" / "backup" as in [speedtest] links)
     event speed_measured {link, ok, down_bps, up_bps, bytes, method, server, error}
     core.state["speedtest"] {"running": link | None, "next_at": wall time of the next daily slot | None,
                              "last": {link: data}}
 
-The cellular uplink ("backup") is measured only with [speedtest] cellular = true, and never beyond the data budget:
+Any uplink is measured by its name ([[uplinks]]; "primary" and "backup" without them), its socket bound to that
+uplink's interface and address. The cellular uplink (kind cellular: "backup" without [[uplinks]]) is measured
+only with [speedtest] cellular = true, and never beyond the data budget:
 before each measurement on it, the usage meter says what is left under the cap of the SIM in use, and a
 measurement that might use more is not started (speed_measured ok=false, error "data budget: ...").
 """
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from agent.config import Config
+from agent.config.speedtest import daily_uplinks, resolve
 from agent.core import CommandError, Core, Deferred
 from agent.linkmon.methods import Binding
 from agent.linkmon.netns import enter_netns
@@ -29,8 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LINKS = ("primary", "backup")
-CELLULAR = "backup"
 TICK_S = 60.0            # the schedule's resolution: a slot is met within a minute
 # What one measurement may cost on the wire beyond its payload, for the budget check: TCP/IP headers both ways
 # (~6 % at a 1500-byte MTU: data segments and their ACKs), retransmissions (a shaped or lossy link drops what
@@ -68,15 +70,16 @@ class SpeedTester:
         self.core = core
         self.cfg = config.speedtest
         self.board = config.board
+        self.uplinks = config.effective_uplinks()      # best first
         self.usage = usage                   # agent.cellular.usage.UsageMeter (remaining_bytes()), or None
         self._measure = measure_fn         # None: agent.speedtest.measure.measure, imported on first use
-        self.schedule = State(Settings(self.cfg.daily_links, self.cfg.hour, self.cfg.jitter_min, config.device.id,
-                                       tz))
+        self.schedule = State(Settings(daily_uplinks(self.cfg, self.uplinks), self.cfg.hour, self.cfg.jitter_min,
+                                       config.device.id, tz))
         self.running: str | None = None
         self.last: dict[str, dict[str, Any]] = {}
         core.register_command("speedtest", self._cmd)
         core.subscribe(SpeedMeasured, self._on_measured)
-        if self.cfg.daily_links:
+        if self.schedule.settings.links:
             core.call_every(TICK_S, self.tick, first_in=TICK_S)
         self._publish()
 
@@ -85,7 +88,10 @@ class SpeedTester:
         from agent.speedtest.measure import Plan
         c = self.cfg
         return Plan(url=c.url, upload_url=c.upload_url, iperf3=c.iperf3, ca_file=c.ca, timeout_s=c.timeout_s,
-                    max_bytes=c.cellular_max_bytes if link == CELLULAR else c.max_bytes)
+                    max_bytes=c.cellular_max_bytes if self._cellular(link) else c.max_bytes)
+
+    def _cellular(self, link: str) -> bool:
+        return any(u.cellular for u in self.uplinks if u.name == link)
 
     def tick(self, now: float) -> None:
         wall, _ = self.core.wall.now()
@@ -104,7 +110,7 @@ class SpeedTester:
         if self._measure is None:
             self._measure = measure
         plan = self.plan(link)
-        if link == CELLULAR:
+        if self._cellular(link):
             remaining = self.usage.remaining_bytes() if self.usage is not None else None
             refusal = budget_refusal(cost_estimate(plan), remaining)
             if refusal is not None:
@@ -137,9 +143,8 @@ class SpeedTester:
         """The uplink's interface and, once known, its address (the iproute2 backend's per-uplink rules match on
         the source address; SO_BINDTODEVICE alone would keep the default route's gateway)."""
         info = self._links().get(link) or {}
-        interface = info.get("interface") or (self.board.primary_interface if link == "primary"
-                                              else self.board.cellular_interface)
-        return Binding(interface, info.get("address") or None)
+        configured = next((u.interface for u in self.uplinks if u.name == link), "")
+        return Binding(info.get("interface") or configured, info.get("address") or None)
 
     def _publish(self) -> None:
         settings = self.schedule.settings
@@ -149,12 +154,14 @@ class SpeedTester:
     def _cmd(self, args: Any) -> Any:
         if args is None:
             args = {}
+        names = ", ".join(u.name for u in self.uplinks)
         if not isinstance(args, dict) or set(args) - {"link"}:
-            raise CommandError('speedtest takes {"link": "primary" | "backup"}')
-        link = args.get("link", "primary")
-        if link not in LINKS:
-            raise CommandError(f"speedtest: link: expected one of {', '.join(LINKS)}, got {str(link)[:40]!r}")
-        if link == CELLULAR and not self.cfg.cellular:
+            raise CommandError(f'speedtest takes {{"link": NAME}}, NAME one of the uplinks: {names}')
+        asked = args.get("link", self.uplinks[0].name)
+        link = resolve(asked, self.uplinks) if isinstance(asked, str) else None
+        if link is None:
+            raise CommandError(f"speedtest: link: expected one of {names}, got {str(asked)[:40]!r}")
+        if self._cellular(link) and not self.cfg.cellular:
             raise CommandError("speedtest: [speedtest] cellular is false: the cellular uplink is not measured")
         if self.running is not None:
             raise CommandError(f"speedtest: the {self.running} uplink is being measured; try again when it is done")

@@ -25,6 +25,7 @@ from fleet.console.bounds import BoundedHTTPServer, ConsoleBusy, DbPool, Deadlin
 from fleet.console.cache import FleetCache
 from fleet.console.table import BadQuery, parse_view, select
 from fleet.db import DatabaseError, FleetDb
+from fleet.uplinks import preferred
 from fleet.users import Role, Session, UserError, Users
 
 log = logging.getLogger("relais.fleet.console")
@@ -401,9 +402,10 @@ class Handler(BaseHTTPRequestHandler):
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     signal.append((ts, float(value)))
         d = found[0]
-        active = pages.part(d["state"], "failover").get("active_uplink")
+        failover = pages.part(d["state"], "failover")
         drills = [(ts, data) for ts, kind, data in events if kind == "drill_result"]
-        return pages.site(d, svg(events, signal, since, now, active), drills, session, outcome, report)
+        return pages.site(d, svg(events, signal, since, now, failover.get("active_uplink"), preferred(failover)),
+                          drills, session, outcome, report)
 
     def _site(self, session: Session, site: str) -> None:
         self._html(self._site_page(session, site))

@@ -18,29 +18,34 @@ COLOURS = {"primary": "#cfe8cf", "backup": "#f6d58e", "down": "#d62728", "drill_
 class Span:
     start: float
     end: float
-    what: str            # "primary" | "backup" (the uplink carrying traffic) | "down" (an incident)
-    title: str = ""
+    what: str            # "primary" | "backup" (the preferred uplink or another carrying traffic) | "down"
+    title: str = ""      # the uplink's name when it is not the role's word ("fiber2"), an incident's account
 
 
 def uplink_spans(events: Iterable[tuple[float, str, dict[str, Any]]], since: float, now: float,
-                 active_now: str | None) -> list[Span]:
-    """Which uplink carried the traffic, from the failover/failback events in time order. Before the first event
-    of the window the uplink is the one that event left (a failover leaves the primary); with no event at all it
-    is the active one now."""
-    changes = [(ts, str(data.get("to") or ("backup" if kind == "failover" else "primary")))
+                 active_now: str | None, preferred: str = "primary") -> list[Span]:
+    """Which uplink carried the traffic, from the failover/failback events in time order: "primary" while it was
+    the device's `preferred` uplink (fleet/uplinks.py), "backup" while it was any other (named in the title).
+    Before the first event of the window the uplink is the one that event left (a failover leaves the
+    preferred one); with no event at all it is the active one now."""
+    def span(start: float, end: float, name: str) -> Span:
+        role = "primary" if name == preferred else "backup"
+        return Span(start, end, role, name if name != role else "")
+
+    changes = [(ts, str(data.get("to") or ("backup" if kind == "failover" else preferred))[:24])
                for ts, kind, data in events if kind in ("failover", "failback") and since <= ts <= now]
     if changes:
-        first_kind = next(kind for ts, kind, _ in events if kind in ("failover", "failback") and since <= ts <= now)
-        current = "primary" if first_kind == "failover" else "backup"
+        first = next(data for ts, kind, data in events if kind in ("failover", "failback") and since <= ts <= now)
+        current = str(first.get("from") or "")[:24] or (preferred if changes[0][1] != preferred else "backup")
     else:
-        current = active_now if active_now in ("primary", "backup") else "primary"
+        current = active_now[:24] if isinstance(active_now, str) and active_now else preferred
     spans, start = [], since
     for ts, to in changes:
         if to != current and ts > start:
-            spans.append(Span(start, ts, current))
+            spans.append(span(start, ts, current))
             start = ts
-        current = to if to in ("primary", "backup") else current
-    spans.append(Span(start, now, current))
+        current = to
+    spans.append(span(start, now, current))
     return [s for s in spans if s.end > s.start]
 
 
@@ -77,13 +82,13 @@ def _per_pixel(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def svg(events: list[tuple[float, str, dict[str, Any]]], signal: list[tuple[float, float]], since: float,
-        now: float, active_now: str | None) -> str:
+        now: float, active_now: str | None, preferred: str = "primary") -> str:
     span = max(now - since, 1.0)
 
     def x(t: float) -> float:
         return round(LEFT + (min(max(t, since), now) - since) / span * (WIDTH - LEFT - 10), 1)
 
-    uplinks = uplink_spans(events, since, now, active_now)
+    uplinks = uplink_spans(events, since, now, active_now, preferred)
     incidents = incident_spans(events, since, now)
     drills = [(ts, data) for ts, kind, data in events if kind == "drill_result" and since <= ts <= now]
     sig_top, sig_h = 4 * LANE_H + 10, 60
@@ -95,7 +100,8 @@ def svg(events: list[tuple[float, str, dict[str, Any]]], signal: list[tuple[floa
         parts.append(f'<text x="0" y="{row * LANE_H + 13}" font-size="11">{label}</text>')
     for s in uplinks:
         parts.append(f'<rect class="{s.what}" x="{x(s.start)}" y="0" width="{max(x(s.end) - x(s.start), 1)}" '
-                     f'height="{LANE_H - 4}" fill="{COLOURS[s.what]}"><title>{s.what}</title></rect>')
+                     f'height="{LANE_H - 4}" fill="{COLOURS[s.what]}">'
+                     f'<title>{escape(s.title or s.what)}</title></rect>')
     for s in incidents:
         parts.append(f'<rect class="down" x="{x(s.start)}" y="{LANE_H}" width="{max(x(s.end) - x(s.start), 2)}" '
                      f'height="{LANE_H - 4}" fill="{COLOURS["down"]}"><title>{escape(s.title)}</title></rect>')

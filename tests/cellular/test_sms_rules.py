@@ -69,6 +69,10 @@ JUDGE = [
     ("+33612345678", "4821 failover primary", False, (None, "failover", {"mode": "force_primary"},
                                                       "failover primary")),
     ("+33612345678", "4821 failover auto", False, (None, "failover", {"mode": "auto"}, "failover auto")),
+    ("+33612345678", "4821 failover Fiber2", False, (None, "failover", {"mode": "force_fiber2"}, "failover fiber2")),
+    ("+33612345678", "4821 failover force_lte", False, (None, "failover", {"mode": "force_lte"},
+                                                        "failover force_lte")),
+    ("+33612345678", "4821 failover 2fiber", False, (None, None, None, "unknown")),     # no uplink's name
     ("+33612345678", "4821 sim 2", False, (None, "sim_switch", {"slot": 2}, "sim 2")),
     ("+33612345678", "4821 sim 3", False, (None, None, None, "unknown")),
     ("+33612345678", "4821 help", False, (None, None, None, "help")),
@@ -261,3 +265,36 @@ def test_alert_texts_survive_odd_event_data():
             text = alert_text(Event(kind, 0.0, "ntp", data), "r", {"modem": {"signal": "junk", "rat": 7}})
             assert text.startswith("relais r: ") and len(text) <= 160
     assert "((boom))" in alert_text(Event("failover", 0.0, "ntp", {"reason": "{boom}"}), "r", {})   # GSM-7 basic set
+
+
+THREE = {"modem": {"rat": "LTE", "operator_name": "Orange F", "signal": {"rsrp_dbm": -97.0}, "sim_slot": 1},
+         "failover": {"active_uplink": "fiber2", "mode": "auto", "state": "backup",
+                      "links": {"fiber": {"status": "down", "kind": "ethernet", "priority": 1},
+                                "fiber2": {"status": "up", "kind": "ethernet", "priority": 2},
+                                "lte": {"status": "up", "kind": "cellular", "priority": 3}}}}
+
+
+@pytest.mark.parametrize("kind,data,expected", [
+    ("failover", {"reason": "no_answer", "from": "fiber", "to": "fiber2"},
+     "relais shop-42: FIBER DOWN 14:02 (no answer from 3 targets), on fiber2"),
+    ("failover", {"reason": "carrier_lost", "from": "fiber2", "to": "lte"},
+     "relais shop-42: FIBER2 DOWN 14:02 (link lost), on 4G Orange F -97dBm"),
+    ("failback", {"reason": "recovered", "from": "lte", "to": "fiber2", "outage_s": 60},
+     "relais shop-42: FIBER2 BACK 14:02 after 1m00s"),
+    ("failback", {"reason": "recovered", "from": "fiber2", "to": "fiber", "outage_s": 754.2},
+     "relais shop-42: FIBER BACK 14:02 after 12m34s"),
+])
+def test_alert_texts_of_three_named_uplinks(kind, data, expected, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    import time
+    time.tzset()
+    try:
+        assert alert_text(Event(kind, 1795356120.0, "ntp", data), "shop-42", THREE, "FIBER", 3) == expected
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_the_status_text_lists_every_uplink():
+    assert status_text(THREE, "shop-42", "14:05") == (
+        "relais shop-42 14:05: on fiber2, mode auto, backup; fiber down; fiber2 up; lte up; SIM1 4G Orange F -97dBm;")

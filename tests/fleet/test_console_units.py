@@ -159,6 +159,23 @@ def test_the_uplink_lane_follows_failover_and_failback():
     assert '<polyline class="signal"' in drawn
 
 
+def test_the_uplink_lane_of_three_named_uplinks():
+    """fiber (preferred), fiber2, lte: any uplink but the fiber is drawn as a backup, named in its title."""
+    since, now = T0 - 30 * 86400, T0
+    events = [(T0 - 5 * 86400, "failover", {"from": "fiber", "to": "fiber2"}),
+              (T0 - 5 * 86400 + 60, "failover", {"from": "fiber2", "to": "lte"}),
+              (T0 - 5 * 86400 + 600, "failback", {"from": "lte", "to": "fiber2"}),
+              (T0 - 5 * 86400 + 900, "failback", {"from": "fiber2", "to": "fiber"})]
+    assert uplink_spans(events, since, now, "fiber", "fiber") == [
+        Span(since, T0 - 5 * 86400, "primary", "fiber"), Span(T0 - 5 * 86400, T0 - 5 * 86400 + 60, "backup", "fiber2"),
+        Span(T0 - 5 * 86400 + 60, T0 - 5 * 86400 + 600, "backup", "lte"),
+        Span(T0 - 5 * 86400 + 600, T0 - 5 * 86400 + 900, "backup", "fiber2"),
+        Span(T0 - 5 * 86400 + 900, now, "primary", "fiber")]
+    assert uplink_spans([], since, now, "fiber2", "fiber") == [Span(since, now, "backup", "fiber2")]
+    drawn = svg(events, [], since, now, "fiber", "fiber")
+    assert drawn.count('<rect class="backup"') == 3 and "<title>lte</title>" in drawn
+
+
 def test_a_source_is_an_ipv4_address_or_an_ipv6_64():
     assert [limiter.source_key(a) for a in ("198.51.100.7", "::ffff:198.51.100.7", "2001:db8:1:2:ffff::9",
                                             "2001:DB8:1:2::a", "2001:db8:1:3::a")] == \

@@ -304,3 +304,22 @@ def test_device_events_become_losses_and_recoveries(kind, data, expected):
 def test_a_site_without_a_provider_is_not_correlated():
     assert from_event(Site("a", "", "69003", ""), "link_down", {"link": "primary"}, T0) is None
     assert from_event(Site("a", ORANGE, "69003", ""), "link_down", {"link": "backup"}, T0) is None
+
+
+THREE = Site("a", ORANGE, "69003", "SFR", preferred="fiber", cellular="lte")
+
+
+@pytest.mark.parametrize("kind, data, expected", [
+    ("link_down", {"link": "fiber", "started_at": T0 - 3}, Lost("a", P, ORANGE, "69003", T0 - 3)),
+    ("link_down", {"link": "lte"}, Lost("a", C, "SFR", "69003", T0)),
+    ("link_down", {"link": "fiber2"}, None),            # the second operator: its provider is not the site's
+    ("link_down", {"link": "primary"}, None),           # not a name this site has
+    ("failover", {"from": "fiber", "to": "fiber2", "reason": "no_answer"}, Lost("a", P, ORANGE, "69003", T0)),
+    ("failover", {"from": "fiber2", "to": "lte", "reason": "no_answer"}, None),
+    ("link_restored", {"link": "fiber", "was": "down"}, Recovered("a", P, T0)),
+    ("link_restored", {"link": "lte", "was": "down"}, Recovered("a", C, T0)),
+    ("failback", {"from": "fiber2", "to": "fiber", "reason": "recovered"}, Recovered("a", P, T0)),
+    ("failback", {"from": "lte", "to": "fiber2", "reason": "recovered"}, None),   # the fiber is still down
+])
+def test_a_three_uplink_sites_events_by_name(kind, data, expected):
+    assert from_event(THREE, kind, data, T0) == expected

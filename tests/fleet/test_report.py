@@ -154,3 +154,21 @@ def test_the_month_still_going_counts_up_to_now(tmp_path):
     assert (p.downtime_s, round(p.availability_pct, 6)) == (24 * H, round(100 * (1 - 1 / 10), 6))
     assert r.to_date and text(r).startswith("relais fleet report, 2026-11 to 2026-11-11 00:00 (UTC)\n")
     assert not compute(gather(s.db, "2026-11", now=at(1, 0, month=12))).to_date
+
+
+def test_a_three_uplink_site_on_its_second_fiber_has_an_outage_going_on(tmp_path):
+    from fleet.report import gather
+    s = Stored(str(tmp_path / "fleet.db"))
+    s.status("shop-1", True, at(1, 0))
+    s.part("shop-1", "device", {"id": "shop-1", "contracts": [{"uplink": "fiber", "provider": "Orange Pro",
+                                                               "repair_hours": 4}]}, at(1, 0))
+    links = {"fiber": {"kind": "ethernet", "priority": 1}, "fiber2": {"kind": "ethernet", "priority": 2},
+             "lte": {"kind": "cellular", "priority": 3}}
+    s.part("shop-1", "failover", {"state": "backup", "active_uplink": "fiber2", "since": at(10, 0), "links": links},
+           at(10, 0))
+    [p] = compute(gather(s.db, "2026-11", now=at(11, 0))).providers
+    assert p.provider == "Orange Pro" and p.downtime_s == 24 * H           # the fiber's provider, out for a day
+    s.part("shop-1", "failover", {"state": "primary", "active_uplink": "fiber", "since": at(10, 0), "links": links},
+           at(10, 1))
+    [p] = compute(gather(s.db, "2026-11", now=at(11, 0))).providers
+    assert p.downtime_s == 0

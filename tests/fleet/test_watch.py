@@ -182,6 +182,14 @@ def _on_backup(s):
     s.part("shop-1", "failover", {"state": "on_backup", "active_uplink": "backup", "since": T0}, T0)
 
 
+def _on_second_operator(s):
+    """A three-uplink site (fiber, fiber2, lte) whose traffic went to the second fixed line."""
+    s.part("shop-1", "failover", {"state": "backup", "active_uplink": "fiber2", "since": T0, "links": {
+        "fiber": {"kind": "ethernet", "priority": 1, "status": "down"},
+        "fiber2": {"kind": "ethernet", "priority": 2, "status": "up"},
+        "lte": {"kind": "cellular", "priority": 3, "status": "up"}}}, T0)
+
+
 def _drill_failed(s):
     s.event("shop-1", "drill_result", {"ok": False, "reason": "backup_no_answer"}, T0)
 
@@ -203,7 +211,8 @@ def _signal_poor(s):
 
 
 @pytest.mark.parametrize("publish, rule", [
-    (_offline, Rule.OFFLINE), (_on_backup, Rule.ON_BACKUP), (_drill_failed, Rule.DRILL_FAILED),
+    (_offline, Rule.OFFLINE), (_on_backup, Rule.ON_BACKUP), (_on_second_operator, Rule.ON_BACKUP),
+    (_drill_failed, Rule.DRILL_FAILED),
     (_drill_overdue, Rule.DRILL_OVERDUE), (_data_budget, Rule.DATA_BUDGET), (_signal_poor, Rule.SIGNAL_POOR)])
 def test_each_rule_is_fed_by_what_the_agent_publishes(url, tmp_path, publish, rule):
     s = Stored(url)
@@ -358,8 +367,10 @@ def test_the_loop_reads_lean_states_that_say_what_the_whole_ones_say(url):
     s.site("shop-1")
     s.part("shop-1", "modem", {"operator_name": "SFR", "signal": {"rsrp_dbm": -90}, "iccid": "8933" + "0" * 15,
                                "cell": {"id": 1234, "tac": 5}}, T0)
-    s.part("shop-1", "failover", {"state": "on_backup", "active_uplink": "backup", "since": T0, "links": {
-        "primary": {"status": "down", "rtt_ms": None}}}, T0)
+    s.part("shop-1", "failover", {"state": "on_backup", "active_uplink": "fiber2", "since": T0, "links": {
+        "fiber": {"status": "down", "rtt_ms": None, "kind": "ethernet", "priority": 1},
+        "fiber2": {"status": "up", "kind": "ethernet", "priority": 2},
+        "lte": {"status": "up", "kind": "cellular", "priority": 3, "targets": {"1.1.1.1": {}}}}}, T0)
     s.part("shop-1", "cellular", {"active_slot": 2, "operator": "Orange F", "rules": ["x"] * 50,
                                   "usage": {"total_bytes": 900, "cap_bytes": 1000, "iccid": "89"}}, T0)
     s.status("shop-2", False, T0)                        # a device with a status and no state at all
@@ -369,3 +380,5 @@ def test_the_loop_reads_lean_states_that_say_what_the_whole_ones_say(url):
         assert view_of(a, Tracked({})) == view_of(b, Tracked({}))
         assert site_of(a["device_id"], a["state"], {}) == site_of(b["device_id"], b["state"], {})
     assert "rules" not in lean[0]["state"]["cellular"] and "signal" not in lean[0]["state"]["modem"]
+    assert lean[0]["state"]["failover"]["links"]["lte"] == {"kind": "cellular", "priority": 3}
+    assert view_of(lean[0], Tracked({})).on_backup_since == T0

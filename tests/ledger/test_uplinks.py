@@ -52,3 +52,26 @@ def test_a_total_outage_needs_every_uplink_down(tmp_path):
     rig.emit("link_down", link="lte", reason="carrier_lost")
     (total,) = incidents(rig, TOTAL)
     assert total.link == ALL_LINKS and set(total.evidence["links"]) == {"fiber", "second", "lte"}
+
+
+def test_before_any_switch_the_carrier_is_the_uplink_in_use_by_name(tmp_path):
+    rig = LedgerRig(tmp_path)
+    rig.core.state.update(failover={"active_uplink": "fiber", "links": LINKS}, modem=dict(MODEM))
+    rig.emit("link_down", link="second", reason="no_answer")      # a standby line lost: traffic stays on the fiber
+    (second,) = incidents(rig, DOWN, "second")
+    assert second.carried_by == "fiber"                           # not "primary": no uplink has that name here
+
+
+def test_a_sim_switch_is_evidence_of_an_incident_carried_by_the_cellular_uplink(tmp_path):
+    rig = LedgerRig(tmp_path)
+    # no operator known yet (the modem not registered): the incident is the cellular uplink's by its kind alone
+    rig.core.state.update(failover={"active_uplink": "fiber", "links": LINKS}, modem={"sim_slot": 1})
+    rig.emit("link_down", link="fiber", reason="carrier_lost")
+    rig.emit("link_down", link="second", reason="carrier_lost")
+    switch(rig, "failover", "fiber", "lte", reason="carrier_lost")
+    rig.emit("sim_switch", from_slot=1, to_slot=2, reason="no_service")
+    rig.advance(5)
+    rig.emit("link_restored", link="fiber", was="down")
+    switch(rig, "failback", "lte", "fiber", reason="recovered")
+    (fiber,) = incidents(rig, DOWN, "fiber")
+    assert fiber.carried_by == "lte" and [s["kind"] for s in fiber.evidence["switches"]] == ["sim_switch"]

@@ -218,3 +218,33 @@ def test_a_significant_change_changes_its_parts_fingerprint(part, path, value):
 def test_a_minor_change_leaves_its_parts_fingerprint_alone(part, path, value):
     before, after = changed(part, path, value)
     assert before == after
+
+
+def three_uplinks(fiber_rtt=8.0, fiber2_rtt=14.0, lte_rtt=45.0, lte_loss=0.0):
+    """failover.links as the engine publishes them for [[uplinks]] fiber, fiber2, lte (docs/failover.md)."""
+    def link(interface, kind, priority, rtt, loss=0.0):
+        return {"interface": interface, "kind": kind, "priority": priority, "status": "up", "rtt_ms": rtt,
+                "loss": loss, "probes_sent": 99}
+    return {"failover": {"active_uplink": "fiber", "links": {
+        "fiber": link("eth0", "ethernet", 1, fiber_rtt), "fiber2": link("eth1", "ethernet", 2, fiber2_rtt),
+        "lte": link("wwan0", "cellular", 3, lte_rtt, lte_loss / 100)}}}
+
+
+def test_every_uplink_has_its_series_by_name():
+    assert extract(three_uplinks(lte_loss=2.0)) == {
+        "fiber_rtt_ms": 8.0, "fiber_loss_pct": 0.0, "fiber2_rtt_ms": 14.0, "fiber2_loss_pct": 0.0,
+        "lte_rtt_ms": 45.0, "lte_loss_pct": 2.0}
+    legacy = state()
+    legacy["failover"]["links"]["backup"] = {"status": "up", "rtt_ms": 40.0, "loss": 0.01}
+    assert {k for k in extract(legacy) if "_rtt_ms" in k or "_loss_pct" in k} == {
+        "primary_rtt_ms", "primary_loss_pct", "backup_rtt_ms", "backup_loss_pct"}   # the names of old
+    weird = {"failover": {"links": {"x": "down", 3: {"rtt_ms": 1.0}, "y": {"rtt_ms": float("inf"), "loss": True}}}}
+    assert extract(weird) == {}
+
+
+def test_a_named_uplinks_series_keeps_its_deadband():
+    g = gate()
+    g.observe(extract(three_uplinks()), 0)
+    assert g.observe(extract(three_uplinks(fiber2_rtt=18.0)), 60) is None      # 4 ms: under the 5 ms floor
+    assert g.observe(extract(three_uplinks(fiber2_rtt=20.0, lte_loss=4.0)), 120) == ("change", {"fiber2_rtt_ms": 20})
+    assert g.observe(extract(three_uplinks(fiber2_rtt=20.0, lte_loss=6.0)), 180) == ("change", {"lte_loss_pct": 6})

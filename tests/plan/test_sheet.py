@@ -144,3 +144,28 @@ def test_an_unknown_language_or_format_is_one_clear_error():
     with pytest.raises(ValueError, match=r"^format: expected one of html, text, json, got 'pdf'$"):
         render(sheet_of(), "pdf", "fr")
     assert plan_render.FORMATS == ("html", "text", "json")
+
+
+THREE = {"uplinks": [{"name": "fiber", "interface": "eth0", "priority": 1},
+                     {"name": "fiber2", "interface": "eth1", "priority": 2},
+                     {"name": "lte", "kind": "cellular", "priority": 3}],
+         "board": {"cellular_interface": "wwan0"},
+         "contracts": [{"uplink": "fiber", "provider": "Orange Pro", "reference": "FTTO-123456", "repair_hours": 4,
+                        "support_phone": "3901"},
+                       {"uplink": "fiber2", "provider": "Free Pro", "reference": "FP-9", "repair_hours": 24},
+                       {"uplink": "lte", "provider": "SFR Business"}]}
+
+
+def test_every_uplink_by_name_kind_and_contract():
+    s = sheet_of(shop(**THREE))
+    assert [(u["uplink"], u["kind"], u["interface"], u["provider"], u["reference"], u["operator"])
+            for u in s["uplinks"]] == [("fiber", "ethernet", "eth0", "Orange Pro", "FTTO-123456", None),
+                                       ("fiber2", "ethernet", "eth1", "Free Pro", "FP-9", None),
+                                       ("lte", "cellular", "wwan0", "SFR Business", None, "SFR")]
+    fr, en = render(s, "text", "fr"), render(s, "text", "en")
+    assert "fiber (principal, ligne fixe) · eth0" in fr and "fiber2 (secours, ligne fixe) · eth1" in fr
+    assert "lte (backup, cellular) · wwan0" in en and "Free Pro" in en and "24 h" in en
+    assert "SFR Business (SFR)" in en                   # the operator the modem is registered on, beside the contract
+    assert "support Orange Pro au 3901" in fr           # whom to call: the best uplink's support
+    legacy = render(sheet_of(), "text", "fr")
+    assert "principal (fibre) · eth0" in legacy and "secours (mobile) · wwan0" in legacy

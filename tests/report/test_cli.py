@@ -169,3 +169,19 @@ def test_business_default_period(site, default, since_local, until_local):
                            tz=None, claim=False, uplink=None)
     period = json.loads(build_report(args, now=at(2026, 12, 15, 12))[0])["period"]
     assert (period["since_local"], period["until_local"]) == (since_local, until_local)
+
+
+def test_the_claim_of_a_named_uplink(tmp_path, capsys):
+    storage = tmp_path / "var"
+    storage.mkdir()
+    config = tmp_path / "relais.toml"
+    config.write_text(f'[storage]\ndir = "{storage}"\n[board]\ncellular_interface = "wwan0"\n'
+                      '[[uplinks]]\nname = "fiber"\ninterface = "eth0"\npriority = 1\n'
+                      '[[uplinks]]\nname = "fiber2"\ninterface = "eth1"\npriority = 2\n'
+                      '[[uplinks]]\nname = "lte"\nkind = "cellular"\npriority = 3\n'
+                      '[[contracts]]\nuplink = "fiber2"\nprovider = "Free Pro"\nreference = "FP-9"\n')
+    write_ledger(storage, [])
+    code, out, _ = run(capsys, "--config", str(config), "--month", "2026-11", "--claim", "--uplink", "fiber2")
+    assert code == 0 and "Free Pro" in out and "FP-9" in out
+    code, out, err = run(capsys, "--config", str(config), "--month", "2026-11", "--claim", "--uplink", "dsl")
+    assert code == 2 and err.startswith("relais report: --uplink: expected one of fiber, fiber2, lte, got 'dsl'")

@@ -91,7 +91,8 @@ def test_legacy_unix_times_and_the_30_day_default(agent):
     ({"tz": "Nowhere/Land"}, "tz: unknown time zone"),
     ({"since": 20, "until": 10}, "must be before until"),
     ({"claim": "yes"}, "claim: expected true or false"),
-    ({"uplink": "fiber"}, "uplink: expected primary or backup"),
+    ({"uplink": "fiber"}, "uplink: expected one of primary, backup, got 'fiber'"),
+    ({"uplink": ["primary"]}, "uplink: expected one of primary, backup, got \"['primary']\""),
     ({"limit": 0}, "limit: expected an integer 1..1000"),
     ({"colour": "red"}, "unknown argument(s) colour"),
 ])
@@ -146,3 +147,30 @@ def test_any_argument_values_get_an_answer_never_an_internal_error(agent):
             assert "Error:" not in out["error"], (args, out)      # no exception class leaking out
     out = ask(agent, {"since": "1970-01-02", "until": "2026-11-30"})
     assert not out["ok"] and "longer than 10 years" in out["error"]
+
+
+def test_the_claim_of_any_named_uplink(tmp_path):
+    wall = [at(2026, 11, 1)]
+    core = Core(monotonic=lambda: wall[0], wall=WallClock(lambda: wall[0], lambda: "ntp"))
+    ledger = attach(core, from_dict({
+        "storage": {"dir": str(tmp_path)}, "board": {"cellular_interface": "wwan0"},
+        "uplinks": [{"name": "fiber", "interface": "eth0", "priority": 1},
+                    {"name": "fiber2", "interface": "eth1", "priority": 2},
+                    {"name": "lte", "kind": "cellular", "priority": 3}],
+        "contracts": [{"uplink": "fiber2", "provider": "Free Pro", "repair_hours": 4}]}))
+    core.state["failover"] = {"active_uplink": "fiber", "links": {"fiber": {"kind": "ethernet"},
+                                                                  "fiber2": {"kind": "ethernet"},
+                                                                  "lte": {"kind": "cellular"}}}
+    try:
+        wall[0] = at(2026, 11, 2, 10)
+        core.emit("link_down", link="fiber2", reason="no_answer")
+        wall[0] += 600
+        core.emit("link_restored", link="fiber2", was="down")
+        wall[0] = at(2026, 12, 3, 12)
+        core.drain()
+        r = ask(core, {"month": "2026-11", "claim": True, "uplink": "fiber2"})
+        assert r["ok"] and "Free Pro" in r["result"]["content"], r
+        assert ask(core, {"month": "2026-11", "uplink": "primary"}) == {
+            "ok": False, "error": "uplink: expected one of fiber, fiber2, lte, got 'primary'"}
+    finally:
+        ledger.db.close()

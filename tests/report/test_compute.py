@@ -188,3 +188,26 @@ def test_local_times_are_in_the_display_zone():
     r = compute(Period(*NOV, (i,), observed_since=NOV[0]),
                 ReportSettings(zone=PARIS, display_zone=__import__("zoneinfo").ZoneInfo("America/New_York")))
     assert r["incidents"][0]["start_local"] == "2026-11-03T04:00:00-05:00"
+
+
+def test_three_named_uplinks_the_operators_are_the_cellular_uplinks():
+    mid = at(2026, 11, 16)
+    r = report(down(at(2026, 11, 5, 10), 60, link="lte"),                    # the cellular uplink down under Orange
+               down(at(2026, 11, 6, 10), 30, link="fiber2"),                 # a fixed line: no operator's downtime
+               down(at(2026, 11, 20, 10), 120, link="fiber"),                # SFR carries the fiber's outage
+               switches=[Switch(1, NOV[0], "ntp", "operator_changed", 1, "Orange F"),
+                         Switch(2, mid, "ntp", "sim_switch", 2, "SFR", "registration_denied")],
+               uplinks=("fiber", "fiber2", "lte"), cellular="lte")
+    assert list(r["uplinks"]) == ["fiber", "fiber2", "lte"] and r["totals"]["uplink"] == "fiber"
+    ops = {o["operator"]: o for o in r["operators"]}
+    assert ops["Orange F"]["downtime_s"] == 3600 and ops["SFR"]["downtime_s"] == 0 and ops["SFR"]["carried_s"] == 7200
+
+
+def test_the_cellular_uplink_is_found_by_its_kind_in_the_config():
+    from agent.config import from_dict
+    config = from_dict({"board": {"cellular_interface": "wwan0"}, "uplinks": [
+        {"name": "fiber", "interface": "eth0", "priority": 1}, {"name": "lte", "kind": "cellular", "priority": 3},
+        {"name": "fiber2", "interface": "eth1", "priority": 2}]})
+    s = ReportSettings.from_config(config)
+    assert (s.uplinks, s.cellular) == (("fiber", "fiber2", "lte"), "lte")
+    assert ReportSettings.from_config(from_dict({})).cellular == "backup"

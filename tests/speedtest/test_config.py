@@ -27,7 +27,8 @@ def test_off_until_a_server_is_set_and_the_primary_by_default():
     ({"iperf3": "host:0"}, '[speedtest] iperf3: expected "host" or "host:port", or "", got "host:0"'),
     ({"links": ["backup"]}, '[speedtest] cellular: expected true when links has "backup" (measuring the cellular '
                             'uplink costs data), got false'),
-    ({"links": ["lte"]}, '[speedtest] links: expected one of "primary", "backup" in every item, got "lte"'),
+    ({"links": ["lte"]}, '[speedtest] links: expected names of uplinks (primary, backup), got "lte"'),
+    ({"links": ["Fiber"]}, '[speedtest] links: expected uplink names in every item, got "Fiber"'),
     ({"hour": 24}, "[speedtest] hour: expected an integer from 0 to 23, got 24"),
     ({"cellular_max_bytes": 1000},
      "[speedtest] cellular_max_bytes: expected an integer from 100000 to 10000000000, got 1000"),
@@ -37,3 +38,35 @@ def test_mistakes_are_one_line(section, message):
         from_dict({"speedtest": section}, source="relais.toml")
     assert str(e.value) == f"relais.toml: {message}"
     assert "\n" not in str(e.value)
+
+
+THREE = [{"name": "fiber", "interface": "eth0", "priority": 1}, {"name": "fiber2", "interface": "eth1", "priority": 2},
+         {"name": "lte", "kind": "cellular", "priority": 3}]
+
+
+@pytest.mark.parametrize("links, cellular, expected", [
+    (["fiber2"], False, ("fiber2",)),
+    (["fiber", "fiber2"], True, ("fiber", "fiber2", "lte")),
+    (["primary"], False, ("fiber",)),                     # "primary": the best uplink when none has that name
+    (["fiber2", "backup"], True, ("fiber2", "lte")),      # "backup": the cellular one
+    (["lte"], True, ("lte",)),
+])
+def test_any_configured_uplink_by_name(links, cellular, expected):
+    from agent.config.speedtest import daily_uplinks
+    cfg = from_dict({"uplinks": THREE, "board": {"cellular_interface": "wwan0"},
+                     "speedtest": {"url": "http://s/f", "links": links, "cellular": cellular}})
+    assert daily_uplinks(cfg.speedtest, cfg.effective_uplinks()) == expected
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"links": ["dsl"]}, '[speedtest] links: expected names of uplinks (fiber, fiber2, lte), got "dsl"'),
+    ({"links": ["lte"]}, '[speedtest] cellular: expected true when links has "lte" (measuring the cellular uplink '
+                         'costs data), got false'),
+    ({"links": ["fiber", "backup"]}, '[speedtest] cellular: expected true when links has "backup" (measuring the '
+                                     'cellular uplink costs data), got false'),
+])
+def test_names_that_are_no_uplink_of_the_site_are_one_line(section, message):
+    with pytest.raises(ConfigError) as e:
+        from_dict({"uplinks": THREE, "board": {"cellular_interface": "wwan0"}, "speedtest": section},
+                  source="relais.toml")
+    assert str(e.value) == f"relais.toml: {message}"

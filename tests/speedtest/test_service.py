@@ -32,14 +32,16 @@ def server():
 
 
 class Rig:
-    def __init__(self, tmp_path, speedtest: dict, usage: dict | None = None, measure_fn=None, sim=True):
+    def __init__(self, tmp_path, speedtest: dict, usage: dict | None = None, measure_fn=None, sim=True,
+                 uplinks: list | None = None, links: dict | None = None):
         self.clock = FakeClock()
         self.core = Core(monotonic=self.clock, wall=WallClock(now=self.clock.wall, source=lambda: "ntp"))
         self.config = from_dict({"device": {"id": "box-7"}, "storage": {"dir": str(tmp_path / "var")},
-                                 "speedtest": speedtest, "usage": usage or {}}, source="<test>")
+                                 "speedtest": speedtest, "usage": usage or {}, "uplinks": uplinks or [],
+                                 "board": {"cellular_interface": "wwan0"}}, source="<test>")
         self.events = []
         self.core.add_sink(self.events.append)
-        self.core.state["failover"] = {"links": {k: dict(v) for k, v in LOOPBACK_LINKS.items()}}
+        self.core.state["failover"] = {"links": {k: dict(v) for k, v in (links or LOOPBACK_LINKS).items()}}
         self.counted = [0]
         self.usage = attach_usage(self.core, self.config, boot_id="boot",
                                   read_counters=lambda: Counters(1, self.counted[0], 0))
@@ -167,8 +169,11 @@ def test_the_command_runs_one_now_and_replies_with_the_measurement(tmp_path, ser
 
 @pytest.mark.parametrize("speedtest, args, error", [
     ({"url": "http://127.0.0.1:1/"}, {"link": "lte"}, "speedtest: link: expected one of primary, backup, got 'lte'"),
-    ({"url": "http://127.0.0.1:1/"}, {"uplink": "primary"}, 'speedtest takes {"link": "primary" | "backup"}'),
-    ({"url": "http://127.0.0.1:1/"}, ["primary"], 'speedtest takes {"link": "primary" | "backup"}'),
+    ({"url": "http://127.0.0.1:1/"}, {"uplink": "primary"},
+     'speedtest takes {"link": NAME}, NAME one of the uplinks: primary, backup'),
+    ({"url": "http://127.0.0.1:1/"}, ["primary"],
+     'speedtest takes {"link": NAME}, NAME one of the uplinks: primary, backup'),
+    ({"url": "http://127.0.0.1:1/"}, {"link": 3}, "speedtest: link: expected one of primary, backup, got '3'"),
     ({"url": "http://127.0.0.1:1/"}, {"link": "backup"},
      "speedtest: [speedtest] cellular is false: the cellular uplink is not measured"),
 ])
@@ -239,3 +244,30 @@ def test_the_runtime_attaches_it_only_when_configured(tmp_path, speedtest, expec
         assert state is None
     else:
         assert {k: state[k] for k in ("running", "last")} == expected[2] and state["next_at"] > 0
+
+
+THREE = [{"name": "fiber", "interface": "eth0", "priority": 1}, {"name": "fiber2", "interface": "eth1", "priority": 2},
+         {"name": "lte", "kind": "cellular", "priority": 3}]
+# the engine's links: fiber2's interface not published yet (its configured one is used), lte's address not known
+THREE_LINKS = {"fiber": {"up": True, "interface": "eth0", "address": "192.0.2.10"},
+               "fiber2": {"up": True, "address": "198.51.100.7"}, "lte": {"up": True, "interface": "wwan0"}}
+
+
+def test_three_named_uplinks_each_measured_through_its_own_binding_on_schedule_and_on_command(tmp_path):
+    def fake(plan, binding):     # no such interfaces here: what is measured, and through what, is the point
+        return SpeedResult(True, down_bps=8 * plan.max_bytes, bytes=plan.max_bytes, method="http", server="s")
+    rig = Rig(tmp_path, {"url": "http://s/f", "links": ["fiber", "fiber2"], "cellular": True, "max_bytes": 3_000_000,
+                         "cellular_max_bytes": 1_000_000}, usage={"cap_slot1_mb": 100}, measure_fn=fake,
+              uplinks=THREE, links=THREE_LINKS)
+    rig.run_until_measured(3)
+    assert [(e.data["link"], e.data["bytes"]) for e in rig.speed_events()] == [
+        ("fiber", 3_000_000), ("fiber2", 3_000_000), ("lte", 1_000_000)]
+    assert [(b.interface, b.source) for _, b in rig.measured] == [
+        ("eth0", "192.0.2.10"), ("eth1", "198.51.100.7"), ("wwan0", None)]
+    assert set(rig.core.state["speedtest"]["last"]) == {"fiber", "fiber2", "lte"}
+    assert rig.command({"link": "fiber2"})["result"]["link"] == "fiber2"
+    assert rig.command(None)["result"]["link"] == "fiber"                  # the best uplink by default
+    assert rig.command({"link": "backup"})["result"]["link"] == "lte"      # the alias of the cellular uplink
+    assert rig.command({"link": "primary"})["result"]["link"] == "fiber"
+    assert rig.command({"link": "dsl"}) == {"ok": False,
+                                            "error": "speedtest: link: expected one of fiber, fiber2, lte, got 'dsl'"}
