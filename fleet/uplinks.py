@@ -10,12 +10,14 @@ read with care: a malformed part means "legacy names", never an error.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Mapping
 
 LEGACY_PREFERRED = "primary"
 LEGACY_CELLULAR = "backup"
 MAX_LINKS = 16          # a site has a handful of uplinks; more in a published part is not believed
 MAX_NAME = 24           # the agent's own limit on an uplink name ([[uplinks]] name)
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,23}")    # the agent's own rule for an uplink name ([[uplinks]] name)
 
 
 def _priorities(failover: Any) -> dict[str, float]:
@@ -63,6 +65,18 @@ def on_backup(failover: Any) -> bool:
     return active == LEGACY_CELLULAR       # a legacy device (or an active uplink its links do not list)
 
 
+def names(failover: Any) -> list[str]:
+    """The device's uplinks a command may name (`failover` mode force_<name>), best priority first: the published
+    links whose names follow the agent's own rule; a device that publishes none has the legacy two."""
+    links = failover.get("links") if isinstance(failover, Mapping) else None
+    found = [n for n in list(links)[:MAX_LINKS] if isinstance(n, str) and _NAME.fullmatch(n)] \
+        if isinstance(links, Mapping) else []
+    if not found:
+        return [LEGACY_PREFERRED, LEGACY_CELLULAR]
+    priorities = _priorities(failover)
+    return sorted(found, key=lambda n: priorities.get(n, math.inf))    # stable: equals keep the published order
+
+
 def slim_links(links: Any) -> dict[str, dict[str, Any]]:
     """What the functions above read of `links` (priority, kind), for holders of many devices' states."""
     if not isinstance(links, Mapping):
@@ -74,4 +88,4 @@ def slim_links(links: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
-__all__ = ["preferred", "cellular", "on_backup", "slim_links", "LEGACY_PREFERRED", "LEGACY_CELLULAR"]
+__all__ = ["preferred", "cellular", "on_backup", "names", "slim_links", "LEGACY_PREFERRED", "LEGACY_CELLULAR"]

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 
 from fleet.console.table import COLUMNS, FILTER_LABELS, TABLE_FILTERS, Page, View
+from fleet.uplinks import names as uplink_names
 from fleet.users import Role, Session
 
 # nothing inline (no <script>, no style=): injected markup cannot run, the page cannot be framed
@@ -127,9 +128,15 @@ def fleet(page: Page, view: View, session: Session, error: str = "") -> str:
     return layout("Fleet", body, session, live=f"/events?{view.query()}")
 
 
-ACTION_LABELS = {"failover_force_backup": "Force the backup", "failover_force_primary": "Force the primary",
-                 "failover_auto": "Failover: automatic", "drill": "Run a drill", "sim_switch": "Switch SIM",
+ACTION_LABELS = {"failover_auto": "Failover: automatic", "drill": "Run a drill", "sim_switch": "Switch SIM",
                  "modem_reset": "Reset the modem"}
+LEGACY_FORCE_LABELS = {"primary": "Force the primary", "backup": "Force the backup"}
+
+
+def action_labels(failover: dict[str, Any]) -> dict[str, str]:
+    """One "force" button per uplink the device publishes, best first, then the other actions."""
+    forces = {f"failover_force_{n}": LEGACY_FORCE_LABELS.get(n, f"Force {n}") for n in uplink_names(failover)}
+    return {**forces, **ACTION_LABELS}
 
 
 def site(d: dict[str, Any], timeline_svg: str, drills: list[tuple[float, dict[str, Any]]], session: Session,
@@ -157,12 +164,12 @@ def site(d: dict[str, Any], timeline_svg: str, drills: list[tuple[float, dict[st
     actions = ""
     if session.user.role >= Role.OPERATOR:
         forms = []
-        for action, label in ACTION_LABELS.items():
+        for action, label in action_labels(failover).items():
             extra = ('<select name="slot"><option>1</option><option>2</option></select> '
                      if action == "sim_switch" else "")
             forms.append(f'<form method="post" action="/site/{name}/action">{csrf_field(session)}'
                          f'<input type="hidden" name="action" value="{action}">{extra}'
-                         f'<button name="go" value="{action}">{label}</button></form>')
+                         f'<button name="go" value="{escape(action)}">{escape(label)}</button></form>')
         actions = f'<h2>Actions</h2><div class="actions">{"".join(forms)}</div>'
     report_form = (f'<form method="post" action="/site/{name}/report">{csrf_field(session)}'
                    f'<button>Fetch the device\'s own report</button></form>')

@@ -25,7 +25,7 @@ from fleet.console.bounds import BoundedHTTPServer, ConsoleBusy, DbPool, Deadlin
 from fleet.console.cache import FleetCache
 from fleet.console.table import BadQuery, parse_view, select
 from fleet.db import DatabaseError, FleetDb
-from fleet.uplinks import preferred
+from fleet.uplinks import names, preferred
 from fleet.users import Role, Session, UserError, Users
 
 log = logging.getLogger("relais.fleet.console")
@@ -34,7 +34,9 @@ MAX_FORM_BYTES = 16 * 1024
 MAX_LIVE_STREAMS = 32              # each live page holds a thread and polls the database
 CSP = pages.CSP
 
-# action -> (the agent's command, its arguments)
+# action -> (the agent's command, its arguments). Besides these, failover_force_<uplink> for each uplink the
+# device publishes (fleet.uplinks.names: a site of [[uplinks]] has its own names; a legacy one primary and backup).
+FORCE = "failover_force_"
 ACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "failover_force_backup": ("failover", {"mode": "force_backup"}),
     "failover_force_primary": ("failover", {"mode": "force_primary"}),
@@ -412,9 +414,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def _action(self, session: Session, site: str, form: dict[str, str]) -> None:
         action = form.get("action", "")
-        if action not in ACTIONS:
-            raise HttpError(400, f"action {action[:40]!r}: expected one of {', '.join(ACTIONS)}")
-        name, args = ACTIONS[action][0], dict(ACTIONS[action][1])
+        if action.startswith(FORCE) and action not in ACTIONS:
+            with self.console.db() as db:
+                found = db.devices(device_id=site)
+            if not found:
+                raise HttpError(404, f"no site {site!r} in the fleet database")
+            uplinks = names(pages.part(found[0]["state"], "failover"))
+            uplink = action[len(FORCE):]
+            if uplink not in uplinks:
+                raise HttpError(400, f"uplink {uplink[:24]!r}: expected one of {site}'s uplinks: "
+                                     f"{', '.join(uplinks)}")
+            name, args = "failover", {"mode": f"force_{uplink}"}
+        elif action not in ACTIONS:
+            raise HttpError(400, f"action {action[:40]!r}: expected one of {', '.join(ACTIONS)} or "
+                                 f"{FORCE}<uplink>")
+        else:
+            name, args = ACTIONS[action][0], dict(ACTIONS[action][1])
         if action == "sim_switch":
             slot = form.get("slot", "")
             if slot not in ("1", "2"):

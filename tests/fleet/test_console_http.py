@@ -377,3 +377,27 @@ def test_a_request_refused_before_its_headers_are_read_is_answered_behind_a_prox
         got += chunk
     sock.close()
     assert got.startswith(b"HTTP/1.1 414 ") and b"URI is too long" in got
+
+
+def test_a_site_of_three_uplinks_gets_a_force_button_per_uplink_and_only_its_own(app):
+    """[[uplinks]] fiber, fiber2, lte: one "force" per published uplink, best first; a name the device does not
+    publish is refused with one line and nothing is sent."""
+    dev = "site-3up"
+    failover = {"state": "primary", "mode": "auto", "active_uplink": "fiber",
+                "links": {"lte": {"kind": "cellular", "priority": 30}, "fiber": {"kind": "ethernet", "priority": 10},
+                          "fiber2": {"kind": "ethernet", "priority": 20}}}
+    out = loadgen.Outgoing(f"{loadgen.PREFIX}/{dev}/state/failover",
+                           loadgen.encode(loadgen.envelope(dev, 10, T0 - 60, state={"failover": failover}), "cbor"),
+                           None, retain=True)
+    app["db"].store([parse(out.topic, out.payload)], T0 - 60)
+    cookie, csrf = login(app, "otto")
+    page = request(app, "GET", f"/site/{dev}", cookie=cookie)
+    buttons = re.findall(r'<button name="go" value="(failover_force_[a-z0-9_]+)">([^<]*)</button>', page.text)
+    assert buttons == [("failover_force_fiber", "Force fiber"), ("failover_force_fiber2", "Force fiber2"),
+                       ("failover_force_lte", "Force lte")]
+    before = len(app["sent"])
+    r = request(app, "POST", f"/site/{dev}/action", {"csrf": csrf, "action": "failover_force_fiber2"}, cookie=cookie)
+    assert r.status == 200 and app["sent"][before:] == [(dev, "failover", {"mode": "force_fiber2"})]
+    r = request(app, "POST", f"/site/{dev}/action", {"csrf": csrf, "action": "failover_force_wan9"}, cookie=cookie)
+    assert r.status == 400 and "expected one of site-3up&#x27;s uplinks: fiber, fiber2, lte" in r.error(), r.error()
+    assert len(app["sent"]) == before + 1

@@ -220,3 +220,15 @@ def test_each_console_command_is_signed_with_the_sites_key_as_the_agent_verifies
     verify(b"k-of-site-7", "site-7", name, body["id"], args, body, T0 + 5, 300, Nonces())   # the agent's check
     with pytest.raises(SignatureRejected):
         verify(b"k-of-site-8", "site-7", name, body["id"], args, body, T0 + 5, 300, Nonces())
+
+
+@pytest.mark.parametrize("failover, expected", [
+    ({"links": {"lte": {"priority": 30}, "fiber": {"priority": 10}, "fiber2": {"priority": 20}}},
+     ["fiber", "fiber2", "lte"]),
+    ({"links": {"primary": {}, "backup": {}}}, ["primary", "backup"]),          # a legacy device: as published
+    ({}, ["primary", "backup"]), ("garbage", ["primary", "backup"]),            # nothing usable: the legacy two
+    ({"links": {"Fiber<x>": {"priority": 1}, "ok_1": {"priority": 2}}}, ["ok_1"]),   # the agent's name rule
+])
+def test_the_uplinks_a_force_may_name(failover, expected):
+    from fleet.uplinks import names
+    assert names(failover) == expected
