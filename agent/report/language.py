@@ -46,7 +46,7 @@ WORDS = {
         "more": "… et {n} autre(s) : voir le rapport complet", "services": "services", "yes": "oui", "no": "non",
         "min_speed": "min.", "median": "médiane", "measurements": "mesures", "carried_by": "secours",
         "kinds": {"down": "coupure", "degraded": "dégradé", "total": "coupure totale",
-                  "not_observed": "non observé", "power": "courant"},
+                  "not_observed": "non observé", "power": "coupure de courant"},
         "causes": {"no_answer": "plus de réponse aux sondes", "carrier_lost": "perte de la porteuse (câble, port)",
                    "admin_down": "interface désactivée", "no_address": "plus d'adresse IP",
                    "no_interface": "interface absente", "primary_down": "lien principal coupé",
@@ -118,7 +118,7 @@ WORDS = {
         "more": "… and {n} more: see the full report", "services": "services", "yes": "yes", "no": "no",
         "min_speed": "min", "median": "median", "measurements": "measurements", "carried_by": "backup",
         "kinds": {"down": "down", "degraded": "degraded", "total": "total outage", "not_observed": "not observed",
-                  "power": "power"},
+                  "power": "power cut"},
         "causes": {"no_answer": "no answer to the probes", "carrier_lost": "carrier lost (cable, port)",
                    "admin_down": "interface disabled", "no_address": "no IP address", "no_interface":
                    "interface missing", "primary_down": "primary down", "all_down": "no uplink carried traffic",
