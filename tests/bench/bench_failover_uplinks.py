@@ -33,6 +33,7 @@ import sys
 import time
 
 from agent.config import from_dict
+from tests.bench.bench_failover_lan import summary
 from tests.bench.bench_lan import answered_after, median
 from tests.lab.netlab import GATEWAYS, INTERFACES, TARGETS
 from tests.lab.netlab6 import TARGETS6
@@ -104,14 +105,6 @@ def cycles(probes: str, runs: int, cap_s: float) -> dict:
                 for part in parts:
                     part.stop()
     return out
-
-
-def summary(xs: list[float | None], cap_s: float) -> str:
-    ok = [x for x in xs if x is not None]
-    dead = len(xs) - len(ok)
-    if not ok:
-        return f"dead > {cap_s:g} s"
-    return f"{median(ok):.3f} ({max(ok):.2f})" + (f" {dead} dead" if dead else "")
 
 
 def run(runs: int, cap_s: float) -> dict:
