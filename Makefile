@@ -90,7 +90,7 @@ bench-decode: $(TSTAMP)
 bench-sim-switch: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_sim_switch
 
-# root: network namespaces and nftables; about 7 minutes (see BENCHMARKS.md, "Failover")
+# root: network namespaces and nftables; about 9 minutes (see BENCHMARKS.md, "Failover", "LAN flows across failover", "N uplinks")
 .PHONY: bench-failover
 bench-failover: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_failover $(BENCH_ARGS)

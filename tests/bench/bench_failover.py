@@ -30,6 +30,9 @@ change), a flow packet when it arrives in the "internet" namespace.
   primary during the lossy run, extrapolated to a day.
 - LAN flows (tests/bench/bench_failover_lan.py, --lan-runs cycles; --only-lan runs just that): an existing LAN
   flow's first answer after each switch, IPv4 and IPv6 (NAT66), with IPv4 or IPv6 probes.
+- Three uplinks (tests/bench/bench_failover_uplinks.py, --uplinks-runs cycles; --only-uplinks runs just that):
+  fiber -> second operator -> cellular and back in order, fault -> switch and switch -> first answer of an
+  existing IPv4 and IPv6 LAN flow, with IPv4 or IPv6 probes.
 Prints a table, then one JSON object as the last line.
 """
 from __future__ import annotations
@@ -44,7 +47,7 @@ import time
 
 from agent.config import FailoverConfig
 from agent.failover.policy import Settings
-from tests.bench import bench_failover_lan
+from tests.bench import bench_failover_lan, bench_failover_uplinks
 from tests.failover.simulated_lab import Fault, SimLab, World
 from tests.lab.agent import AgentUnderTest, lab_config
 from tests.lab.netlab import FailoverLab
@@ -151,12 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--lan-runs", type=int, default=10)
     p.add_argument("--only-lan", action="store_true")
+    p.add_argument("--uplinks-runs", type=int, default=10)
+    p.add_argument("--only-uplinks", action="store_true")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         print("bench-failover needs root (network namespaces, nftables)", file=sys.stderr)
         return 1
     if args.only_lan:
         return bench_failover_lan.main(["--runs", str(args.lan_runs)])
+    if args.only_uplinks:
+        return bench_failover_uplinks.main(["--runs", str(args.uplinks_runs)])
     rng = random.Random(2026)
     started = time.monotonic()
 
@@ -200,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<{width}}  {value:>12}  {goal:>8}  {detail}")
     print(f"(lab and replay took {time.monotonic() - started:.0f} s)")
     lan = bench_failover_lan.run(args.lan_runs, 5.0) if args.lan_runs else None
+    uplinks = bench_failover_uplinks.run(args.uplinks_runs, 5.0) if args.uplinks_runs else None
     print(json.dumps({
         "detect_carrier_s": round(median(carrier_detect), 4),
         "detect_blackhole_s": round(median(blackhole_detect), 4),
@@ -217,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         "cellular_trickle_bytes_per_day": round(trickle_per_day),
         "cuts": args.cuts,
         "lan": lan,
+        "uplinks": uplinks,
     }))
     return 0
 

@@ -202,12 +202,19 @@ class Phone:
         self._stop = threading.Event()
         self._to = (INTERNET_HOST6 if ipv6 else FLOW_HOST, ECHO_PORT)
         self._sock = in_netns(lab.lan, lambda: (_udp6 if ipv6 else _udp)((LAN_HOST6 if ipv6 else LAN_HOST, port)))
-        threading.Thread(target=self._receive, daemon=True).start()
-        threading.Thread(target=self._send, daemon=True).start()
+        self._threads = [threading.Thread(target=self._receive, daemon=True),
+                         threading.Thread(target=self._send, daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
     def close(self) -> None:
+        """Stops the flow. Returns once its port is free: the receiver blocked in recv() keeps the socket until its
+        0.2 s timeout, and a phone opened at once on the same port would find it taken."""
         self._stop.set()
         self._sock.close()
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(1.0)
 
     def _send(self) -> None:
         seq = 0

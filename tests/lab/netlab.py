@@ -9,7 +9,8 @@ Faults, each on one uplink's ISP so the router's own link stays as it is unless 
     carrier(link, up)       the ISP side of the veth down: the router sees NO-CARRIER (fiber unplugged)
     blackhole(link, on)     the ISP's default route replaced by a blackhole: first hop up, nothing beyond
     loss(link, pct)         nftables `numgen random` drop of forwarded packets, each direction (LAB.md)
-    delay(ms, jitter_ms)    the internet answers echo requests from user space after a delay (no netem here)
+    delay(ms, jitter_ms)    the internet answers echo requests from user space after a delay (no netem here);
+                            with uplinks=("primary",) only those that came through these uplinks' ISPs
 Namespaces are named rlf-<pid><n>-* and deleted on exit, also on failure.
 """
 from __future__ import annotations
@@ -93,10 +94,12 @@ class FailoverLab(RoutesLab):
             self.nft(link, "table inet rlf_loss {\n chain through {\n type filter hook forward priority 0;\n"
                            f" numgen random mod 100 < {int(pct)} drop\n }}\n}}")
 
-    def delay(self, ms: float, jitter_ms: float = 0.0) -> "DelayedEcho":
-        """From now on the targets' echo replies come from user space after ms ± jitter_ms."""
+    def delay(self, ms: float, jitter_ms: float = 0.0, uplinks: tuple[str, ...] = ()) -> "DelayedEcho":
+        """From now on the targets' echo replies come from user space after ms ± jitter_ms; with `uplinks`, only
+        those to requests that came through these uplinks' ISPs (the others at once): one line slow, not the
+        internet. Set the returned echo's `ms` and `jitter_ms` to change the delay; close() it to end it."""
         sh("ip", "netns", "exec", self.net, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1")
-        echo = DelayedEcho(self, ms, jitter_ms)
+        echo = DelayedEcho(self, ms, jitter_ms, uplinks)
         self._closers.append(echo.close)
         return echo
 
@@ -181,8 +184,10 @@ class DelayedEcho:
     """Answers echo requests to the targets from user space, after a delay: latency and jitter without netem.
     One raw socket per target, bound to it, so that replies leave with the target's address as source."""
 
-    def __init__(self, lab: FailoverLab, ms: float, jitter_ms: float):
+    def __init__(self, lab: FailoverLab, ms: float, jitter_ms: float, uplinks: tuple[str, ...] = ()):
         self.ms, self.jitter_ms = ms, jitter_ms
+        self.uplinks = frozenset(uplinks)   # empty: every request delayed
+        self._net = lab.net
         self._socks = [in_netns(lab.net, lambda h=h: _raw_bound(h)) for h in TARGETS]
         self._stop = threading.Event()
         self._due: list = []
@@ -193,11 +198,15 @@ class DelayedEcho:
         threading.Thread(target=self._write, daemon=True).start()
 
     def close(self) -> None:
+        """Ends the delay: the kernel answers echo requests again."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         with self._lock:
             self._lock.notify()
         for s in self._socks:
             s.close()
+        sh("ip", "netns", "exec", self._net, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=0", check=False)
 
     def _read(self, sock: socket.socket) -> None:
         sock.settimeout(0.2)
@@ -215,7 +224,9 @@ class DelayedEcho:
             reply = bytearray(icmp)
             reply[0], reply[2:4] = 0, b"\0\0"
             reply[2:4] = struct.pack("!H", _checksum(bytes(reply)))
-            delay = max(0.0, self.ms + self._rng.uniform(-self.jitter_ms, self.jitter_ms)) / 1000
+            delay = 0.0
+            if not self.uplinks or SEEN_AS.get(peer) in self.uplinks:
+                delay = max(0.0, self.ms + self._rng.uniform(-self.jitter_ms, self.jitter_ms)) / 1000
             with self._lock:
                 heapq.heappush(self._due, (time.monotonic() + delay, id(reply), sock, bytes(reply), peer))
                 self._lock.notify()
