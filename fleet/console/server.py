@@ -437,10 +437,12 @@ class Handler(BaseHTTPRequestHandler):
                 value = json.loads(metrics).get("rsrp_dbm")
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     signal.append((ts, float(value)))
+            changes = db.status_changes(site, since)
         d = found[0]
         failover = pages.part(d["state"], "failover")
         drills = [(ts, data) for ts, kind, data in events if kind == "drill_result"]
-        return pages.site(d, svg(events, signal, since, now, failover.get("active_uplink"), preferred(failover)),
+        return pages.site(d, svg(events, signal, since, now, failover.get("active_uplink"), preferred(failover),
+                                   (changes, d["online"])),
                           drills, session, outcome, report)
 
     def _site(self, session: Session, site: str) -> None:

@@ -423,3 +423,13 @@ def test_with_no_origin_a_dns_rebinding_host_is_refused(app, host, status):
         assert r.status == status and (audit_count(app), len(app["sent"])) == before
     if status == 421:
         assert "set [console] origin" in r.error()
+
+
+def test_the_site_page_draws_when_the_site_was_offline(app):
+    site = "site-00017"
+    for at, text in ((T0 - 30000, b"offline"), (T0 - 20000, b"online"), (T0 - 1000, b"offline")):
+        app["db"].store([parse(f"relais/v1/{site}/status", text)], at)
+    cookie, _ = login(app, "vera")
+    page = request(app, "GET", f"/site/{site}", cookie=cookie)
+    assert page.status == 200 and 'data-offline="2"' in page.text, re.findall(r"<rect class=.offline.*?</rect>", page.text)
+    assert page.text.count('<rect class="offline"') == 2 and "<title>offline 2.8 h</title>" in page.text
