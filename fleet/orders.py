@@ -1,8 +1,8 @@
 """Signed commands the alert loop orders on its own ([correlate] order_sim_switch: every site of a provider incident
 moves to its other SIM), sent from a thread of their own over one broker connection kept open.
 
-    alert loop ──order(site, name, args)──▶ bounded queue ──▶ orders thread: sign, publish QoS 1 (all of a batch at
-                                         (never waits)                        once), wait for the broker's PUBACKs
+    alert loop ──order(site, name, args)──▶ bounded queue ──▶ orders thread: sign, publish QoS 1 (a whole
+                                         (never waits)                        batch at once), await the PUBACKs
 
 The loop must not wait on the broker: a round that ordered 200 switches one connection at a time stalled for as
 long as 200 CONNECT/PUBLISH/DISCONNECT exchanges took, and a broker away stalled it 10 s a site. Here an order is a

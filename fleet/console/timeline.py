@@ -137,7 +137,8 @@ def svg(events: list[tuple[float, str, dict[str, Any]]], signal: list[tuple[floa
     height = sig_top + sig_h + 24
     parts = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
              f'width="{WIDTH}" height="{height}" role="img" data-incidents="{len(incidents)}" '
-             f'data-drills="{len(drills)}" data-offline="{len(offline)}" aria-label="the last {span / DAY_S:.0f} days">']
+             f'data-drills="{len(drills)}" data-offline="{len(offline)}" '
+             f'aria-label="the last {span / DAY_S:.0f} days">']
     for row, label in enumerate(("uplink", "incidents", "drills", "offline")):
         parts.append(f'<text x="0" y="{row * LANE_H + 13}" font-size="11">{label}</text>')
     for s in uplinks:

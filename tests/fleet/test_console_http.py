@@ -431,5 +431,6 @@ def test_the_site_page_draws_when_the_site_was_offline(app):
         app["db"].store([parse(f"relais/v1/{site}/status", text)], at)
     cookie, _ = login(app, "vera")
     page = request(app, "GET", f"/site/{site}", cookie=cookie)
-    assert page.status == 200 and 'data-offline="2"' in page.text, re.findall(r"<rect class=.offline.*?</rect>", page.text)
+    assert page.status == 200 and 'data-offline="2"' in page.text, re.findall(r"<rect class=.offline.*?</rect>",
+                                                                              page.text)
     assert page.text.count('<rect class="offline"') == 2 and "<title>offline 2.8 h</title>" in page.text
