@@ -5,9 +5,10 @@ moves to its other SIM), sent from a thread of their own over one broker connect
                                          (never waits)                        batch at once), await the PUBACKs
 
 The loop must not wait on the broker: a round that ordered 200 switches one connection at a time stalled for as
-long as 200 CONNECT/PUBLISH/DISCONNECT exchanges took, and a broker away stalled it 10 s a site. Here an order is a
-queue put. An order not acknowledged within ORDER_TTL_S of being ordered is dropped with one line: a SIM switch
-sent minutes late may hit a site whose link already came back.
+long as 200 CONNECT/PUBLISH/DISCONNECT exchanges took, and up to 10 s a site with a broker that did not answer.
+Here an order is a queue put. An order that cannot be published within ORDER_TTL_S of being ordered (the broker
+away) is dropped with one line: a SIM switch sent minutes late may hit a site whose link already came back. One
+published but not acknowledged in that time is said in one line too (paho keeps it for the connection's return).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ class Orders:
         self._stop = threading.Event()
         self._connected = threading.Event()
         self.counters = {"ordered": 0, "sent": 0, "not_sent": 0}
+        self._lock = threading.Lock()
         self.idle = threading.Event()   # set when nothing is queued or in flight (for `stop` and the tests)
         self.idle.set()
         self.client = make_client(config.mqtt, f"{config.mqtt.effective_client_id}-orders-{secrets.token_hex(3)}")
@@ -63,13 +65,20 @@ class Orders:
 
     def order(self, site: str, name: str, args: dict[str, Any]) -> None:
         """Queue one command; returns at once (the caller is the alert loop)."""
-        self.idle.clear()
         try:
             self._queue.put_nowait((site, name, dict(args), time.monotonic()))
-            self.counters["ordered"] += 1
         except queue.Full:
-            self.counters["not_sent"] += 1
+            self._count("not_sent")
             log.error("%s: %s not sent: %d orders already waiting for the broker", site, name, self._queue.maxsize)
+            return
+        self._count("ordered")
+        # after the put: cleared late, the orders thread sets it again at its next empty wait (0.2 s); cleared
+        # before, it could see the queue empty in between and say idle with this order on its way
+        self.idle.clear()
+
+    def _count(self, what: str, n: int = 1) -> None:
+        with self._lock:     # the loop's thread and the orders thread both count
+            self.counters[what] += n
 
     # -- the orders thread ----------------------------------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason, properties) -> None:
@@ -94,7 +103,7 @@ class Orders:
                 self._send(batch)
             except Exception:   # a bug here must not end the thread: later orders still go out
                 log.exception("orders: a batch of %d failed", len(batch))
-                self.counters["not_sent"] += len(batch)
+                self._count("not_sent", len(batch))
             if self._queue.empty():
                 self.idle.set()
 
@@ -102,7 +111,7 @@ class Orders:
         m = self.cfg.mqtt
         deadline = min(ordered for *_, ordered in batch) + self.ttl_s
         if not self._connected.wait(max(0.0, deadline - time.monotonic())):
-            self.counters["not_sent"] += len(batch)
+            self._count("not_sent", len(batch))
             log.error("orders: %d not sent (%s): broker %s:%s not reachable within %g s",
                       len(batch), _names(batch), m.host, m.effective_port, self.ttl_s)
             return
@@ -112,19 +121,23 @@ class Orders:
             try:
                 body = build(key_for(self.cfg, site, None), site, name, args, now)
             except CommandError as e:
-                self.counters["not_sent"] += 1
+                self._count("not_sent")
                 log.error("%s: %s not sent: %s", site, name, e)
                 continue
             topic = f"{Topics(m.topic_prefix, site).base}/cmd/{name}"
             in_flight.append((site, name, ordered, self.client.publish(topic, codec.encode(body, "json"), qos=1)))
         for site, name, ordered, info in in_flight:   # all published before the first wait: one round trip
-            info.wait_for_publish(max(0.0, ordered + self.ttl_s - time.monotonic()))
+            try:
+                info.wait_for_publish(max(0.0, ordered + self.ttl_s - time.monotonic()))
+            except (RuntimeError, ValueError):   # paho: the connection dropped under the publish
+                pass
             if info.is_published():
-                self.counters["sent"] += 1
+                self._count("sent")
                 log.info("%s: %s sent", site, name)
             else:
-                self.counters["not_sent"] += 1
-                log.error("%s: %s not acknowledged by the broker within %g s: dropped", site, name, self.ttl_s)
+                self._count("not_sent")
+                log.error("%s: %s not acknowledged by the broker within %g s (paho sends it still if the "
+                          "connection comes back)", site, name, self.ttl_s)
 
 
 def _names(batch: list[tuple[str, str, dict[str, Any], float]]) -> str:
