@@ -403,26 +403,29 @@ def test_a_site_of_three_uplinks_gets_a_force_button_per_uplink_and_only_its_own
     assert len(app["sent"]) == before + 1
 
 
-@pytest.mark.parametrize("host, status", [
+HOSTS = [   # (Host, the answer)
     ("evil.example", 421), ("evil.example:8080", 421), ("127.0.0.1.evil.example", 421), ("localhost.evil", 421),
     ("127.0.0.1", 200), ("127.0.0.1:8080", 200), ("[::1]:8080", 200), ("10.0.0.7", 200), ("localhost:8080", 200),
     ("LOCALHOST.", 200), ("a@b", 400), ("x:port", 400), ("[::1", 400), ("", 400),
-])
-def test_with_no_origin_a_dns_rebinding_host_is_refused(app, host, status):
+]
+
+
+def test_with_no_origin_a_dns_rebinding_host_is_refused(app):
     """origin = "": a page on evil.example that re-resolved its name to this console reads and posts same-origin
     as far as the browser knows; the Host header still names evil.example, and that is refused first, login or
     not. An IP address cannot be rebound, localhost does not leave the browser."""
     cookie, token = login(app, "otto")
-    r = request(app, "GET", "/", cookie=cookie, headers={"Host": host})
-    assert r.status == status, (host, r.status, r.error())
-    if status != 200:
+    for host, status in HOSTS:
+        r = request(app, "GET", "/", cookie=cookie, headers={"Host": host})
+        assert r.status == status, (host, r.status, r.error())
+        if status == 200:
+            continue
         assert r.error() and "\n" not in r.error()
         before = (audit_count(app), len(app["sent"]))
         r = request(app, "POST", "/site/site-00001/action", {"csrf": token, "action": "drill"}, cookie=cookie,
                     headers={"Host": host, "Origin": f"http://{host}"})
-        assert r.status == status and (audit_count(app), len(app["sent"])) == before
-    if status == 421:
-        assert "set [console] origin" in r.error()
+        assert r.status == status and (audit_count(app), len(app["sent"])) == before, host
+        assert ("set [console] origin" in r.error()) is (status == 421), host
 
 
 def test_the_site_page_draws_when_the_site_was_offline(app):

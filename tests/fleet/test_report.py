@@ -180,7 +180,8 @@ def test_the_agent_publishes_its_contracts_in_the_device_part(tmp_path):
            "board": {"backend": "simulated"}, "storage": {"dir": str(tmp_path / "var")},
            "contracts": [{"uplink": "primary", "provider": "Orange Pro", "repair_hours": 4,
                           "repair_in_business_hours": True},
-                         {"uplink": "backup", "provider": "SFR", "availability_pct": 99.5}]}
+                         {"uplink": "backup", "provider": "SFR", "availability_pct": 99.5}],
+           "business": {"hours": "Mon-Fri 09:00-18:00", "timezone": ""}}
     proc = subprocess.run([sys.executable, "-c", RUNTIME, json.dumps(raw)], capture_output=True, text=True,
                           timeout=60, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
@@ -188,13 +189,10 @@ def test_the_agent_publishes_its_contracts_in_the_device_part(tmp_path):
     assert [c["provider"] for c in device["contracts"]] == ["Orange Pro", "SFR"]
     info = info_of("shop-1", {"device": device}, {})
     assert (info.provider, info.repair_hours) == ("Orange Pro", 4.0)
-    # a GTR in business hours: the agent says which hours and zone ([business], the system's zone for "")
-    assert device["business"]["hours"] == "Mon-Sat 08:00-19:00" and device["business"]["timezone"]
-    raw["business"] = {"hours": "Mon-Fri 09:00-18:00", "timezone": "Europe/Paris"}
-    proc = subprocess.run([sys.executable, "-c", RUNTIME, json.dumps(raw)], capture_output=True, text=True,
-                          timeout=60, cwd=REPO)
-    device = json.loads(proc.stdout.splitlines()[-1])
-    assert device["business"] == {"hours": "Mon-Fri 09:00-18:00", "timezone": "Europe/Paris"}
+    # a GTR in business hours: the agent says which hours and zone ([business]; the system's zone for "")
+    from agent.report.hours import system_zone, zone_key
+    assert device["business"] == {"hours": "Mon-Fri 09:00-18:00", "timezone": zone_key(system_zone())}
+    device["business"]["timezone"] = "Europe/Paris"
     hours = business_of({"device": device})
     assert hours.seconds(at(2, 0), at(9, 0)) == 5 * 9 * H     # Mon 2 to Mon 9 November 2026: five days of nine
 
