@@ -154,6 +154,10 @@ def build(config: Config, *, uplinks=None, mqtt: bool = True) -> Runtime:
             {"uplink": c.uplink, "provider": c.provider, "availability_pct": c.availability_pct,
              "repair_hours": c.repair_hours, "repair_in_business_hours": c.repair_in_business_hours}
             for c in config.contracts]
+        if any(c.repair_in_business_hours for c in config.contracts):   # the fleet counts such a GTR in these
+            from agent.report.hours import system_zone, zone_key
+            core.state["device"]["business"] = {"hours": config.business.hours, "timezone":
+                                                config.business.timezone or zone_key(system_zone())}
 
     rt.parts["modem"] = modem = ModemService(core, config.modem.port, baud=config.modem.baud,
                                              vendor=config.modem.vendor, pin=config.modem.pin)

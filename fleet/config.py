@@ -73,6 +73,7 @@ class ConsoleSettings:
     secure_cookies: bool = False     # true behind HTTPS: the session cookie is sent over HTTPS only
     origin: str = ""                 # the console's address as browsers see it ("https://fleet.example.com"): POSTs
                                      # from any other origin are refused; "" = the Host header's, http or https
+                                     # (a Host naming neither an IP, localhost, listen nor origin: refused, 421)
     trust_proxy: bool = False        # the client's address from X-Forwarded-For (set by the reverse proxy):
                                      # login attempts are limited per source address
     idle_s: float = 1800.0           # a session ends after this long without a request

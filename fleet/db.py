@@ -5,7 +5,8 @@ Both speak the same SQL here: `INSERT ... ON CONFLICT` (SQLite 3.24+, PostgreSQL
 by (device, seq) in the database itself, so it holds across restarts of `fleet serve` and across instances sharing
 one database. Statements are written with `?` placeholders and turned into psycopg's `%s` for PostgreSQL.
 
-Tables: devices (online/offline and since when, first/last seen), device_state (the latest of each retained
+Tables: devices (online/offline and since when, first/last seen), status_changes (each change of online/offline,
+the last STATUS_KEEP_S: the console's timeline draws the offline periods), device_state (the latest of each retained
 state part), events, telemetry, replies. JSON bodies are stored as text: both databases read it back the same.
 """
 from __future__ import annotations
@@ -48,6 +49,12 @@ SCHEMA = (
         device_id TEXT NOT NULL, kind TEXT NOT NULL, seq BIGINT NOT NULL, ts DOUBLE PRECISION NOT NULL,
         data TEXT NOT NULL, received DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (device_id, kind))""",
+    # Each change of a device's online/offline as ingest saw it (the fleet's clock: the broker's will says
+    # "offline", not the device). Pruned at ingest to STATUS_KEEP_S, so a flapping device costs rows only that long.
+    """CREATE TABLE IF NOT EXISTS status_changes (
+        device_id TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, online INTEGER NOT NULL,
+        PRIMARY KEY (device_id, at))""",
+    "CREATE INDEX IF NOT EXISTS status_changes_at ON status_changes (at)",
     # what changed since a moment: the console's table and its live rows look every few seconds
     "CREATE INDEX IF NOT EXISTS device_state_received ON device_state (received)",
     "CREATE INDEX IF NOT EXISTS latest_events_received ON latest_events (received)",
@@ -63,6 +70,13 @@ _STATUS = ("INSERT INTO devices (device_id, online, online_since, first_seen, la
            "online_since = CASE WHEN devices.online IS NOT DISTINCT FROM excluded.online "
            "THEN devices.online_since ELSE excluded.online_since END, "
            "online = excluded.online, last_seen = excluded.last_seen")
+# Written before _STATUS, so "a change" is against what the device had; a status repeated (every resubscription
+# delivers the retained one again) writes nothing. Two changes in one batch share its time: the later one stays.
+_STATUS_CHANGE = ("INSERT INTO status_changes (device_id, at, online) SELECT ?, ?, ? WHERE NOT EXISTS "
+                  "(SELECT 1 FROM devices WHERE device_id = ? AND online IS NOT DISTINCT FROM ?) "
+                  "ON CONFLICT (device_id, at) DO UPDATE SET online = excluded.online")
+STATUS_KEEP_S = 35 * 86400.0    # the console's 30 days, and some
+STATUS_PRUNE_EVERY_S = 3600.0
 # State and replies take their seq when sent (docs/mqtt.md): an older part arriving late must not win.
 _STATE = ("INSERT INTO device_state (device_id, part, seq, ts, body, received) VALUES (?, ?, ?, ?, ?, ?) "
           "ON CONFLICT (device_id, part) DO UPDATE SET seq = excluded.seq, ts = excluded.ts, body = excluded.body, "
@@ -114,6 +128,7 @@ class FleetDb:
         self.url = url
         self.postgres = url.startswith(("postgresql://", "postgres://"))
         self._conn: Any = None
+        self._status_pruned = float("-inf")   # when store() last dropped status changes older than STATUS_KEEP_S
 
     # -- connection ---------------------------------------------------------------------------------------------
     def connect(self) -> "FleetDb":
@@ -189,8 +204,13 @@ class FleetDb:
             with self._transaction() as cur:
                 if touch:
                     cur.executemany(self._sql(_TOUCH), [(d, t, t) for d, t in sorted(touch.items())])
-                if status:
-                    cur.executemany(self._sql(_STATUS), status)
+                for row in status:   # in order: each change is judged against the one before it
+                    device, online = row[0], row[1]
+                    cur.execute(self._sql(_STATUS_CHANGE), (device, received, online, device, online))
+                    cur.execute(self._sql(_STATUS), row)
+                if status and received - self._status_pruned >= STATUS_PRUNE_EVERY_S:
+                    cur.execute(self._sql("DELETE FROM status_changes WHERE at < ?"), (received - STATUS_KEEP_S,))
+                    self._status_pruned = received
                 if state:
                     cur.executemany(self._sql(_STATE), state)
                 for statement, rows in ((_EVENT, events), (_TELEMETRY, telemetry)):
@@ -295,6 +315,11 @@ class FleetDb:
                 if did in out:
                     out[did]["latest"][kind] = {"ts": ts, "data": json.loads(data)}
         return list(out.values())
+
+    def status_changes(self, device_id: str, since: float) -> list[tuple[float, bool]]:
+        """(when, online) of each change of the device's status since `since`, in time order."""
+        return [(at, bool(online)) for at, online in self.query(
+            "SELECT at, online FROM status_changes WHERE device_id = ? AND at >= ? ORDER BY at", (device_id, since))]
 
 
 class _Transaction:

@@ -10,7 +10,10 @@ The outages are the agent's own: its `outage_closed` event (docs/mqtt.md; the le
 start to the primary's recovery, drills not included) and, for a site on its backup now, the outage still running
 from the failover part's `since`. An operator's own switch (`cause` manual) is planned, not the provider's.
 Each site's provider and GTR come from fleet/sites.py: the site list, else the contract the device publishes.
-Months are calendar months in UTC; a GTR counts calendar hours (a contract in business hours is flagged so).
+Months are calendar months in UTC. A GTR counts calendar hours, or, when the contract says
+`repair_in_business_hours`, the site's business hours in its zone (the `device` part's `business`, published by
+the agent with such a contract; common/business_hours.py, DST included); a device that does not publish them
+(an older agent) is counted in calendar hours and flagged so.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from common.business_hours import BusinessHours, UnknownZone, describe, parse_business_hours, zone_named
 from fleet.correlate import Outage, ProviderMonth, provider_availability
 
 UNKNOWN = "(no provider known)"
@@ -47,6 +51,7 @@ class SiteFacts:
     provider: str
     repair_hours: float | None = None
     business_hours: bool = False          # the contract's GTR counts business hours only
+    business: BusinessHours | None = None  # the site's opening hours in its zone; None: not published
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ class Late:
     outage: Outage
     repair_hours: float
     over_s: float
-    business_hours: bool
+    business_hours: bool                  # the contract counts business hours ...
+    counted_as: str = "calendar"          # ... and how the fleet counted: "calendar", or the hours and zone
 
 
 @dataclass(frozen=True)
@@ -105,9 +111,12 @@ def compute(f: Facts) -> FleetMonth:
         if s.repair_hours is None:
             continue
         end = f.until if o.end is None else o.end
-        over = (end - o.start) - s.repair_hours * 3600      # the whole outage, also its part before the month
+        hours = s.business if s.business_hours else None
+        elapsed = hours.seconds(o.start, end) if hours is not None else end - o.start
+        over = elapsed - s.repair_hours * 3600      # the whole outage, also its part before the month
         if o.start < f.until and end > f.since and over > 0:
-            late.append(Late(o, s.repair_hours, over, s.business_hours))
+            late.append(Late(o, s.repair_hours, over, s.business_hours,
+                             "calendar" if hours is None else f"{describe(hours.week)} {hours.zone.key}"))
     late.sort(key=lambda x: (-x.over_s, x.outage.site))
     incidents = tuple(i for i in f.incidents if f.only is None or any(x.get("site") == f.only for x in i["sites"]))
     return FleetMonth(f.month, tuple(providers), tuple(late), incidents, f.only,
@@ -136,8 +145,9 @@ def gather(db, month: str, site: str | None = None, listed: Mapping | None = Non
     for device, d in devices.items():
         info = info_of(device, d["state"], listed)
         provider_of[device] = info.provider or UNKNOWN
-        sites.append(SiteFacts(device, provider_of[device], info.repair_hours,
-                               primary_contract(d["state"]).get("repair_in_business_hours") is True))
+        in_business = primary_contract(d["state"]).get("repair_in_business_hours") is True
+        sites.append(SiteFacts(device, provider_of[device], info.repair_hours, in_business,
+                               business_of(d["state"]) if in_business else None))
     outages: list[Outage] = []
     # an outage that began up to a month before and ended in this one counts for its part in this month
     for device, ts, data in db.query("SELECT device_id, ts, data FROM events WHERE kind = 'outage_closed' "
@@ -153,6 +163,23 @@ def gather(db, month: str, site: str | None = None, listed: Mapping | None = Non
             outages.append(Outage(device, provider_of[device], float(start), None))
     incidents = tuple(watch_db.incidents(db, since, until))
     return Facts(month, since, until, tuple(sites), tuple(outages), incidents, site)
+
+
+def business_of(state: Mapping[str, Any]) -> BusinessHours | None:
+    """The site's business hours as its agent publishes them (`device` part, `business`: {"hours", "timezone"}),
+    or None when it does not or they are not readable (untrusted: the GTR is then counted in calendar hours)."""
+    device = state.get("device")
+    business = device.get("business") if isinstance(device, Mapping) else None
+    if not isinstance(business, Mapping):
+        return None
+    hours, zone = business.get("hours"), business.get("timezone")
+    if not isinstance(hours, str) or not isinstance(zone, str) or len(hours) > 500 or len(zone) > 64:
+        return None
+    try:
+        week = parse_business_hours(hours)
+        return BusinessHours(week, zone_named(zone)) if any(week) else None
+    except (ValueError, UnknownZone):
+        return None
 
 
 def _json(text: Any) -> Any:
@@ -180,7 +207,7 @@ def as_json(r: FleetMonth) -> dict[str, Any]:
                       for p in r.providers],
         "beyond_repair_time": [{"site": x.outage.site, "provider": x.outage.provider, "start": x.outage.start,
                                 "end": x.outage.end, "repair_hours": x.repair_hours, "over_s": round(x.over_s, 1),
-                                "business_hours": x.business_hours} for x in r.late],
+                                "business_hours": x.business_hours, "counted_as": x.counted_as} for x in r.late],
         "provider_incidents": [{k: i[k] for k in ("id", "link", "provider", "area", "since", "closed_at")} |
                                {"sites": [s["site"] for s in i["sites"]]} for i in r.incidents],
         **({"outages": [{"start": o.start, "end": o.end} for o in r.site_outages]} if r.site else {}),
@@ -198,12 +225,20 @@ def _rows(r: FleetMonth) -> list[tuple[str, list[str], list[list[str]]]]:
                      for o in r.site_outages]))
     out.append(("Beyond the guaranteed time to repair", ["site", "provider", "start", "end", "GTR", "over by"],
                 [[x.outage.site, x.outage.provider, _t(x.outage.start), _t(x.outage.end) or "(going on)",
-                  f"{x.repair_hours:g} h" + (" (business hours: counted as calendar)" if x.business_hours else ""),
+                  f"{x.repair_hours:g} h" + _counted(x),
                   _h(x.over_s)] for x in r.late]))
     out.append(("Provider incidents", ["since", "closed", "link", "provider", "area", "sites"],
                 [[_t(i["since"]), _t(i["closed_at"]) or "(open)", i["link"], i["provider"], i["area"],
                   str(len(i["sites"]))] for i in r.incidents]))
     return out
+
+
+def _counted(x: Late) -> str:
+    if not x.business_hours:
+        return ""
+    if x.counted_as == "calendar":
+        return " (business hours, not published by the site: counted as calendar)"
+    return f" (business hours: {x.counted_as})"
 
 
 def r_until(r: FleetMonth) -> float:

@@ -256,13 +256,21 @@ def run(watch: Watch, stop: threading.Event, clock: Callable[[], float] = time.t
 
 
 def start(config: FleetConfig, stop: threading.Event) -> threading.Thread:
-    from fleet.command import build, key_for, send
+    from fleet.orders import Orders
 
-    def order(site: str, name: str, args: dict) -> None:
-        body = build(key_for(config, site, None), site, name, args, time.time())
-        send(config, site, name, body, wait=False)
+    # orders go out from their own thread over one connection (fleet/orders.py): a round never waits on the broker
+    orders = Orders(config) if WatchSettings.from_config(config).order_sim_switch else None
+    watch = Watch(config, holder=config.mqtt.effective_client_id, order=orders.order if orders else None)
 
-    watch = Watch(config, holder=config.mqtt.effective_client_id, order=order)
-    thread = threading.Thread(target=run, args=(watch, stop), name="fleet-watch", daemon=True)
+    def loop() -> None:
+        if orders is not None:
+            orders.start()
+        try:
+            run(watch, stop)
+        finally:
+            if orders is not None:
+                orders.stop()
+
+    thread = threading.Thread(target=loop, name="fleet-watch", daemon=True)
     thread.start()
     return thread

@@ -393,7 +393,7 @@ def _cron_or_empty(text: str) -> bool:
 
 
 def _business_hours(text: str) -> bool:
-    from agent.config.business_hours import parse_business_hours
+    from common.business_hours import parse_business_hours
     try:
         parse_business_hours(text)
     except ValueError:

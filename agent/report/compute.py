@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent.config.business_hours import describe, parse_business_hours
+from common.business_hours import describe, parse_business_hours
 from agent.ledger.records import ALL_LINKS, DEGRADED, DOWN, NOT_OBSERVED, POWER, SITE, TOTAL, Incident, Period
 from agent.report.hours import (BusinessHours, Intervals, clip, intersect, months, subtract, system_zone, total,
                                 union, utc, zone_key, zone_named)

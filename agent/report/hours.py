@@ -1,7 +1,7 @@
 """Business hours and time zones applied to Unix time: which seconds of an interval fall in opening hours.
 
-Every local time goes through zoneinfo, so a day of 23 or 25 hours (DST) counts the hours it really had: the
-08:00-19:00 of the last Sunday of March is 11 hours of business like any other, and the night it loses is not.
+Which seconds are business hours (BusinessHours, zone_named) lives in common/business_hours.py: the fleet's
+report counts a contract's repair time with it too. Here: the machine's zone, calendar months, interval arithmetic.
 """
 from __future__ import annotations
 
@@ -10,21 +10,9 @@ import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from agent.config.business_hours import WeekHours
+from common.business_hours import BusinessHours, UnknownZone, zone_named  # noqa: F401 - used from here
 
 Intervals = list[tuple[float, float]]
-
-
-class UnknownZone(ValueError):
-    pass
-
-
-def zone_named(name: str) -> ZoneInfo:
-    """The zone, or UnknownZone saying which name is not one."""
-    try:
-        return ZoneInfo(name)
-    except Exception:   # ZoneInfoNotFoundError, ValueError for "../x", IsADirectoryError for "Europe"
-        raise UnknownZone(f"unknown time zone {name!r} (expected a name such as Europe/Paris)") from None
 
 
 def utc() -> dt.tzinfo:
@@ -58,51 +46,6 @@ def system_zone() -> ZoneInfo:
             except UnknownZone:
                 continue
     return utc()
-
-
-class BusinessHours:
-    """Opening hours (`WeekHours`, from [business] hours) in one zone. Empty hours: no business time at all."""
-
-    def __init__(self, week: WeekHours, zone: ZoneInfo):
-        self.week = week
-        self.zone = zone
-        self._days: dict[dt.date, Intervals] = {}
-
-    @property
-    def defined(self) -> bool:
-        return any(self.week)
-
-    def windows(self, a: float, b: float) -> Intervals:
-        """The opening windows within [a, b), in Unix time, in order."""
-        if b <= a or not self.defined:
-            return []
-        out: Intervals = []
-        day = dt.datetime.fromtimestamp(a, self.zone).date() - dt.timedelta(days=1)
-        last = dt.datetime.fromtimestamp(b, self.zone).date()
-        while day <= last:
-            for s, e in self._day(day):
-                s, e = max(s, a), min(e, b)
-                if e > s:
-                    out.append((s, e))
-            day += dt.timedelta(days=1)
-        return out
-
-    def seconds(self, a: float, b: float) -> float:
-        return sum(e - s for s, e in self.windows(a, b))
-
-    def _day(self, day: dt.date) -> Intervals:
-        cached = self._days.get(day)
-        if cached is None:
-            cached = [(self._at(day, s), self._at(day, e)) for s, e in self.week[day.weekday()]]
-            if len(self._days) > 4096:      # a multi-year report: keep the cache bounded
-                self._days.clear()
-            self._days[day] = cached
-        return cached
-
-    def _at(self, day: dt.date, minutes: int) -> float:
-        if minutes >= 24 * 60:
-            day, minutes = day + dt.timedelta(days=1), minutes - 24 * 60
-        return dt.datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=self.zone).timestamp()
 
 
 def months(since: float, until: float, zone: ZoneInfo) -> list[tuple[str, float, float, float]]:

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 
 # Device ids and command ids become topic levels: no wildcards, no separators, nothing invisible.
 _LEVEL = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+# The same ids become URL path segments (the fleet console's /site/<id>): browsers and proxies resolve "." and ".."
+# before the request leaves, so /site/.. would land on another page. Refused here, at the one id check.
+_DOT_SEGMENTS = frozenset({".", ".."})
 _COMMAND_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 def is_topic_level(text: str) -> bool:
-    return bool(_LEVEL.fullmatch(text))
+    return bool(_LEVEL.fullmatch(text)) and text not in _DOT_SEGMENTS
 
 
 def is_command_name(text: str) -> bool:
@@ -29,7 +32,8 @@ class Topics:
 
     def __post_init__(self) -> None:
         if not is_topic_level(self.device_id):
-            raise ValueError(f"device id {self.device_id!r} cannot be a topic level: use 1-64 of A-Z a-z 0-9 _ . : -")
+            raise ValueError(f"device id {self.device_id!r} cannot be a topic level: use 1-64 of A-Z a-z 0-9 _ . : -, "
+                             "not '.' or '..'")
 
     @property
     def base(self) -> str:

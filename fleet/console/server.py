@@ -47,6 +47,18 @@ ACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+def host_name(netloc: str) -> str | None:
+    """The host of "name[:port]" or "[v6][:port]", lower case, without a trailing dot; None when it is not one."""
+    if not netloc or any(c in netloc for c in "/?#@\\ \t"):
+        return None
+    try:
+        parts = urlsplit("//" + netloc)
+        name, _ = parts.hostname, parts.port   # .port raises ValueError on a port that is no number
+    except ValueError:
+        return None
+    return name.rstrip(".") if name else None
+
+
 class HttpError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -229,6 +241,27 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(400, "the form is not UTF-8 text of at most 20 fields") from None
         return {k: v[-1] for k, v in fields.items()}
 
+    def _check_host(self) -> None:
+        """DNS rebinding: a page on evil.example re-resolves its own name to this console's address, and its
+        requests are then same-origin to the browser, with the Host header still naming evil.example. So a Host
+        must be one this console answers to: an IP address (a name is what rebinding needs), localhost (browsers
+        resolve it themselves), the host of `listen` or of `origin`. No Host at all is no browser's."""
+        host = self.headers.get("Host")
+        if host is None:
+            return
+        name = host_name(host)
+        if name is None:
+            raise HttpError(400, f"the Host header {host[:80]!r} is not a host[:port]")
+        if name in self.server.host_names or name == "localhost" or name.endswith(".localhost"):
+            return
+        try:
+            ipaddress.ip_address(name)
+            return
+        except ValueError:
+            pass
+        raise HttpError(421, f"this console does not answer to {name[:80]!r}: set [console] origin to the address "
+                             f"browsers use")
+
     def _check_origin(self) -> None:
         """A POST must come from the console's own pages: Origin (or, without it, Referer) names this console."""
         origin = self.headers.get("Origin")
@@ -264,6 +297,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _guarded(self, route: Callable[[], None]) -> None:
         try:
+            self._check_host()
             route()
         except HttpError as e:
             self.close_connection = True   # a form not read to its end must not be taken for the next request
@@ -403,10 +437,12 @@ class Handler(BaseHTTPRequestHandler):
                 value = json.loads(metrics).get("rsrp_dbm")
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     signal.append((ts, float(value)))
+            changes = db.status_changes(site, since)
         d = found[0]
         failover = pages.part(d["state"], "failover")
         drills = [(ts, data) for ts, kind, data in events if kind == "drill_result"]
-        return pages.site(d, svg(events, signal, since, now, failover.get("active_uplink"), preferred(failover)),
+        return pages.site(d, svg(events, signal, since, now, failover.get("active_uplink"), preferred(failover),
+                                   (changes, d["online"])),
                           drills, session, outcome, report)
 
     def _site(self, session: Session, site: str) -> None:
@@ -524,4 +560,8 @@ class Handler(BaseHTTPRequestHandler):
 class ConsoleServer(BoundedHTTPServer):
     def __init__(self, address: tuple[str, int], console: Console):
         self.console = console
+        cfg = console.cfg
+        # the names a Host header may carry besides IP addresses and localhost (Handler._check_host)
+        self.host_names = frozenset(n for n in (host_name(cfg.listen), host_name(urlsplit(cfg.origin).netloc))
+                                    if n)
         super().__init__(address, Handler)

@@ -197,3 +197,12 @@ def test_a_login_runs_the_kdf_once_whether_the_name_exists_or_not(tmp_path, monk
     finally:
         running.stop()
     assert counts == {"nobody-at-all": 1, "vera": 1, "nobody-else": 1}
+
+
+def test_behind_a_proxy_the_origins_host_is_answered_and_a_rebinding_name_is_not(app):
+    """origin names the console: the proxy passes that Host on; another name (a rebinding page's) is refused."""
+    token, _ = login(app, "vera")
+    assert request(app, "GET", "/", token=token, headers={"Host": "fleet.example"}).status == 200
+    assert request(app, "GET", "/", token=token, headers={"Host": "Fleet.Example:443"}).status == 200
+    r = request(app, "GET", "/", token=token, headers={"Host": "evil.example"})
+    assert r.status == 421 and "does not answer to &#x27;evil.example&#x27;" in r.error()

@@ -126,7 +126,8 @@ def test_a_hostile_device_shows_as_text_on_every_page(tmp_path, broker):
 
         # live rows: the operator's name with its newlines stays inside one data line of one event
         sock = socket.create_connection(running.address, timeout=10)
-        sock.sendall(f"GET /events?q=evil HTTP/1.1\r\nHost: x\r\nCookie: relais_session={cookie}\r\n\r\n".encode())
+        sock.sendall(f"GET /events?q=evil HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: relais_session={cookie}\r\n\r\n"
+                     .encode())
         received = b""
         while b"retry: 5000\n\n" not in received:
             received += sock.recv(4096)

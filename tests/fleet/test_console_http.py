@@ -275,7 +275,7 @@ def test_admins_manage_users_and_others_cannot(app):
 def test_a_changed_row_arrives_by_server_sent_events(app):
     cookie, _ = login(app, "vera")
     sock = socket.create_connection(app["addr"], timeout=10)
-    sock.sendall(f"GET /events?filter=on_backup HTTP/1.1\r\nHost: x\r\nCookie: relais_session={cookie}\r\n"
+    sock.sendall(f"GET /events?filter=on_backup HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: relais_session={cookie}\r\n"
                  f"X-Forwarded-For: 10.1.0.1\r\n\r\n".encode())
     received = b""
     while b"retry: 5000" not in received:
@@ -401,3 +401,39 @@ def test_a_site_of_three_uplinks_gets_a_force_button_per_uplink_and_only_its_own
     r = request(app, "POST", f"/site/{dev}/action", {"csrf": csrf, "action": "failover_force_wan9"}, cookie=cookie)
     assert r.status == 400 and "expected one of site-3up&#x27;s uplinks: fiber, fiber2, lte" in r.error(), r.error()
     assert len(app["sent"]) == before + 1
+
+
+HOSTS = [   # (Host, the answer)
+    ("evil.example", 421), ("evil.example:8080", 421), ("127.0.0.1.evil.example", 421), ("localhost.evil", 421),
+    ("127.0.0.1", 200), ("127.0.0.1:8080", 200), ("[::1]:8080", 200), ("10.0.0.7", 200), ("localhost:8080", 200),
+    ("LOCALHOST.", 200), ("a@b", 400), ("x:port", 400), ("[::1", 400), ("", 400),
+]
+
+
+def test_with_no_origin_a_dns_rebinding_host_is_refused(app):
+    """origin = "": a page on evil.example that re-resolved its name to this console reads and posts same-origin
+    as far as the browser knows; the Host header still names evil.example, and that is refused first, login or
+    not. An IP address cannot be rebound, localhost does not leave the browser."""
+    cookie, token = login(app, "otto")
+    for host, status in HOSTS:
+        r = request(app, "GET", "/", cookie=cookie, headers={"Host": host})
+        assert r.status == status, (host, r.status, r.error())
+        if status == 200:
+            continue
+        assert r.error() and "\n" not in r.error()
+        before = (audit_count(app), len(app["sent"]))
+        r = request(app, "POST", "/site/site-00001/action", {"csrf": token, "action": "drill"}, cookie=cookie,
+                    headers={"Host": host, "Origin": f"http://{host}"})
+        assert r.status == status and (audit_count(app), len(app["sent"])) == before, host
+        assert ("set [console] origin" in r.error()) is (status == 421), host
+
+
+def test_the_site_page_draws_when_the_site_was_offline(app):
+    site = "site-00017"
+    for at, text in ((T0 - 30000, b"offline"), (T0 - 20000, b"online"), (T0 - 1000, b"offline")):
+        app["db"].store([parse(f"relais/v1/{site}/status", text)], at)
+    cookie, _ = login(app, "vera")
+    page = request(app, "GET", f"/site/{site}", cookie=cookie)
+    assert page.status == 200 and 'data-offline="2"' in page.text, re.findall(r"<rect class=.offline.*?</rect>",
+                                                                              page.text)
+    assert page.text.count('<rect class="offline"') == 2 and "<title>offline 2.8 h</title>" in page.text

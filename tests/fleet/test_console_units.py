@@ -8,7 +8,7 @@ import pytest
 
 from fleet.console import limiter
 from fleet.console.table import BadQuery, View, entry, parse_view, select
-from fleet.console.timeline import Span, incident_spans, svg, uplink_spans
+from fleet.console.timeline import Span, incident_spans, offline_spans, svg, uplink_spans
 from fleet.listing import FILTERS, row, slim
 from fleet.users import Role, UserError, check_name, check_password, hash_password, verify_password
 
@@ -157,6 +157,28 @@ def test_the_uplink_lane_follows_failover_and_failback():
     assert 'data-incidents="1"' in drawn and 'data-drills="1"' in drawn and 'class="drill failed"' in drawn
     assert drawn.count('<rect class="backup"') == 2 and drawn.count('<rect class="primary"') == 2
     assert '<polyline class="signal"' in drawn
+
+
+@pytest.mark.parametrize("changes, online_now, expected", [
+    ([], True, []),
+    ([], None, []),                                               # never said: not drawn as offline
+    ([], False, [(0, 100)]),                                      # offline the whole window
+    ([(10, False), (20, True)], True, [(10, 20)]),
+    ([(10, True)], True, [(0, 10)]),                              # came back: it was offline before
+    ([(10, False), (15, False), (20, True), (30, False)], False, [(10, 20), (30, 100)]),   # a repeat is no change
+    ([(-5, False), (10, True)], True, [(0, 10)]),                 # a change before the window is not drawn
+])
+def test_the_offline_lane_from_status_changes(changes, online_now, expected):
+    spans = offline_spans(changes, 0.0, 100.0, online_now)
+    assert [(s.start, s.end) for s in spans] == expected and all(s.what == "offline" for s in spans)
+
+
+def test_a_flapping_device_is_one_offline_rectangle_a_pixel_and_the_page_says_how_long():
+    since, now = T0 - 30 * 86400, T0
+    flaps = [(since + 86400 + n * 60 + k * 30, bool(k)) for n in range(5000) for k in (0, 1)]   # 3.5 days
+    drawn = svg([], [], since, now, None, status=(flaps + [(T0 - 7200, False), (T0 - 3600, True)], True))
+    assert 'data-offline="2"' in drawn and drawn.count('<rect class="offline"') == 2
+    assert "<title>offline 1.0 h</title>" in drawn and len(drawn) < 10_000
 
 
 def test_the_uplink_lane_of_three_named_uplinks():

@@ -58,6 +58,21 @@ def test_online_since_moves_only_when_the_status_changes(db):
     assert (dev["online"], dev["since"], dev["first_seen"], dev["last_seen"]) == (False, 300.0, 100.0, 400.0)
 
 
+def test_each_status_change_is_kept_once_and_old_ones_are_pruned(db):
+    from fleet.db import STATUS_KEEP_S
+    db.store([status("a", True)], received=100.0)
+    db.store([status("a", True), status("b", False)], received=200.0)   # a's retained status again: no change
+    db.store([status("a", False)], received=300.0)
+    db.store([status("a", False)], received=350.0)
+    db.store([status("a", True), status("a", False)], received=400.0)   # back and gone in one batch
+    assert db.status_changes("a", 0.0) == [(100.0, True), (300.0, False), (400.0, False)]
+    assert db.status_changes("a", 300.0) == [(300.0, False), (400.0, False)]
+    assert db.status_changes("b", 0.0) == [(200.0, False)]
+    later = 400.0 + STATUS_KEEP_S + 1
+    db.store([status("b", True)], received=later)       # the next write an hour on drops what is older
+    assert db.status_changes("a", 0.0) == [] and db.status_changes("b", 0.0) == [(later, True)]
+
+
 def test_the_first_reply_to_a_command_id_stays(db):
     first = Message(Kind.REPLY, "a", seq=1, ts=1.0, part="c1", body={"ok": True, "result": {"mode": "auto"}})
     repeat = Message(Kind.REPLY, "a", seq=2, ts=2.0, part="c1", body={"ok": False, "error": "x"})

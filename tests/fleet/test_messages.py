@@ -56,6 +56,8 @@ def test_status_and_empty_retained():
     ("relais/v1/dev-1/reply/c1", j(env(id="c1")), Reason.MALFORMED),                          # no ok
     ("relais/v1/dev-1/cmd/failover", j({"id": "c1"}), Reason.BAD_TOPIC),                    # a command, not ours
     ("relais/v1/dev 1/event", j(env("dev 1", kind="x")), Reason.BAD_TOPIC),
+    ("relais/v1/../event", j(env("..", kind="x")), Reason.BAD_TOPIC),        # /site/.. would be another page
+    ("relais/v1/./status", b"online", Reason.BAD_TOPIC),
     ("other/dev-1/event", j(env(kind="x")), Reason.BAD_TOPIC),
     ("relais/v1/dev-1/state/Modem", j(env(state={"Modem": {}})), Reason.BAD_TOPIC),
 ])
@@ -98,3 +100,34 @@ def test_any_input_gives_a_result_never_an_exception(topic, payload):
     assert isinstance(result, (Message, Rejected, Skip))
     if isinstance(result, Message) and result.kind is not Kind.STATUS:
         assert isinstance(result.seq, int) and result.device_id == topic.split("/")[2]
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("site-1", True), ("...", True), (".a", True), ("a..", True), ("a:b_c.d", True), ("x" * 64, True),
+    (".", False), ("..", False), ("", False), ("x" * 65, False), ("a/b", False), ("+", False), ("#", False),
+])
+def test_the_one_id_check_refuses_what_a_browser_would_rewrite(text, ok):
+    from common.wire.topics import Topics, is_topic_level
+    assert is_topic_level(text) is ok
+    if not ok:
+        with pytest.raises(ValueError, match="cannot be a topic level"):
+            Topics("relais/v1", text)
+
+
+def test_ingest_counts_a_dot_device_and_says_so_once(tmp_path, caplog):
+    import logging
+
+    from fleet.config import from_dict
+    from fleet.ingest import Delivery, Ingest
+    caplog.set_level(logging.WARNING, logger="relais.fleet")
+    ingest = Ingest(from_dict({"database": str(tmp_path / "fleet.db"), "mqtt": {"host": "127.0.0.1"}}))
+    ingest.db.connect()
+    try:
+        batch = [Delivery(n, 1, f"relais/v1/{dev}/status", b"online", 0) for n, dev in enumerate(["..", ".", ".."])]
+        assert ingest._store(batch + [Delivery(9, 1, "relais/v1/site-1/status", b"online", 0)])
+        assert ingest.counters["rejected_bad_topic"] == 3
+        lines = [r.getMessage() for r in caplog.records if "not a valid id" in r.getMessage()]
+        assert len(lines) == 1 and "'..'" in lines[0] and "\n" not in lines[0]
+        assert [r[0] for r in ingest.db.query("SELECT device_id FROM devices")] == ["site-1"]
+    finally:
+        ingest.db.close()

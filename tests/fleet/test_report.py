@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from fleet.correlate import Outage
-from fleet.report import Facts, ReportError, SiteFacts, compute, month_bounds, outage_of
+from common.business_hours import BusinessHours, parse_business_hours, zone_named
+from fleet.report import Facts, ReportError, SiteFacts, business_of, compute, month_bounds, outage_of, text
 from tests.fleet.test_watch import Stored, lose_and_recover, make_watch
 
 NOV = month_bounds("2026-11")
@@ -47,6 +48,51 @@ def test_availability_and_repair_times(outages, only, availability, late):
         {k: round(v, 6) for k, v in availability.items()}
     assert [(x.outage.site, x.over_s) for x in r.late] == late
     assert all(x.business_hours == (x.outage.site == "shop-4") for x in r.late)
+
+
+def paris(day: int, hour: float, month: int) -> float:
+    return datetime(2026, month, day, tzinfo=zone_named("Europe/Paris")).timestamp() + hour * H
+
+
+OFFICE = BusinessHours(parse_business_hours("Mon-Fri 09:00-18:00"), zone_named("Europe/Paris"))
+ALWAYS = BusinessHours(parse_business_hours("Mon-Sun 00:00-24:00"), zone_named("Europe/Paris"))
+
+
+@pytest.mark.parametrize("month, hours, start, end, gtr, over", [
+    # Fri 17:00 to Mon 12:00 (Paris), over the weekend that leaves summer time: 1 h Friday + 3 h Monday
+    ("2026-10", OFFICE, paris(23, 17, 10), paris(26, 12, 10), 2, 2 * H),
+    # the same outage within a 4 h GTR: 68 calendar hours, not late in business hours
+    ("2026-10", OFFICE, paris(23, 17, 10), paris(26, 12, 10), 4, None),
+    # every hour is business: Sat 00:00 to Mon 00:00 across the 25-hour Sunday is 49 h, one past a 48 h GTR
+    ("2026-10", ALWAYS, paris(24, 0, 10), paris(26, 0, 10), 48, 1 * H),
+    # ... and across the 23-hour Sunday of March, 47 h: within 48
+    ("2026-03", ALWAYS, paris(28, 0, 3), paris(30, 0, 3), 48, None),
+    ("2026-03", ALWAYS, paris(28, 0, 3), paris(30, 0, 3), 46, 1 * H),
+    # a night outage (20:00 to 08:00) costs no business time at all
+    ("2026-11", OFFICE, paris(3, 20, 11), paris(4, 8, 11), 1, None),
+    # Tuesday 10:00 to Wednesday 11:00: 8 h + 2 h = 10 h against 4 h
+    ("2026-11", OFFICE, paris(3, 10, 11), paris(4, 11, 11), 4, 6 * H),
+    # not published by the site: calendar hours, 25 h against 4 h
+    ("2026-11", None, paris(3, 10, 11), paris(4, 11, 11), 4, 21 * H),
+])
+def test_a_gtr_in_business_hours_counts_the_sites_hours_in_its_zone(month, hours, start, end, gtr, over):
+    site = SiteFacts("shop-9", "Free", gtr, business_hours=True, business=hours)
+    r = compute(Facts(month, *month_bounds(month), (site,), (Outage("shop-9", "Free", start, end),)))
+    assert [x.over_s for x in r.late] == ([] if over is None else [over])
+    if r.late:
+        written = "Mon-Fri 09:00-18:00" if hours is OFFICE else "Mon-Sun 00:00-24:00"
+        counted = "calendar" if hours is None else f"{written} Europe/Paris"
+        assert r.late[0].counted_as == counted
+        assert ("counted as calendar" in text(r)) is (hours is None)
+
+
+@pytest.mark.parametrize("business", [
+    None, "Mon-Fri 09:00-18:00", {"hours": "Mon-Fri 09:00-18:00"}, {"hours": "someday", "timezone": "Europe/Paris"},
+    {"hours": "Mon-Fri 09:00-18:00", "timezone": "Mars/Olympus"}, {"hours": "Mon-Fri 09:00-18:00", "timezone": 1},
+    {"hours": "", "timezone": "Europe/Paris"}, {"hours": "Mon " * 300, "timezone": "Europe/Paris"},
+])
+def test_business_hours_a_site_publishes_badly_are_none(business):
+    assert business_of({"device": {"business": business}}) is None
 
 
 @pytest.mark.parametrize("data, expected", [
@@ -134,7 +180,8 @@ def test_the_agent_publishes_its_contracts_in_the_device_part(tmp_path):
            "board": {"backend": "simulated"}, "storage": {"dir": str(tmp_path / "var")},
            "contracts": [{"uplink": "primary", "provider": "Orange Pro", "repair_hours": 4,
                           "repair_in_business_hours": True},
-                         {"uplink": "backup", "provider": "SFR", "availability_pct": 99.5}]}
+                         {"uplink": "backup", "provider": "SFR", "availability_pct": 99.5}],
+           "business": {"hours": "Mon-Fri 09:00-18:00", "timezone": ""}}
     proc = subprocess.run([sys.executable, "-c", RUNTIME, json.dumps(raw)], capture_output=True, text=True,
                           timeout=60, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
@@ -142,6 +189,12 @@ def test_the_agent_publishes_its_contracts_in_the_device_part(tmp_path):
     assert [c["provider"] for c in device["contracts"]] == ["Orange Pro", "SFR"]
     info = info_of("shop-1", {"device": device}, {})
     assert (info.provider, info.repair_hours) == ("Orange Pro", 4.0)
+    # a GTR in business hours: the agent says which hours and zone ([business]; the system's zone for "")
+    from agent.report.hours import system_zone, zone_key
+    assert device["business"] == {"hours": "Mon-Fri 09:00-18:00", "timezone": zone_key(system_zone())}
+    device["business"]["timezone"] = "Europe/Paris"
+    hours = business_of({"device": device})
+    assert hours.seconds(at(2, 0), at(9, 0)) == 5 * 9 * H     # Mon 2 to Mon 9 November 2026: five days of nine
 
 
 def test_the_month_still_going_counts_up_to_now(tmp_path):

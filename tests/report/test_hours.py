@@ -1,7 +1,7 @@
 """Business hours: the grammar ([business] hours) and its application to time, DST included."""
 import pytest
 
-from agent.config.business_hours import describe, parse_business_hours
+from common.business_hours import describe, parse_business_hours
 from agent.report.hours import BusinessHours, intersect, months, subtract, union
 from tests.report.periods import PARIS, at
 

@@ -4,12 +4,18 @@ Groups are separated by ";". A group is days (one day, a range that may wrap as 
 "," as "Mon,Wed,Fri"), then one or more HH:MM-HH:MM ranges (24:00 ends a range at midnight; a range over midnight
 is written as two). Day names in English or French, any case: Mon/Lun ... Sun/Dim. "" means no business hours.
 
-Parsed here, in the config package, so that `relais config check` refuses a bad value with the loader's wording;
-the report (agent/report/hours.py) applies the parsed form to time.
+BusinessHours applies the parsed form to Unix time. One home for both sides: the agent's config check and report
+(agent/config/sections.py, agent/report/) and the fleet's report, which counts a contract's repair time in the
+site's business hours (fleet/report.py); the fleet imports nothing of the agent.
+
+Every local time goes through zoneinfo, so a day of 23 or 25 hours (DST) counts the hours it really had: the
+08:00-19:00 of the last Sunday of March is 11 hours of business like any other, and the night it loses is not.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
         "lun": 0, "mar": 1, "mer": 2, "jeu": 3, "ven": 4, "sam": 5, "dim": 6}
@@ -94,3 +100,60 @@ def _merged(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
 
 def _hm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+class UnknownZone(ValueError):
+    pass
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The zone, or UnknownZone saying which name is not one."""
+    try:
+        return ZoneInfo(name)
+    except Exception:   # ZoneInfoNotFoundError, ValueError for "../x", IsADirectoryError for "Europe"
+        raise UnknownZone(f"unknown time zone {name!r} (expected a name such as Europe/Paris)") from None
+
+
+class BusinessHours:
+    """Opening hours (`WeekHours`, from [business] hours) in one zone. Empty hours: no business time at all."""
+
+    def __init__(self, week: WeekHours, zone: ZoneInfo):
+        self.week = week
+        self.zone = zone
+        self._days: dict[dt.date, list[tuple[float, float]]] = {}
+
+    @property
+    def defined(self) -> bool:
+        return any(self.week)
+
+    def windows(self, a: float, b: float) -> list[tuple[float, float]]:
+        """The opening windows within [a, b), in Unix time, in order."""
+        if b <= a or not self.defined:
+            return []
+        out: list[tuple[float, float]] = []
+        day = dt.datetime.fromtimestamp(a, self.zone).date() - dt.timedelta(days=1)
+        last = dt.datetime.fromtimestamp(b, self.zone).date()
+        while day <= last:
+            for s, e in self._day(day):
+                s, e = max(s, a), min(e, b)
+                if e > s:
+                    out.append((s, e))
+            day += dt.timedelta(days=1)
+        return out
+
+    def seconds(self, a: float, b: float) -> float:
+        return sum(e - s for s, e in self.windows(a, b))
+
+    def _day(self, day: dt.date) -> list[tuple[float, float]]:
+        cached = self._days.get(day)
+        if cached is None:
+            cached = [(self._at(day, s), self._at(day, e)) for s, e in self.week[day.weekday()]]
+            if len(self._days) > 4096:      # a multi-year report: keep the cache bounded
+                self._days.clear()
+            self._days[day] = cached
+        return cached
+
+    def _at(self, day: dt.date, minutes: int) -> float:
+        if minutes >= 24 * 60:
+            day, minutes = day + dt.timedelta(days=1), minutes - 24 * 60
+        return dt.datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=self.zone).timestamp()
