@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -272,8 +271,8 @@ def run_agent(args) -> int:
     except ConfigError as e:
         print(f"relais: {e}", file=sys.stderr)
         return 2
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: rt._stop.set())
+    from common.stop_signal import stop_on_signals
+    stop_on_signals(rt._stop)      # not rt._stop.set() in the handler: it can deadlock (common/stop_signal.py)
     log.warning("relais %s starting (modem %s, board %s)", config.device.id, config.modem.port,
                 config.board.backend)
     from agent import systemd

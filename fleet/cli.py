@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import threading
 import time
@@ -82,12 +81,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(config) -> int:
+    from common.stop_signal import stop_on_signals
     from fleet.console import ConsoleError, start_console
     from fleet.ingest import serve
     logging.getLogger("relais.fleet").setLevel(logging.INFO)
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop_on_signals(stop)          # not stop.set() in the handler: it can deadlock (common/stop_signal.py)
 
     def console():
         if not config.console.listen:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 
+from common.stop_signal import stop_on_signals
 from modem.simulator import control
 from modem.simulator.faults import FAULTS
 from modem.simulator.personalities import PERSONALITIES
@@ -41,7 +41,7 @@ def run_sim(args: argparse.Namespace) -> int:
         print(f"relais sim: {e}", file=sys.stderr)
         return 1
     stop = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    restore = stop_on_signals(stop)
     try:
         print(f"relais sim: {args.vendor} on {sim.pty_name}, linked at {sim.link} "
               f"(faults: relais sim-ctl {sim.link} FAULT)", flush=True)
@@ -51,8 +51,7 @@ def run_sim(args: argparse.Namespace) -> int:
                 return 1
     finally:
         sim.stop()
-        for s, h in previous.items():
-            signal.signal(s, h)
+        restore()
     return 0
 
 
