@@ -28,6 +28,10 @@ def to_plain(value: Any, depth: int = 0) -> Any:
         return value
     if kind is dict:
         return {str(k): to_plain(v, depth + 1) for k, v in value.items()}
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is list:
+        return [to_plain(v, depth + 1) for v in value]
     if isinstance(value, Secret):
         return "***"
     if value is None or isinstance(value, (bool, int, str)):
