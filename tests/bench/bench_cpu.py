@@ -5,7 +5,9 @@ the failover policy, and the reporter's state tick. This runs the whole agent (t
 simulated modem and uplinks, the real core, failover, cellular, ledger and reporter; MQTT's network side not
 started) in virtual time at the default [probes] and [failover] configuration, with 2 and with 3 [[uplinks]],
 and measures the process's CPU seconds for one virtual hour of healthy operation: median of 5 runs. Per probe
-result: the same CPU divided by the probe results the core received in that hour.
+result: the same CPU divided by the probe results the core received in that hour. The figures include the
+virtual-time rig (scheduler, in-process modem simulator); the last lines time the failover policy alone on a
+fixed schedule of probe results and ticks, which a busy machine disturbs less.
 
     python -m tests.bench.bench_cpu [--hours 1] [--runs 5] [--uplinks 2 3]
 """
@@ -71,6 +73,27 @@ def one_run(n_uplinks: int, hours: float, workdir: Path) -> tuple[float, int]:
         a.close()
 
 
+def policy_only(n_uplinks: int, minutes: float = 10.0) -> float:
+    """µs of CPU per probe result in the failover policy alone (decide: observe, assess, route), the tick's share
+    included: the same probe and tick schedule as the agent's fixed lines (every link answering), no harness."""
+    from agent.config import FailoverConfig
+    from agent.failover import policy
+    specs = tuple(policy.UplinkSpec(u["name"], u["priority"], u["kind"] == "cellular") for u in UPLINKS[n_uplinks])
+    st, _ = policy.initial(policy.Settings(FailoverConfig(), 60.0, specs), 0.0)
+    events: list[tuple[float, object]] = []
+    for i in range(int(minutes * 600)):            # every 0.1 s a tick; every 0.2 s a probe result per uplink
+        now = i / 10
+        events.append((now, policy.Tick()))
+        if i % 2 == 0:
+            for spec in specs:
+                events.append((now, policy.Probe(spec.name, TARGETS[(i // 2) % 3], True, now - 0.015, 15.0 + i % 7)))
+    probes = sum(isinstance(e, policy.Probe) for _, e in events)
+    cpu0 = time.process_time()
+    for now, event in events:
+        st, _ = policy.decide(st, event, now)
+    return (time.process_time() - cpu0) / probes * 1e6
+
+
 def median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
@@ -93,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
             per_probe.append(cpu / probes * 1e6)
         print(f"{n} uplinks: {median(cpus):.2f} CPU s per hour (runs {', '.join(f'{c:.2f}' for c in cpus)}), "
               f"{median(per_probe):.0f} µs per probe result ({probes / args.hours:.0f} results per hour)")
+    for n in args.uplinks:
+        us = [policy_only(n) for _ in range(args.runs)]
+        print(f"{n} uplinks, the policy alone: {median(us):.1f} µs per probe result (runs "
+              f"{', '.join(f'{u:.1f}' for u in us)})")
     return 0
 
 
