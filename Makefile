@@ -55,7 +55,13 @@ bench-routes: $(TSTAMP)
 	$(BIN)/python -m tests.bench.bench_routes
 
 # all of them, about 35 minutes; bench-failover, bench-lan, bench-ipv6 and bench-routes need root
-bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover bench-lan bench-ipv6 bench-memory bench-report bench-fleet bench-fleet-console
+bench: bench-at bench-decode bench-sim-switch bench-mqtt bench-routes bench-failover bench-lan bench-ipv6 bench-memory bench-report bench-fleet bench-fleet-console bench-cpu
+
+# the agent's CPU seconds per hour and µs per probe result, 2 and 3 uplinks, virtual time; about 3 minutes
+# (BENCHMARKS.md, "Agent CPU (make bench-cpu)"). BENCH_ARGS="--runs 1" for a quicker look.
+.PHONY: bench-cpu
+bench-cpu: $(TSTAMP)
+	$(BIN)/python -m tests.bench.bench_cpu $(BENCH_ARGS)
 
 # `relais report` over a year of 10,000 incidents, per format; about a minute (see BENCHMARKS.md, "Report")
 .PHONY: bench-report

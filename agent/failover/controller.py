@@ -343,7 +343,7 @@ class FailoverController:
     def _link_state(self, link: str, now: float, window: float) -> dict[str, Any]:
         view = self.policy.link(link)
         dead = view.health.dead_targets()
-        stats = view.health.stats(now - window, dead)
+        stats, targets = view.health.window(now - window, dead)
         layer = self._layer[link]
         prober = self.probers[link]
         spec = self.policy.settings.spec(link)
@@ -359,7 +359,7 @@ class FailoverController:
             "rtt_ms": _round(stats.rtt_ms),
             "loss": None if stats.loss is None else round(stats.loss, 3),
             "jitter_ms": _round(stats.jitter_ms),
-            "targets": {t: s.as_dict() for t, s in view.health.target_stats(now - window, dead).items()},
+            "targets": {t: s.as_dict() for t, s in targets.items()},
             "probe_rate": self._rates[link],
             "probes_sent": getattr(prober, "sent", None),
         }

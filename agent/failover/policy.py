@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from agent.failover.assess import LinkView, Status, Transition, assess, observe, set_layer
+from agent.failover.assess import LinkView, Status, Transition, assess, evolve, observe, set_layer
 from agent.failover.vocabulary import (  # noqa: F401  (re-exported: the policy's words are reached as policy.X)
     FORCE, LINKS, MAX_PENALTY, TWO_UPLINKS, Away, CheckRoute, Drill, Flaps, LinkLayer, Mode, Phase, PolicyState,
     Prefer, Probe, ProbeRate, RouteChecked, SetMode, Settings, Standby, StartDrill, Uplink, UplinkSpec,
@@ -126,7 +126,9 @@ def decide(st: PolicyState, event: object, now: float) -> tuple[PolicyState, lis
 
 
 def _with_link(st: PolicyState, name: str, view: LinkView) -> PolicyState:
-    return replace(st, links={**st.links, name: view})
+    if st.links[name] is view:   # assessed, nothing changed (most ticks): the same state
+        return st
+    return evolve(st, links={**st.links, name: view})
 
 
 def _assess(st: PolicyState, name: str, now: float, actions: list) -> PolicyState:

@@ -123,13 +123,16 @@ class Settings:
             object.__setattr__(self, "uplinks", ordered)
         if len({u.name for u in ordered}) != len(ordered) or not ordered:
             raise ValueError(f"uplink names must be unique and at least one: {[u.name for u in ordered]}")
+        # looked up on every probe result and tick: built once (not fields: equality and repr stay the uplinks')
+        object.__setattr__(self, "_names", tuple(u.name for u in ordered))
+        object.__setattr__(self, "_specs", {u.name: u for u in ordered})
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(u.name for u in self.uplinks)
+        return self._names
 
     def spec(self, name: str) -> UplinkSpec:
-        return next(u for u in self.uplinks if u.name == name)
+        return self._specs[name]
 
     def rank(self, name: str) -> int:
         return self.spec(name).priority

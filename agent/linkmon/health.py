@@ -67,8 +67,11 @@ class LinkHealth:
     counts: tuple[tuple[str, int, int, int], ...] = ()
 
     def add(self, sample: Sample, now: float, keep_s: float) -> "LinkHealth":
-        samples = list(self.samples)
-        bisect.insort(samples, sample, key=lambda s: s.at)
+        if not self.samples or sample.at >= self.samples[-1].at:
+            samples = self.samples + (sample,)   # the usual case, an answer: in send order already
+        else:
+            samples = list(self.samples)
+            bisect.insort(samples, sample, key=lambda s: s.at)
         cut = bisect.bisect_left(samples, now - keep_s, key=lambda s: s.at)
         cut = min(cut, max(0, len(samples) - KEEP_MIN_SAMPLES))
         return LinkHealth(tuple(samples[cut:]), _count(self.counts, [sample], samples[:cut]))
@@ -111,23 +114,61 @@ class LinkHealth:
         return (sent - answered + 1) / (sent + 2)
 
     def stats(self, since: float, dead: frozenset[str] = frozenset()) -> WindowStats:
-        window = [s for s in self.since(since) if s.target not in dead]
-        return _stats(window)
+        return self.window(since, dead)[0]
 
     def typical_loss(self, since: float, dead: frozenset[str] = frozenset()) -> float | None:
         """The median of the targets' loss rates since `since`: one bad target does not make the link look bad."""
-        rates = [st.lost / st.sent for st in self.target_stats(since, dead).values() if st.alive and st.sent >= 3]
-        return _median(rates) if rates else None
+        return typical_loss(self.target_stats(since, dead))
 
     def target_stats(self, since: float, dead: frozenset[str] = frozenset()) -> dict[str, TargetStats]:
-        by_target: dict[str, list[Sample]] = {}
-        for s in self.since(since):
-            by_target.setdefault(s.target, []).append(s)
-        out = {}
-        for target, samples in sorted(by_target.items()):
-            st = _stats(samples)
-            out[target] = TargetStats(st.sent, st.lost, st.rtt_ms, target not in dead)
-        return out
+        return self.window(since, dead)[1]
+
+    def window(self, since: float, dead: frozenset[str] = frozenset()) -> tuple[WindowStats, dict[str, TargetStats]]:
+        """stats() and target_stats() from one walk over the window: the link's figures are its live targets'
+        pooled (a median and an exact sum do not depend on the order of what they pool)."""
+        per_target = _per_target(self.since(since))
+        sent = lost = 0
+        rtts: list[float] = []
+        diffs: list[float] = []
+        targets = {}
+        for target in sorted(per_target):
+            t_sent, t_lost, t_rtts, t_diffs = per_target[target]
+            alive = target not in dead
+            targets[target] = TargetStats(t_sent, t_lost, _median(t_rtts) if t_rtts else None, alive)
+            if alive:
+                sent, lost = sent + t_sent, lost + t_lost
+                rtts += t_rtts
+                diffs += t_diffs
+        return WindowStats(sent, lost, _median(rtts) if rtts else None,
+                           math.fsum(diffs) / len(diffs) if diffs else None), targets
+
+
+def typical_loss(targets: dict[str, TargetStats]) -> float | None:
+    """The median of the live targets' loss rates (those probed at least 3 times)."""
+    rates = [st.lost / st.sent for st in targets.values() if st.alive and st.sent >= 3]
+    return _median(rates) if rates else None
+
+
+def _per_target(samples) -> dict[str, list]:
+    """Per target: [sent, lost, RTTs, |differences| of consecutive RTTs], in one pass."""
+    out: dict[str, list] = {}
+    last: dict[str, float] = {}
+    for s in samples:
+        target = s.target
+        entry = out.get(target)
+        if entry is None:
+            entry = out[target] = [0, 0, [], []]
+        entry[0] += 1
+        if not s.ok:
+            entry[1] += 1
+        elif s.rtt_ms is not None:
+            rtt = s.rtt_ms
+            prev = last.get(target)
+            if prev is not None:
+                entry[3].append(abs(rtt - prev))
+            last[target] = rtt
+            entry[2].append(rtt)
+    return out
 
 
 def _count(counts, added, removed) -> tuple[tuple[str, int, int, int], ...]:
@@ -146,23 +187,6 @@ def failures_needed(loss: float, probability: float, lo: int, hi: int) -> int:
     at most `probability`. A clean line needs `lo`, a lossy one more, never more than `hi`."""
     loss = min(max(loss, 1e-6), 1 - 1e-6)
     return max(lo, min(hi, math.ceil(math.log(probability) / math.log(loss))))
-
-
-def _stats(samples: list[Sample] | tuple[Sample, ...]) -> WindowStats:
-    rtts = [s.rtt_ms for s in samples if s.ok and s.rtt_ms is not None]
-    last: dict[str, float] = {}
-    diffs = []
-    for s in samples:
-        if s.ok and s.rtt_ms is not None:
-            if s.target in last:
-                diffs.append(abs(s.rtt_ms - last[s.target]))
-            last[s.target] = s.rtt_ms
-    return WindowStats(
-        sent=len(samples),
-        lost=sum(1 for s in samples if not s.ok),
-        rtt_ms=_median(rtts) if rtts else None,
-        jitter_ms=math.fsum(diffs) / len(diffs) if diffs else None,
-    )
 
 
 def _median(values: list[float]) -> float:

@@ -21,6 +21,17 @@ def to_plain(value: Any, depth: int = 0) -> Any:
     Secrets become "***": cbor2 and json would otherwise write a str subclass's real content."""
     if depth > MAX_DEPTH:
         return "..."
+    # The snapshot is walked every state tick: its common exact types first (a Secret, a str subclass, and enums
+    # are not these exact types and take the checks below).
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): to_plain(v, depth + 1) for k, v in value.items()}
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is list:
+        return [to_plain(v, depth + 1) for v in value]
     if isinstance(value, Secret):
         return "***"
     if value is None or isinstance(value, (bool, int, str)):

@@ -50,7 +50,7 @@ class SimulatorAgent:
         self.events: list = []
         core.add_sink(self.events.append)
         self.modem = attach_modem(core, self.scheduler, self.sim, poll_s=2.0, pin=self.config.modem.pin)
-        routes = open_backend("simulated", **self.config.board.route_options())
+        routes = open_backend("simulated", **self.config.route_options())   # [[uplinks]] too
         self.uplinks, probers, watcher, route_checker = self._simulated_links(routes)
         self.failover = attach_failover(core, self.config, routes, start=False, probers=probers, watcher=watcher,
                                         route_checker=route_checker)
