@@ -112,12 +112,17 @@ def run(runs: int, cap_s: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    return bench_main(__doc__, "LAN", run, argv)
+
+
+def bench_main(doc: str, what: str, run, argv: list[str] | None) -> int:
+    """The command line of a failover lab bench: --runs, --dead-cap-s, root, the table then one JSON line."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--dead-cap-s", type=float, default=5.0)
     args = p.parse_args(argv)
     if os.geteuid() != 0:
-        print("bench-failover (LAN) needs root (network namespaces, nftables)", file=sys.stderr)
+        print(f"bench-failover ({what}) needs root (network namespaces, nftables)", file=sys.stderr)
         return 1
     started = time.monotonic()
     report = run(args.runs, args.dead_cap_s)

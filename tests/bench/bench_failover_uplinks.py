@@ -26,15 +26,12 @@ Prints a table, then one JSON object as the last line.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 import time
 
 from agent.config import from_dict
-from tests.bench.bench_failover_lan import summary
-from tests.bench.bench_lan import answered_after, median
+from tests.bench.bench_failover_lan import bench_main, summary
+from tests.bench.bench_lan import answered_after
 from tests.lab.netlab import GATEWAYS, INTERFACES, TARGETS
 from tests.lab.netlab6 import TARGETS6
 from tests.routes.netlab6 import GATEWAY6, blackhole6
@@ -127,18 +124,7 @@ def run(runs: int, cap_s: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", type=int, default=10)
-    p.add_argument("--dead-cap-s", type=float, default=5.0)
-    args = p.parse_args(argv)
-    if os.geteuid() != 0:
-        print("bench-failover (three uplinks) needs root (network namespaces, nftables)", file=sys.stderr)
-        return 1
-    started = time.monotonic()
-    report = run(args.runs, args.dead_cap_s)
-    print(f"(took {time.monotonic() - started:.0f} s; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})")
-    print(json.dumps(report))
-    return 0
+    return bench_main(__doc__, "three uplinks", run, argv)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from board.routes.conntrack import KEEP_MARK_MASK, Forgotten
 from board.traffic import FlowPlan, TrafficError, flows_ruleset
 from board.traffic.flows import PIN_RULE_PRIORITY, STICKY_MARK, STICKY_MASK, STICKY_RULE_PRIORITY
 from board.traffic.ruleset import CLASS_MASK, MARKS
+from tests.traffic.test_part import RecordingRules, run_until_applied
 from tests.virtual import FakeClock
 
 CFG = from_dict({"traffic": {"enabled": True, "lan_interface": "br-lan", "nat6": True, "sticky": "critical",
@@ -107,20 +108,11 @@ ADDRESSES = {("eth0", "-4"): [("100.64.1.2", 24)], ("eth0", "-6"): [("2001:db8:1
 CRITICAL = (MARKS["critical"], CLASS_MASK)
 
 
-class RecordingFlows:
+class RecordingFlows(RecordingRules):
+    """The traffic part's recording stand-in, plus the addresses the flows part reads."""
     def __init__(self, fail: str = "", addresses=None):
-        self.applied: queue.SimpleQueue = queue.SimpleQueue()
-        self.removed = 0
-        self.fail = fail
+        super().__init__(fail)
         self.known = addresses or ADDRESSES
-
-    def apply(self, plan):
-        self.applied.put(plan)
-        if self.fail:
-            raise TrafficError(self.fail)
-
-    def remove(self):
-        self.removed += 1
 
     def addresses(self, interface, family="-6"):
         return self.known[(interface, family)]
@@ -146,15 +138,6 @@ class RecordingConntrack:
 
     def next(self):
         return self.calls.get(timeout=5)
-
-
-def run_until_applied(core: Core, rules: RecordingFlows):
-    core.drain()
-    plan = rules.applied.get(timeout=5)      # the worker thread applies it
-    for _ in range(100):                      # its answer comes back to the core as an input
-        if core.step(timeout=0.05):
-            break
-    return plan
 
 
 def test_the_part_pins_on_degraded_moves_the_flows_each_change_concerns_and_removes_at_stop():
